@@ -1,0 +1,165 @@
+# libjacnet - GNU make build.
+#   make                 libraries into lib/
+#   make check           build and run the unit tests (JACNET_DATA enables real-data tests)
+#   make check-asan      the same tests under AddressSanitizer + UBSan
+#   make check-valgrind  the same tests under valgrind (CK_FORK=no)
+#   make install / uninstall   PREFIX, DESTDIR, libdir, includedir, pkgconfigdir
+#   make BLAS=reference  link Debian's reference CBLAS (libblas-dev) instead of OpenBLAS
+#   BLAS_CFLAGS=... BLAS_LIBS=...   use any other CBLAS
+
+# ---- version, read once from the header ----
+VERSION_MAJOR := $(shell sed -n 's/^\#define JN_VERSION_MAJOR \([0-9]*\)/\1/p' include/jacnet.h)
+VERSION_MINOR := $(shell sed -n 's/^\#define JN_VERSION_MINOR \([0-9]*\)/\1/p' include/jacnet.h)
+VERSION_PATCH := $(shell sed -n 's/^\#define JN_VERSION_PATCH \([0-9]*\)/\1/p' include/jacnet.h)
+VERSION := $(VERSION_MAJOR).$(VERSION_MINOR).$(VERSION_PATCH)
+SONAME := libjacnet.so.$(VERSION_MAJOR)
+
+# ---- install locations ----
+PREFIX ?= /usr/local
+prefix ?= $(PREFIX)
+exec_prefix ?= $(prefix)
+libdir ?= $(exec_prefix)/lib
+includedir ?= $(prefix)/include
+pkgconfigdir ?= $(libdir)/pkgconfig
+DESTDIR ?=
+
+# ---- toolchain ----
+CC ?= cc
+PKG_CONFIG ?= pkg-config
+CFLAGS ?= -O2 -g
+WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
+LIB_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -fPIC -fvisibility=hidden -Iinclude -Isrc $(WARN)
+BUILD ?= build
+LIBOUT ?= lib
+
+# ---- BLAS: user's flags, else BLAS=reference, else probe pkg-config ----
+ifeq ($(BLAS),reference)
+  REF_BLAS_DIR ?= /usr/lib/x86_64-linux-gnu/blas
+  BLAS_CFLAGS ?=
+  BLAS_LIBS ?= -L$(REF_BLAS_DIR) -Wl,-rpath,$(REF_BLAS_DIR) -lblas
+endif
+ifeq ($(origin BLAS_LIBS),undefined)
+  BLAS_PC := $(firstword $(foreach p,openblas cblas blas,$(shell $(PKG_CONFIG) --exists $(p) 2>/dev/null && echo $(p))))
+  ifneq ($(BLAS_PC),)
+    BLAS_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(BLAS_PC))
+    BLAS_LIBS := $(shell $(PKG_CONFIG) --libs $(BLAS_PC))
+  else
+    BLAS_LIBS := -lopenblas
+  endif
+endif
+ZLIB_CFLAGS := $(shell $(PKG_CONFIG) --cflags zlib 2>/dev/null)
+ZLIB_LIBS := $(or $(shell $(PKG_CONFIG) --libs zlib 2>/dev/null),-lz)
+DEP_LIBS := $(BLAS_LIBS) $(ZLIB_LIBS) -lm -lpthread
+CHECK_CFLAGS = $(shell $(PKG_CONFIG) --cflags check)
+CHECK_LIBS = $(shell $(PKG_CONFIG) --libs check)
+
+# ---- sources ----
+SRCS := $(sort $(wildcard src/*.c))
+OBJS := $(SRCS:src/%.c=$(BUILD)/obj/%.o)
+SHARED := $(LIBOUT)/libjacnet.so.$(VERSION)
+STATIC := $(LIBOUT)/libjacnet.a
+TEST_SRCS := $(sort $(wildcard tests/test_*.c))
+TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
+TEST_UTIL := $(BUILD)/tests/testutil.o
+
+.PHONY: all check check-asan check-valgrind check-symbols check-python blas-probe \
+        install uninstall clean examples bench demo data fuzz
+all: blas-probe $(SHARED) $(STATIC) pkgconfig/jacnet.pc
+
+# Confirm the BLAS flags link cblas_sgemm before building anything with them.
+blas-probe: $(BUILD)/blas-ok
+$(BUILD)/blas-ok: Makefile
+	@mkdir -p $(BUILD)
+	@printf '#include <cblas.h>\nint main(void){float a=1,b=1,c=0;cblas_sgemm(CblasRowMajor,CblasNoTrans,CblasNoTrans,1,1,1,1.f,&a,1,&b,1,0.f,&c,1);return c!=1.f;}\n' > $(BUILD)/blas-probe.c
+	@$(CC) $(BLAS_CFLAGS) $(BUILD)/blas-probe.c -o $(BUILD)/blas-probe $(BLAS_LIBS) -lm || \
+	  { echo "error: cannot link cblas_sgemm with BLAS_LIBS='$(BLAS_LIBS)'."; \
+	    echo "  Install OpenBLAS (apt-get install libopenblas-dev) or pass BLAS_CFLAGS/BLAS_LIBS."; exit 1; }
+	@$(BUILD)/blas-probe || { echo "error: cblas_sgemm gave a wrong result"; exit 1; }
+	@echo "BLAS: $(BLAS_LIBS)" && touch $@
+
+$(BUILD)/obj/%.o: src/%.c src/internal.h include/jacnet.h | $(BUILD)/blas-ok
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LIB_CFLAGS) $(BLAS_CFLAGS) $(ZLIB_CFLAGS) -c $< -o $@
+
+$(SHARED): $(OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -shared -Wl,-soname,$(SONAME) -o $@ $(OBJS) $(DEP_LIBS)
+	ln -sf libjacnet.so.$(VERSION) $(LIBOUT)/$(SONAME)
+	ln -sf $(SONAME) $(LIBOUT)/libjacnet.so
+
+$(STATIC): $(OBJS)
+	@mkdir -p $(@D)
+	rm -f $@
+	$(AR) rcs $@ $(OBJS)
+
+pkgconfig/jacnet.pc: pkgconfig/jacnet.pc.in include/jacnet.h Makefile
+	sed -e 's|@prefix@|$(prefix)|' -e 's|@libdir@|$(libdir)|' -e 's|@includedir@|$(includedir)|' \
+	    -e 's|@VERSION@|$(VERSION)|' -e 's|@LIBS_PRIVATE@|$(DEP_LIBS)|' $< > $@
+
+# ---- tests: each tests/test_*.c is one Check program, linked statically ----
+$(TEST_UTIL): tests/testutil.c tests/testutil.h include/jacnet.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -std=c11 -D_POSIX_C_SOURCE=200809L -Iinclude -Itests $(WARN) $(CHECK_CFLAGS) -c $< -o $@
+
+$(BUILD)/tests/%: tests/%.c $(TEST_UTIL) $(STATIC) tests/testutil.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -std=c11 -D_POSIX_C_SOURCE=200809L -Iinclude -Itests $(WARN) $(CHECK_CFLAGS) \
+	    $< $(TEST_UTIL) -o $@ $(STATIC) $(CHECK_LIBS) $(DEP_LIBS)
+
+JACNET_ORACLE ?= $(CURDIR)/../shared/oracle
+export JACNET_ORACLE
+
+check: all $(TEST_BINS) check-symbols
+	@fail=0; for t in $(TEST_BINS); do echo "== $$t"; $(TEST_WRAP) ./$$t || fail=1; done; \
+	 if [ $$fail = 0 ]; then echo "all tests passed"; else echo "TESTS FAILED"; exit 1; fi
+	@$(MAKE) --no-print-directory check-python
+
+# Only jn_ symbols may leave the shared library.
+check-symbols: $(SHARED)
+	@bad=$$(nm -D --defined-only $(SHARED) | awk '{print $$3}' | grep -v '^jn_' | grep -v '^_' ); \
+	 if [ -n "$$bad" ]; then echo "non-jn_ symbols exported:"; echo "$$bad"; exit 1; fi; \
+	 echo "symbols: only jn_ exported ($$(nm -D --defined-only $(SHARED) | grep -c ' T jn_') functions)"
+
+check-python:
+	@if [ -d python/tests ]; then \
+	  if /usr/bin/python3 -c 'import numpy, pytest' 2>/dev/null; then \
+	    JACNET_LIB=$(CURDIR)/$(SHARED) PYTHONPATH=$(CURDIR)/python /usr/bin/python3 -m pytest -q python/tests; \
+	  else echo "python tests need python3-numpy and python3-pytest (apt-get install python3-numpy python3-pytest)"; exit 1; fi; \
+	fi
+
+SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+check-asan:
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	$(MAKE) --no-print-directory check-c BUILD=build/asan LIBOUT=build/asan/lib \
+	    CFLAGS="$(SAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined"
+
+check-valgrind:
+	CK_FORK=no $(MAKE) --no-print-directory check-c BUILD=build/valgrind LIBOUT=build/valgrind/lib \
+	    TEST_WRAP="valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite"
+
+# The C tests alone (used by the sanitizer and valgrind runs).
+check-c: $(SHARED) $(STATIC) $(TEST_BINS)
+	@fail=0; for t in $(TEST_BINS); do echo "== $$t"; $(TEST_WRAP) ./$$t || fail=1; done; \
+	 if [ $$fail = 0 ]; then echo "all tests passed"; else echo "TESTS FAILED"; exit 1; fi
+
+# ---- install ----
+install: all
+	install -d $(DESTDIR)$(libdir) $(DESTDIR)$(includedir) $(DESTDIR)$(pkgconfigdir)
+	install -m 644 include/jacnet.h $(DESTDIR)$(includedir)/jacnet.h
+	install -m 755 $(SHARED) $(DESTDIR)$(libdir)/libjacnet.so.$(VERSION)
+	ln -sf libjacnet.so.$(VERSION) $(DESTDIR)$(libdir)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(libdir)/libjacnet.so
+	install -m 644 $(STATIC) $(DESTDIR)$(libdir)/libjacnet.a
+	sed -e 's|@prefix@|$(prefix)|' -e 's|@libdir@|$(libdir)|' -e 's|@includedir@|$(includedir)|' \
+	    -e 's|@VERSION@|$(VERSION)|' -e 's|@LIBS_PRIVATE@|$(DEP_LIBS)|' pkgconfig/jacnet.pc.in \
+	    > $(DESTDIR)$(pkgconfigdir)/jacnet.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(includedir)/jacnet.h $(DESTDIR)$(libdir)/libjacnet.so.$(VERSION) \
+	      $(DESTDIR)$(libdir)/$(SONAME) $(DESTDIR)$(libdir)/libjacnet.so \
+	      $(DESTDIR)$(libdir)/libjacnet.a $(DESTDIR)$(pkgconfigdir)/jacnet.pc
+
+clean:
+	rm -rf build lib/libjacnet.* pkgconfig/jacnet.pc
+
+-include mk/*.mk

@@ -1,0 +1,41 @@
+/* alloc.c - allocation with overflow checks, and finiteness scans. */
+#include "internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+int jn__mul(size_t a, size_t b, size_t *out)
+{
+    if (a != 0 && b > SIZE_MAX / a) return 0;
+    *out = a * b;
+    return 1;
+}
+
+static void *alloc_checked(size_t count, size_t size, const char *what, int zero)
+{
+    size_t bytes;
+    if (!jn__mul(count, size, &bytes) || bytes > JN_MAX_BYTES) {
+        jn__fail(JN_ERR_INVALID, "%s: %zu x %zu bytes is too large", what, count, size);
+        return NULL;
+    }
+    if (bytes == 0) bytes = 1;
+    void *p = zero ? calloc(1, bytes) : malloc(bytes);
+    if (!p) jn__fail(JN_ERR_NOMEM, "%s: cannot allocate %zu bytes", what, bytes);
+    return p;
+}
+
+void *jn__alloc(size_t count, size_t size, const char *what) { return alloc_checked(count, size, what, 0); }
+void *jn__calloc(size_t count, size_t size, const char *what) { return alloc_checked(count, size, what, 1); }
+
+int jn__all_finite(const float *v, size_t n)
+{
+    /* Summing v*0 turns any NaN/Inf into NaN; one branch per block keeps
+     * the scan vectorisable. */
+    for (size_t i = 0; i < n;) {
+        size_t end = n - i > 1024 ? i + 1024 : n;
+        float acc = 0.0f;
+        for (; i < end; i++) acc += v[i] * 0.0f;
+        if (acc != acc) return 0;
+    }
+    return 1;
+}

@@ -1,0 +1,166 @@
+/* internal.h - structures and helpers shared by libjacnet's compilation
+ * units. Nothing here is part of the public ABI. */
+#ifndef JACNET_INTERNAL_H
+#define JACNET_INTERNAL_H
+
+#define JN_BUILDING_LIBRARY 1
+#include "jacnet.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Largest single allocation we agree to make (bytes): refuses absurd sizes
+ * before malloc sees them. */
+#define JN_MAX_BYTES ((size_t)1 << 40)
+
+/* ---- errors (error.c) ---- */
+/* Record a formatted message for jn_last_error and return status. */
+jn_status jn__fail(jn_status status, const char *fmt, ...)
+#ifdef __GNUC__
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+void jn__clear_error(void);
+
+/* ---- checked arithmetic and allocation (alloc.c) ---- */
+/* *out = a * b; returns 0 on overflow. */
+int jn__mul(size_t a, size_t b, size_t *out);
+/* malloc of count * size bytes with overflow and JN_MAX_BYTES checks; NULL
+ * with a recorded JN_ERR_NOMEM/JN_ERR_INVALID message on failure. */
+void *jn__alloc(size_t count, size_t size, const char *what);
+void *jn__calloc(size_t count, size_t size, const char *what);
+/* 1 if all n values are finite. */
+int jn__all_finite(const float *v, size_t n);
+
+/* ---- activations (activation.c) ----
+ * Each elementwise activation's value, first and second derivative live in
+ * one place so that the forward pass, backward pass and Jacobian agree.
+ * Derivatives are written in terms of the pre-activation z and the value a. */
+int jn__act_valid_hidden(jn_act act);
+int jn__act_valid_output(jn_act act);
+const char *jn__act_name(jn_act act);
+/* a = act(z) in place over an n x width block (softmax: per row). */
+void jn__act_apply(jn_act act, float *z_to_a, size_t n, size_t width);
+/* d1 = act'(z), d2 = act''(z) (d2 may be NULL) elementwise, from z and a.
+ * Not for softmax. */
+void jn__act_derivs(jn_act act, const float *z, const float *a, size_t count, float *d1,
+                    float *d2);
+
+/* ---- network (net.c) ---- */
+struct jn_net {
+    size_t layers;       /* number of weight layers L */
+    size_t *sizes;       /* L + 1 widths: D, H1, ..., K */
+    jn_act hidden, output;
+    size_t n_params;
+    float *params;       /* flat: per layer W_l (sizes[l] x sizes[l-1]) then b_l */
+    size_t *w_offset;    /* offset of W_l in params, l = 1..L (index l-1) */
+    size_t *b_offset;
+    /* Workspace (workspace.c), grown on demand; never part of the model. */
+    struct jn_work *work;
+};
+
+static inline const float *jn__W(const jn_net *net, size_t l) { return net->params + net->w_offset[l - 1]; }
+static inline const float *jn__b(const jn_net *net, size_t l) { return net->params + net->b_offset[l - 1]; }
+static inline size_t jn__max_width(const jn_net *net)
+{
+    size_t m = 0;
+    for (size_t l = 0; l <= net->layers; l++)
+        if (net->sizes[l] > m) m = net->sizes[l];
+    return m;
+}
+
+/* ---- forward and backward pass (forward.c, backward.c) ----
+ * A pass holds, for a batch of n rows, the pre-activations z_l and
+ * activations a_l of every layer l = 1..L (a_0 is the input, borrowed). */
+typedef struct jn_pass {
+    size_t n;
+    const float *input;  /* n x D, borrowed */
+    float **z;           /* z[l], l = 1..L, n x sizes[l] */
+    float **a;           /* a[l], l = 1..L (a[L] = F) */
+    float **d1;          /* act'(z_l), l = 1..L-1 (hidden layers) */
+    float **d2;          /* act''(z_l) */
+} jn_pass;
+
+/* Work buffers owned by a network, reused across calls (a network handle is
+ * used by one thread at a time). */
+typedef struct jn_work {
+    size_t cap_n;        /* batch size the buffers hold */
+    size_t cap_r;        /* Jacobian rows per example the chain buffers hold */
+    jn_pass pass[2];     /* [0]: loss input X, [1]: Jacobian input Xj */
+    float **delta;       /* backprop adjoints dObj/dz_l, l = 1..L, n x sizes[l] */
+    float **zbar;        /* adjoints of z_l injected by the penalty */
+    float **T;           /* Jacobian chain T_l, l = 1..L: (n r) x sizes[l] */
+    float **Tbar;        /* adjoints of T_l */
+    float **V;           /* V_l = T_l W_l before the act' scaling, l = 2..L */
+    float *Jr;           /* (n r) x D */
+    float *S;            /* output seeds, n x r x K */
+    float *O;            /* output Jacobians, n x K x K */
+    float *proj;         /* projection vectors, n x K x r */
+    float *tmp;          /* scratch, n x max width */
+    size_t tmp_len;
+} jn_work;
+
+/* Ensure the workspace holds a batch of n rows with r Jacobian rows per
+ * example (r = 0: no Jacobian buffers). */
+jn_status jn__work_reserve(jn_net *net, size_t n, size_t r);
+void jn__work_free(jn_work *w);
+
+/* Forward pass of n rows of X into pass p (0 or 1); with_derivs also fills
+ * d1/d2 of the hidden layers. */
+jn_status jn__forward(jn_net *net, int p, const float *X, size_t n, int with_derivs);
+/* Check X (n x D) is non-NULL and finite. */
+jn_status jn__check_input(const jn_net *net, const float *X, size_t n, const char *name);
+
+/* Backpropagate delta[L] (already holding dObj/dz_L for pass p) down to layer
+ * 1, adding penalty injections zbar[l] when add_zbar, and accumulate the
+ * weight and bias gradients into grad. */
+void jn__backward(jn_net *net, int p, int add_zbar, float *grad);
+
+/* ---- Jacobian and penalty (jacobian.c) ---- */
+/* Output Jacobians O_i = dF/dz_L (K x K per example) of pass p into work->O;
+ * identity for the logits target. */
+void jn__output_jacobians(jn_net *net, int p, jn_penalty_target target);
+
+/* ---- objective (objective.c) ---- */
+struct jn_objective {
+    jn_loss loss;
+    double l2;
+    double jacobian;
+    unsigned projections;
+    jn_penalty_target target;
+    unsigned every;
+    uint64_t seed;
+    jn_noise noise;
+    double input_std, jacobian_std;
+};
+
+/* Penalty part of the objective on pass 1 (already forwarded with derivs):
+ * returns sum_i weight * penalty_i in *value and, if grad != NULL, writes the
+ * adjoints into work->zbar[1..L] and adds the direct weight gradients into
+ * grad. */
+jn_status jn__penalty(jn_net *net, const jn_objective *obj, size_t n, double weight,
+                      double *value, float *grad);
+
+/* ---- RNG (rng.c) ---- */
+struct jn_rng {
+    uint64_t s[4];
+    int has_spare;
+    double spare;
+};
+void jn__rng_seed(jn_rng *rng, uint64_t seed, uint64_t stream);
+double jn__rng_normal(jn_rng *rng);
+
+/* ---- datasets (dataset.c) ---- */
+struct jn_dataset {
+    size_t count, dim, classes;
+    const float *features;
+    const int32_t *labels;
+    float *own_features;   /* NULL when borrowed */
+    int32_t *own_labels;
+};
+/* A dataset owning uninitialised arrays of count x dim features and count
+ * labels, for loaders to fill; classes set by the caller. */
+jn_status jn__dataset_new(jn_dataset **out, size_t count, size_t dim, size_t classes);
+
+#endif
