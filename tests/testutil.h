@@ -1,0 +1,39 @@
+/* testutil.h - helpers shared by the Check test programs. */
+#ifndef JACNET_TESTUTIL_H
+#define JACNET_TESTUTIL_H
+
+#include <stddef.h>
+#include <check.h>
+
+#include "jacnet.h"
+
+/* One case of ../shared/oracle (see its README). Arrays are double. */
+typedef struct oracle_case {
+    char name[64];
+    size_t sizes[16], n_sizes, n;
+    jn_act hidden, output;
+    jn_loss loss;
+    double lambda_l2, lambda_jacobian;
+    double *params, *X, *Xj, *Y, *F, *J, *jacobian_sqnorm, *grad;
+    size_t n_params;
+    double objective;
+} oracle_case;
+
+/* Directory of the oracle files: $JACNET_ORACLE, else ../shared/oracle. */
+const char *oracle_dir(void);
+/* Load <oracle_dir>/<name>.txt; 0 on failure (the test should fail). */
+int oracle_load(oracle_case *c, const char *name);
+void oracle_free(oracle_case *c);
+/* A float copy of n doubles (caller frees). */
+float *to_float(const double *v, size_t n);
+/* Relative difference |a - b| / max(|b|, floor). */
+double rel_diff(double a, double b, double floor);
+
+/* Fill with uniform values in [lo, hi) from a small LCG (tests only). */
+void fill_uniform(float *v, size_t n, unsigned seed, float lo, float hi);
+/* A unique temporary directory for the test, created; caller frees. */
+char *make_temp_dir(void);
+/* Run a suite, return the exit status for main. */
+int run_suite(Suite *s);
+
+#endif
