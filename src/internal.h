@@ -87,6 +87,7 @@ typedef struct jn_pass {
 typedef struct jn_work {
     size_t cap_n;        /* batch size the buffers hold */
     size_t cap_r;        /* Jacobian rows per example the chain buffers hold */
+    size_t cap_layers;   /* layers the buffers were made for */
     jn_pass pass[2];     /* [0]: loss input X, [1]: Jacobian input Xj */
     float **delta;       /* backprop adjoints dObj/dz_l, l = 1..L, n x sizes[l] */
     float **zbar;        /* adjoints of z_l injected by the penalty */

@@ -1,0 +1,107 @@
+/* workspace.c - per-network scratch buffers, grown on demand and reused, so
+ * that a training step allocates nothing once the batch size is stable. */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void free_layers(float **v, size_t layers)
+{
+    if (!v) return;
+    for (size_t l = 0; l <= layers; l++) free(v[l]);
+    free(v);
+}
+
+static void free_pass(jn_pass *p, size_t layers)
+{
+    free_layers(p->z, layers);
+    free_layers(p->a, layers);
+    free_layers(p->d1, layers);
+    free_layers(p->d2, layers);
+    memset(p, 0, sizeof *p);
+}
+
+/* Stored so jn__work_free does not need the network. */
+static size_t work_layers(const jn_work *w) { return w->cap_layers; }
+
+void jn__work_free(jn_work *w)
+{
+    if (!w) return;
+    size_t L = work_layers(w);
+    free_pass(&w->pass[0], L);
+    free_pass(&w->pass[1], L);
+    free_layers(w->delta, L);
+    free_layers(w->zbar, L);
+    free_layers(w->T, L);
+    free_layers(w->Tbar, L);
+    free_layers(w->V, L);
+    free(w->Jr);
+    free(w->S);
+    free(w->O);
+    free(w->proj);
+    free(w->tmp);
+    memset(w, 0, sizeof *w);
+}
+
+/* An array of layers+1 buffers, buffer l holding rows x sizes[l] floats
+ * (index 0 unused and NULL). */
+static float **alloc_layers(const jn_net *net, size_t rows, size_t first)
+{
+    float **v = jn__calloc(net->layers + 1, sizeof *v, "workspace");
+    if (!v) return NULL;
+    for (size_t l = first; l <= net->layers; l++) {
+        size_t cells;
+        if (!jn__mul(rows, net->sizes[l], &cells) || !(v[l] = jn__alloc(cells, sizeof(float), "workspace"))) {
+            free_layers(v, net->layers);
+            return NULL;
+        }
+    }
+    return v;
+}
+
+static float *alloc_cells(size_t a, size_t b, size_t c)
+{
+    size_t ab, abc;
+    if (!jn__mul(a, b, &ab) || !jn__mul(ab, c, &abc)) {
+        jn__fail(JN_ERR_INVALID, "workspace: %zu x %zu x %zu is too large", a, b, c);
+        return NULL;
+    }
+    return jn__alloc(abc, sizeof(float), "workspace");
+}
+
+jn_status jn__work_reserve(jn_net *net, size_t n, size_t r)
+{
+    if (!net->work && !(net->work = jn__calloc(1, sizeof *net->work, "workspace"))) return JN_ERR_NOMEM;
+    jn_work *w = net->work;
+    if (n <= w->cap_n && r <= w->cap_r && w->pass[0].z) return JN_OK;
+    /* Grow to the larger of the old and new needs, so alternating batch
+     * sizes do not reallocate every call. */
+    size_t cap_n = n > w->cap_n ? n : w->cap_n, cap_r = r > w->cap_r ? r : w->cap_r;
+    jn__work_free(w);
+    w->cap_layers = net->layers;
+    size_t K = net->sizes[net->layers], D = net->sizes[0], nr;
+    int ok = jn__mul(cap_n, cap_r ? cap_r : 1, &nr);
+    for (int p = 0; ok && p < 2; p++) {
+        w->pass[p].z = alloc_layers(net, cap_n, 1);
+        w->pass[p].a = alloc_layers(net, cap_n, 1);
+        w->pass[p].d1 = alloc_layers(net, cap_n, 1);
+        w->pass[p].d2 = alloc_layers(net, cap_n, 1);
+        ok = w->pass[p].z && w->pass[p].a && w->pass[p].d1 && w->pass[p].d2;
+    }
+    ok = ok && (w->delta = alloc_layers(net, cap_n, 1)) && (w->zbar = alloc_layers(net, cap_n, 1));
+    w->tmp_len = cap_n * jn__max_width(net);
+    ok = ok && (w->tmp = alloc_cells(cap_n, jn__max_width(net), 1));
+    if (ok && cap_r) {
+        ok = (w->T = alloc_layers(net, nr, 1)) && (w->Tbar = alloc_layers(net, nr, 1)) &&
+             (w->V = alloc_layers(net, nr, 1)) && (w->Jr = alloc_cells(nr, D, 1)) &&
+             (w->S = alloc_cells(nr, K, 1)) && (w->O = alloc_cells(cap_n, K, K)) &&
+             (w->proj = alloc_cells(cap_n, K, cap_r));
+    }
+    if (!ok) {
+        jn__work_free(w);
+        return JN_ERR_NOMEM;
+    }
+    w->cap_n = cap_n;
+    w->cap_r = cap_r;
+    return JN_OK;
+}
