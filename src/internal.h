@@ -95,7 +95,6 @@ typedef struct jn_work {
     float **Tbar;        /* adjoints of T_l */
     float **V;           /* V_l = T_l W_l before the act' scaling, l = 2..L */
     float *Jr;           /* (n r) x D */
-    float *S;            /* output seeds, n x r x K */
     float *O;            /* output Jacobians, n x K x K */
     float *proj;         /* projection vectors, n x K x r */
     float *tmp;          /* scratch, n x max width */
@@ -122,6 +121,9 @@ void jn__backward(jn_net *net, int p, int add_zbar, float *grad);
 /* Output Jacobians O_i = dF/dz_L (K x K per example) of pass p into work->O;
  * identity for the logits target. */
 void jn__output_jacobians(jn_net *net, int p, jn_penalty_target target);
+/* With work->T[L] holding the (n r) x K seeds of pass p, fill work->V and
+ * work->T down to layer 1 and work->Jr = T_1 W_1 ((n r) x D). */
+void jn__jacobian_chain(jn_net *net, int p, size_t r);
 
 /* ---- objective (objective.c) ---- */
 struct jn_objective {
@@ -140,8 +142,8 @@ struct jn_objective {
  * returns sum_i weight * penalty_i in *value and, if grad != NULL, writes the
  * adjoints into work->zbar[1..L] and adds the direct weight gradients into
  * grad. */
-jn_status jn__penalty(jn_net *net, const jn_objective *obj, size_t n, double weight,
-                      double *value, float *grad);
+jn_status jn__penalty(jn_net *net, const jn_objective *obj, int p, double weight, double *value,
+                      float *grad);
 
 /* ---- RNG (rng.c) ---- */
 struct jn_rng {

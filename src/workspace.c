@@ -36,7 +36,6 @@ void jn__work_free(jn_work *w)
     free_layers(w->Tbar, L);
     free_layers(w->V, L);
     free(w->Jr);
-    free(w->S);
     free(w->O);
     free(w->proj);
     free(w->tmp);
@@ -94,7 +93,7 @@ jn_status jn__work_reserve(jn_net *net, size_t n, size_t r)
     if (ok && cap_r) {
         ok = (w->T = alloc_layers(net, nr, 1)) && (w->Tbar = alloc_layers(net, nr, 1)) &&
              (w->V = alloc_layers(net, nr, 1)) && (w->Jr = alloc_cells(nr, D, 1)) &&
-             (w->S = alloc_cells(nr, K, 1)) && (w->O = alloc_cells(cap_n, K, K)) &&
+             (w->O = alloc_cells(cap_n, K, K)) &&
              (w->proj = alloc_cells(cap_n, K, cap_r));
     }
     if (!ok) {

@@ -75,8 +75,6 @@ int oracle_load(oracle_case *c, const char *name)
             ok = fscanf(f, "%lf", &c->lambda_l2) == 1;
         } else if (!strcmp(key, "lambda_jacobian")) {
             ok = fscanf(f, "%lf", &c->lambda_jacobian) == 1;
-        } else if (!strcmp(key, "objective")) {
-            ok = fscanf(f, "%lf", &c->objective) == 1;
         } else if (fscanf(f, "%zu", &count) == 1) {
             double *v = read_array(f, count);
             if (!v) ok = 0;
@@ -88,6 +86,7 @@ int oracle_load(oracle_case *c, const char *name)
             else if (!strcmp(key, "J")) c->J = v;
             else if (!strcmp(key, "jacobian_sqnorm")) c->jacobian_sqnorm = v;
             else if (!strcmp(key, "grad")) c->grad = v;
+            else if (!strcmp(key, "objective") && count == 1) { c->objective = v[0]; free(v); }
             else free(v);
         } else {
             ok = 0;

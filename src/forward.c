@@ -1,0 +1,119 @@
+/* forward.c - the batched forward pass: z_l = a_{l-1} W_l^T + b_l, a_l = act(z_l). */
+#include "internal.h"
+
+#include <cblas.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Rows per internal chunk for calls on whole datasets, bounding the
+ * workspace to a few MB whatever n the caller passes. */
+#define JN_CHUNK 512
+
+jn_status jn__check_input(const jn_net *net, const float *X, size_t n, const char *name)
+{
+    if (!X) return jn__fail(JN_ERR_INVALID, "%s is NULL", name);
+    if (n == 0) return jn__fail(JN_ERR_INVALID, "%s: n = 0 rows", name);
+    size_t cells;
+    if (!jn__mul(n, net->sizes[0], &cells) || cells > JN_MAX_BYTES / sizeof(float))
+        return jn__fail(JN_ERR_INVALID, "%s: %zu rows is too many", name, n);
+    if (!jn__all_finite(X, cells)) return jn__fail(JN_ERR_INVALID, "%s holds NaN or Inf", name);
+    return JN_OK;
+}
+
+jn_status jn__forward(jn_net *net, int p, const float *X, size_t n, int with_derivs)
+{
+    jn_status st = jn__work_reserve(net, n, 0);
+    if (st != JN_OK) return st;
+    jn_pass *pass = &net->work->pass[p];
+    pass->n = n;
+    pass->input = X;
+    const float *in = X;
+    for (size_t l = 1; l <= net->layers; l++) {
+        size_t fan_in = net->sizes[l - 1], width = net->sizes[l];
+        float *z = pass->z[l], *a = pass->a[l];
+        const float *b = jn__b(net, l);
+        for (size_t i = 0; i < n; i++) memcpy(z + i * width, b, width * sizeof(float));
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)width, (int)fan_in, 1.0f, in,
+                    (int)fan_in, jn__W(net, l), (int)fan_in, 1.0f, z, (int)width);
+        memcpy(a, z, n * width * sizeof(float));
+        jn_act act = l == net->layers ? net->output : net->hidden;
+        jn__act_apply(act, a, n, width);
+        if (with_derivs && act != JN_ACT_SOFTMAX) jn__act_derivs(act, z, a, n * width, pass->d1[l], pass->d2[l]);
+        in = a;
+    }
+    return JN_OK;
+}
+
+JN_API jn_status jn_net_forward(jn_net *net, const float *X, size_t n, float *F)
+{
+    if (!net) return jn__fail(JN_ERR_INVALID, "jn_net_forward: net is NULL");
+    if (!F) return jn__fail(JN_ERR_INVALID, "jn_net_forward: F is NULL");
+    jn_status st = jn__check_input(net, X, n, "jn_net_forward: X");
+    if (st != JN_OK) return st;
+    size_t D = net->sizes[0], K = net->sizes[net->layers];
+    for (size_t i = 0; i < n; i += JN_CHUNK) {
+        size_t m = n - i < JN_CHUNK ? n - i : JN_CHUNK;
+        if ((st = jn__forward(net, 0, X + i * D, m, 0)) != JN_OK) return st;
+        memcpy(F + i * K, net->work->pass[0].a[net->layers], m * K * sizeof(float));
+    }
+    return JN_OK;
+}
+
+JN_API jn_status jn_net_hidden(jn_net *net, const float *X, size_t n, size_t layer, float *H)
+{
+    if (!net || !H) return jn__fail(JN_ERR_INVALID, "jn_net_hidden: %s is NULL", net ? "H" : "net");
+    if (layer == 0 || layer >= net->layers)
+        return jn__fail(JN_ERR_INVALID, "jn_net_hidden: layer %zu, the network has hidden layers 1..%zu", layer,
+                        net->layers - 1);
+    jn_status st = jn__check_input(net, X, n, "jn_net_hidden: X");
+    if (st != JN_OK) return st;
+    size_t D = net->sizes[0], width = net->sizes[layer];
+    for (size_t i = 0; i < n; i += JN_CHUNK) {
+        size_t m = n - i < JN_CHUNK ? n - i : JN_CHUNK;
+        if ((st = jn__forward(net, 0, X + i * D, m, 0)) != JN_OK) return st;
+        memcpy(H + i * width, net->work->pass[0].a[layer], m * width * sizeof(float));
+    }
+    return JN_OK;
+}
+
+JN_API jn_status jn_net_predict(jn_net *net, const float *X, size_t n, int32_t *labels)
+{
+    if (!net || !labels) return jn__fail(JN_ERR_INVALID, "jn_net_predict: %s is NULL", net ? "labels" : "net");
+    jn_status st = jn__check_input(net, X, n, "jn_net_predict: X");
+    if (st != JN_OK) return st;
+    size_t D = net->sizes[0], K = net->sizes[net->layers];
+    for (size_t i = 0; i < n; i += JN_CHUNK) {
+        size_t m = n - i < JN_CHUNK ? n - i : JN_CHUNK;
+        if ((st = jn__forward(net, 0, X + i * D, m, 0)) != JN_OK) return st;
+        const float *F = net->work->pass[0].a[net->layers];
+        for (size_t r = 0; r < m; r++) {
+            const float *row = F + r * K;
+            size_t best = 0;
+            /* One output: a binary classifier thresholded at 0.5. */
+            if (K == 1) best = row[0] > 0.5f;
+            for (size_t k = 1; k < K; k++)
+                if (row[k] > row[best]) best = k;
+            labels[i + r] = (int32_t)best;
+        }
+    }
+    return JN_OK;
+}
+
+JN_API jn_status jn_net_error_rate(jn_net *net, const jn_dataset *ds, double *error)
+{
+    if (!net || !ds || !error)
+        return jn__fail(JN_ERR_INVALID, "jn_net_error_rate: %s is NULL", !net ? "net" : !ds ? "ds" : "error");
+    if (ds->dim != net->sizes[0])
+        return jn__fail(JN_ERR_INVALID, "jn_net_error_rate: dataset dim %zu, network input %zu", ds->dim,
+                        net->sizes[0]);
+    int32_t *pred = jn__alloc(ds->count, sizeof *pred, "jn_net_error_rate");
+    if (!pred) return JN_ERR_NOMEM;
+    jn_status st = jn_net_predict(net, ds->features, ds->count, pred);
+    if (st == JN_OK) {
+        size_t wrong = 0;
+        for (size_t i = 0; i < ds->count; i++) wrong += pred[i] != ds->labels[i];
+        *error = (double)wrong / (double)ds->count;
+    }
+    free(pred);
+    return st;
+}

@@ -1,0 +1,251 @@
+/* objective.c - objective handles and jn_net_objective: mean loss plus the
+ * Jacobian penalty plus l2 weight decay, and its gradient. */
+#include "internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+JN_API jn_status jn_objective_create(jn_objective **out, jn_loss loss)
+{
+    if (!out) return jn__fail(JN_ERR_INVALID, "jn_objective_create: out is NULL");
+    *out = NULL;
+    if (loss != JN_LOSS_MSE && loss != JN_LOSS_CE)
+        return jn__fail(JN_ERR_INVALID, "jn_objective_create: unknown loss %d", (int)loss);
+    jn_objective *obj = jn__calloc(1, sizeof *obj, "jn_objective_create");
+    if (!obj) return JN_ERR_NOMEM;
+    obj->loss = loss;
+    obj->target = JN_PENALTY_OUTPUT;
+    obj->every = 1;
+    obj->seed = 1;
+    obj->noise = JN_NOISE_NONE;
+    *out = obj;
+    return JN_OK;
+}
+
+JN_API void jn_objective_free(jn_objective *obj) { free(obj); }
+
+JN_API jn_status jn_objective_clone(jn_objective **out, const jn_objective *obj)
+{
+    if (!out) return jn__fail(JN_ERR_INVALID, "jn_objective_clone: out is NULL");
+    *out = NULL;
+    if (!obj) return jn__fail(JN_ERR_INVALID, "jn_objective_clone: obj is NULL");
+    jn_objective *c = jn__alloc(1, sizeof *c, "jn_objective_clone");
+    if (!c) return JN_ERR_NOMEM;
+    *c = *obj;
+    *out = c;
+    return JN_OK;
+}
+
+static int weight_ok(double v) { return isfinite(v) && v >= 0.0; }
+
+JN_API jn_status jn_objective_set_l2(jn_objective *obj, double lambda)
+{
+    if (!obj) return jn__fail(JN_ERR_INVALID, "jn_objective_set_l2: obj is NULL");
+    if (!weight_ok(lambda)) return jn__fail(JN_ERR_INVALID, "jn_objective_set_l2: lambda = %g, need finite >= 0", lambda);
+    obj->l2 = lambda;
+    return JN_OK;
+}
+
+JN_API jn_status jn_objective_set_jacobian(jn_objective *obj, double lambda, unsigned projections)
+{
+    if (!obj) return jn__fail(JN_ERR_INVALID, "jn_objective_set_jacobian: obj is NULL");
+    if (!weight_ok(lambda))
+        return jn__fail(JN_ERR_INVALID, "jn_objective_set_jacobian: lambda = %g, need finite >= 0", lambda);
+    if (projections > 4096)
+        return jn__fail(JN_ERR_INVALID, "jn_objective_set_jacobian: %u projections, at most 4096", projections);
+    obj->jacobian = lambda;
+    obj->projections = projections;
+    return JN_OK;
+}
+
+JN_API jn_status jn_objective_set_penalty_target(jn_objective *obj, jn_penalty_target target)
+{
+    if (!obj) return jn__fail(JN_ERR_INVALID, "jn_objective_set_penalty_target: obj is NULL");
+    if (target != JN_PENALTY_OUTPUT && target != JN_PENALTY_LOGITS)
+        return jn__fail(JN_ERR_INVALID, "jn_objective_set_penalty_target: unknown target %d", (int)target);
+    obj->target = target;
+    return JN_OK;
+}
+
+JN_API jn_status jn_objective_set_penalty_every(jn_objective *obj, unsigned every)
+{
+    if (!obj) return jn__fail(JN_ERR_INVALID, "jn_objective_set_penalty_every: obj is NULL");
+    if (every == 0) return jn__fail(JN_ERR_INVALID, "jn_objective_set_penalty_every: every = 0, need >= 1");
+    obj->every = every;
+    return JN_OK;
+}
+
+JN_API jn_status jn_objective_set_seed(jn_objective *obj, uint64_t seed)
+{
+    if (!obj) return jn__fail(JN_ERR_INVALID, "jn_objective_set_seed: obj is NULL");
+    obj->seed = seed;
+    return JN_OK;
+}
+
+JN_API jn_status jn_objective_set_noise(jn_objective *obj, jn_noise kind, double input_std, double jacobian_std)
+{
+    if (!obj) return jn__fail(JN_ERR_INVALID, "jn_objective_set_noise: obj is NULL");
+    if (kind != JN_NOISE_NONE && kind != JN_NOISE_GAUSSIAN && kind != JN_NOISE_UNIFORM && kind != JN_NOISE_MASK)
+        return jn__fail(JN_ERR_INVALID, "jn_objective_set_noise: unknown noise kind %d", (int)kind);
+    if (!weight_ok(input_std) || !weight_ok(jacobian_std))
+        return jn__fail(JN_ERR_INVALID, "jn_objective_set_noise: levels %g, %g, need finite >= 0", input_std,
+                        jacobian_std);
+    if (kind == JN_NOISE_MASK && (input_std > 1.0 || jacobian_std > 1.0))
+        return jn__fail(JN_ERR_INVALID, "jn_objective_set_noise: masking probability above 1");
+    obj->noise = kind;
+    obj->input_std = input_std;
+    obj->jacobian_std = jacobian_std;
+    return JN_OK;
+}
+
+JN_API jn_status jn_objective_create_model(jn_objective **out, jn_model model, double lambda, double std)
+{
+    if (!out) return jn__fail(JN_ERR_INVALID, "jn_objective_create_model: out is NULL");
+    *out = NULL;
+    if ((int)model < JN_MODEL_MLP || model > JN_MODEL_MLP_NJ_BOTH)
+        return jn__fail(JN_ERR_INVALID, "jn_objective_create_model: unknown model %d", (int)model);
+    jn_objective *obj;
+    jn_status st = jn_objective_create(&obj, JN_LOSS_MSE);
+    if (st != JN_OK) return st;
+    switch (model) {
+    case JN_MODEL_MLP: break;
+    case JN_MODEL_MLP_L2: st = jn_objective_set_l2(obj, lambda); break;
+    case JN_MODEL_MLP_NOISE: st = jn_objective_set_noise(obj, JN_NOISE_GAUSSIAN, std, 0.0); break;
+    case JN_MODEL_MLP_JACOB: st = jn_objective_set_jacobian(obj, lambda, 0); break;
+    case JN_MODEL_MLP_NJ:
+        st = jn_objective_set_jacobian(obj, lambda, 0);
+        if (st == JN_OK) st = jn_objective_set_noise(obj, JN_NOISE_GAUSSIAN, 0.0, std);
+        break;
+    case JN_MODEL_MLP_NJ_BOTH:
+        st = jn_objective_set_jacobian(obj, lambda, 0);
+        if (st == JN_OK) st = jn_objective_set_noise(obj, JN_NOISE_GAUSSIAN, std, std);
+        break;
+    }
+    if (st != JN_OK) {
+        jn_objective_free(obj);
+        return st;
+    }
+    *out = obj;
+    return JN_OK;
+}
+
+/* Mean loss over the n rows of pass 0 and, if want_delta, dObj/dz_L into
+ * work->delta[L] (already divided by n). */
+static double loss_and_delta(jn_net *net, const jn_objective *obj, const float *Y, int want_delta)
+{
+    jn_work *w = net->work;
+    jn_pass *pass = &w->pass[0];
+    size_t n = pass->n, K = net->sizes[net->layers], L = net->layers;
+    const float *F = pass->a[L], *Z = pass->z[L];
+    float *delta = w->delta[L];
+    float inv_n = (float)(1.0 / (double)n);
+    double total = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        const float *f = F + i * K, *y = Y + i * K, *z = Z + i * K;
+        float *dl = delta + i * K;
+        if (obj->loss == JN_LOSS_CE) {
+            /* -sum y log p with log p = z - logsumexp(z), stable for large z;
+             * dObj/dz = p sum(y) - y. */
+            float max = z[0];
+            for (size_t k = 1; k < K; k++)
+                if (z[k] > max) max = z[k];
+            double se = 0.0, ysum = 0.0;
+            for (size_t k = 0; k < K; k++) se += exp((double)z[k] - max);
+            double lse = max + log(se);
+            for (size_t k = 0; k < K; k++) {
+                total -= (double)y[k] * ((double)z[k] - lse);
+                ysum += y[k];
+            }
+            if (want_delta)
+                for (size_t k = 0; k < K; k++) dl[k] = (float)(f[k] * ysum - y[k]) * inv_n;
+            continue;
+        }
+        for (size_t k = 0; k < K; k++) {
+            double e = (double)f[k] - y[k];
+            total += e * e;
+            dl[k] = (float)(2.0 * e) * inv_n; /* dObj/dF, turned into dObj/dz below */
+        }
+        if (!want_delta) continue;
+        if (net->output == JN_ACT_SOFTMAX) {
+            double dot = 0.0;
+            for (size_t k = 0; k < K; k++) dot += (double)dl[k] * f[k];
+            for (size_t k = 0; k < K; k++) dl[k] = f[k] * (float)(dl[k] - dot);
+        } else {
+            const float *d1 = pass->d1[L] + i * K;
+            for (size_t k = 0; k < K; k++) dl[k] *= d1[k];
+        }
+    }
+    return total / (double)n;
+}
+
+static jn_status check_args(const jn_net *net, const jn_objective *obj, const float *X, const float *Xj,
+                            const float *Y, size_t n)
+{
+    if (!net) return jn__fail(JN_ERR_INVALID, "jn_net_objective: net is NULL");
+    if (!obj) return jn__fail(JN_ERR_INVALID, "jn_net_objective: obj is NULL");
+    if (!Y) return jn__fail(JN_ERR_INVALID, "jn_net_objective: Y is NULL");
+    if (obj->loss == JN_LOSS_CE && net->output != JN_ACT_SOFTMAX)
+        return jn__fail(JN_ERR_INVALID, "jn_net_objective: cross-entropy needs softmax outputs, the network has %s",
+                        jn__act_name(net->output));
+    jn_status st = jn__check_input(net, X, n, "jn_net_objective: X");
+    if (st == JN_OK && Xj && Xj != X) st = jn__check_input(net, Xj, n, "jn_net_objective: Xj");
+    if (st != JN_OK) return st;
+    if (!jn__all_finite(Y, n * net->sizes[net->layers]))
+        return jn__fail(JN_ERR_INVALID, "jn_net_objective: Y holds NaN or Inf");
+    return JN_OK;
+}
+
+JN_API jn_status jn_net_objective(jn_net *net, const jn_objective *obj, const float *X, const float *Xj,
+                                  const float *Y, size_t n, double *value, float *grad)
+{
+    jn_status st = check_args(net, obj, X, Xj, Y, n);
+    if (st != JN_OK) return st;
+    int penalty = obj->jacobian > 0.0;
+    int same = !Xj || Xj == X;
+    size_t r = penalty ? (obj->projections ? obj->projections : net->sizes[net->layers]) : 0;
+    if ((st = jn__work_reserve(net, n, r)) != JN_OK) return st;
+    int want = grad != NULL;
+    if ((st = jn__forward(net, 0, X, n, 1)) != JN_OK) return st;
+    if (grad) memset(grad, 0, net->n_params * sizeof(float));
+
+    double total = loss_and_delta(net, obj, Y, want);
+    jn_work *w = net->work;
+    size_t L = net->layers;
+    if (penalty) {
+        int p = same ? 0 : 1;
+        if (!same && (st = jn__forward(net, 1, Xj, n, 1)) != JN_OK) return st;
+        double pen;
+        if ((st = jn__penalty(net, obj, p, obj->jacobian / (double)n, &pen, grad)) != JN_OK) return st;
+        total += pen;
+        if (want && same) {
+            /* One backward pass carries both the loss and penalty adjoints. */
+            size_t cells = n * net->sizes[L];
+            for (size_t i = 0; i < cells; i++) w->delta[L][i] += w->zbar[L][i];
+            jn__backward(net, 0, 1, grad);
+        } else if (want) {
+            jn__backward(net, 0, 0, grad);
+            memcpy(w->delta[L], w->zbar[L], n * net->sizes[L] * sizeof(float));
+            jn__backward(net, 1, 1, grad);
+        }
+    } else if (want) {
+        jn__backward(net, 0, 0, grad);
+    }
+    if (obj->l2 > 0.0) {
+        double sq = 0.0;
+        float two_l2 = (float)(2.0 * obj->l2);
+        for (size_t l = 1; l <= L; l++) {
+            const float *W = jn__W(net, l);
+            size_t cells = net->sizes[l] * net->sizes[l - 1];
+            float *g = grad ? grad + net->w_offset[l - 1] : NULL;
+            for (size_t i = 0; i < cells; i++) {
+                sq += (double)W[i] * W[i];
+                if (g) g[i] += two_l2 * W[i];
+            }
+        }
+        total += obj->l2 * sq;
+    }
+    if (value) *value = total;
+    if (!isfinite(total)) return jn__fail(JN_ERR_DIVERGED, "jn_net_objective: the objective is %g", total);
+    return JN_OK;
+}

@@ -1,0 +1,157 @@
+/* penalty.c - the Jacobian penalty lambda * ||J||_F^2 (exact, or its
+ * random-projection estimate) and its gradient, by reverse differentiation
+ * of the chain in jacobian.c. With Jr = T_1 W_1 and T_{l-1} = V_{l-1} D_{l-1},
+ * V_{l-1} = T_l W_l, the adjoints are
+ *     Jr_bar  = 2 c Jr
+ *     dW_1   += T_1^T Jr_bar,           T_1_bar = Jr_bar W_1^T
+ *     z_l_bar = act''(z_l) * sum_rows(T_l_bar * V_l)      (through D_l)
+ *     V_l_bar = T_l_bar D_l
+ *     dW_l+1 += T_l+1^T V_l_bar,        T_l+1_bar = V_l_bar W_l+1^T
+ * and, at the top, S_bar = T_L_bar gives O_bar and z_L_bar through the output
+ * layer's second derivative. The z_bar are then backpropagated by the
+ * ordinary backward pass (backward.c) as extra adjoints. docs/METHOD.md has
+ * the derivation and flop counts. */
+#include "internal.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+/* Seeds S_i = P_i^T O_i with P_i (K x r) of columns uniform on the unit
+ * sphere. K and r are small (outputs, projections), so plain loops. */
+static void projection_seeds(jn_net *net, const jn_objective *obj, size_t n, size_t r)
+{
+    jn_work *w = net->work;
+    size_t K = net->sizes[net->layers];
+    jn_rng rng;
+    jn__rng_seed(&rng, obj->seed, 0);
+    for (size_t i = 0; i < n; i++) {
+        float *P = w->proj + i * K * r;
+        for (size_t q = 0; q < r; q++) {
+            double norm = 0.0;
+            for (size_t a = 0; a < K; a++) {
+                double g = jn__rng_normal(&rng);
+                P[a * r + q] = (float)g;
+                norm += g * g;
+            }
+            float inv = (float)(1.0 / sqrt(norm));
+            for (size_t a = 0; a < K; a++) P[a * r + q] *= inv;
+        }
+        const float *O = w->O + i * K * K;
+        float *S = w->T[net->layers] + i * r * K;
+        for (size_t q = 0; q < r; q++)
+            for (size_t b = 0; b < K; b++) {
+                float s = 0.0f;
+                for (size_t a = 0; a < K; a++) s += P[a * r + q] * O[a * K + b];
+                S[q * K + b] = s;
+            }
+    }
+}
+
+/* z_L_bar from O_bar (n x K x K, in work->O) through the output activation. */
+static void output_adjoint(jn_net *net, int p, jn_penalty_target target)
+{
+    jn_work *w = net->work;
+    jn_pass *pass = &w->pass[p];
+    size_t n = pass->n, K = net->sizes[net->layers], L = net->layers;
+    float *zbar = w->zbar[L];
+    if (target == JN_PENALTY_LOGITS || net->output == JN_ACT_LINEAR) {
+        memset(zbar, 0, n * K * sizeof(float)); /* O is constant */
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const float *Ob = w->O + i * K * K;
+        float *zb = zbar + i * K;
+        if (net->output == JN_ACT_SOFTMAX) {
+            /* O_ab = p_a delta_ab - p_a p_b, so
+             * p_bar_m = Ob_mm - sum_b Ob_mb p_b - sum_a Ob_am p_a,
+             * then z_bar = p * (p_bar - <p, p_bar>). */
+            const float *pr = pass->a[L] + i * K;
+            double dot = 0.0;
+            for (size_t m = 0; m < K; m++) {
+                double row = 0.0, col = 0.0;
+                for (size_t b = 0; b < K; b++) {
+                    row += (double)Ob[m * K + b] * pr[b];
+                    col += (double)Ob[b * K + m] * pr[b];
+                }
+                zb[m] = (float)(Ob[m * K + m] - row - col);
+                dot += (double)zb[m] * pr[m];
+            }
+            for (size_t m = 0; m < K; m++) zb[m] = pr[m] * (float)(zb[m] - dot);
+        } else {
+            const float *d2 = pass->d2[L] + i * K;
+            for (size_t k = 0; k < K; k++) zb[k] = Ob[k * K + k] * d2[k];
+        }
+    }
+}
+
+jn_status jn__penalty(jn_net *net, const jn_objective *obj, int p, double weight, double *value, float *grad)
+{
+    jn_work *w = net->work;
+    jn_pass *pass = &w->pass[p];
+    size_t n = pass->n, K = net->sizes[net->layers], D = net->sizes[0], L = net->layers;
+    size_t r = obj->projections ? obj->projections : K;
+    double scale = obj->projections ? (double)K / (double)r : 1.0;
+    size_t nr = n * r;
+
+    jn__output_jacobians(net, p, obj->target);
+    if (obj->projections)
+        projection_seeds(net, obj, n, r);
+    else
+        memcpy(w->T[L], w->O, n * K * K * sizeof(float));
+    jn__jacobian_chain(net, p, r);
+
+    double sum = 0.0;
+    for (size_t j = 0; j < nr * D; j++) sum += (double)w->Jr[j] * w->Jr[j];
+    *value = weight * scale * sum;
+    if (!grad) return JN_OK;
+
+    float c2 = (float)(2.0 * weight * scale);
+    for (size_t j = 0; j < nr * D; j++) w->Jr[j] *= c2; /* Jr now holds Jr_bar */
+    size_t H1 = net->sizes[1];
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)H1, (int)D, (int)nr, 1.0f, w->T[1], (int)H1, w->Jr,
+                (int)D, 1.0f, grad + net->w_offset[0], (int)D);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nr, (int)H1, (int)D, 1.0f, w->Jr, (int)D,
+                jn__W(net, 1), (int)D, 0.0f, w->Tbar[1], (int)H1);
+    for (size_t m = 1; m < L; m++) {
+        size_t width = net->sizes[m], above = net->sizes[m + 1];
+        float *Tb = w->Tbar[m], *zb = w->zbar[m];
+        const float *V = w->V[m], *d1 = pass->d1[m], *d2 = pass->d2[m];
+        for (size_t i = 0; i < n; i++) {
+            float *zrow = zb + i * width;
+            const float *d1row = d1 + i * width, *d2row = d2 + i * width;
+            memset(zrow, 0, width * sizeof(float));
+            for (size_t q = 0; q < r; q++) {
+                float *tb = Tb + (i * r + q) * width;
+                const float *v = V + (i * r + q) * width;
+                for (size_t h = 0; h < width; h++) {
+                    zrow[h] += tb[h] * v[h];
+                    tb[h] *= d1row[h]; /* T_bar becomes V_bar */
+                }
+            }
+            for (size_t h = 0; h < width; h++) zrow[h] *= d2row[h];
+        }
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)above, (int)width, (int)nr, 1.0f, w->T[m + 1],
+                    (int)above, Tb, (int)width, 1.0f, grad + net->w_offset[m], (int)width);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nr, (int)above, (int)width, 1.0f, Tb, (int)width,
+                    jn__W(net, m + 1), (int)width, 0.0f, w->Tbar[m + 1], (int)above);
+    }
+    /* S_bar = T_L_bar; O_bar = S_bar (exact) or P S_bar (projections). */
+    const float *Sbar = w->Tbar[L];
+    if (obj->projections) {
+        for (size_t i = 0; i < n; i++) {
+            const float *P = w->proj + i * K * r, *Sb = Sbar + i * r * K;
+            float *Ob = w->O + i * K * K;
+            for (size_t a = 0; a < K; a++)
+                for (size_t b = 0; b < K; b++) {
+                    float s = 0.0f;
+                    for (size_t q = 0; q < r; q++) s += P[a * r + q] * Sb[q * K + b];
+                    Ob[a * K + b] = s;
+                }
+        }
+    } else {
+        memcpy(w->O, Sbar, n * K * K * sizeof(float));
+    }
+    output_adjoint(net, p, obj->target);
+    return JN_OK;
+}

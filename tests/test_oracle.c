@@ -1,0 +1,114 @@
+/* test_oracle.c - libjacnet against ../shared/oracle: forward values,
+ * Jacobians, their squared norms, the objective and its gradient, all
+ * computed independently in float64. Tolerance: relative 1e-4. */
+#include "testutil.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static const char *const cases[] = {"nojac", "paper_1h", "paper_1h_l2", "deep_2h", "relu_1h", "softmax_ce"};
+#define N_CASES (sizeof cases / sizeof cases[0])
+#define TOL 1e-4
+
+/* Largest |got - want| / max(|want|, floor) over n values, with the floor
+ * a small fraction of the array's largest magnitude so near-zero entries are
+ * judged on the array's scale rather than their own. */
+static double worst_rel(const float *got, const double *want, size_t n)
+{
+    double scale = 0.0, worst = 0.0;
+    for (size_t i = 0; i < n; i++) scale = fmax(scale, fabs(want[i]));
+    for (size_t i = 0; i < n; i++) worst = fmax(worst, rel_diff(got[i], want[i], 1e-3 * scale + 1e-12));
+    return worst;
+}
+
+static jn_net *net_for(const oracle_case *c)
+{
+    jn_net *net = NULL;
+    ck_assert_int_eq(jn_net_create(&net, c->sizes, c->n_sizes, c->hidden, c->output), JN_OK);
+    ck_assert_uint_eq(jn_net_param_count(net), c->n_params);
+    float *p = to_float(c->params, c->n_params);
+    ck_assert_int_eq(jn_net_set_params(net, p, c->n_params), JN_OK);
+    free(p);
+    return net;
+}
+
+START_TEST(forward_matches)
+{
+    oracle_case c;
+    ck_assert_msg(oracle_load(&c, cases[_i]), "cannot load oracle case %s", cases[_i]);
+    jn_net *net = net_for(&c);
+    size_t K = c.sizes[c.n_sizes - 1];
+    float *X = to_float(c.X, c.n * c.sizes[0]), *F = malloc(c.n * K * sizeof *F);
+    ck_assert_int_eq(jn_net_forward(net, X, c.n, F), JN_OK);
+    double err = worst_rel(F, c.F, c.n * K);
+    ck_assert_msg(err < TOL, "%s: forward relative error %g", c.name, err);
+    free(X); free(F);
+    jn_net_free(net);
+    oracle_free(&c);
+}
+END_TEST
+
+START_TEST(jacobian_matches)
+{
+    oracle_case c;
+    ck_assert_msg(oracle_load(&c, cases[_i]), "cannot load oracle case %s", cases[_i]);
+    ck_assert_msg(c.J && c.jacobian_sqnorm, "%s lacks J", c.name);
+    jn_net *net = net_for(&c);
+    size_t D = c.sizes[0], K = c.sizes[c.n_sizes - 1];
+    float *X = to_float(c.X, c.n * D), *J = malloc(c.n * K * D * sizeof *J), *sq = malloc(c.n * sizeof *sq);
+    ck_assert_int_eq(jn_net_jacobian(net, X, c.n, J), JN_OK);
+    double err = worst_rel(J, c.J, c.n * K * D);
+    ck_assert_msg(err < TOL, "%s: Jacobian relative error %g", c.name, err);
+    ck_assert_int_eq(jn_net_jacobian_sqnorm(net, X, c.n, sq), JN_OK);
+    for (size_t i = 0; i < c.n; i++)
+        ck_assert_msg(rel_diff(sq[i], c.jacobian_sqnorm[i], 1e-12) < TOL, "%s: sqnorm[%zu] = %g, oracle %g", c.name,
+                      i, sq[i], c.jacobian_sqnorm[i]);
+    free(X); free(J); free(sq);
+    jn_net_free(net);
+    oracle_free(&c);
+}
+END_TEST
+
+START_TEST(objective_and_gradient_match)
+{
+    oracle_case c;
+    ck_assert_msg(oracle_load(&c, cases[_i]), "cannot load oracle case %s", cases[_i]);
+    jn_net *net = net_for(&c);
+    size_t D = c.sizes[0], K = c.sizes[c.n_sizes - 1];
+    jn_objective *obj = NULL;
+    ck_assert_int_eq(jn_objective_create(&obj, c.loss), JN_OK);
+    ck_assert_int_eq(jn_objective_set_l2(obj, c.lambda_l2), JN_OK);
+    ck_assert_int_eq(jn_objective_set_jacobian(obj, c.lambda_jacobian, 0), JN_OK);
+    float *X = to_float(c.X, c.n * D), *Y = to_float(c.Y, c.n * K);
+    float *Xj = c.Xj ? to_float(c.Xj, c.n * D) : NULL;
+    float *g = malloc(c.n_params * sizeof *g);
+    double value = 0.0;
+    ck_assert_int_eq(jn_net_objective(net, obj, X, Xj, Y, c.n, &value, g), JN_OK);
+    ck_assert_msg(rel_diff(value, c.objective, 1e-12) < TOL, "%s: objective %.9g, oracle %.9g", c.name, value,
+                  c.objective);
+    double err = worst_rel(g, c.grad, c.n_params);
+    ck_assert_msg(err < TOL, "%s: gradient relative error %g", c.name, err);
+    /* value alone and gradient alone agree with the joint call */
+    double v2 = 0.0;
+    ck_assert_int_eq(jn_net_objective(net, obj, X, Xj, Y, c.n, &v2, NULL), JN_OK);
+    ck_assert(v2 == value);
+    free(X); free(Y); free(Xj); free(g);
+    jn_objective_free(obj);
+    jn_net_free(net);
+    oracle_free(&c);
+}
+END_TEST
+
+static Suite *oracle_suite(void)
+{
+    Suite *s = suite_create("oracle");
+    TCase *tc = tcase_create("cases");
+    tcase_add_loop_test(tc, forward_matches, 0, N_CASES);
+    tcase_add_loop_test(tc, jacobian_matches, 0, N_CASES);
+    tcase_add_loop_test(tc, objective_and_gradient_match, 0, N_CASES);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void) { return run_suite(oracle_suite()); }
