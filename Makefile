@@ -92,9 +92,13 @@ $(STATIC): $(OBJS)
 	rm -f $@
 	$(AR) rcs $@ $(OBJS)
 
+# libdir and includedir are written relative to ${prefix} when they lie under
+# it, so `pkg-config --define-prefix` / --define-variable=prefix=... relocate.
+PC_SED = sed -e 's|@prefix@|$(prefix)|' -e 's|@libdir@|$(patsubst $(prefix)/%,$${prefix}/%,$(libdir))|' \
+	    -e 's|@includedir@|$(patsubst $(prefix)/%,$${prefix}/%,$(includedir))|' \
+	    -e 's|@VERSION@|$(VERSION)|' -e 's|@LIBS_PRIVATE@|$(DEP_LIBS)|'
 pkgconfig/jacnet.pc: pkgconfig/jacnet.pc.in include/jacnet.h Makefile
-	sed -e 's|@prefix@|$(prefix)|' -e 's|@libdir@|$(libdir)|' -e 's|@includedir@|$(includedir)|' \
-	    -e 's|@VERSION@|$(VERSION)|' -e 's|@LIBS_PRIVATE@|$(DEP_LIBS)|' $< > $@
+	$(PC_SED) $< > $@
 
 # ---- tests: each tests/test_*.c is one Check program, linked statically ----
 $(TEST_UTIL): tests/testutil.c tests/testutil.h include/jacnet.h
@@ -150,9 +154,7 @@ install: all
 	ln -sf libjacnet.so.$(VERSION) $(DESTDIR)$(libdir)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(libdir)/libjacnet.so
 	install -m 644 $(STATIC) $(DESTDIR)$(libdir)/libjacnet.a
-	sed -e 's|@prefix@|$(prefix)|' -e 's|@libdir@|$(libdir)|' -e 's|@includedir@|$(includedir)|' \
-	    -e 's|@VERSION@|$(VERSION)|' -e 's|@LIBS_PRIVATE@|$(DEP_LIBS)|' pkgconfig/jacnet.pc.in \
-	    > $(DESTDIR)$(pkgconfigdir)/jacnet.pc
+	$(PC_SED) pkgconfig/jacnet.pc.in > $(DESTDIR)$(pkgconfigdir)/jacnet.pc
 
 uninstall:
 	rm -f $(DESTDIR)$(includedir)/jacnet.h $(DESTDIR)$(libdir)/libjacnet.so.$(VERSION) \
