@@ -125,9 +125,12 @@ JN_API jn_status jn_net_init(jn_net *net, uint64_t seed)
     jn__rng_seed(&rng, seed, 0);
     for (size_t l = 1; l <= net->layers; l++) {
         size_t fan_in = net->sizes[l - 1], fan_out = net->sizes[l];
-        jn_act act = l == net->layers ? net->output : net->hidden;
-        /* Glorot and Bengio (2010); x4 for sigmoid, whose slope at 0 is 1/4. */
-        double a = sqrt(6.0 / (double)(fan_in + fan_out)) * (act == JN_ACT_SIGMOID ? 4.0 : 1.0);
+        /* Glorot and Bengio (2010), x4 for sigmoid hidden layers, whose
+         * slope at 0 is 1/4. Not for the output layer: there x4 saturates
+         * sigmoid outputs at the start, where squared error has almost no
+         * gradient. */
+        int sigmoid_hidden = l < net->layers && net->hidden == JN_ACT_SIGMOID;
+        double a = sqrt(6.0 / (double)(fan_in + fan_out)) * (sigmoid_hidden ? 4.0 : 1.0);
         float *W = net->params + net->w_offset[l - 1];
         for (size_t i = 0; i < fan_in * fan_out; i++) W[i] = (float)((2.0 * jn_rng_uniform(&rng) - 1.0) * a);
         memset(net->params + net->b_offset[l - 1], 0, fan_out * sizeof(float));
