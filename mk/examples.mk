@@ -12,6 +12,10 @@ examples: all $(EXAMPLE_BINS)
 
 # The main job: fetch MNIST if missing, train MLP+N+J a few epochs, print the test error.
 DEMO_ARGS ?=
-demo: all $(BUILD)/examples/train_mnist
+demo:
+	@scripts/deps.sh build
+	@$(MAKE) --no-print-directory demo-run
+
+demo-run: all $(BUILD)/examples/train_mnist
 	@$(MAKE) --no-print-directory data
 	$(BUILD)/examples/train_mnist $(DEMO_ARGS)
