@@ -237,24 +237,30 @@ typedef struct jn_optimizer jn_optimizer;
 
 typedef enum { JN_SCHEDULE_CONSTANT, JN_SCHEDULE_STEP, JN_SCHEDULE_INVERSE } jn_schedule;
 
-/* SGD: v = momentum * v - lr * g; theta += v (momentum 0: plain SGD). */
+/* SGD: v = momentum * v - lr * g; theta += v (momentum 0: plain SGD).
+ * lr > 0 finite, 0 <= momentum < 1. */
 JN_API jn_status jn_optimizer_create_sgd(jn_optimizer **out, double lr, double momentum);
-/* Adam (Kingma and Ba) with bias correction. */
+/* Adam (Kingma and Ba) with bias correction. lr > 0 finite,
+ * 0 <= beta1, beta2 < 1, eps > 0 finite. */
 JN_API jn_status jn_optimizer_create_adam(jn_optimizer **out, double lr, double beta1,
                                           double beta2, double eps);
 JN_API void jn_optimizer_free(jn_optimizer *opt);
 /* Learning rate at step t (counted from 0):
  *   CONSTANT: lr
  *   STEP:     lr * gamma^floor(t / period)
- *   INVERSE:  lr / (1 + gamma * t / period)   (1/t decay) */
+ *   INVERSE:  lr / (1 + gamma * t / period)   (1/t decay)
+ * gamma >= 0 finite and period >= 1 are required for every schedule. */
 JN_API jn_status jn_optimizer_set_schedule(jn_optimizer *opt, jn_schedule schedule,
                                            double gamma, unsigned long period);
+/* The learning rate the next step will use (0 for NULL). */
 JN_API double jn_optimizer_lr(const jn_optimizer *opt);
 /* Update net's parameters from grad (param_count floats). The first step binds
- * the optimizer to that parameter count. If the update would make a parameter
- * non-finite, nothing changes and JN_ERR_DIVERGED is returned. */
+ * the optimizer to that parameter count; a later net with another count is
+ * JN_ERR_INVALID. NaN/Inf in grad is JN_ERR_INVALID. If the update would make
+ * a parameter non-finite, JN_ERR_DIVERGED. On any failure neither the network
+ * nor the optimizer changes. */
 JN_API jn_status jn_optimizer_step(jn_optimizer *opt, jn_net *net, const float *grad);
-/* Forget momentum / moments and the step count. */
+/* Forget momentum / moments, the step count and the parameter-count binding. */
 JN_API void jn_optimizer_reset(jn_optimizer *opt);
 
 /* ------------------------------------------------------------------ */
