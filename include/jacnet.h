@@ -87,7 +87,8 @@ typedef struct jn_rng jn_rng;
 JN_API jn_status jn_rng_create(jn_rng **out, uint64_t seed);
 JN_API void jn_rng_free(jn_rng *rng);
 /* Independent stream number `stream` of the generator seeded with `seed`
- * (the seed's state advanced by `stream` jumps of 2^128 draws). */
+ * (the seed's state advanced by `stream` jumps of 2^128 draws; each jump
+ * costs about a microsecond, so keep stream numbers small). */
 JN_API jn_status jn_rng_create_stream(jn_rng **out, uint64_t seed, uint64_t stream);
 /* Uniform 64-bit integer. */
 JN_API uint64_t jn_rng_next(jn_rng *rng);
