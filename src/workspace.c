@@ -2,6 +2,7 @@
  * that a training step allocates nothing once the batch size is stable. */
 #include "internal.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -79,7 +80,10 @@ jn_status jn__work_reserve(jn_net *net, size_t n, size_t r)
     jn__work_free(w);
     w->cap_layers = net->layers;
     size_t K = net->sizes[net->layers], D = net->sizes[0], nr;
-    int ok = jn__mul(cap_n, cap_r ? cap_r : 1, &nr);
+    /* CBLAS takes int dimensions: every GEMM row count must fit. */
+    if (!jn__mul(cap_n, cap_r ? cap_r : 1, &nr) || nr > INT_MAX)
+        return jn__fail(JN_ERR_INVALID, "batch of %zu rows x %zu Jacobian rows is too large for one call", n, r);
+    int ok = 1;
     for (int p = 0; ok && p < 2; p++) {
         w->pass[p].z = alloc_layers(net, cap_n, 1);
         w->pass[p].a = alloc_layers(net, cap_n, 1);
