@@ -103,7 +103,7 @@ static int on_epoch(const jn_epoch_report *r, void *user)
 
 int main(int argc, char **argv)
 {
-    options o = {.model = "nj", .hidden = {500}, .n_hidden = 1, .batch = 100, .epochs = 5, .lr = 0.1,
+    options o = {.model = "nj", .hidden = {500}, .n_hidden = 1, .batch = 20, .epochs = 5, .lr = 0.05,
                  .momentum = 0.9, .lambda = 0.01, .std = 0.1, .seed = 1};
     parse(argc, argv, &o);
     jn_dataset *train = NULL, *valid = NULL, *test = NULL;
