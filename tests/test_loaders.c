@@ -228,7 +228,6 @@ START_TEST(idx_hostile_labels)
     EXPECT_FAIL(jn_dataset_load_idx(&ds, ip, lp, 0), ds, JN_ERR_FORMAT, lp);
     expect_msg(ip); /* a count mismatch names both files */
     free(lab2);
-    ll = 8 + 3;
     lab[10] = 10;
     lp = write_raw("d-range", lab, 11);
     EXPECT_FAIL(jn_dataset_load_idx(&ds, ip, lp, 0), ds, JN_ERR_FORMAT, lp);
