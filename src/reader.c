@@ -77,17 +77,19 @@ static jn_status read_raw(int fd, const char *path, size_t size, size_t cap, jn_
     return JN_OK;
 }
 
-/* Initial buffer for a gzip file: the trailer's ISIZE (length mod 2^32) is a
- * good guess for honest files; deflate never expands more than ~1032:1, so a
- * larger claim is a lie and is clamped. The buffer grows if the guess is low. */
+/* Initial buffer for a gzip file: the trailer's ISIZE (length mod 2^32) is
+ * exact for honest files, so they are inflated with no regrowth. It is only
+ * believed up to 64 times the compressed size (real data sets compress 3-10
+ * times), so a lying trailer cannot make us reserve gigabytes up front; a
+ * file that really expands more just grows the buffer by doubling. */
 static size_t gzip_guess(int fd, size_t comp_size, size_t cap)
 {
     unsigned char t[4];
     size_t guess = comp_size * 4;
     if (comp_size >= 18 && pread(fd, t, 4, (off_t)(comp_size - 4)) == 4) {
         size_t isize = (size_t)t[0] | (size_t)t[1] << 8 | (size_t)t[2] << 16 | (size_t)t[3] << 24;
-        size_t most = comp_size > SIZE_MAX / 1100 ? SIZE_MAX : comp_size * 1100;
-        if (isize > 0 && isize <= most) guess = isize;
+        size_t most = comp_size > SIZE_MAX / 64 ? SIZE_MAX : comp_size * 64 + 65536;
+        guess = isize > 0 && isize <= most ? isize : most < guess ? most : guess;
     }
     if (guess < 4096) guess = 4096;
     return guess > cap ? cap + 1 : guess; /* +1: room to notice going over the cap */
@@ -108,7 +110,9 @@ static jn_status gz_status(gzFile gz, const char *path, size_t at)
 
 static jn_status read_gzip(int fd, const char *path, size_t comp_size, size_t cap, jn__blob *out)
 {
-    size_t capacity = gzip_guess(fd, comp_size, cap);
+    /* One byte past the guess, so an exact guess ends in a short read
+     * instead of a needless regrowth. */
+    size_t capacity = gzip_guess(fd, comp_size, cap) + 1;
     if (lseek(fd, 0, SEEK_SET) != 0) return fail_errno("seek in", path, errno);
     gzFile gz = gzdopen(fd, "rb");
     if (!gz) return jn__fail(JN_ERR_NOMEM, "'%s': cannot start zlib", path);
@@ -153,6 +157,8 @@ static jn_status read_gzip(int fd, const char *path, size_t comp_size, size_t ca
     }
     /* gzclose_r also closes fd. */
     gzclose_r(gz);
+    if (st == JN_OK && len > cap)
+        st = jn__fail(JN_ERR_FORMAT, "'%s': decompressed content exceeds the loader limit of %zu bytes", path, cap);
     if (st != JN_OK) {
         free(buf);
         return st;
