@@ -60,7 +60,7 @@ $(FUZZ_DIR)/seeds.stamp: mk/data.mk
 	touch $@
 
 fuzz: $(FUZZ_BINS) $(FUZZ_DIR)/seeds.stamp
-	@mkdir -p $(FUZZ_DIR)/artifacts
+	@rm -rf $(FUZZ_DIR)/artifacts; mkdir -p $(FUZZ_DIR)/artifacts
 	@fail=0; for t in $(FUZZ_BINS); do n=$$(basename $$t); mkdir -p $(FUZZ_DIR)/corpus/$$n; \
 	  echo "== $$n for $(FUZZ_SECONDS) s"; \
 	  ASAN_OPTIONS=detect_leaks=1 ./$$t -max_total_time=$(FUZZ_SECONDS) -max_len=16384 -print_final_stats=1 \

@@ -1,35 +1,19 @@
-# mk/model.mk - model files: header dependencies and the libFuzzer target.
-#   make fuzz-model [FUZZ_TIME=60]   fuzz the model file parser with clang's
-#                                    libFuzzer + ASan + UBSan; crashes are
-#                                    written to build/fuzz/crash-*
-.PHONY: fuzz-model
-fuzz: fuzz-model
+# mk/model.mk - model files: header dependencies and the fuzz seeds.
+# The model-file fuzz target (fuzz/fuzz_model.c) is built and run by the
+# generic `make fuzz` rule in mk/data.mk; this file only gives it valid
+# model files to start from, written by fuzz/model_seeds.c.
 
 # The main rules only know internal.h and jacnet.h.
 $(BUILD)/obj/model_file.o: src/model_file.h
 $(BUILD)/tests/test_model_file: src/model_file.h
+build/fuzz/obj/model_file.o: src/model_file.h
 
-FUZZ_CC ?= clang
-FUZZ_TIME ?= 60
-FUZZ_DIR := build/fuzz
-FUZZ_SAN := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
-FUZZ_OBJS := $(SRCS:src/%.c=$(FUZZ_DIR)/obj/%.o)
+.PHONY: fuzz-model-seeds
+fuzz: fuzz-model-seeds
+fuzz-model-seeds: $(BUILD)/fuzz-tools/model_seeds
+	@mkdir -p build/fuzz/corpus/fuzz_model
+	$(BUILD)/fuzz-tools/model_seeds build/fuzz/corpus/fuzz_model
 
-$(FUZZ_DIR)/obj/%.o: src/%.c src/internal.h src/model_file.h include/jacnet.h
+$(BUILD)/fuzz-tools/model_seeds: fuzz/model_seeds.c $(STATIC)
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer-no-link -std=c11 -D_POSIX_C_SOURCE=200809L -Iinclude -Isrc \
-	    $(WARN) $(BLAS_CFLAGS) $(ZLIB_CFLAGS) -c $< -o $@
-
-$(FUZZ_DIR)/fuzz_model: fuzz/fuzz_model.c $(FUZZ_OBJS)
-	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -std=c11 -Iinclude -Isrc $(WARN) $(ZLIB_CFLAGS) \
-	    $< $(FUZZ_OBJS) -o $@ $(DEP_LIBS)
-
-$(FUZZ_DIR)/model_seeds: fuzz/model_seeds.c $(STATIC)
-	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -std=c11 -Iinclude $(WARN) $< -o $@ $(STATIC) $(DEP_LIBS)
-
-fuzz-model: $(FUZZ_DIR)/fuzz_model $(FUZZ_DIR)/model_seeds
-	@mkdir -p $(FUZZ_DIR)/corpus-model $(FUZZ_DIR)/seeds-model
-	$(FUZZ_DIR)/model_seeds $(FUZZ_DIR)/seeds-model
-	cd $(FUZZ_DIR) && ./fuzz_model -max_total_time=$(FUZZ_TIME) -max_len=4096 -print_final_stats=1 \
-	    corpus-model seeds-model
+	$(CC) $(CFLAGS) -std=c11 -D_POSIX_C_SOURCE=200809L -Iinclude $(WARN) $< -o $@ $(STATIC) $(DEP_LIBS)
