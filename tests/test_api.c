@@ -6,6 +6,7 @@
 #include "testutil.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,6 +76,32 @@ START_TEST(version)
     snprintf(want, sizeof want, "%d.%d.%d", JN_VERSION_MAJOR, JN_VERSION_MINOR, JN_VERSION_PATCH);
     ck_assert_str_eq(jn_version_string(), want);
     ck_assert_uint_eq(JN_VERSION_NUMBER, JN_VERSION_MAJOR * 10000 + JN_VERSION_MINOR * 100 + JN_VERSION_PATCH);
+}
+END_TEST
+
+/* jn_last_error is per thread: a failure in another thread neither changes
+ * this thread's message nor sees it. */
+static void *fail_in_thread(void *arg)
+{
+    char *seen = arg;
+    snprintf(seen, 256, "%s", jn_last_error()); /* fresh thread: "" */
+    jn_set_threads(-4242);
+    snprintf(seen + 256, 256, "%s", jn_last_error());
+    return NULL;
+}
+
+START_TEST(last_error_per_thread)
+{
+    ck_assert_int_eq(jn_set_threads(-1111), JN_ERR_INVALID);
+    ck_assert_ptr_nonnull(strstr(jn_last_error(), "-1111"));
+    char seen[512];
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, fail_in_thread, seen), 0);
+    ck_assert_int_eq(pthread_join(t, NULL), 0);
+    ck_assert_str_eq(seen, "");
+    ck_assert_ptr_nonnull(strstr(seen + 256, "-4242"));
+    ck_assert_ptr_nonnull(strstr(jn_last_error(), "-1111"));
+    ck_assert_ptr_null(strstr(jn_last_error(), "-4242"));
 }
 END_TEST
 
@@ -899,6 +926,7 @@ static Suite *api_suite(void)
     tcase_add_test(tc, status_strings);
     tcase_add_test(tc, version);
     tcase_add_test(tc, frees_accept_null);
+    tcase_add_test(tc, last_error_per_thread);
     tcase_add_test(tc, set_threads);
     tcase_add_test(tc, net_create_bad);
     tcase_add_test(tc, net_accessors);
