@@ -173,7 +173,8 @@ PROTOTYPES = {
 
 
 def _candidates():
-    """(path, how) in lookup order: $JACNET_LIB, the build tree, the installed copy."""
+    """(path, how) in lookup order: $JACNET_LIB, the build tree, the installed copy
+    (the path recorded at install time, then find_library, then the loader's search)."""
     out = []
     env = os.environ.get("JACNET_LIB")
     if env:
@@ -181,6 +182,11 @@ def _candidates():
     here = os.path.dirname(os.path.abspath(__file__))
     out.append((os.path.normpath(os.path.join(here, "..", "..", "lib", "libjacnet.so.%d" % EXPECTED_MAJOR)),
                 "build tree"))
+    try:  # written by `make install-python`: the libdir the library was installed into
+        from ._paths import INSTALLED_LIBRARY
+        out.append((INSTALLED_LIBRARY, "installed copy (make install)"))
+    except ImportError:
+        pass
     found = ctypes.util.find_library("jacnet")
     if found:
         out.append((found, "ctypes.util.find_library('jacnet')"))
