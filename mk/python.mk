@@ -1,0 +1,65 @@
+# mk/python.mk - the Python binding (python/jacnet), its install rules, the
+# Python examples and the ABI guard. Included by the Makefile; uses its
+# variables (SHARED, SONAME, VERSION, DESTDIR, libdir, BUILD...).
+#
+#   make install-python / uninstall-python
+#        python/jacnet -> $(DESTDIR)$(PYTHONDIR)/jacnet. PYTHONDIR defaults to
+#        the system python3's purelib (PYTHON=/usr/bin/python3:
+#        sysconfig.get_path("purelib"), /usr/local/lib/python3.X/dist-packages
+#        on Debian). The installed package records $(libdir)/$(SONAME) in
+#        jacnet/_paths.py so it finds the installed library without
+#        LD_LIBRARY_PATH. `make install` / `make uninstall` run these too.
+#   make check-abi       abi/symbols.txt against `nm -D` of the built library
+#                        (docs/ABI.md); part of `make check`.
+#   make abi-update      rewrite abi/symbols.txt from the built library.
+#   make examples-python build/examples/own_loop --quick and
+#                        examples/python/train.py --quick (needs MNIST:
+#                        $JACNET_DATA or ./data, see `make data`).
+#   make install-python-test   scripts/install-python-test.sh
+
+PYTHON ?= /usr/bin/python3
+# Deferred (=) so python3 runs only when an install rule needs it.
+PYTHONDIR ?= $(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_path("purelib"))')
+PY_SRCS := $(sort $(wildcard python/jacnet/*.py))
+
+.PHONY: install-python uninstall-python check-abi abi-update examples-python install-python-test
+
+install: install-python
+uninstall: uninstall-python
+check-all: check-abi
+
+install-python:
+	@test -n "$(PYTHONDIR)" || { echo "PYTHONDIR is empty (is $(PYTHON) there?); pass PYTHONDIR=..."; exit 1; }
+	install -d $(DESTDIR)$(PYTHONDIR)/jacnet
+	install -m 644 $(PY_SRCS) $(DESTDIR)$(PYTHONDIR)/jacnet/
+	printf '# Written by make install-python.\nINSTALLED_LIBRARY = %s\n' \
+	    "'$(libdir)/$(SONAME)'" > $(DESTDIR)$(PYTHONDIR)/jacnet/_paths.py
+
+# The package directory is ours alone: it also holds the __pycache__ that
+# importing the installed package may have written.
+uninstall-python:
+	@test -n "$(PYTHONDIR)" || { echo "PYTHONDIR is empty (is $(PYTHON) there?); pass PYTHONDIR=..."; exit 1; }
+	rm -rf $(DESTDIR)$(PYTHONDIR)/jacnet
+
+# ---- ABI guard: the exported jn_ symbols must match abi/symbols.txt ----
+ABI_NM = nm -D --defined-only $(SHARED) | awk '$$3 ~ /^jn_/ {print $$3}' | LC_ALL=C sort
+
+check-abi: $(SHARED)
+	@$(ABI_NM) > $(BUILD)/symbols.now
+	@if diff -u abi/symbols.txt $(BUILD)/symbols.now; then \
+	   echo "abi: $$(wc -l < abi/symbols.txt) exported symbols match abi/symbols.txt"; \
+	 else \
+	   echo "abi: exported symbols differ from abi/symbols.txt (- listed, + exported); see docs/ABI.md"; exit 1; \
+	 fi
+
+abi-update: $(SHARED)
+	$(ABI_NM) > abi/symbols.txt
+
+# ---- examples ----
+examples-python: all $(BUILD)/examples/own_loop
+	$(BUILD)/examples/own_loop --quick $(JACNET_DATA)
+	JACNET_LIB=$(CURDIR)/$(SHARED) PYTHONPATH=$(CURDIR)/python $(PYTHON) examples/python/train.py --quick \
+	    --data $(JACNET_DATA)
+
+install-python-test: all
+	scripts/install-python-test.sh

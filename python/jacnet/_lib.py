@@ -1,0 +1,290 @@
+"""Loading libjacnet, the prototype table and the error type.
+
+Everything that touches ctypes declarations lives here; _core.py only calls
+through ``F`` (a namespace holding one prototyped function per C symbol), so
+a test can replace a function in ``F`` to see whether C was reached.
+"""
+import ctypes
+import ctypes.util
+import os
+import types
+
+import numpy as np
+
+# The binding was written against jacnet.h 0.1.x. A library with another
+# major version has another ABI (docs/ABI.md) and is refused; within major
+# version 0 the minor version must be at least the one the table below was
+# written for, since a 0.x minor may add functions the table names.
+EXPECTED_MAJOR = 0
+MINIMUM_MINOR = 1
+
+c_size_p = ctypes.POINTER(ctypes.c_size_t)
+
+# Status codes, mirrored from JN_STATUS_LIST in jacnet.h (the names come from
+# jn_status_str at run time; only the numbers are repeated here).
+OK, ERR_INVALID, ERR_NOMEM, ERR_IO, ERR_FORMAT, ERR_DIVERGED, ERR_STOPPED = range(7)
+
+ACT = {"tanh": 0, "sigmoid": 1, "relu": 2, "linear": 3, "softmax": 4}
+LOSS = {"mse": 0, "ce": 1}
+PENALTY_TARGET = {"output": 0, "logits": 1}
+NOISE = {"none": 0, "gaussian": 1, "uniform": 2, "mask": 3}
+SCHEDULE = {"constant": 0, "step": 1, "inverse": 2}
+MODEL = {"mlp": 0, "l2": 1, "noise": 2, "jacob": 3, "nj": 4, "nj-both": 5}
+DATASET_BORROW = 1
+LOAD_BINARIZE = 1
+
+
+class JacnetError(Exception):
+    """A libjacnet call returned a status other than JN_OK.
+
+    Attributes: status (int), status_name (jn_status_str(status)), message
+    (jn_last_error() right after the failing call), function (C name)."""
+
+    def __init__(self, status, status_name, message, function=None):
+        self.status = int(status)
+        self.status_name = status_name
+        self.message = message
+        self.function = function
+        text = message or status_name
+        super().__init__("%s (%s)" % (text, status_name) if message else text)
+
+
+class LibraryNotFound(OSError):
+    """No candidate path gave a loadable libjacnet; .tried lists (path, reason)."""
+
+    def __init__(self, tried):
+        self.tried = tried
+        lines = "\n".join("  %s: %s" % (p, why) for p, why in tried)
+        super().__init__("libjacnet could not be loaded; tried:\n%s\n"
+                         "Set JACNET_LIB to the path of libjacnet.so.%d." % (lines, EXPECTED_MAJOR))
+
+
+class epoch_report(ctypes.Structure):
+    """Mirror of jn_epoch_report (jacnet.h); the trainer's epoch callback gets a pointer."""
+    _fields_ = [
+        ("epoch", ctypes.c_uint),
+        ("train_objective", ctypes.c_double),
+        ("valid_error", ctypes.c_double),
+        ("best_valid_error", ctypes.c_double),
+        ("best_epoch", ctypes.c_uint),
+        ("seconds", ctypes.c_double),
+        ("lr", ctypes.c_double),
+    ]
+
+
+EPOCH_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(epoch_report), ctypes.c_void_p)
+BATCH_CALLBACK = ctypes.CFUNCTYPE(None, ctypes.c_uint, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_void_p)
+
+# ---- the prototype table ---------------------------------------------------
+# name: (restype, argtypes). "status" marks functions returning jn_status;
+# they get an errcheck raising JacnetError. Handles and arrays are c_void_p
+# (arrays are passed as arr.ctypes.data, so nothing is copied).
+_st = "status"
+_vp = ctypes.c_void_p
+_pvp = ctypes.POINTER(ctypes.c_void_p)
+_sz = ctypes.c_size_t
+_u64 = ctypes.c_uint64
+_uint = ctypes.c_uint
+_int = ctypes.c_int
+_dbl = ctypes.c_double
+_pdbl = ctypes.POINTER(ctypes.c_double)
+_str = ctypes.c_char_p
+
+PROTOTYPES = {
+    "jn_version": (_uint, []),
+    "jn_version_string": (_str, []),
+    "jn_status_str": (_str, [_int]),
+    "jn_last_error": (_str, []),
+    "jn_set_threads": (_st, [_int]),
+    # rng and noise
+    "jn_rng_create": (_st, [_pvp, _u64]),
+    "jn_rng_create_stream": (_st, [_pvp, _u64, _u64]),
+    "jn_rng_free": (None, [_vp]),
+    "jn_rng_next": (_u64, [_vp]),
+    "jn_rng_uniform": (_dbl, [_vp]),
+    "jn_rng_gaussian": (_st, [_vp, _vp, _sz, _dbl]),
+    "jn_rng_uniform_fill": (_st, [_vp, _vp, _sz, _dbl]),
+    "jn_corrupt": (_st, [_vp, _int, _dbl, _vp, _vp, _sz]),
+    # networks
+    "jn_net_create": (_st, [_pvp, c_size_p, _sz, _int, _int]),
+    "jn_net_free": (None, [_vp]),
+    "jn_net_clone": (_st, [_pvp, _vp]),
+    "jn_net_param_count": (_sz, [_vp]),
+    "jn_net_layers": (_sz, [_vp]),
+    "jn_net_size": (_sz, [_vp, _sz]),
+    "jn_net_hidden_act": (_int, [_vp]),
+    "jn_net_output_act": (_int, [_vp]),
+    "jn_net_get_params": (_st, [_vp, _vp, _sz]),
+    "jn_net_set_params": (_st, [_vp, _vp, _sz]),
+    "jn_net_init": (_st, [_vp, _u64]),
+    "jn_net_forward": (_st, [_vp, _vp, _sz, _vp]),
+    "jn_net_hidden": (_st, [_vp, _vp, _sz, _sz, _vp]),
+    "jn_net_predict": (_st, [_vp, _vp, _sz, _vp]),
+    "jn_net_jacobian": (_st, [_vp, _vp, _sz, _vp]),
+    "jn_net_jacobian_sqnorm": (_st, [_vp, _vp, _sz, _vp]),
+    "jn_net_save": (_st, [_vp, _str]),
+    "jn_net_load": (_st, [_pvp, _str]),
+    # objectives
+    "jn_objective_create": (_st, [_pvp, _int]),
+    "jn_objective_create_model": (_st, [_pvp, _int, _dbl, _dbl]),
+    "jn_objective_free": (None, [_vp]),
+    "jn_objective_clone": (_st, [_pvp, _vp]),
+    "jn_objective_set_l2": (_st, [_vp, _dbl]),
+    "jn_objective_set_jacobian": (_st, [_vp, _dbl, _uint]),
+    "jn_objective_set_penalty_target": (_st, [_vp, _int]),
+    "jn_objective_set_penalty_every": (_st, [_vp, _uint]),
+    "jn_objective_set_seed": (_st, [_vp, _u64]),
+    "jn_objective_set_noise": (_st, [_vp, _int, _dbl, _dbl]),
+    "jn_net_objective": (_st, [_vp, _vp, _vp, _vp, _vp, _sz, _pdbl, _vp]),
+    "jn_net_check_gradient": (_st, [_vp, _vp, _vp, _vp, _vp, _sz, _pdbl]),
+    # optimizers
+    "jn_optimizer_create_sgd": (_st, [_pvp, _dbl, _dbl]),
+    "jn_optimizer_create_adam": (_st, [_pvp, _dbl, _dbl, _dbl, _dbl]),
+    "jn_optimizer_free": (None, [_vp]),
+    "jn_optimizer_set_schedule": (_st, [_vp, _int, _dbl, ctypes.c_ulong]),
+    "jn_optimizer_lr": (_dbl, [_vp]),
+    "jn_optimizer_step": (_st, [_vp, _vp, _vp]),
+    "jn_optimizer_reset": (None, [_vp]),
+    # datasets
+    "jn_dataset_create": (_st, [_pvp, _vp, _vp, _sz, _sz, _sz, _uint]),
+    "jn_dataset_free": (None, [_vp]),
+    "jn_dataset_count": (_sz, [_vp]),
+    "jn_dataset_dim": (_sz, [_vp]),
+    "jn_dataset_classes": (_sz, [_vp]),
+    "jn_dataset_features": (_vp, [_vp]),
+    "jn_dataset_labels": (_vp, [_vp]),
+    "jn_net_error_rate": (_st, [_vp, _vp, _pdbl]),
+    "jn_dataset_load_idx": (_st, [_pvp, _str, _str, _uint]),
+    "jn_dataset_load_usps": (_st, [_pvp, _str]),
+    "jn_dataset_load_csv": (_st, [_pvp, _str, _uint]),
+    "jn_load_mnist": (_st, [_str, _uint, _pvp, _pvp, _pvp]),
+    "jn_load_usps": (_st, [_str, _pvp, _pvp, _pvp]),
+    # trainer
+    "jn_trainer_create": (_st, [_pvp]),
+    "jn_trainer_free": (None, [_vp]),
+    "jn_trainer_set_epochs": (_st, [_vp, _uint]),
+    "jn_trainer_set_batch_size": (_st, [_vp, _sz]),
+    "jn_trainer_set_patience": (_st, [_vp, _uint]),
+    "jn_trainer_set_seed": (_st, [_vp, _u64]),
+    "jn_trainer_set_epoch_callback": (_st, [_vp, EPOCH_CALLBACK, _vp]),
+    "jn_trainer_set_batch_callback": (_st, [_vp, BATCH_CALLBACK, _vp]),
+    "jn_trainer_run": (_st, [_vp, _vp, _vp, _vp, _vp, _vp]),
+}
+
+
+def _candidates():
+    """(path, how) in lookup order: $JACNET_LIB, the build tree, the installed copy
+    (the path recorded at install time, then find_library, then the loader's search)."""
+    out = []
+    env = os.environ.get("JACNET_LIB")
+    if env:
+        out.append((env, "$JACNET_LIB"))
+    here = os.path.dirname(os.path.abspath(__file__))
+    out.append((os.path.normpath(os.path.join(here, "..", "..", "lib", "libjacnet.so.%d" % EXPECTED_MAJOR)),
+                "build tree"))
+    try:  # written by `make install-python`: the libdir the library was installed into
+        from ._paths import INSTALLED_LIBRARY
+        out.append((INSTALLED_LIBRARY, "installed copy (make install)"))
+    except ImportError:
+        pass
+    found = ctypes.util.find_library("jacnet")
+    if found:
+        out.append((found, "ctypes.util.find_library('jacnet')"))
+    out.append(("libjacnet.so.%d" % EXPECTED_MAJOR, "dynamic loader search path"))
+    return out
+
+
+def _load():
+    tried = []
+    for path, how in _candidates():
+        if os.sep in path and not os.path.exists(path):
+            tried.append(("%s [%s]" % (path, how), "no such file"))
+            continue
+        try:
+            return ctypes.CDLL(path), path
+        except OSError as e:
+            tried.append(("%s [%s]" % (path, how), str(e)))
+    raise LibraryNotFound(tried)
+
+
+def _declare(lib):
+    """Apply PROTOTYPES to lib; return a namespace of the prototyped functions."""
+    ns = types.SimpleNamespace()
+    for name, (restype, argtypes) in PROTOTYPES.items():
+        fn = getattr(lib, name)  # AttributeError names a symbol the library lacks
+        fn.argtypes = argtypes
+        if restype == _st:
+            fn.restype = ctypes.c_int
+            fn.errcheck = _errcheck
+        else:
+            fn.restype = restype
+        setattr(ns, name, fn)
+    return ns
+
+
+def _text(b):
+    return b.decode("utf-8", "replace") if b is not None else ""
+
+
+def _errcheck(result, func, args):
+    # Runs in the calling thread right after the call, so jn_last_error (per
+    # thread in C) still describes this failure.
+    if result != OK:
+        raise JacnetError(result, status_name(result), _text(_lib.jn_last_error()), func.__name__)
+    return result
+
+
+def status_name(status):
+    return _text(_lib.jn_status_str(int(status)))
+
+
+_lib, LIBRARY_PATH = _load()
+F = _declare(_lib)
+
+VERSION_NUMBER = F.jn_version()
+VERSION_STRING = _text(F.jn_version_string())
+_major, _minor, _patch = VERSION_NUMBER // 10000, VERSION_NUMBER // 100 % 100, VERSION_NUMBER % 100
+if VERSION_STRING != "%d.%d.%d" % (_major, _minor, _patch):
+    raise ImportError("libjacnet at %s: jn_version() = %d but jn_version_string() = %r"
+                      % (LIBRARY_PATH, VERSION_NUMBER, VERSION_STRING))
+if _major != EXPECTED_MAJOR or (_major == 0 and _minor < MINIMUM_MINOR):
+    raise ImportError("libjacnet at %s is version %s; this binding needs %d.%d or a later %d.x"
+                      % (LIBRARY_PATH, VERSION_STRING, EXPECTED_MAJOR, MINIMUM_MINOR, EXPECTED_MAJOR))
+
+
+def new_handle():
+    return ctypes.c_void_p()
+
+
+def as_float32(a, name):
+    """a as a float32 C-contiguous ndarray; the same object when it already is one.
+
+    Raises TypeError for non-numeric input (strings, objects, complex, bool)."""
+    if isinstance(a, np.ndarray):
+        kind = a.dtype.kind
+    else:
+        try:
+            kind = np.asarray(a).dtype.kind
+        except Exception as e:  # ragged lists and the like
+            raise TypeError("%s: cannot be read as a float32 array (%s)" % (name, e)) from None
+    if kind not in "fiu":
+        raise TypeError("%s: dtype kind %r is not a real number type (float32 wanted)" % (name, kind))
+    return np.ascontiguousarray(a, dtype=np.float32)
+
+
+def as_int32(a, name):
+    arr = a if isinstance(a, np.ndarray) else np.asarray(a)
+    if arr.dtype.kind not in "iu":
+        raise TypeError("%s: labels must be integers, got dtype %s" % (name, arr.dtype))
+    return np.ascontiguousarray(arr, dtype=np.int32)
+
+
+def ptr(a):
+    """Address of an ndarray's data (None for None): the argument C receives."""
+    return None if a is None else a.ctypes.data
+
+
+def path_arg(p, name="path"):
+    if not isinstance(p, (str, bytes, os.PathLike)):
+        raise TypeError("%s: expected a str, bytes or os.PathLike, got %s" % (name, type(p).__name__))
+    return os.fsencode(p)
