@@ -5,6 +5,10 @@
 #include <math.h>
 #include <stdlib.h>
 
+/* Each stream costs one 256-draw jump per index; 2^16 bounds that to
+ * ~10 ms while leaving far more streams than any run uses. */
+#define JN_RNG_MAX_STREAMS 65536u
+
 static uint64_t splitmix64(uint64_t *x)
 {
     uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
@@ -58,6 +62,9 @@ JN_API jn_status jn_rng_create_stream(jn_rng **out, uint64_t seed, uint64_t stre
 {
     if (!out) return jn__fail(JN_ERR_INVALID, "jn_rng_create: out is NULL");
     *out = NULL;
+    if (stream >= JN_RNG_MAX_STREAMS)
+        return jn__fail(JN_ERR_INVALID, "jn_rng_create_stream: stream %llu, need < %u", (unsigned long long)stream,
+                        (unsigned)JN_RNG_MAX_STREAMS);
     jn_rng *r = jn__alloc(1, sizeof *r, "jn_rng_create");
     if (!r) return JN_ERR_NOMEM;
     jn__rng_seed(r, seed, stream);

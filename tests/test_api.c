@@ -286,7 +286,9 @@ START_TEST(net_init)
         for (size_t l = 1; l <= 2; l++) {
             size_t fi = sizes[l - 1], fo = sizes[l];
             jn_act act = l == 2 ? os[c] : hs[c];
-            double bound = sqrt(6.0 / (double)(fi + fo)) * (act == JN_ACT_SIGMOID ? 4.0 : 1.0);
+            /* x4 for sigmoid hidden layers only: a sigmoid output layer keeps
+             * the plain Glorot range (saturated outputs stall squared error). */
+            double bound = sqrt(6.0 / (double)(fi + fo)) * (act == JN_ACT_SIGMOID && l < 2 ? 4.0 : 1.0);
             double mx = 0.0, s = 0.0, s2 = 0.0;
             for (size_t i = 0; i < fi * fo; i++) {
                 double w = p[off + i];
