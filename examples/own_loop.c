@@ -30,7 +30,7 @@ int main(int argc, char **argv)
     const char *dir = NULL;
     int quick = 0;
     unsigned epochs = 5;
-    double lr = 0.1, momentum = 0.9, lambda = 0.01, std = 0.1;
+    double lr = 0.05, momentum = 0.9, lambda = 0.01, std = 0.1; /* as train_mnist */
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--quick")) quick = 1;
         else if (!strcmp(argv[i], "--epochs") && i + 1 < argc) epochs = (unsigned)strtoul(argv[++i], NULL, 10);
@@ -63,7 +63,7 @@ int main(int argc, char **argv)
     jn_rng *rng;
     CHECK(jn_rng_create(&rng, 1));
 
-    size_t P = jn_net_param_count(net), batch = 100;
+    size_t P = jn_net_param_count(net), batch = 20;
     float *theta = jn_net_params(net); /* borrowed; our update writes through it */
     float *grad = malloc(P * sizeof *grad), *velocity = calloc(P, sizeof *velocity);
     float *X = malloc(batch * D * sizeof *X), *Xj = malloc(batch * D * sizeof *Xj);

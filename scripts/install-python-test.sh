@@ -40,6 +40,13 @@ print("installed package ok: jacnet from", os.path.dirname(jacnet.__file__), "li
 (cd "$tmp" && env -u JACNET_LIB PYTHONPATH="$root$pydir" LD_LIBRARY_PATH="$root$prefix/lib" \
     "$PYTHON" -c 'import jacnet; m = open("/proc/self/maps").read(); assert "'"$root$prefix"'/lib/libjacnet.so" in m, m')
 
+# The Python example against the installed copy only (needs MNIST).
+if [ -n "${JACNET_DATA:-}" ] && [ -d "$JACNET_DATA/mnist" ]; then
+    example=$(pwd)/examples/python/train.py
+    (cd "$tmp" && env -u JACNET_LIB PYTHONPATH="$root$pydir" LD_LIBRARY_PATH="$root$prefix/lib" \
+        "$PYTHON" "$example" --quick --data "$JACNET_DATA" | tail -n 1)
+fi
+
 make --no-print-directory uninstall DESTDIR="$root" PREFIX="$prefix" PYTHON="$PYTHON" >/dev/null
 left=$(find "$root" -type f -o -type l)
 if [ -n "$left" ]; then echo "uninstall left files behind:"; echo "$left"; exit 1; fi

@@ -20,7 +20,7 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--epochs", type=int, default=5)
     ap.add_argument("--hidden", type=int, default=500)
-    ap.add_argument("--lr", type=float, default=0.1)
+    ap.add_argument("--lr", type=float, default=0.05)
     ap.add_argument("--momentum", type=float, default=0.9)
     ap.add_argument("--lambda", dest="lam", type=float, default=0.01)
     ap.add_argument("--std", type=float, default=0.1)
@@ -47,7 +47,7 @@ def main(argv=None):
             print("epoch %3d  objective %.5f  valid error %.2f%%  (%.1fs)"
                   % (r["epoch"], r["train_objective"], 100 * r["valid_error"], r["seconds"]), flush=True)
 
-        jacnet.train(net, obj, X, y, epochs=a.epochs, lr=a.lr, momentum=a.momentum, valid=valid,
+        jacnet.train(net, obj, X, y, epochs=a.epochs, batch_size=20, lr=a.lr, momentum=a.momentum, valid=valid,
                      patience=a.patience, seed=a.seed, callback=report)
         print("test error: %.2f%%" % (100 * net.error_rate(Xt, yt)))
         if a.save:
