@@ -58,13 +58,9 @@ jn_status jn__parse_csv(jn_dataset **out, const char *text, size_t len, const ch
     int seen_first = 0;
     jn_status st = JN_OK;
     const char *p = text, *end = text + len;
-    while (p < end && st == JN_OK) {
+    const char *q, *lend;
+    while (st == JN_OK && jn__next_line(&p, end, &q, &lend)) {
         line++;
-        const char *eol = memchr(p, '\n', (size_t)(end - p));
-        if (!eol) eol = end;
-        const char *lend = eol > p && eol[-1] == '\r' ? eol - 1 : eol;
-        const char *q = p;
-        p = eol + 1;
         const char *t = q;
         while (t < lend && blank(*t)) t++;
         if (t == lend) continue;

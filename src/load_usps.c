@@ -22,13 +22,9 @@ jn_status jn__parse_usps(jn_dataset **out, const char *text, size_t len, const c
     size_t feat_cap = 0, label_cap = 0, count = 0, line = 0;
     jn_status st = JN_OK;
     const char *p = text, *end = text + len;
-    while (p < end && st == JN_OK) {
+    const char *q, *lend;
+    while (st == JN_OK && jn__next_line(&p, end, &q, &lend)) {
         line++;
-        const char *eol = memchr(p, '\n', (size_t)(end - p));
-        if (!eol) eol = end;
-        const char *lend = eol > p && eol[-1] == '\r' ? eol - 1 : eol;
-        const char *q = p;
-        p = eol + 1;
         while (q < lend && blank(*q)) q++;
         if (q == lend) continue; /* blank lines carry nothing */
         if ((st = jn__reserve((void **)&feat, &feat_cap, (count + 1) * USPS_DIM, sizeof *feat, name)) != JN_OK ||

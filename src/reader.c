@@ -206,3 +206,14 @@ jn_status jn__read_file(const char *path, size_t cap, jn__blob *out)
     }
     return st;
 }
+
+int jn__next_line(const char **p, const char *end, const char **start, const char **stop)
+{
+    if (*p >= end) return 0;
+    const char *eol = memchr(*p, '\n', (size_t)(end - *p));
+    if (!eol) eol = end;
+    *start = *p;
+    *stop = eol > *p && eol[-1] == '\r' ? eol - 1 : eol;
+    *p = eol + 1;
+    return 1;
+}

@@ -39,6 +39,10 @@ jn_status jn__reserve(void **buf, size_t *cap, size_t need, size_t elem, const c
 size_t jn__scan_number(const char *s, size_t n, double *value);
 
 /* Parsers behind the loaders; `name` is what error messages call the input. */
+/* Text lines: the next line of [*p, end) as [*start, *stop), without its
+ * '\n' or a trailing '\r', and *p moved past it. 0 when no line is left. */
+int jn__next_line(const char **p, const char *end, const char **start, const char **stop);
+
 jn_status jn__parse_idx(jn_dataset **out, const unsigned char *img, size_t img_len,
                         const char *img_name, const unsigned char *lab, size_t lab_len,
                         const char *lab_name, unsigned flags);
