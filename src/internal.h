@@ -13,6 +13,11 @@
 /* Largest single allocation we agree to make (bytes): refuses absurd sizes
  * before malloc sees them. */
 #define JN_MAX_BYTES ((size_t)1 << 40)
+/* Network limits, shared by jn_net_create and the model-file reader: a
+ * 2^24-wide layer is already absurd for a dense MLP and keeps every product
+ * of two widths far from overflow. */
+#define JN_MAX_WIDTH ((size_t)1 << 24)
+#define JN_MAX_LAYERS 64
 
 /* ---- errors (error.c) ---- */
 /* Record a formatted message for jn_last_error and return status. */

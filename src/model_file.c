@@ -34,10 +34,10 @@ _Static_assert(sizeof(float) == 4 && FLT_MANT_DIG == 24 && FLT_MAX_EXP == 128,
 static const unsigned char MAGIC[8] = {0x89, 'J', 'N', 'M', '\r', '\n', 0x1a, '\n'};
 #define FORMAT_VERSION 1u
 
-/* The same limits as jn_net_create (net.c), checked here first so that the
+/* jn_net_create's limits (internal.h), checked here first so that the
  * file, not the constructor, is named as the culprit. */
-#define MAX_WIDTH ((uint64_t)1 << 24)
-#define MAX_SIZES 65u
+#define MAX_WIDTH ((uint64_t)JN_MAX_WIDTH)
+#define MAX_SIZES ((unsigned)JN_MAX_LAYERS + 1u)
 
 /* File codes of the activations. Fixed by the format, independent of the
  * jn_act enum's values so that reordering the enum cannot change files. */

@@ -5,10 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Widths above this are refused: a 2^24-wide layer is already absurd for a
- * dense MLP and keeps every product of two widths far from overflow. */
-#define JN_MAX_WIDTH ((size_t)1 << 24)
-#define JN_MAX_LAYERS 64
 
 JN_API jn_status jn_net_create(jn_net **out, const size_t *sizes, size_t n_sizes, jn_act hidden,
                                jn_act output)
