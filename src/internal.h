@@ -76,10 +76,12 @@ static inline size_t jn__max_width(const jn_net *net)
 typedef struct jn_pass {
     size_t n;
     const float *input;  /* n x D, borrowed */
-    float **z;           /* z[l], l = 1..L, n x sizes[l] */
+    float **z;           /* z[l], l = 1..L, n x sizes[l]; filled only for the
+                            output layer and relu/linear hidden layers (see
+                            jn__forward) */
     float **a;           /* a[l], l = 1..L (a[L] = F) */
     float **d1;          /* act'(z_l), l = 1..L-1 (hidden layers) */
-    float **d2;          /* act''(z_l) */
+    float **d2;          /* act''(z_l), filled when with_derivs = 2 */
 } jn_pass;
 
 /* Work buffers owned by a network, reused across calls (a network handle is
@@ -105,9 +107,12 @@ typedef struct jn_work {
  * example (r = 0: no Jacobian buffers). */
 jn_status jn__work_reserve(jn_net *net, size_t n, size_t r);
 void jn__work_free(jn_work *w);
+/* Apply JACNET_THREADS once per process (threads.c); jn__work_reserve calls
+ * it, since every GEMM-using path reserves its workspace first. */
+void jn__threads_init(void);
 
-/* Forward pass of n rows of X into pass p (0 or 1); with_derivs also fills
- * d1/d2 of the hidden layers. */
+/* Forward pass of n rows of X into pass p (0 or 1); with_derivs 1 also fills
+ * d1 of every layer (but softmax), 2 fills d1 and d2. */
 jn_status jn__forward(jn_net *net, int p, const float *X, size_t n, int with_derivs);
 /* Check X (n x D) is non-NULL and finite. */
 jn_status jn__check_input(const jn_net *net, const float *X, size_t n, const char *name);

@@ -206,7 +206,10 @@ JN_API jn_status jn_net_objective(jn_net *net, const jn_objective *obj, const fl
     size_t r = penalty ? (obj->projections ? obj->projections : net->sizes[net->layers]) : 0;
     if ((st = jn__work_reserve(net, n, r)) != JN_OK) return st;
     int want = grad != NULL;
-    if ((st = jn__forward(net, 0, X, n, 1)) != JN_OK) return st;
+    /* Derivatives a pass needs: act' for any backward pass or Jacobian on
+     * it, act'' only for the penalty's gradient. */
+    int derivs0 = penalty && same ? 1 + want : want;
+    if ((st = jn__forward(net, 0, X, n, derivs0)) != JN_OK) return st;
     if (grad) memset(grad, 0, net->n_params * sizeof(float));
 
     double total = loss_and_delta(net, obj, Y, want);
@@ -214,7 +217,7 @@ JN_API jn_status jn_net_objective(jn_net *net, const jn_objective *obj, const fl
     size_t L = net->layers;
     if (penalty) {
         int p = same ? 0 : 1;
-        if (!same && (st = jn__forward(net, 1, Xj, n, 1)) != JN_OK) return st;
+        if (!same && (st = jn__forward(net, 1, Xj, n, 1 + want)) != JN_OK) return st;
         double pen;
         if ((st = jn__penalty(net, obj, p, obj->jacobian / (double)n, &pen, grad)) != JN_OK) return st;
         total += pen;
