@@ -27,7 +27,6 @@
 #include <cblas.h>
 #include <jacnet.h>
 
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -218,6 +217,42 @@ static int run_child(const char *name, int threads, double block, size_t H)
     return 0;
 }
 
+/* ---- does the thread count change results? ---- */
+
+/* jn_net_objective's value and gradient on the same inputs with 1 and with
+ * 2 BLAS threads: the relative difference of the values and the largest
+ * gradient difference relative to the gradient's largest magnitude. */
+static void threads_diff(const char *name, size_t H)
+{
+    bench b;
+    setup(&b, name, H);
+    size_t P = jn_net_param_count(b.net);
+    float *g[2];
+    double v[2];
+    jn_rng *noise;
+    CHECK(jn_rng_create(&noise, 7));
+    CHECK(jn_corrupt(noise, JN_NOISE_GAUSSIAN, NOISE_STD, b.X, b.Xj, b.n * b.sizes[0]));
+    for (int t = 0; t < 2; t++) {
+        CHECK(jn_set_threads(t + 1));
+        g[t] = malloc(P * sizeof(float));
+        if (!g[t]) exit(1);
+        CHECK(jn_net_objective(b.net, b.obj, b.X, b.kind == 1 ? NULL : b.Xj, b.Y, b.n, &v[t], g[t]));
+    }
+    double gmax = 0, dmax = 0;
+    size_t same = 0;
+    for (size_t i = 0; i < P; i++) {
+        gmax = fmax(gmax, fabs(g[0][i]));
+        dmax = fmax(dmax, fabs((double)g[0][i] - g[1][i]));
+        same += g[0][i] == g[1][i];
+    }
+    printf("%-3s 1 vs 2 threads: value rel. diff %.2e, max |grad diff| / max |grad| %.2e, "
+           "bitwise equal gradient entries %.1f%%\n",
+           name, fabs(v[0] - v[1]) / fabs(v[0]), dmax / gmax, 100.0 * (double)same / (double)P);
+    free(g[0]);
+    free(g[1]);
+    jn_rng_free(noise);
+}
+
 /* ---- parent: spawn children, collect their lines and peak memory ---- */
 
 typedef struct {
@@ -380,6 +415,8 @@ int main(int argc, char **argv)
         }
         if (b2 && b4) printf("B4 / B2 throughput, %d thread(s): %.2fx\n", tl[t], b2->best / b4->best);
     }
-    (void)errno;
+    printf("\n");
+    for (size_t k = 0; k < nn; k++)
+        if (!strcmp(names[k], "B1") || !strcmp(names[k], "B2") || !strcmp(names[k], "B3")) threads_diff(names[k], H);
     return 0;
 }

@@ -17,6 +17,34 @@
 #include <math.h>
 #include <string.h>
 
+/* sum_j v_j^2 (in double), and v *= c. A single double accumulator would
+ * chain every addition on the previous one (strict IEEE order, no
+ * vectorisation: ~4 cycles a value over the 784k values of B2's Jr); eight
+ * float lanes over short blocks vectorise, and each lane sums at most 32
+ * squares before the block total goes into the double. */
+static double sumsq_scale(float *v, size_t count, float c)
+{
+    double total = 0.0;
+    size_t i = 0;
+    while (i < count) {
+        size_t end = count - i > 256 ? i + 256 : count;
+        float acc[8] = {0};
+        for (; i + 8 <= end; i += 8)
+            for (int k = 0; k < 8; k++) {
+                acc[k] += v[i + k] * v[i + k];
+                v[i + k] *= c;
+            }
+        for (; i < end; i++) {
+            acc[0] += v[i] * v[i];
+            v[i] *= c;
+        }
+        double block = 0.0;
+        for (int k = 0; k < 8; k++) block += acc[k];
+        total += block;
+    }
+    return total;
+}
+
 /* Seeds S_i = P_i^T O_i with P_i (K x r) of columns uniform on the unit
  * sphere. K and r are small (outputs, projections), so plain loops. */
 static void projection_seeds(jn_net *net, const jn_objective *obj, size_t n, size_t r)
@@ -101,13 +129,11 @@ jn_status jn__penalty(jn_net *net, const jn_objective *obj, int p, double weight
         memcpy(w->T[L], w->O, n * K * K * sizeof(float));
     jn__jacobian_chain(net, p, r);
 
-    double sum = 0.0;
-    for (size_t j = 0; j < nr * D; j++) sum += (double)w->Jr[j] * w->Jr[j];
+    float c2 = (float)(2.0 * weight * scale);
+    /* With grad, Jr becomes Jr_bar = c2 Jr in the same sweep. */
+    double sum = sumsq_scale(w->Jr, nr * D, grad ? c2 : 1.0f);
     *value = weight * scale * sum;
     if (!grad) return JN_OK;
-
-    float c2 = (float)(2.0 * weight * scale);
-    for (size_t j = 0; j < nr * D; j++) w->Jr[j] *= c2; /* Jr now holds Jr_bar */
     size_t H1 = net->sizes[1];
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)H1, (int)D, (int)nr, 1.0f, w->T[1], (int)H1, w->Jr,
                 (int)D, 1.0f, grad + net->w_offset[0], (int)D);
