@@ -119,8 +119,8 @@ jn_status jn__check_input(const jn_net *net, const float *X, size_t n, const cha
 
 /* Backpropagate delta[L] (already holding dObj/dz_L for pass p) down to layer
  * 1, adding penalty injections zbar[l] when add_zbar, and accumulate the
- * weight and bias gradients into grad. */
-void jn__backward(jn_net *net, int p, int add_zbar, float *grad);
+ * weight and bias gradients into grad (overwrite: write them instead). */
+void jn__backward(jn_net *net, int p, int add_zbar, int overwrite, float *grad);
 
 /* ---- Jacobian and penalty (jacobian.c) ---- */
 /* Output Jacobians O_i = dF/dz_L (K x K per example) of pass p into work->O;
@@ -143,10 +143,10 @@ struct jn_objective {
     double input_std, jacobian_std;
 };
 
-/* Penalty part of the objective on pass 1 (already forwarded with derivs):
+/* Penalty part of the objective on pass p (already forwarded with derivs 2):
  * returns sum_i weight * penalty_i in *value and, if grad != NULL, writes the
- * adjoints into work->zbar[1..L] and adds the direct weight gradients into
- * grad. */
+ * adjoints into work->zbar[1..L] and writes (does not add) the direct weight
+ * gradients into grad's W blocks, leaving its bias blocks alone. */
 jn_status jn__penalty(jn_net *net, const jn_objective *obj, int p, double weight, double *value,
                       float *grad);
 

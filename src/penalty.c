@@ -134,9 +134,12 @@ jn_status jn__penalty(jn_net *net, const jn_objective *obj, int p, double weight
     double sum = sumsq_scale(w->Jr, nr * D, grad ? c2 : 1.0f);
     *value = weight * scale * sum;
     if (!grad) return JN_OK;
+    /* Each weight block is written once below, first of all contributions
+     * (jn_net_objective backpropagates afterwards), so GEMM beta is 0 and
+     * the caller need not zero the weight gradients. */
     size_t H1 = net->sizes[1];
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)H1, (int)D, (int)nr, 1.0f, w->T[1], (int)H1, w->Jr,
-                (int)D, 1.0f, grad + net->w_offset[0], (int)D);
+                (int)D, 0.0f, grad + net->w_offset[0], (int)D);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nr, (int)H1, (int)D, 1.0f, w->Jr, (int)D,
                 jn__W(net, 1), (int)D, 0.0f, w->Tbar[1], (int)H1);
     for (size_t m = 1; m < L; m++) {
@@ -158,7 +161,7 @@ jn_status jn__penalty(jn_net *net, const jn_objective *obj, int p, double weight
             for (size_t h = 0; h < width; h++) zrow[h] *= d2row[h];
         }
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)above, (int)width, (int)nr, 1.0f, w->T[m + 1],
-                    (int)above, Tb, (int)width, 1.0f, grad + net->w_offset[m], (int)width);
+                    (int)above, Tb, (int)width, 0.0f, grad + net->w_offset[m], (int)width);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nr, (int)above, (int)width, 1.0f, Tb, (int)width,
                     jn__W(net, m + 1), (int)width, 0.0f, w->Tbar[m + 1], (int)above);
     }
