@@ -42,6 +42,22 @@ def run(cmd, env):
     return float(f[3]), float(f[4]), float(f[5]), float(f[6]), ru.ru_maxrss / 1024.0
 
 
+def torch_configs(t):
+    """(environment, torch.set_num_threads argument) pairs to try for t
+    threads. torch.set_num_threads sizes torch's OpenMP pool; Debian's torch
+    calls OpenBLAS (libblas.so.3), which has its own pthreads pool sized by
+    OPENBLAS_NUM_THREADS. With both pools at t, idle OpenMP threads spin
+    while OpenBLAS works and the two fight for the cores, so for t > 1 we
+    also try OpenMP at 1 with OpenBLAS at t, and keep whichever is faster:
+    the fastest setting a PyTorch user could pick."""
+    base = dict(os.environ)
+    base.pop("JACNET_THREADS", None)
+    out = [(dict(base, OPENBLAS_NUM_THREADS=str(t), OMP_NUM_THREADS=str(t)), t)]
+    if t > 1:
+        out.append((dict(base, OPENBLAS_NUM_THREADS=str(t), OMP_NUM_THREADS="1"), 1))
+    return out
+
+
 def keep_best(table, key, r):
     old = table.get(key)
     if old is None or r[0] < old[0]:
@@ -66,22 +82,21 @@ def main():
     res = {}
     for rnd in range(a.rounds):
         for t in threads:
-            # torch.set_num_threads sizes torch's OpenMP pool; the OpenBLAS
-            # it calls (Debian's libblas.so.3) reads its own variable.
-            env = dict(os.environ, OPENBLAS_NUM_THREADS=str(t), OMP_NUM_THREADS=str(t))
-            env.pop("JACNET_THREADS", None)
+            env = torch_configs(t)[0][0]
             for name in names + ["sgemm"]:
                 keep_best(res, ("jn", name, t),
                           run([a.bench, "--child", name, "--threads", str(t)] + common, env))
                 if name == "sgemm":
                     continue
                 for v in VARIANTS[name]:
-                    keep_best(res, ("torch/" + v, name, t),
-                              run([sys.executable, os.path.join(HERE, "bench_torch.py"), name, v, str(t)]
-                                  + common, env))
+                    for tenv, tt in torch_configs(t):
+                        keep_best(res, ("torch/" + v, name, t),
+                                  run([sys.executable, os.path.join(HERE, "bench_torch.py"), name, v, str(tt)]
+                                      + common, tenv))
             print(f"round {rnd + 1}/{a.rounds}, {t} thread(s) done", file=sys.stderr, flush=True)
 
-    print(f"hidden width {a.width}; best of {a.rounds} alternating rounds; examples/s (peak MiB)")
+    print(f"hidden width {a.width}; best of {a.rounds} alternating rounds; examples/s (peak MiB); "
+          "PyTorch with more than 1 thread: best of OpenMP+OpenBLAS at t and OpenMP 1 + OpenBLAS t")
     print(f"{'bench':6} {'thr':>3} {'libjacnet':>18} {'PyTorch variants':>46} {'ratio':>7} {'target':>7}")
     for name in names:
         for t in threads:

@@ -6,7 +6,8 @@ batch 100) against the hidden width H, libjacnet and PyTorch, in one run.
 
 For each width and round the libjacnet child and the PyTorch children
 (closed form, vmap(jacrev)) run back to back (bench/compare.py's run()); the
-best round is kept. Writes docs/perf_width.csv and docs/perf_width.png.
+best round is kept (for PyTorch, also the best of its two thread settings,
+see compare.torch_configs). Writes docs/perf_width.csv and docs/perf_width.png.
 """
 import argparse
 import csv
@@ -15,7 +16,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from compare import run  # noqa: E402
+from compare import run, torch_configs  # noqa: E402
 
 DOCS = os.path.join(os.path.dirname(HERE), "docs")
 
@@ -30,20 +31,19 @@ def main():
     a = ap.parse_args()
     widths = [int(w) for w in a.widths.split(",")]
     t = a.threads
-    env = dict(os.environ, OPENBLAS_NUM_THREADS=str(t), OMP_NUM_THREADS=str(t))
-    env.pop("JACNET_THREADS", None)
+    env = torch_configs(t)[0][0]
     who = ["libjacnet", "torch closed", "torch vmap"]
     best = {}
     for rnd in range(a.rounds):
         for w in widths:
             common = ["--time", str(a.time), "--width", str(w)]
-            cmds = {
-                "libjacnet": [a.bench, "--child", "B2", "--threads", str(t)] + common,
-                "torch closed": [sys.executable, os.path.join(HERE, "bench_torch.py"), "B2", "closed", str(t)] + common,
-                "torch vmap": [sys.executable, os.path.join(HERE, "bench_torch.py"), "B2", "vmap", str(t)] + common,
-            }
-            for k in who:
-                r = run(cmds[k], env)
+            runs = [("libjacnet", [a.bench, "--child", "B2", "--threads", str(t)] + common, env)]
+            for v in ("closed", "vmap"):
+                for tenv, tt in torch_configs(t):
+                    runs.append(("torch " + v, [sys.executable, os.path.join(HERE, "bench_torch.py"), "B2", v,
+                                                str(tt)] + common, tenv))
+            for k, cmd, e in runs:
+                r = run(cmd, e)
                 if (k, w) not in best or r[2] > best[(k, w)][2]:
                     best[(k, w)] = r
             print(f"round {rnd + 1}, width {w} done", file=sys.stderr, flush=True)
