@@ -32,13 +32,21 @@ jn_status jn__forward(jn_net *net, int p, const float *X, size_t n, int with_der
         size_t fan_in = net->sizes[l - 1], width = net->sizes[l];
         float *z = pass->z[l], *a = pass->a[l];
         const float *b = jn__b(net, l);
-        for (size_t i = 0; i < n; i++) memcpy(z + i * width, b, width * sizeof(float));
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)width, (int)fan_in, 1.0f, in,
-                    (int)fan_in, jn__W(net, l), (int)fan_in, 1.0f, z, (int)width);
-        memcpy(a, z, n * width * sizeof(float));
         jn_act act = l == net->layers ? net->output : net->hidden;
+        /* The GEMM writes z_l straight into a_l, which the activation then
+         * overwrites in place; z_l is kept (one copy) only where something
+         * reads it: the output layer (cross-entropy's logits) and the
+         * activations whose derivatives are functions of z (relu, linear).
+         * tanh and sigmoid derivatives are functions of a (activation.c). */
+        int keep_z = l == net->layers || (act != JN_ACT_TANH && act != JN_ACT_SIGMOID);
+        for (size_t i = 0; i < n; i++) memcpy(a + i * width, b, width * sizeof(float));
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)width, (int)fan_in, 1.0f, in,
+                    (int)fan_in, jn__W(net, l), (int)fan_in, 1.0f, a, (int)width);
+        if (keep_z) memcpy(z, a, n * width * sizeof(float));
         jn__act_apply(act, a, n, width);
-        if (with_derivs && act != JN_ACT_SOFTMAX) jn__act_derivs(act, z, a, n * width, pass->d1[l], pass->d2[l]);
+        /* act'' only feeds the Jacobian penalty's gradient (with_derivs 2). */
+        if (with_derivs && act != JN_ACT_SOFTMAX)
+            jn__act_derivs(act, keep_z ? z : a, a, n * width, pass->d1[l], with_derivs > 1 ? pass->d2[l] : NULL);
         in = a;
     }
     return JN_OK;

@@ -81,10 +81,12 @@ static inline size_t jn__max_width(const jn_net *net)
 typedef struct jn_pass {
     size_t n;
     const float *input;  /* n x D, borrowed */
-    float **z;           /* z[l], l = 1..L, n x sizes[l] */
+    float **z;           /* z[l], l = 1..L, n x sizes[l]; filled only for the
+                            output layer and relu/linear hidden layers (see
+                            jn__forward) */
     float **a;           /* a[l], l = 1..L (a[L] = F) */
     float **d1;          /* act'(z_l), l = 1..L-1 (hidden layers) */
-    float **d2;          /* act''(z_l) */
+    float **d2;          /* act''(z_l), filled when with_derivs = 2 */
 } jn_pass;
 
 /* Work buffers owned by a network, reused across calls (a network handle is
@@ -110,17 +112,20 @@ typedef struct jn_work {
  * example (r = 0: no Jacobian buffers). */
 jn_status jn__work_reserve(jn_net *net, size_t n, size_t r);
 void jn__work_free(jn_work *w);
+/* Apply JACNET_THREADS once per process (threads.c); jn__work_reserve calls
+ * it, since every GEMM-using path reserves its workspace first. */
+void jn__threads_init(void);
 
-/* Forward pass of n rows of X into pass p (0 or 1); with_derivs also fills
- * d1/d2 of the hidden layers. */
+/* Forward pass of n rows of X into pass p (0 or 1); with_derivs 1 also fills
+ * d1 of every layer (but softmax), 2 fills d1 and d2. */
 jn_status jn__forward(jn_net *net, int p, const float *X, size_t n, int with_derivs);
 /* Check X (n x D) is non-NULL and finite. */
 jn_status jn__check_input(const jn_net *net, const float *X, size_t n, const char *name);
 
 /* Backpropagate delta[L] (already holding dObj/dz_L for pass p) down to layer
  * 1, adding penalty injections zbar[l] when add_zbar, and accumulate the
- * weight and bias gradients into grad. */
-void jn__backward(jn_net *net, int p, int add_zbar, float *grad);
+ * weight and bias gradients into grad (overwrite: write them instead). */
+void jn__backward(jn_net *net, int p, int add_zbar, int overwrite, float *grad);
 
 /* ---- Jacobian and penalty (jacobian.c) ---- */
 /* Output Jacobians O_i = dF/dz_L (K x K per example) of pass p into work->O;
@@ -143,10 +148,10 @@ struct jn_objective {
     double input_std, jacobian_std;
 };
 
-/* Penalty part of the objective on pass 1 (already forwarded with derivs):
+/* Penalty part of the objective on pass p (already forwarded with derivs 2):
  * returns sum_i weight * penalty_i in *value and, if grad != NULL, writes the
- * adjoints into work->zbar[1..L] and adds the direct weight gradients into
- * grad. */
+ * adjoints into work->zbar[1..L] and writes (does not add) the direct weight
+ * gradients into grad's W blocks, leaving its bias blocks alone. */
 jn_status jn__penalty(jn_net *net, const jn_objective *obj, int p, double weight, double *value,
                       float *grad);
 

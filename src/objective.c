@@ -206,15 +206,24 @@ JN_API jn_status jn_net_objective(jn_net *net, const jn_objective *obj, const fl
     size_t r = penalty ? (obj->projections ? obj->projections : net->sizes[net->layers]) : 0;
     if ((st = jn__work_reserve(net, n, r)) != JN_OK) return st;
     int want = grad != NULL;
-    if ((st = jn__forward(net, 0, X, n, 1)) != JN_OK) return st;
-    if (grad) memset(grad, 0, net->n_params * sizeof(float));
+    /* Derivatives a pass needs: act' for any backward pass or Jacobian on
+     * it, act'' only for the penalty's gradient. */
+    int derivs0 = penalty && same ? 1 + want : want;
+    if ((st = jn__forward(net, 0, X, n, derivs0)) != JN_OK) return st;
+    /* The first writer of each gradient block overwrites it (GEMM beta 0)
+     * rather than zeroing the whole vector first: the penalty writes the W
+     * blocks, so only the bias blocks need zeros; without a penalty the
+     * backward pass writes everything. */
+    if (grad && penalty)
+        for (size_t l = 1; l <= net->layers; l++)
+            memset(grad + net->b_offset[l - 1], 0, net->sizes[l] * sizeof(float));
 
     double total = loss_and_delta(net, obj, Y, want);
     jn_work *w = net->work;
     size_t L = net->layers;
     if (penalty) {
         int p = same ? 0 : 1;
-        if (!same && (st = jn__forward(net, 1, Xj, n, 1)) != JN_OK) return st;
+        if (!same && (st = jn__forward(net, 1, Xj, n, 1 + want)) != JN_OK) return st;
         double pen;
         if ((st = jn__penalty(net, obj, p, obj->jacobian / (double)n, &pen, grad)) != JN_OK) return st;
         total += pen;
@@ -222,14 +231,14 @@ JN_API jn_status jn_net_objective(jn_net *net, const jn_objective *obj, const fl
             /* One backward pass carries both the loss and penalty adjoints. */
             size_t cells = n * net->sizes[L];
             for (size_t i = 0; i < cells; i++) w->delta[L][i] += w->zbar[L][i];
-            jn__backward(net, 0, 1, grad);
+            jn__backward(net, 0, 1, 0, grad);
         } else if (want) {
-            jn__backward(net, 0, 0, grad);
+            jn__backward(net, 0, 0, 0, grad);
             memcpy(w->delta[L], w->zbar[L], n * net->sizes[L] * sizeof(float));
-            jn__backward(net, 1, 1, grad);
+            jn__backward(net, 1, 1, 0, grad);
         }
     } else if (want) {
-        jn__backward(net, 0, 0, grad);
+        jn__backward(net, 0, 0, 1, grad);
     }
     if (obj->l2 > 0.0) {
         double sq = 0.0;

@@ -17,6 +17,34 @@
 #include <math.h>
 #include <string.h>
 
+/* sum_j v_j^2 (in double), and v *= c. A single double accumulator would
+ * chain every addition on the previous one (strict IEEE order, no
+ * vectorisation: ~4 cycles a value over the 784k values of B2's Jr); eight
+ * float lanes over short blocks vectorise, and each lane sums at most 32
+ * squares before the block total goes into the double. */
+static double sumsq_scale(float *v, size_t count, float c)
+{
+    double total = 0.0;
+    size_t i = 0;
+    while (i < count) {
+        size_t end = count - i > 256 ? i + 256 : count;
+        float acc[8] = {0};
+        for (; i + 8 <= end; i += 8)
+            for (int k = 0; k < 8; k++) {
+                acc[k] += v[i + k] * v[i + k];
+                v[i + k] *= c;
+            }
+        for (; i < end; i++) {
+            acc[0] += v[i] * v[i];
+            v[i] *= c;
+        }
+        double block = 0.0;
+        for (int k = 0; k < 8; k++) block += acc[k];
+        total += block;
+    }
+    return total;
+}
+
 /* Seeds S_i = P_i^T O_i with P_i (K x r) of columns uniform on the unit
  * sphere. K and r are small (outputs, projections), so plain loops. */
 static void projection_seeds(jn_net *net, const jn_objective *obj, size_t n, size_t r)
@@ -101,16 +129,17 @@ jn_status jn__penalty(jn_net *net, const jn_objective *obj, int p, double weight
         memcpy(w->T[L], w->O, n * K * K * sizeof(float));
     jn__jacobian_chain(net, p, r);
 
-    double sum = 0.0;
-    for (size_t j = 0; j < nr * D; j++) sum += (double)w->Jr[j] * w->Jr[j];
+    float c2 = (float)(2.0 * weight * scale);
+    /* With grad, Jr becomes Jr_bar = c2 Jr in the same sweep. */
+    double sum = sumsq_scale(w->Jr, nr * D, grad ? c2 : 1.0f);
     *value = weight * scale * sum;
     if (!grad) return JN_OK;
-
-    float c2 = (float)(2.0 * weight * scale);
-    for (size_t j = 0; j < nr * D; j++) w->Jr[j] *= c2; /* Jr now holds Jr_bar */
+    /* Each weight block is written once below, first of all contributions
+     * (jn_net_objective backpropagates afterwards), so GEMM beta is 0 and
+     * the caller need not zero the weight gradients. */
     size_t H1 = net->sizes[1];
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)H1, (int)D, (int)nr, 1.0f, w->T[1], (int)H1, w->Jr,
-                (int)D, 1.0f, grad + net->w_offset[0], (int)D);
+                (int)D, 0.0f, grad + net->w_offset[0], (int)D);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nr, (int)H1, (int)D, 1.0f, w->Jr, (int)D,
                 jn__W(net, 1), (int)D, 0.0f, w->Tbar[1], (int)H1);
     for (size_t m = 1; m < L; m++) {
@@ -132,7 +161,7 @@ jn_status jn__penalty(jn_net *net, const jn_objective *obj, int p, double weight
             for (size_t h = 0; h < width; h++) zrow[h] *= d2row[h];
         }
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)above, (int)width, (int)nr, 1.0f, w->T[m + 1],
-                    (int)above, Tb, (int)width, 1.0f, grad + net->w_offset[m], (int)width);
+                    (int)above, Tb, (int)width, 0.0f, grad + net->w_offset[m], (int)width);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nr, (int)above, (int)width, 1.0f, Tb, (int)width,
                     jn__W(net, m + 1), (int)width, 0.0f, w->Tbar[m + 1], (int)above);
     }

@@ -71,6 +71,7 @@ static float *alloc_cells(size_t a, size_t b, size_t c)
 
 jn_status jn__work_reserve(jn_net *net, size_t n, size_t r)
 {
+    jn__threads_init();
     if (!net->work && !(net->work = jn__calloc(1, sizeof *net->work, "workspace"))) return JN_ERR_NOMEM;
     jn_work *w = net->work;
     if (n <= w->cap_n && r <= w->cap_r && w->pass[0].z) return JN_OK;

@@ -1,0 +1,37 @@
+# mk/bench.mk - performance benchmarks (docs/PERFORMANCE.md).
+#   make bench            libjacnet's training-step throughput, GFLOP/s against
+#                         the BLAS's sgemm, and peak memory, with 1 and 2 threads
+#   make bench-compare    the same steps in PyTorch, alternated with libjacnet's
+#                         in the same run, and the libjacnet/PyTorch ratios
+#   make bench-plot       throughput against hidden width (docs/perf_width.png)
+#   BENCH_ARGS=...        extra options for bench/bench (e.g. --rounds 5)
+# None of these is part of `make check`.
+.PHONY: bench-compare bench-plot bench-torch-deps
+
+BENCH_BIN := $(BUILD)/bench/bench
+BENCH_ARGS ?=
+PY3 := /usr/bin/python3
+
+$(BENCH_BIN): bench/bench.c bench/flops.c bench/bench.h $(SHARED) include/jacnet.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -std=c11 -Iinclude -Ibench $(WARN) $(BLAS_CFLAGS) bench/bench.c bench/flops.c -o $@ \
+	    -L$(LIBOUT) -Wl,-rpath,$(CURDIR)/$(LIBOUT) -ljacnet $(BLAS_LIBS) -lm
+
+bench: all $(BENCH_BIN)
+	$(BENCH_BIN) $(BENCH_ARGS)
+
+# PyTorch comes from Debian (python3-torch 1.13); installed here only, when
+# missing and when we are root, so the library itself never depends on it.
+bench-torch-deps:
+	@$(PY3) -c 'import torch' 2>/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get install -y python3-torch; \
+	  else echo "bench-compare needs python3-torch: apt-get install python3-torch"; exit 1; fi; }
+
+bench-compare: all $(BENCH_BIN) bench-torch-deps
+	$(PY3) bench/compare.py --bench $(BENCH_BIN) $(BENCH_ARGS)
+
+bench-plot: all $(BENCH_BIN) bench-torch-deps
+	@$(PY3) -c 'import matplotlib' 2>/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get install -y python3-matplotlib; \
+	  else echo "bench-plot needs python3-matplotlib"; exit 1; fi; }
+	$(PY3) bench/plot_width.py --bench $(BENCH_BIN) $(BENCH_ARGS)
