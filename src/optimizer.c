@@ -186,21 +186,19 @@ static size_t compute(jn_optimizer *opt, const float *theta, const float *g)
 {
     size_t n = opt->n;
     double lr = lr_at(opt, opt->t);
-    size_t bad = n;
+    /* The loops have no branches so that they vectorise; finiteness is
+     * checked once afterwards on the new parameters. That suffices: with a
+     * finite gradient and finite state, the state (velocity, moments) can
+     * only become non-finite through a term that also makes the float
+     * parameter overflow. */
     if (opt->kind == JN__OPT_SGD && opt->momentum == 0.0) {
-        for (size_t i = 0; i < n; i++) {
-            float x = (float)((double)theta[i] - lr * (double)g[i]);
-            opt->theta_new[i] = x;
-            if (bad == n && !isfinite(x)) bad = i;
-        }
+        for (size_t i = 0; i < n; i++) opt->theta_new[i] = (float)((double)theta[i] - lr * (double)g[i]);
     } else if (opt->kind == JN__OPT_SGD) {
         double mu = opt->momentum;
         for (size_t i = 0; i < n; i++) {
             double v = mu * opt->s0[i] - lr * (double)g[i];
-            float x = (float)((double)theta[i] + v);
             opt->s0_new[i] = v;
-            opt->theta_new[i] = x;
-            if (bad == n && !(isfinite(x) && isfinite(v))) bad = i;
+            opt->theta_new[i] = (float)((double)theta[i] + v);
         }
     } else {
         /* Kingma and Ba (2015), Algorithm 1, with step k = t + 1. */
@@ -211,14 +209,14 @@ static size_t compute(jn_optimizer *opt, const float *theta, const float *g)
             double gi = (double)g[i];
             double m = b1 * opt->s0[i] + (1.0 - b1) * gi;
             double v = b2 * opt->s1[i] + (1.0 - b2) * gi * gi;
-            double x = (double)theta[i] - lr * (m / c1) / (sqrt(v / c2) + eps);
-            float xf = (float)x;
             opt->s0_new[i] = m;
             opt->s1_new[i] = v;
-            opt->theta_new[i] = xf;
-            if (bad == n && !(isfinite(xf) && isfinite(m) && isfinite(v))) bad = i;
+            opt->theta_new[i] = (float)((double)theta[i] - lr * (m / c1) / (sqrt(v / c2) + eps));
         }
     }
+    if (jn__all_finite(opt->theta_new, n)) return n;
+    size_t bad = 0;
+    while (isfinite(opt->theta_new[bad])) bad++;
     return bad;
 }
 
