@@ -19,6 +19,8 @@ $(BENCH_BIN): bench/bench.c bench/flops.c bench/bench.h $(SHARED) include/jacnet
 
 bench: all $(BENCH_BIN)
 	$(BENCH_BIN) $(BENCH_ARGS)
+	@if [ -d "$(JACNET_DATA)/mnist" ]; then $(MAKE) --no-print-directory bench-load; \
+	 else echo "MNIST load speed: skipped (no $(JACNET_DATA)/mnist; set JACNET_DATA or run make data)"; fi
 
 # PyTorch comes from Debian (python3-torch 1.13); installed here only, when
 # missing and when we are root, so the library itself never depends on it.

@@ -52,19 +52,26 @@ jn_status jn__forward(jn_net *net, int p, const float *X, size_t n, int with_der
     return JN_OK;
 }
 
+/* Activations of layer `layer` for the n rows of X into out, JN_CHUNK rows
+ * at a time. */
+static jn_status layer_rows(jn_net *net, const float *X, size_t n, size_t layer, float *out)
+{
+    size_t D = net->sizes[0], width = net->sizes[layer];
+    for (size_t i = 0; i < n; i += JN_CHUNK) {
+        size_t m = n - i < JN_CHUNK ? n - i : JN_CHUNK;
+        jn_status st = jn__forward(net, 0, X + i * D, m, 0);
+        if (st != JN_OK) return st;
+        memcpy(out + i * width, net->work->pass[0].a[layer], m * width * sizeof(float));
+    }
+    return JN_OK;
+}
+
 JN_API jn_status jn_net_forward(jn_net *net, const float *X, size_t n, float *F)
 {
     if (!net) return jn__fail(JN_ERR_INVALID, "jn_net_forward: net is NULL");
     if (!F) return jn__fail(JN_ERR_INVALID, "jn_net_forward: F is NULL");
     jn_status st = jn__check_input(net, X, n, "jn_net_forward: X");
-    if (st != JN_OK) return st;
-    size_t D = net->sizes[0], K = net->sizes[net->layers];
-    for (size_t i = 0; i < n; i += JN_CHUNK) {
-        size_t m = n - i < JN_CHUNK ? n - i : JN_CHUNK;
-        if ((st = jn__forward(net, 0, X + i * D, m, 0)) != JN_OK) return st;
-        memcpy(F + i * K, net->work->pass[0].a[net->layers], m * K * sizeof(float));
-    }
-    return JN_OK;
+    return st == JN_OK ? layer_rows(net, X, n, net->layers, F) : st;
 }
 
 JN_API jn_status jn_net_hidden(jn_net *net, const float *X, size_t n, size_t layer, float *H)
@@ -74,14 +81,7 @@ JN_API jn_status jn_net_hidden(jn_net *net, const float *X, size_t n, size_t lay
         return jn__fail(JN_ERR_INVALID, "jn_net_hidden: layer %zu, the network has hidden layers 1..%zu", layer,
                         net->layers - 1);
     jn_status st = jn__check_input(net, X, n, "jn_net_hidden: X");
-    if (st != JN_OK) return st;
-    size_t D = net->sizes[0], width = net->sizes[layer];
-    for (size_t i = 0; i < n; i += JN_CHUNK) {
-        size_t m = n - i < JN_CHUNK ? n - i : JN_CHUNK;
-        if ((st = jn__forward(net, 0, X + i * D, m, 0)) != JN_OK) return st;
-        memcpy(H + i * width, net->work->pass[0].a[layer], m * width * sizeof(float));
-    }
-    return JN_OK;
+    return st == JN_OK ? layer_rows(net, X, n, layer, H) : st;
 }
 
 JN_API jn_status jn_net_predict(jn_net *net, const float *X, size_t n, int32_t *labels)

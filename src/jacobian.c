@@ -76,35 +76,37 @@ static jn_status exact_jacobian(jn_net *net, const float *X, size_t m)
     return JN_OK;
 }
 
+/* Exact Jacobians of the n rows of X, JN_CHUNK rows at a time so the
+ * workspace stays small whatever n is: copied into J (n x K x D) and/or
+ * reduced to squared norms in sq (n); either may be NULL. */
+static jn_status jacobian_rows(jn_net *net, const float *X, size_t n, float *J, float *sq)
+{
+    size_t D = net->sizes[0], KD = net->sizes[net->layers] * D;
+    for (size_t i = 0; i < n; i += JN_CHUNK) {
+        size_t m = n - i < JN_CHUNK ? n - i : JN_CHUNK;
+        jn_status st = exact_jacobian(net, X + i * D, m);
+        if (st != JN_OK) return st;
+        const float *Jr = net->work->Jr;
+        if (J) memcpy(J + i * KD, Jr, m * KD * sizeof(float));
+        for (size_t e = 0; sq && e < m; e++) {
+            double s = 0.0;
+            for (size_t j = 0; j < KD; j++) s += (double)Jr[e * KD + j] * Jr[e * KD + j];
+            sq[i + e] = (float)s;
+        }
+    }
+    return JN_OK;
+}
+
 JN_API jn_status jn_net_jacobian(jn_net *net, const float *X, size_t n, float *J)
 {
     if (!net || !J) return jn__fail(JN_ERR_INVALID, "jn_net_jacobian: %s is NULL", net ? "J" : "net");
     jn_status st = jn__check_input(net, X, n, "jn_net_jacobian: X");
-    if (st != JN_OK) return st;
-    size_t D = net->sizes[0], KD = net->sizes[net->layers] * D;
-    for (size_t i = 0; i < n; i += JN_CHUNK) {
-        size_t m = n - i < JN_CHUNK ? n - i : JN_CHUNK;
-        if ((st = exact_jacobian(net, X + i * D, m)) != JN_OK) return st;
-        memcpy(J + i * KD, net->work->Jr, m * KD * sizeof(float));
-    }
-    return JN_OK;
+    return st == JN_OK ? jacobian_rows(net, X, n, J, NULL) : st;
 }
 
 JN_API jn_status jn_net_jacobian_sqnorm(jn_net *net, const float *X, size_t n, float *out)
 {
     if (!net || !out) return jn__fail(JN_ERR_INVALID, "jn_net_jacobian_sqnorm: %s is NULL", net ? "out" : "net");
     jn_status st = jn__check_input(net, X, n, "jn_net_jacobian_sqnorm: X");
-    if (st != JN_OK) return st;
-    size_t D = net->sizes[0], KD = net->sizes[net->layers] * D;
-    for (size_t i = 0; i < n; i += JN_CHUNK) {
-        size_t m = n - i < JN_CHUNK ? n - i : JN_CHUNK;
-        if ((st = exact_jacobian(net, X + i * D, m)) != JN_OK) return st;
-        for (size_t e = 0; e < m; e++) {
-            const float *Je = net->work->Jr + e * KD;
-            double s = 0.0;
-            for (size_t j = 0; j < KD; j++) s += (double)Je[j] * Je[j];
-            out[i + e] = (float)s;
-        }
-    }
-    return JN_OK;
+    return st == JN_OK ? jacobian_rows(net, X, n, NULL, out) : st;
 }

@@ -921,6 +921,45 @@ START_TEST(dataset_shuffle)
 }
 END_TEST
 
+/* jn_net_hidden gives each hidden layer's activations: checked against the
+ * layer computed here in double from the parameters, across the internal
+ * chunk boundary (600 rows), and its argument checks. */
+START_TEST(hidden_activations)
+{
+    const size_t sizes[] = {3, 4, 5, 2}, n = 600;
+    jn_net *net = NULL;
+    ck_assert_int_eq(jn_net_create(&net, sizes, 4, JN_ACT_TANH, JN_ACT_SIGMOID), JN_OK);
+    ck_assert_int_eq(jn_net_init(net, 5), JN_OK);
+    float *X = malloc(n * 3 * sizeof *X), *H1 = malloc(n * 4 * sizeof *H1), *H2 = malloc(n * 5 * sizeof *H2);
+    fill_uniform(X, n * 3, 8, -1.0f, 1.0f);
+    fill_uniform(jn_net_params(net), jn_net_param_count(net), 9, -0.8f, 0.8f);
+    ck_assert_int_eq(jn_net_hidden(net, X, n, 1, H1), JN_OK);
+    ck_assert_int_eq(jn_net_hidden(net, X, n, 2, H2), JN_OK);
+    const float *p = jn_net_params(net), *W1 = p, *b1 = p + 12, *W2 = p + 16, *b2 = p + 36;
+    for (size_t i = 0; i < n; i++) {
+        double h1[4];
+        for (size_t h = 0; h < 4; h++) {
+            double z = b1[h];
+            for (size_t j = 0; j < 3; j++) z += (double)W1[h * 3 + j] * X[i * 3 + j];
+            h1[h] = tanh(z);
+            ck_assert_msg(fabs(H1[i * 4 + h] - h1[h]) < 1e-6, "row %zu unit %zu: %g vs %g", i, h, H1[i * 4 + h], h1[h]);
+        }
+        for (size_t h = 0; h < 5; h++) {
+            double z = b2[h];
+            for (size_t j = 0; j < 4; j++) z += (double)W2[h * 4 + j] * h1[j];
+            ck_assert_msg(fabs(H2[i * 5 + h] - tanh(z)) < 1e-6, "layer 2 row %zu unit %zu", i, h);
+        }
+    }
+    ck_assert_int_eq(jn_net_hidden(net, X, n, 0, H1), JN_ERR_INVALID); /* the input is not a hidden layer */
+    ck_assert_int_eq(jn_net_hidden(net, X, n, 3, H1), JN_ERR_INVALID); /* nor the output */
+    ck_assert(strstr(jn_last_error(), "layer") != NULL);
+    ck_assert_int_eq(jn_net_hidden(net, X, n, 1, NULL), JN_ERR_INVALID);
+    ck_assert_int_eq(jn_net_hidden(NULL, X, n, 1, H1), JN_ERR_INVALID);
+    free(X); free(H1); free(H2);
+    jn_net_free(net);
+}
+END_TEST
+
 static Suite *api_suite(void)
 {
     Suite *s = suite_create("api");
@@ -947,6 +986,7 @@ static Suite *api_suite(void)
     tcase_add_test(tc, dataset_slice);
     tcase_add_test(tc, dataset_onehot_gather);
     tcase_add_test(tc, dataset_shuffle);
+    tcase_add_test(tc, hidden_activations);
     suite_add_tcase(s, tc);
     return s;
 }
