@@ -72,9 +72,12 @@ JN_API const char *jn_status_str(jn_status status);
 JN_API const char *jn_last_error(void);
 
 /* Number of BLAS threads used by libjacnet's GEMMs (1 or 2 supported, up to
- * what the BLAS allows). Also read from JACNET_THREADS at first use. The
- * number of threads never changes results for a fixed seed beyond the
- * BLAS's own float rounding order (see docs/PERFORMANCE.md). */
+ * what the BLAS allows); process-wide, like the BLAS setting it changes.
+ * JACNET_THREADS is read once, at first use, and a later call overrides
+ * it. Random draws never depend on the thread count; results differ between
+ * thread counts only through the BLAS's summation order (measured: about
+ * 1e-7 of the largest gradient entry, docs/PERFORMANCE.md). A BLAS without
+ * thread control accepts only n = 1. */
 JN_API jn_status jn_set_threads(int n);
 
 /* ------------------------------------------------------------------ */
