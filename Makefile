@@ -84,7 +84,7 @@ $(BUILD)/obj/%.o: src/%.c src/internal.h include/jacnet.h | $(BUILD)/blas-ok
 # The activation kernels are straight-line loops meant to become SIMD code;
 # these flags let GCC if-convert and vectorise them without changing any
 # result (no fast-math: IEEE semantics and NaN handling stay as written).
-$(BUILD)/obj/activation.o $(BUILD)/obj/alloc.o $(BUILD)/obj/optimizer.o: LIB_CFLAGS += -fno-trapping-math -fno-math-errno \
+$(BUILD)/obj/activation.o $(BUILD)/obj/alloc.o $(BUILD)/obj/optimizer.o $(BUILD)/obj/gauss.o: LIB_CFLAGS += -fno-trapping-math -fno-math-errno \
     -fvect-cost-model=dynamic
 
 $(SHARED): $(OBJS)

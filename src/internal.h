@@ -163,6 +163,9 @@ struct jn_rng {
 };
 void jn__rng_seed(jn_rng *rng, uint64_t seed, uint64_t stream);
 double jn__rng_normal(jn_rng *rng);
+/* out[i] = add[i] + std * N(0, 1) (add may be NULL: 0) for i < n, in
+ * blocks of vectorised Box-Muller (gauss.c). */
+void jn__normal_fill(jn_rng *rng, float *out, size_t n, float std, const float *add);
 
 /* ---- datasets (dataset.c) ---- */
 struct jn_dataset {

@@ -10,7 +10,7 @@ JN_API jn_status jn_rng_gaussian(jn_rng *rng, float *out, size_t n, double std)
 {
     if (!rng || !out) return jn__fail(JN_ERR_INVALID, "jn_rng_gaussian: %s is NULL", rng ? "out" : "rng");
     if (!level_ok(std)) return jn__fail(JN_ERR_INVALID, "jn_rng_gaussian: std = %g", std);
-    for (size_t i = 0; i < n; i++) out[i] = (float)(std * jn__rng_normal(rng));
+    jn__normal_fill(rng, out, n, (float)std, NULL);
     return JN_OK;
 }
 
@@ -33,7 +33,7 @@ JN_API jn_status jn_corrupt(jn_rng *rng, jn_noise kind, double level, const floa
         if (dst != src) memmove(dst, src, n * sizeof *dst);
         return JN_OK;
     case JN_NOISE_GAUSSIAN:
-        for (size_t i = 0; i < n; i++) dst[i] = src[i] + (float)(level * jn__rng_normal(rng));
+        jn__normal_fill(rng, dst, n, (float)level, src);
         return JN_OK;
     case JN_NOISE_UNIFORM: {
         double half = level * sqrt(3.0);
