@@ -18,4 +18,4 @@ demo:
 
 demo-run: all $(BUILD)/examples/train_mnist
 	@$(MAKE) --no-print-directory data
-	$(BUILD)/examples/train_mnist $(DEMO_ARGS)
+	$(BUILD)/examples/train_mnist --data $(JACNET_DATA) $(DEMO_ARGS)
