@@ -191,6 +191,15 @@ JN_API jn_status jn_objective_set_l2(jn_objective *obj, double lambda);
  * sphere of the output space, drawn from the objective's seed. */
 JN_API jn_status jn_objective_set_jacobian(jn_objective *obj, double lambda, unsigned projections);
 JN_API jn_status jn_objective_set_penalty_target(jn_objective *obj, jn_penalty_target target);
+/* How the penalty and its gradient are computed (same values up to float
+ * rounding): DIRECT forms every example's (projected) Jacobian, about
+ * 6 n r H1 D flops for the first layer; GRAM uses
+ * ||J||^2 = tr(T W1 W1^T T^T) with W1 W1^T formed once per batch, about
+ * 3 H1^2 D + 3 n r H1^2, cheaper when the first hidden layer H1 is narrower
+ * than about 2 n r D / (D + n r). AUTO (the default) picks the cheaper for
+ * the shapes of each call (docs/METHOD.md). */
+typedef enum { JN_FORM_AUTO, JN_FORM_DIRECT, JN_FORM_GRAM } jn_penalty_form;
+JN_API jn_status jn_objective_set_penalty_form(jn_objective *obj, jn_penalty_form form);
 /* Apply the Jacobian penalty only every `every`-th training step, with weight
  * every * lambda (trainer only; jn_net_objective always applies it). */
 JN_API jn_status jn_objective_set_penalty_every(jn_objective *obj, unsigned every);

@@ -104,6 +104,8 @@ typedef struct jn_work {
     float *Jr;           /* (n r) x D */
     float *O;            /* output Jacobians, n x K x K */
     float *proj;         /* projection vectors, n x K x r */
+    float *gram_G;       /* W_1 W_1^T, H1 x H1 (Gram form only, made on first use) */
+    float *gram_A;       /* T_1^T T_1, H1 x H1 */
     float *tmp;          /* scratch, n x max width */
     size_t tmp_len;
 } jn_work;
@@ -112,6 +114,8 @@ typedef struct jn_work {
  * example (r = 0: no Jacobian buffers). */
 jn_status jn__work_reserve(jn_net *net, size_t n, size_t r);
 void jn__work_free(jn_work *w);
+/* Ensure the two H1 x H1 buffers of the Gram form exist. */
+jn_status jn__work_reserve_gram(jn_net *net);
 /* Apply JACNET_THREADS once per process (threads.c); jn__work_reserve calls
  * it, since every GEMM-using path reserves its workspace first. */
 void jn__threads_init(void);
@@ -132,8 +136,9 @@ void jn__backward(jn_net *net, int p, int add_zbar, int overwrite, float *grad);
  * identity for the logits target. */
 void jn__output_jacobians(jn_net *net, int p, jn_penalty_target target);
 /* With work->T[L] holding the (n r) x K seeds of pass p, fill work->V and
- * work->T down to layer 1 and work->Jr = T_1 W_1 ((n r) x D). */
-void jn__jacobian_chain(jn_net *net, int p, size_t r);
+ * work->T down to layer 1 and, if with_jr, work->Jr = T_1 W_1
+ * ((n r) x D). */
+void jn__jacobian_chain(jn_net *net, int p, size_t r, int with_jr);
 
 /* ---- objective (objective.c) ---- */
 struct jn_objective {
@@ -142,6 +147,7 @@ struct jn_objective {
     double jacobian;
     unsigned projections;
     jn_penalty_target target;
+    jn_penalty_form form;
     unsigned every;
     uint64_t seed;
     jn_noise noise;

@@ -40,7 +40,7 @@ void jn__output_jacobians(jn_net *net, int p, jn_penalty_target target)
     }
 }
 
-void jn__jacobian_chain(jn_net *net, int p, size_t r)
+void jn__jacobian_chain(jn_net *net, int p, size_t r, int with_jr)
 {
     jn_work *w = net->work;
     jn_pass *pass = &w->pass[p];
@@ -58,6 +58,7 @@ void jn__jacobian_chain(jn_net *net, int p, size_t r)
                 for (size_t h = 0; h < below; h++) t[h] = v[h] * d[h];
             }
     }
+    if (!with_jr) return;
     size_t D = net->sizes[0], H1 = net->sizes[1];
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nr, (int)D, (int)H1, 1.0f, w->T[1], (int)H1,
                 jn__W(net, 1), (int)D, 0.0f, w->Jr, (int)D);
@@ -72,7 +73,7 @@ static jn_status exact_jacobian(jn_net *net, const float *X, size_t m)
     if (st != JN_OK) return st;
     jn__output_jacobians(net, 0, JN_PENALTY_OUTPUT);
     memcpy(net->work->T[net->layers], net->work->O, m * K * K * sizeof(float));
-    jn__jacobian_chain(net, 0, K);
+    jn__jacobian_chain(net, 0, K, 1);
     return JN_OK;
 }
 

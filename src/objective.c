@@ -16,6 +16,7 @@ JN_API jn_status jn_objective_create(jn_objective **out, jn_loss loss)
     if (!obj) return JN_ERR_NOMEM;
     obj->loss = loss;
     obj->target = JN_PENALTY_OUTPUT;
+    obj->form = JN_FORM_AUTO;
     obj->every = 1;
     obj->seed = 1;
     obj->noise = JN_NOISE_NONE;
@@ -65,6 +66,15 @@ JN_API jn_status jn_objective_set_penalty_target(jn_objective *obj, jn_penalty_t
     if (target != JN_PENALTY_OUTPUT && target != JN_PENALTY_LOGITS)
         return jn__fail(JN_ERR_INVALID, "jn_objective_set_penalty_target: unknown target %d", (int)target);
     obj->target = target;
+    return JN_OK;
+}
+
+JN_API jn_status jn_objective_set_penalty_form(jn_objective *obj, jn_penalty_form form)
+{
+    if (!obj) return jn__fail(JN_ERR_INVALID, "jn_objective_set_penalty_form: obj is NULL");
+    if (form != JN_FORM_AUTO && form != JN_FORM_DIRECT && form != JN_FORM_GRAM)
+        return jn__fail(JN_ERR_INVALID, "jn_objective_set_penalty_form: unknown form %d", (int)form);
+    obj->form = form;
     return JN_OK;
 }
 

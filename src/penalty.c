@@ -45,6 +45,79 @@ static double sumsq_scale(float *v, size_t count, float c)
     return total;
 }
 
+/* sum_j a_j b_j in double, with the same eight-lane blocking. */
+static double dot_blocks(const float *a, const float *b, size_t count)
+{
+    double total = 0.0;
+    size_t i = 0;
+    while (i < count) {
+        size_t end = count - i > 256 ? i + 256 : count;
+        float acc[8] = {0};
+        for (; i + 8 <= end; i += 8)
+            for (int k = 0; k < 8; k++) acc[k] += a[i + k] * b[i + k];
+        for (; i < end; i++) acc[0] += a[i] * b[i];
+        double block = 0.0;
+        for (int k = 0; k < 8; k++) block += acc[k];
+        total += block;
+    }
+    return total;
+}
+
+/* Gram or direct form for the first layer (jacnet.h, docs/METHOD.md). The
+ * flop counts: direct 6 nr H D (Jr, dW_1, T_1_bar as three GEMMs); Gram
+ * 3 H^2 D + 3 nr H^2 (W W^T and T^T T by syrk, T G and A W by symm). The
+ * Gram side is charged 10% extra because syrk and symm ran about 6% below
+ * sgemm's rate in OpenBLAS (784-H-10, batch 100, 1 thread: Gram 2.3x
+ * faster at H = 250, 1.5x at 500, 1.1x at 750, 0.89x at 1000). */
+static int use_gram(const jn_net *net, const jn_objective *obj, size_t nr)
+{
+    if (obj->form != JN_FORM_AUTO) return obj->form == JN_FORM_GRAM;
+    double H = (double)net->sizes[1], D = (double)net->sizes[0], rows = (double)nr;
+    double direct = 6.0 * rows * H * D, gram = 3.0 * H * H * D + 3.0 * rows * H * H;
+    return 1.1 * gram < direct;
+}
+
+/* First layer, Gram form: with G = W_1 W_1^T and U = T_1 G,
+ *     sum_i ||Jr_i||^2 = sum(U * T_1),   T_1_bar = 2c U,
+ *     dW_1 = 2c (T_1^T T_1) W_1,
+ * so no (n r) x D matrix is ever formed. Returns the sum; with grad, leaves
+ * T_1_bar in work->Tbar[1] and writes dW_1. */
+static double first_layer_gram(jn_net *net, size_t nr, float c2, float *grad)
+{
+    jn_work *w = net->work;
+    size_t D = net->sizes[0], H1 = net->sizes[1];
+    const float *W1 = jn__W(net, 1), *T1 = w->T[1];
+    float *U = w->Tbar[1];
+    cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, (int)H1, (int)D, 1.0f, W1, (int)D, 0.0f, w->gram_G,
+                (int)H1);
+    cblas_ssymm(CblasRowMajor, CblasRight, CblasUpper, (int)nr, (int)H1, 1.0f, w->gram_G, (int)H1, T1, (int)H1,
+                0.0f, U, (int)H1);
+    double sum = dot_blocks(U, T1, nr * H1);
+    if (!grad) return sum;
+    for (size_t j = 0; j < nr * H1; j++) U[j] *= c2;
+    cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)H1, (int)nr, 1.0f, T1, (int)H1, 0.0f, w->gram_A,
+                (int)H1);
+    cblas_ssymm(CblasRowMajor, CblasLeft, CblasUpper, (int)H1, (int)D, c2, w->gram_A, (int)H1, W1, (int)D, 0.0f,
+                grad + net->w_offset[0], (int)D);
+    return sum;
+}
+
+/* First layer, direct form: Jr = T_1 W_1 (from the chain), then
+ * dW_1 = T_1^T Jr_bar and T_1_bar = Jr_bar W_1^T with Jr_bar = 2c Jr. */
+static double first_layer_direct(jn_net *net, size_t nr, float c2, float *grad)
+{
+    jn_work *w = net->work;
+    size_t D = net->sizes[0], H1 = net->sizes[1];
+    /* With grad, Jr becomes Jr_bar = c2 Jr in the same sweep. */
+    double sum = sumsq_scale(w->Jr, nr * D, grad ? c2 : 1.0f);
+    if (!grad) return sum;
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)H1, (int)D, (int)nr, 1.0f, w->T[1], (int)H1, w->Jr,
+                (int)D, 0.0f, grad + net->w_offset[0], (int)D);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nr, (int)H1, (int)D, 1.0f, w->Jr, (int)D,
+                jn__W(net, 1), (int)D, 0.0f, w->Tbar[1], (int)H1);
+    return sum;
+}
+
 /* Seeds S_i = P_i^T O_i with P_i (K x r) of columns uniform on the unit
  * sphere. K and r are small (outputs, projections), so plain loops. */
 static void projection_seeds(jn_net *net, const jn_objective *obj, size_t n, size_t r)
@@ -117,7 +190,7 @@ jn_status jn__penalty(jn_net *net, const jn_objective *obj, int p, double weight
 {
     jn_work *w = net->work;
     jn_pass *pass = &w->pass[p];
-    size_t n = pass->n, K = net->sizes[net->layers], D = net->sizes[0], L = net->layers;
+    size_t n = pass->n, K = net->sizes[net->layers], L = net->layers;
     size_t r = obj->projections ? obj->projections : K;
     double scale = obj->projections ? (double)K / (double)r : 1.0;
     size_t nr = n * r;
@@ -127,21 +200,18 @@ jn_status jn__penalty(jn_net *net, const jn_objective *obj, int p, double weight
         projection_seeds(net, obj, n, r);
     else
         memcpy(w->T[L], w->O, n * K * K * sizeof(float));
-    jn__jacobian_chain(net, p, r);
+    int gram = use_gram(net, obj, nr);
+    jn_status st = gram ? jn__work_reserve_gram(net) : JN_OK;
+    if (st != JN_OK) return st;
+    jn__jacobian_chain(net, p, r, !gram);
 
-    float c2 = (float)(2.0 * weight * scale);
-    /* With grad, Jr becomes Jr_bar = c2 Jr in the same sweep. */
-    double sum = sumsq_scale(w->Jr, nr * D, grad ? c2 : 1.0f);
-    *value = weight * scale * sum;
-    if (!grad) return JN_OK;
-    /* Each weight block is written once below, first of all contributions
+    /* Each weight block is written once, first of all contributions
      * (jn_net_objective backpropagates afterwards), so GEMM beta is 0 and
      * the caller need not zero the weight gradients. */
-    size_t H1 = net->sizes[1];
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)H1, (int)D, (int)nr, 1.0f, w->T[1], (int)H1, w->Jr,
-                (int)D, 0.0f, grad + net->w_offset[0], (int)D);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nr, (int)H1, (int)D, 1.0f, w->Jr, (int)D,
-                jn__W(net, 1), (int)D, 0.0f, w->Tbar[1], (int)H1);
+    float c2 = (float)(2.0 * weight * scale);
+    double sum = gram ? first_layer_gram(net, nr, c2, grad) : first_layer_direct(net, nr, c2, grad);
+    *value = weight * scale * sum;
+    if (!grad) return JN_OK;
     for (size_t m = 1; m < L; m++) {
         size_t width = net->sizes[m], above = net->sizes[m + 1];
         float *Tb = w->Tbar[m], *zb = w->zbar[m];

@@ -40,6 +40,8 @@ void jn__work_free(jn_work *w)
     free(w->O);
     free(w->proj);
     free(w->tmp);
+    free(w->gram_G);
+    free(w->gram_A);
     memset(w, 0, sizeof *w);
 }
 
@@ -108,4 +110,14 @@ jn_status jn__work_reserve(jn_net *net, size_t n, size_t r)
     w->cap_n = cap_n;
     w->cap_r = cap_r;
     return JN_OK;
+}
+
+jn_status jn__work_reserve_gram(jn_net *net)
+{
+    jn_work *w = net->work;
+    if (w->gram_G && w->gram_A) return JN_OK;
+    size_t H1 = net->sizes[1];
+    w->gram_G = w->gram_G ? w->gram_G : alloc_cells(H1, H1, 1);
+    w->gram_A = w->gram_A ? w->gram_A : alloc_cells(H1, H1, 1);
+    return w->gram_G && w->gram_A ? JN_OK : JN_ERR_NOMEM;
 }

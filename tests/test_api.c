@@ -480,6 +480,9 @@ START_TEST(objective_handles_bad)
     EXPECT_INVALID(jn_objective_set_penalty_target(NULL, JN_PENALTY_LOGITS), "obj");
     EXPECT_INVALID(jn_objective_set_penalty_target(o, (jn_penalty_target)5), "target");
     EXPECT_INVALID(jn_objective_set_penalty_target(o, (jn_penalty_target)-1), "target");
+    EXPECT_INVALID(jn_objective_set_penalty_form(NULL, JN_FORM_GRAM), "obj");
+    EXPECT_INVALID(jn_objective_set_penalty_form(o, (jn_penalty_form)3), "form");
+    EXPECT_INVALID(jn_objective_set_penalty_form(o, (jn_penalty_form)-1), "form");
     EXPECT_INVALID(jn_objective_set_penalty_every(NULL, 2), "obj");
     EXPECT_INVALID(jn_objective_set_penalty_every(o, 0), "every");
     EXPECT_INVALID(jn_objective_set_seed(NULL, 2), "obj");

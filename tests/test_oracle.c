@@ -70,25 +70,31 @@ START_TEST(jacobian_matches)
 }
 END_TEST
 
+/* Loop index: case * 3 + form, so every case runs with the penalty form
+ * chosen automatically, forced direct and forced Gram. */
 START_TEST(objective_and_gradient_match)
 {
+    static const jn_penalty_form forms[] = {JN_FORM_AUTO, JN_FORM_DIRECT, JN_FORM_GRAM};
     oracle_case c;
-    ck_assert_msg(oracle_load(&c, cases[_i]), "cannot load oracle case %s", cases[_i]);
+    const char *name = cases[_i / 3];
+    jn_penalty_form form = forms[_i % 3];
+    ck_assert_msg(oracle_load(&c, name), "cannot load oracle case %s", name);
     jn_net *net = net_for(&c);
     size_t D = c.sizes[0], K = c.sizes[c.n_sizes - 1];
     jn_objective *obj = NULL;
     ck_assert_int_eq(jn_objective_create(&obj, c.loss), JN_OK);
     ck_assert_int_eq(jn_objective_set_l2(obj, c.lambda_l2), JN_OK);
     ck_assert_int_eq(jn_objective_set_jacobian(obj, c.lambda_jacobian, 0), JN_OK);
+    ck_assert_int_eq(jn_objective_set_penalty_form(obj, form), JN_OK);
     float *X = to_float(c.X, c.n * D), *Y = to_float(c.Y, c.n * K);
     float *Xj = c.Xj ? to_float(c.Xj, c.n * D) : NULL;
     float *g = malloc(c.n_params * sizeof *g);
     double value = 0.0;
     ck_assert_int_eq(jn_net_objective(net, obj, X, Xj, Y, c.n, &value, g), JN_OK);
-    ck_assert_msg(rel_diff(value, c.objective, 1e-12) < TOL, "%s: objective %.9g, oracle %.9g", c.name, value,
-                  c.objective);
+    ck_assert_msg(rel_diff(value, c.objective, 1e-12) < TOL, "%s form %d: objective %.9g, oracle %.9g", c.name,
+                  (int)form, value, c.objective);
     double err = worst_rel(g, c.grad, c.n_params);
-    ck_assert_msg(err < TOL, "%s: gradient relative error %g", c.name, err);
+    ck_assert_msg(err < TOL, "%s form %d: gradient relative error %g", c.name, (int)form, err);
     /* value alone and gradient alone agree with the joint call */
     double v2 = 0.0;
     ck_assert_int_eq(jn_net_objective(net, obj, X, Xj, Y, c.n, &v2, NULL), JN_OK);
@@ -106,7 +112,7 @@ static Suite *oracle_suite(void)
     TCase *tc = tcase_create("cases");
     tcase_add_loop_test(tc, forward_matches, 0, N_CASES);
     tcase_add_loop_test(tc, jacobian_matches, 0, N_CASES);
-    tcase_add_loop_test(tc, objective_and_gradient_match, 0, N_CASES);
+    tcase_add_loop_test(tc, objective_and_gradient_match, 0, 3 * N_CASES);
     suite_add_tcase(s, tc);
     return s;
 }
