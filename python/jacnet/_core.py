@@ -245,12 +245,14 @@ class Objective(_Handle):
     loss: "mse" (sum of squares, no 1/2) or "ce" (softmax outputs).
     projections: 0 exact penalty, k > 0 the k-projection estimate.
     noise, input_std, jacobian_std: noise the *trainer* draws per minibatch
-    (Net.objective never draws noise). penalty_target: "output" or "logits"."""
+    (Net.objective never draws noise). penalty_target: "output" or "logits".
+    penalty_form: "auto", "direct" or "gram" (docs/METHOD.md)."""
 
     _free_name = "jn_objective_free"
 
     def __init__(self, loss="mse", l2=0.0, jacobian=0.0, projections=0, *, noise="none",
-                 input_std=0.0, jacobian_std=0.0, seed=None, penalty_target="output", penalty_every=1):
+                 input_std=0.0, jacobian_std=0.0, seed=None, penalty_target="output", penalty_every=1,
+                 penalty_form="auto"):
         if loss not in _lib.LOSS:
             raise ValueError("loss: %r, expected 'mse' or 'ce'" % (loss,))
         h = _lib.new_handle()
@@ -258,14 +260,16 @@ class Objective(_Handle):
         self._adopt(h)
         self.loss = loss
         self._configure(l2, jacobian, projections, noise, input_std, jacobian_std, seed, penalty_target,
-                        penalty_every)
+                        penalty_every, penalty_form)
 
     def _configure(self, l2, jacobian, projections, noise, input_std, jacobian_std, seed, penalty_target,
-                   penalty_every):
+                   penalty_every, penalty_form="auto"):
         if noise not in _lib.NOISE:
             raise ValueError("noise: %r, one of %s" % (noise, ", ".join(_lib.NOISE)))
         if penalty_target not in _lib.PENALTY_TARGET:
             raise ValueError("penalty_target: %r, 'output' or 'logits'" % (penalty_target,))
+        if penalty_form not in _lib.PENALTY_FORM:
+            raise ValueError("penalty_form: %r, 'auto', 'direct' or 'gram'" % (penalty_form,))
         if int(projections) < 0 or int(penalty_every) < 1:
             raise ValueError("projections must be >= 0 and penalty_every >= 1")
         h = self._h
@@ -274,11 +278,13 @@ class Objective(_Handle):
         F.jn_objective_set_noise(h, _lib.NOISE[noise], float(input_std), float(jacobian_std))
         F.jn_objective_set_penalty_target(h, _lib.PENALTY_TARGET[penalty_target])
         F.jn_objective_set_penalty_every(h, int(penalty_every))
+        F.jn_objective_set_penalty_form(h, _lib.PENALTY_FORM[penalty_form])
         if seed is not None:
             F.jn_objective_set_seed(h, int(seed))
         self.l2, self.jacobian, self.projections = float(l2), float(jacobian), int(projections)
         self.noise, self.input_std, self.jacobian_std = noise, float(input_std), float(jacobian_std)
         self.seed, self.penalty_target, self.penalty_every = seed, penalty_target, int(penalty_every)
+        self.penalty_form = penalty_form
 
     @classmethod
     def model(cls, name, lam=0.0, std=0.1):
@@ -299,6 +305,7 @@ class Objective(_Handle):
         self.l2, self.jacobian, self.projections = l2, jac, 0
         self.noise, self.input_std, self.jacobian_std = noise, in_std, jac_std
         self.seed, self.penalty_target, self.penalty_every = None, "output", 1
+        self.penalty_form = "auto"
         return self
 
     def clone(self, **changes):
@@ -310,7 +317,8 @@ class Objective(_Handle):
         new.loss = self.loss
         settings = dict(l2=self.l2, jacobian=self.jacobian, projections=self.projections, noise=self.noise,
                         input_std=self.input_std, jacobian_std=self.jacobian_std, seed=self.seed,
-                        penalty_target=self.penalty_target, penalty_every=self.penalty_every)
+                        penalty_target=self.penalty_target, penalty_every=self.penalty_every,
+                        penalty_form=self.penalty_form)
         unknown = set(changes) - set(settings)
         if unknown:
             raise TypeError("clone: unknown settings %s" % ", ".join(sorted(unknown)))

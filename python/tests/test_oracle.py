@@ -54,8 +54,10 @@ def test_jacobian_sqnorm(case):
     np.testing.assert_allclose((J ** 2).sum(axis=(1, 2)), sq, rtol=1e-4)
 
 
-def test_objective_and_grad(case):
-    obj = jacnet.Objective(loss=case["loss"], l2=case["lambda_l2"], jacobian=case["lambda_jacobian"])
+@pytest.mark.parametrize("form", ["auto", "direct", "gram"])
+def test_objective_and_grad(case, form):
+    obj = jacnet.Objective(loss=case["loss"], l2=case["lambda_l2"], jacobian=case["lambda_jacobian"],
+                           penalty_form=form)
     with obj:
         value, grad = case["net"].objective(obj, case["X"], case["Y"], Xj=case["Xj"])
     assert isinstance(value, float)
