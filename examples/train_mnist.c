@@ -73,14 +73,15 @@ static jn_model model_of(const char *name)
 }
 
 /* A progress bar on a terminal; nothing when stderr is a file or pipe. */
-static void on_batch(unsigned epoch, size_t done, size_t total, void *user)
+static int on_batch(unsigned epoch, size_t done, size_t total, void *user)
 {
     (void)user;
-    if (done % 10 != 0 && done != total) return;
+    if (done % 10 != 0 && done != total) return 0;
     int width = 40, filled = (int)(width * done / total);
     fprintf(stderr, "\repoch %3u [%.*s%*s] %zu/%zu", epoch, filled, "########################################",
             width - filled, "", done, total);
     if (done == total) fprintf(stderr, "\r%*s\r", width + 30, "");
+    return 0;
 }
 
 static int on_epoch(const jn_epoch_report *r, void *user)

@@ -353,8 +353,10 @@ typedef struct jn_epoch_report {
 /* Return nonzero to stop training (jn_trainer_run then returns JN_ERR_STOPPED
  * after restoring the best parameters). */
 typedef int (*jn_epoch_callback)(const jn_epoch_report *report, void *user);
-/* Called after every minibatch: done and total minibatches of this epoch. */
-typedef void (*jn_batch_callback)(unsigned epoch, size_t done, size_t total, void *user);
+/* Called after every minibatch: done and total minibatches of this epoch.
+ * Return nonzero to stop at once (JN_ERR_STOPPED, as for the epoch
+ * callback): an interrupted run need not wait for the end of an epoch. */
+typedef int (*jn_batch_callback)(unsigned epoch, size_t done, size_t total, void *user);
 
 /* Defaults: 10 epochs, batch 100, patience 0 (no early stopping), seed 1. */
 JN_API jn_status jn_trainer_create(jn_trainer **out);

@@ -190,7 +190,9 @@ JN_API jn_status jn_trainer_run(jn_trainer *tr, jn_net *net, const jn_objective 
             double value = 0.0;
             st = train_batch(net, obj, opt, train, &b, b.perm + start, m, step, tr->seed, &value);
             sum += value;
-            if (st == JN_OK && tr->on_batch) tr->on_batch(epoch, k + 1, batches, tr->batch_user);
+            if (st == JN_OK && tr->on_batch && tr->on_batch(epoch, k + 1, batches, tr->batch_user))
+                st = jn__fail(JN_ERR_STOPPED, "jn_trainer_run: stopped by the batch callback in epoch %u after "
+                              "minibatch %zu", epoch, k + 1);
         }
         if (st != JN_OK) break;
         rep.epoch = epoch;

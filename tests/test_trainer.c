@@ -189,11 +189,19 @@ START_TEST(bad_arguments)
 END_TEST
 
 static int batches_seen;
-static void count_batches(unsigned epoch, size_t done, size_t total, void *user)
+static int count_batches(unsigned epoch, size_t done, size_t total, void *user)
 {
     ck_assert_uint_eq(total, 4); /* 50 examples in batches of 16: 16 16 16 2 */
     ck_assert(done >= 1 && done <= total);
     batches_seen += user == &batches_seen;
+    return 0;
+}
+
+/* Stops after the 6th minibatch of the run (the 2nd of epoch 2). */
+static int stop_in_epoch(unsigned epoch, size_t done, size_t total, void *user)
+{
+    int *seen = user;
+    return ++*seen == 6;
 }
 
 START_TEST(batch_callback_and_penalty_every)
@@ -214,6 +222,12 @@ START_TEST(batch_callback_and_penalty_every)
     batches_seen = 0;
     ck_assert_int_eq(jn_trainer_run(t, net, obj, opt, tr, NULL), JN_OK);
     ck_assert_int_eq(batches_seen, 8);
+    /* a nonzero return stops at once, mid-epoch */
+    int seen = 0;
+    ck_assert_int_eq(jn_trainer_set_batch_callback(t, stop_in_epoch, &seen), JN_OK);
+    ck_assert_int_eq(jn_trainer_run(t, net, obj, opt, tr, NULL), JN_ERR_STOPPED);
+    ck_assert_int_eq(seen, 6);
+    ck_assert(strstr(jn_last_error(), "epoch 2 after minibatch 2") != NULL);
     jn_trainer_free(t); jn_optimizer_free(opt); jn_objective_free(obj); jn_net_free(net); jn_dataset_free(tr);
 }
 END_TEST

@@ -528,7 +528,8 @@ def train(net, objective, X, y, *, epochs=10, batch_size=100, optimizer="sgd", l
     valid = (X_valid, y_valid); patience > 0 stops after that many epochs
     without improvement; the best parameters are restored when valid is given.
     callback(report_dict) each epoch: a true result stops training.
-    on_batch(epoch, done, total) after each minibatch.
+    on_batch(epoch, done, total) after each minibatch: a true result stops
+    training at once.
     Each report: epoch, train_objective, valid_error (None without valid),
     best_valid_error, best_epoch, seconds, lr."""
     if not isinstance(net, Net):
@@ -589,11 +590,12 @@ def train(net, objective, X, y, *, epochs=10, batch_size=100, optimizer="sgd", l
 
         def batch_cb(epoch, done, total, user):
             if failure:
-                return
+                return 1
             try:
-                on_batch(epoch, done, total)
-            except BaseException as e:
-                failure.append(e)  # the batch callback cannot stop C; the epoch callback will
+                return 1 if on_batch(epoch, done, total) else 0
+            except BaseException as e:  # KeyboardInterrupt included: stop at once
+                failure.append(e)
+                return 1
 
         # The CFUNCTYPE objects must live as long as C may call them: they are
         # locals of this frame for the whole run and are unset before return.

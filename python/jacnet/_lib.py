@@ -74,7 +74,7 @@ class epoch_report(ctypes.Structure):
 
 
 EPOCH_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(epoch_report), ctypes.c_void_p)
-BATCH_CALLBACK = ctypes.CFUNCTYPE(None, ctypes.c_uint, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_void_p)
+BATCH_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_uint, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_void_p)
 
 # ---- the prototype table ---------------------------------------------------
 # name: (restype, argtypes). "status" marks functions returning jn_status;

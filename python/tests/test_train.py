@@ -68,6 +68,20 @@ def test_callback_stops_and_adam_and_schedule():
     assert reps[0]["lr"] == pytest.approx(0.005) and reps[1]["lr"] == pytest.approx(0.0025)
 
 
+def test_batch_callback_stops_mid_epoch():
+    X, y = blobs(60, 4)
+    batches = []
+
+    def on_batch(e, d, t):
+        batches.append((e, d))
+        return e == 2 and d == 2  # stop in the middle of epoch 2
+
+    with jacnet.Net([5, 4, 3]).init(1) as net, jacnet.Objective() as obj:
+        reps = jacnet.train(net, obj, X, y, epochs=10, batch_size=20, on_batch=on_batch)
+    assert batches == [(1, 1), (1, 2), (1, 3), (2, 1), (2, 2)]
+    assert [r["epoch"] for r in reps] == [1]  # epoch 2 never finished
+
+
 def test_callback_exception_propagates():
     X, y = blobs(40, 5)
 
