@@ -4,9 +4,10 @@
 #   make bench-compare    the same steps in PyTorch, alternated with libjacnet's
 #                         in the same run, and the libjacnet/PyTorch ratios
 #   make bench-plot       throughput against hidden width (docs/perf_width.png)
+#   make bench-form       the penalty's direct and Gram forms against each other
 #   BENCH_ARGS=...        extra options for bench/bench (e.g. --rounds 5)
 # None of these is part of `make check`.
-.PHONY: bench-compare bench-plot bench-torch-deps
+.PHONY: bench-compare bench-plot bench-torch-deps bench-form
 
 BENCH_BIN := $(BUILD)/bench/bench
 BENCH_ARGS ?=
@@ -21,6 +22,15 @@ bench: all $(BENCH_BIN)
 	$(BENCH_BIN) $(BENCH_ARGS)
 	@if [ -d "$(JACNET_DATA)/mnist" ]; then $(MAKE) --no-print-directory bench-load; \
 	 else echo "MNIST load speed: skipped (no $(JACNET_DATA)/mnist; set JACNET_DATA or run make data)"; fi
+
+$(BUILD)/bench/bench_form: bench/bench_form.c $(SHARED) include/jacnet.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -std=c11 -D_POSIX_C_SOURCE=200809L -Iinclude $(WARN) $< -o $@ \
+	    -L$(LIBOUT) -Wl,-rpath,$(CURDIR)/$(LIBOUT) -ljacnet -lm
+
+bench-form: all $(BUILD)/bench/bench_form
+	$(BUILD)/bench/bench_form 1
+	$(BUILD)/bench/bench_form 2
 
 # PyTorch comes from Debian (python3-torch 1.13); installed here only, when
 # missing and when we are root, so the library itself never depends on it.

@@ -44,8 +44,9 @@ static double dot_blocks(const float *a, const float *b, size_t count)
  * flop counts: direct 6 nr H D (Jr, dW_1, T_1_bar as three GEMMs); Gram
  * 3 H^2 D + 3 nr H^2 (W W^T and T^T T by syrk, T G and A W by symm). The
  * Gram side is charged 10% extra because syrk and symm ran about 6% below
- * sgemm's rate in OpenBLAS (784-H-10, batch 100, 1 thread: Gram 2.3x
- * faster at H = 250, 1.5x at 500, 1.1x at 750, 0.89x at 1000). */
+ * sgemm's rate in OpenBLAS (`make bench-form`, 784-H-10, batch 100,
+ * 1 thread: Gram 2.4x faster at H = 250, 1.5x at 500, 1.1x at 750, 0.87x
+ * at 1000). */
 static int use_gram(const jn_net *net, const jn_objective *obj, size_t nr)
 {
     if (obj->form != JN_FORM_AUTO) return obj->form == JN_FORM_GRAM;
