@@ -13,7 +13,7 @@ examples: all $(EXAMPLE_BINS)
 # The main job: fetch MNIST if missing, train MLP+N+J a few epochs, print the test error.
 DEMO_ARGS ?=
 demo:
-	@scripts/deps.sh build
+	@scripts/deps.sh demo
 	@$(MAKE) --no-print-directory demo-run
 
 demo-run: all $(BUILD)/examples/train_mnist

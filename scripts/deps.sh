@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Make sure the build dependencies are present. As root on Debian, install
 # what is missing with apt-get; otherwise print the exact command to run.
-# Usage: scripts/deps.sh [build|check]
+# Usage: scripts/deps.sh [build|demo|check]
 set -eu
 want=${1:-build}
 pkgs=()
@@ -9,6 +9,12 @@ command -v cc >/dev/null 2>&1 || pkgs+=(build-essential)
 command -v pkg-config >/dev/null 2>&1 || pkgs+=(pkg-config)
 pkg-config --exists openblas 2>/dev/null || [ -n "${BLAS_LIBS:-}" ] || pkgs+=(libopenblas-dev)
 pkg-config --exists zlib 2>/dev/null || pkgs+=(zlib1g-dev)
+if [ "$want" = demo ]; then
+  # make data downloads MNIST: it needs some downloader and the CA bundle.
+  command -v npm >/dev/null 2>&1 || command -v curl >/dev/null 2>&1 || command -v wget >/dev/null 2>&1 \
+    || command -v python3 >/dev/null 2>&1 || pkgs+=(curl)
+  [ -f /etc/ssl/certs/ca-certificates.crt ] || pkgs+=(ca-certificates)
+fi
 if [ "$want" = check ]; then
   pkg-config --exists check 2>/dev/null || pkgs+=(check)
   /usr/bin/python3 -c 'import numpy' 2>/dev/null || pkgs+=(python3-numpy)
