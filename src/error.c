@@ -30,7 +30,6 @@ jn_status jn__fail(jn_status status, const char *fmt, ...)
     return status;
 }
 
-void jn__clear_error(void) { last_error[0] = '\0'; }
 
 JN_API unsigned jn_version(void) { return JN_VERSION_NUMBER; }
 

@@ -26,7 +26,6 @@ jn_status jn__fail(jn_status status, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)))
 #endif
     ;
-void jn__clear_error(void);
 
 /* ---- checked arithmetic and allocation (alloc.c) ---- */
 /* *out = a * b; returns 0 on overflow. */
@@ -67,13 +66,6 @@ struct jn_net {
 
 static inline const float *jn__W(const jn_net *net, size_t l) { return net->params + net->w_offset[l - 1]; }
 static inline const float *jn__b(const jn_net *net, size_t l) { return net->params + net->b_offset[l - 1]; }
-static inline size_t jn__max_width(const jn_net *net)
-{
-    size_t m = 0;
-    for (size_t l = 0; l <= net->layers; l++)
-        if (net->sizes[l] > m) m = net->sizes[l];
-    return m;
-}
 
 /* ---- forward and backward pass (forward.c, backward.c) ----
  * A pass holds, for a batch of n rows, the pre-activations z_l and
@@ -106,8 +98,6 @@ typedef struct jn_work {
     float *proj;         /* projection vectors, n x K x r */
     float *gram_G;       /* W_1 W_1^T, H1 x H1 (Gram form only, made on first use) */
     float *gram_A;       /* T_1^T T_1, H1 x H1 */
-    float *tmp;          /* scratch, n x max width */
-    size_t tmp_len;
 } jn_work;
 
 /* Ensure the workspace holds a batch of n rows with r Jacobian rows per

@@ -39,7 +39,6 @@ void jn__work_free(jn_work *w)
     free(w->Jr);
     free(w->O);
     free(w->proj);
-    free(w->tmp);
     free(w->gram_G);
     free(w->gram_A);
     memset(w, 0, sizeof *w);
@@ -95,8 +94,6 @@ jn_status jn__work_reserve(jn_net *net, size_t n, size_t r)
         ok = w->pass[p].z && w->pass[p].a && w->pass[p].d1 && w->pass[p].d2;
     }
     ok = ok && (w->delta = alloc_layers(net, cap_n, 1)) && (w->zbar = alloc_layers(net, cap_n, 1));
-    w->tmp_len = cap_n * jn__max_width(net);
-    ok = ok && (w->tmp = alloc_cells(cap_n, jn__max_width(net), 1));
     if (ok && cap_r) {
         ok = (w->T = alloc_layers(net, nr, 1)) && (w->Tbar = alloc_layers(net, nr, 1)) &&
              (w->V = alloc_layers(net, nr, 1)) && (w->Jr = alloc_cells(nr, D, 1)) &&
