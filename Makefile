@@ -157,6 +157,10 @@ check-c: $(SHARED) $(STATIC) $(TEST_BINS)
 	 if [ $$fail = 0 ]; then echo "all tests passed"; else echo "TESTS FAILED"; exit 1; fi
 
 # ---- install ----
+# Installing into the live system as root refreshes the loader's cache, so
+# programs find libjacnet.so.0 at once; staged installs (DESTDIR) do not.
+LDCONFIG_IF_LIVE = if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null 2>&1; \
+	then ldconfig; fi
 install: all
 	install -d $(DESTDIR)$(libdir) $(DESTDIR)$(includedir) $(DESTDIR)$(pkgconfigdir)
 	install -m 644 include/jacnet.h $(DESTDIR)$(includedir)/jacnet.h
@@ -165,11 +169,13 @@ install: all
 	ln -sf $(SONAME) $(DESTDIR)$(libdir)/libjacnet.so
 	install -m 644 $(STATIC) $(DESTDIR)$(libdir)/libjacnet.a
 	$(PC_SED) pkgconfig/jacnet.pc.in > $(DESTDIR)$(pkgconfigdir)/jacnet.pc
+	@$(LDCONFIG_IF_LIVE)
 
 uninstall:
 	rm -f $(DESTDIR)$(includedir)/jacnet.h $(DESTDIR)$(libdir)/libjacnet.so.$(VERSION) \
 	      $(DESTDIR)$(libdir)/$(SONAME) $(DESTDIR)$(libdir)/libjacnet.so \
 	      $(DESTDIR)$(libdir)/libjacnet.a $(DESTDIR)$(pkgconfigdir)/jacnet.pc
+	@$(LDCONFIG_IF_LIVE)
 
 clean:
 	rm -rf build lib/libjacnet.* pkgconfig/jacnet.pc
