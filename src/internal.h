@@ -154,11 +154,8 @@ jn_status jn__penalty(jn_net *net, const jn_objective *obj, int p, double weight
 /* ---- RNG (rng.c) ---- */
 struct jn_rng {
     uint64_t s[4];
-    int has_spare;
-    double spare;
 };
 void jn__rng_seed(jn_rng *rng, uint64_t seed, uint64_t stream);
-double jn__rng_normal(jn_rng *rng);
 /* out[i] = add[i] + std * N(0, 1) (add may be NULL: 0) for i < n, in
  * blocks of vectorised Box-Muller (gauss.c). */
 void jn__normal_fill(jn_rng *rng, float *out, size_t n, float std, const float *add);

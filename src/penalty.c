@@ -104,15 +104,14 @@ static void projection_seeds(jn_net *net, const jn_objective *obj, size_t n, siz
     size_t K = net->sizes[net->layers];
     jn_rng rng;
     jn__rng_seed(&rng, obj->seed, 0);
+    /* Normalised Gaussian vectors are uniform on the sphere; all n K r
+     * draws come from the one block sampler the noise uses (gauss.c). */
+    jn__normal_fill(&rng, w->proj, n * K * r, 1.0f, NULL);
     for (size_t i = 0; i < n; i++) {
         float *P = w->proj + i * K * r;
         for (size_t q = 0; q < r; q++) {
             double norm = 0.0;
-            for (size_t a = 0; a < K; a++) {
-                double g = jn__rng_normal(&rng);
-                P[a * r + q] = (float)g;
-                norm += g * g;
-            }
+            for (size_t a = 0; a < K; a++) norm += (double)P[a * r + q] * P[a * r + q];
             float inv = (float)(1.0 / sqrt(norm));
             for (size_t a = 0; a < K; a++) P[a * r + q] *= inv;
         }

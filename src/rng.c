@@ -2,7 +2,6 @@
  * that every consumer of randomness can own an independent stream. */
 #include "internal.h"
 
-#include <math.h>
 #include <stdlib.h>
 
 /* Each stream costs one 256-draw jump per index; 2^16 bounds that to
@@ -52,7 +51,6 @@ void jn__rng_seed(jn_rng *rng, uint64_t seed, uint64_t stream)
 {
     uint64_t x = seed;
     for (int k = 0; k < 4; k++) rng->s[k] = splitmix64(&x);
-    rng->has_spare = 0;
     /* Each jump costs 256 draws, so stream s costs ~s microseconds: cheap
      * for the handful of streams a training run uses. */
     for (uint64_t i = 0; i < stream; i++) jump(rng);
@@ -82,23 +80,4 @@ JN_API double jn_rng_uniform(jn_rng *rng)
 {
     /* 53 random bits -> [0, 1). */
     return rng ? (double)(next(rng) >> 11) * 0x1.0p-53 : 0.0;
-}
-
-double jn__rng_normal(jn_rng *rng)
-{
-    /* Marsaglia's polar method; the second value is kept for the next call. */
-    if (rng->has_spare) {
-        rng->has_spare = 0;
-        return rng->spare;
-    }
-    double u, v, s;
-    do {
-        u = 2.0 * jn_rng_uniform(rng) - 1.0;
-        v = 2.0 * jn_rng_uniform(rng) - 1.0;
-        s = u * u + v * v;
-    } while (s >= 1.0 || s == 0.0);
-    double m = sqrt(-2.0 * log(s) / s);
-    rng->spare = v * m;
-    rng->has_spare = 1;
-    return u * m;
 }

@@ -77,7 +77,7 @@ START_TEST(gaussian_distribution)
     /* a second call continues the stream: a fresh, also normal sample */
     ck_assert_int_eq(jn_rng_gaussian(rng, v, N, std), JN_OK);
     check_normal_sample(v, N, std, "jn_rng_gaussian (second call)");
-    /* odd lengths (the polar method's spare value) */
+    /* lengths that end inside a block of the Box-Muller sampler (gauss.c) */
     ck_assert_int_eq(jn_rng_gaussian(rng, v, 3, std), JN_OK);
     ck_assert_int_eq(jn_rng_gaussian(rng, v, N - 1, std), JN_OK);
     check_normal_sample(v, N - 1, std, "jn_rng_gaussian (odd offset)");
