@@ -145,11 +145,14 @@ static jn_status train_batch(jn_net *net, const jn_objective *obj, jn_optimizer 
     local.jacobian = step % obj->every == 0 ? obj->jacobian * obj->every : 0.0;
     local.seed = seed ^ (0x9e3779b97f4a7c15ULL * (step + 1));
     st = jn_net_objective(net, &local, Xloss, Xjac, b->Y, m, value, b->grad);
-    if (st == JN_ERR_DIVERGED || (st == JN_OK && !jn__all_finite(b->grad, net->n_params)))
-        return jn__fail(JN_ERR_DIVERGED, "jn_trainer_run: objective or gradient not finite at step %lu; "
+    /* The optimizer already scans the gradient and refuses a non-finite one
+     * (as invalid input); only then is the gradient scanned again here, to
+     * report it as the divergence it is in a training run. */
+    if (st == JN_OK) st = jn_optimizer_step(opt, net, b->grad);
+    if (st == JN_ERR_DIVERGED || (st == JN_ERR_INVALID && !jn__all_finite(b->grad, net->n_params)))
+        return jn__fail(JN_ERR_DIVERGED, "jn_trainer_run: objective, gradient or update not finite at step %lu; "
                         "the network keeps its last finite parameters", step);
-    if (st != JN_OK) return st;
-    return jn_optimizer_step(opt, net, b->grad);
+    return st;
 }
 
 JN_API jn_status jn_trainer_run(jn_trainer *tr, jn_net *net, const jn_objective *obj, jn_optimizer *opt,

@@ -148,6 +148,18 @@ START_TEST(divergence_keeps_finite_parameters)
     ck_assert_int_eq(st, JN_ERR_DIVERGED);
     const float *p = jn_net_params(net);
     for (size_t i = 0; i < jn_net_param_count(net); i++) ck_assert(isfinite(p[i]));
+    /* a finite objective whose update overflows: refused by the optimizer,
+     * reported by the trainer as divergence, parameters untouched */
+    ck_assert_int_eq(jn_objective_set_jacobian(obj, 0.0, 0), JN_OK);
+    jn_optimizer_free(opt);
+    ck_assert_int_eq(jn_optimizer_create_sgd(&opt, 1e300, 0.0), JN_OK); /* lr * g beyond FLT_MAX */
+    float *before = malloc(jn_net_param_count(net) * sizeof *before);
+    memcpy(before, p, jn_net_param_count(net) * sizeof *before);
+    st = jn_trainer_run(t, net, obj, opt, tr, NULL);
+    ck_assert_int_eq(st, JN_ERR_DIVERGED);
+    ck_assert(strstr(jn_last_error(), "step 0") != NULL);
+    ck_assert(memcmp(before, p, jn_net_param_count(net) * sizeof *before) == 0);
+    free(before);
     jn_trainer_free(t); jn_optimizer_free(opt); jn_objective_free(obj); jn_net_free(net); jn_dataset_free(tr);
 }
 END_TEST
