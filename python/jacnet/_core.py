@@ -147,43 +147,36 @@ class Net(_Handle):
         return Net._wrap(h)
 
     # -- evaluation
+    def _rows_to(self, fn, X, tail, dtype=np.float32):
+        """Call C fn(net, X, n, out) for the rows of X into a new n x *tail array."""
+        X = _rows(X, self._sizes[0], "X")
+        out = np.empty((X.shape[0],) + tail, dtype=dtype)
+        fn(self._h, ptr(X), X.shape[0], ptr(out))
+        return out
+
     def forward(self, X):
         """Outputs, n x K float32."""
-        X = _rows(X, self._sizes[0], "X")
-        out = np.empty((X.shape[0], self._sizes[-1]), dtype=np.float32)
-        F.jn_net_forward(self._h, ptr(X), X.shape[0], ptr(out))
-        return out
+        return self._rows_to(F.jn_net_forward, X, (self._sizes[-1],))
 
     def predict(self, X):
         """Index of the largest output per row, int32."""
-        X = _rows(X, self._sizes[0], "X")
-        out = np.empty(X.shape[0], dtype=np.int32)
-        F.jn_net_predict(self._h, ptr(X), X.shape[0], ptr(out))
-        return out
+        return self._rows_to(F.jn_net_predict, X, (), np.int32)
 
     def hidden_activations(self, X, layer):
         """Activations of hidden layer `layer` (1 .. len(sizes) - 2), n x sizes[layer]."""
-        X = _rows(X, self._sizes[0], "X")
         layer = int(layer)
         if not 1 <= layer <= len(self._sizes) - 2:
             raise ValueError("layer: %d, the network has hidden layers 1..%d" % (layer, len(self._sizes) - 2))
-        out = np.empty((X.shape[0], self._sizes[layer]), dtype=np.float32)
-        F.jn_net_hidden(self._h, ptr(X), X.shape[0], layer, ptr(out))
-        return out
+        fn = lambda h, x, n, out: F.jn_net_hidden(h, x, n, layer, out)  # noqa: E731
+        return self._rows_to(fn, X, (self._sizes[layer],))
 
     def jacobian(self, X):
         """J[i, k, j] = dF_k/dx_j at X[i]: n x K x D float32."""
-        X = _rows(X, self._sizes[0], "X")
-        out = np.empty((X.shape[0], self._sizes[-1], self._sizes[0]), dtype=np.float32)
-        F.jn_net_jacobian(self._h, ptr(X), X.shape[0], ptr(out))
-        return out
+        return self._rows_to(F.jn_net_jacobian, X, (self._sizes[-1], self._sizes[0]))
 
     def jacobian_sqnorm(self, X):
         """||J_F(X[i])||_F^2 per row, n float32."""
-        X = _rows(X, self._sizes[0], "X")
-        out = np.empty(X.shape[0], dtype=np.float32)
-        F.jn_net_jacobian_sqnorm(self._h, ptr(X), X.shape[0], ptr(out))
-        return out
+        return self._rows_to(F.jn_net_jacobian_sqnorm, X, ())
 
     def _objective_args(self, obj, X, Y, Xj):
         if not isinstance(obj, Objective):

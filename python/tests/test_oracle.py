@@ -37,6 +37,22 @@ def test_forward(case):
     assert worst_rel(F, case["F"]) < TOL
 
 
+def test_predict_and_hidden(case):
+    net, X, sizes = case["net"], case["X"], case["sizes"]
+    F = case["F"].reshape(case["n"], sizes[-1])
+    np.testing.assert_array_equal(net.predict(X), F.argmax(axis=1))
+    # first hidden layer from the oracle's parameters, in double
+    D, H = sizes[0], sizes[1]
+    W1 = case["params"][:H * D].reshape(H, D)
+    b1 = case["params"][H * D:H * D + H]
+    act = {"tanh": np.tanh, "relu": lambda z: np.maximum(z, 0.0),
+           "sigmoid": lambda z: 1.0 / (1.0 + np.exp(-z))}[case["hidden"]]
+    np.testing.assert_allclose(net.hidden_activations(X, 1), act(X.astype(np.float64) @ W1.T + b1),
+                               rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError):
+        net.hidden_activations(X, len(sizes) - 1)  # the output layer is not hidden
+
+
 def test_jacobian(case):
     n, D, K = case["n"], case["sizes"][0], case["sizes"][-1]
     J = case["net"].jacobian(case["X"])
