@@ -109,14 +109,15 @@ pkgconfig/jacnet.pc: pkgconfig/jacnet.pc.in include/jacnet.h Makefile
 # ---- tests: each tests/test_*.c is one Check program, linked statically ----
 $(TEST_UTIL): tests/testutil.c tests/testutil.h include/jacnet.h
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -std=c11 -D_POSIX_C_SOURCE=200809L -Iinclude -Itests $(WARN) $(CHECK_CFLAGS) -c $< -o $@
+	$(CC) $(CFLAGS) -std=c11 -D_POSIX_C_SOURCE=200809L -Iinclude -Itests $(WARN) $(CHECK_CFLAGS) \
+	    -DJN_TEST_ORACLE_DIR='"$(CURDIR)/tests/oracle"' -c $< -o $@
 
 $(BUILD)/tests/%: tests/%.c $(TEST_UTIL) $(STATIC) tests/testutil.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -std=c11 -D_POSIX_C_SOURCE=200809L -Iinclude -Itests $(WARN) $(CHECK_CFLAGS) \
 	    $< $(TEST_UTIL) -o $@ $(STATIC) $(CHECK_LIBS) $(DEP_LIBS)
 
-JACNET_ORACLE ?= $(CURDIR)/../shared/oracle
+JACNET_ORACLE ?= $(CURDIR)/tests/oracle
 export JACNET_ORACLE
 
 # `make check` first installs (as root) or names missing dependencies, then

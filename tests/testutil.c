@@ -6,10 +6,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifndef JN_TEST_ORACLE_DIR
+#define JN_TEST_ORACLE_DIR "tests/oracle"
+#endif
+
 const char *oracle_dir(void)
 {
+    /* The cases are the project's own test data (tests/oracle); the build
+     * compiles in their absolute path so a test runs from any directory. */
     const char *d = getenv("JACNET_ORACLE");
-    return d && *d ? d : "../shared/oracle";
+    return d && *d ? d : JN_TEST_ORACLE_DIR;
 }
 
 static double *read_array(FILE *f, size_t count)

@@ -7,7 +7,7 @@
 
 #include "jacnet.h"
 
-/* One case of ../shared/oracle (see its README). Arrays are double. */
+/* One case of tests/oracle (see its README). Arrays are double. */
 typedef struct oracle_case {
     char name[64];
     size_t sizes[16], n_sizes, n;
@@ -19,7 +19,7 @@ typedef struct oracle_case {
     double objective;
 } oracle_case;
 
-/* Directory of the oracle files: $JACNET_ORACLE, else ../shared/oracle. */
+/* Directory of the oracle files: $JACNET_ORACLE, else tests/oracle. */
 const char *oracle_dir(void);
 /* Load <oracle_dir>/<name>.txt; 0 on failure (the test should fail). */
 int oracle_load(oracle_case *c, const char *name);

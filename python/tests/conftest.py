@@ -8,7 +8,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 
 def oracle_dir():
-    return os.environ.get("JACNET_ORACLE") or os.path.join(REPO, "..", "shared", "oracle")
+    return os.environ.get("JACNET_ORACLE") or os.path.join(REPO, "tests", "oracle")
 
 
 def oracle_names():
@@ -19,7 +19,7 @@ def oracle_names():
 
 
 def load_oracle(name):
-    """One oracle case (see ../shared/oracle/README.md) as a dict; arrays are float64."""
+    """One oracle case (see tests/oracle/README.md) as a dict; arrays are float64."""
     case, lines = {"name": name}, []
     with open(os.path.join(oracle_dir(), name + ".txt")) as f:
         lines = [ln.strip() for ln in f if ln.strip() and not ln.lstrip().startswith("#")]
