@@ -1,0 +1,104 @@
+/* cli.h - the `jacnet` command-line tool: shared declarations. The tool uses
+ * only the public API (jacnet.h); every subcommand is one file. */
+#ifndef JACNET_CLI_H
+#define JACNET_CLI_H
+
+#include <jacnet.h>
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Exit statuses: 0 success, 1 a failure while running, 2 bad usage. */
+enum { EXIT_RUN = 1, EXIT_USAGE = 2 };
+
+/* ---- options (args.c) ---- */
+typedef enum { OPT_FLAG, OPT_STRING, OPT_DOUBLE, OPT_UINT, OPT_SIZE, OPT_U64 } opt_kind;
+
+/* One command-line option. `value` points at the field it fills; for list
+ * options (sweep) the string is kept and split later. min/max bound numbers. */
+typedef struct opt_spec {
+    const char *name; /* without the leading "--" */
+    opt_kind kind;
+    void *value;
+    const char *arg;  /* placeholder shown in --help, e.g. "N" */
+    const char *help;
+    double min, max;
+} opt_spec;
+
+/* Parse argv[first..argc) against specs; positional arguments go to
+ * positional[0..max_positional). Prints a one-line message and returns
+ * EXIT_USAGE on any error, -1 after printing help, 0 on success. */
+int parse_options(const char *command, const char *synopsis, const opt_spec *specs, int argc, char **argv,
+                  int first, const char **positional, size_t max_positional, size_t *n_positional);
+/* Strict conversions: the whole string must be one finite number. */
+int parse_double(const char *s, double *out);
+int parse_u64(const char *s, uint64_t *out);
+/* "1000", "1000,500" or "1000x500": hidden widths (1..8 layers). */
+int parse_hidden(const char *s, size_t *widths, size_t *count);
+/* Print "jacnet CMD: message" to stderr; returns EXIT_USAGE. */
+int usage_error(const char *command, const char *fmt, ...);
+
+/* ---- data sets (data.c) ---- */
+typedef struct data_spec {
+    const char *dataset;  /* mnist, mnist-binary, usps or NULL */
+    const char *data_dir; /* --data-dir, else $JACNET_DATA, else ./data */
+    const char *train, *valid, *test;
+    double valid_fraction;
+} data_spec;
+
+typedef struct data_sets {
+    jn_dataset *train, *valid, *test;
+    char name[64];
+} data_sets;
+
+/* Load what `spec` names; test is loaded only if want_test. Prints the
+ * error and returns nonzero on failure (sets freed). */
+int data_load(const data_spec *spec, int want_test, data_sets *out);
+void data_free(data_sets *sets);
+
+/* ---- training (train.c) ---- */
+typedef struct train_config {
+    data_spec data;
+    const char *model;
+    const char *hidden_spec;
+    double lr, lr_decay, momentum, lambda, noise_std;
+    unsigned epochs, patience, projections, threads, checkpoint_every;
+    size_t batch;
+    uint64_t seed;
+    const char *save, *checkpoint, *json, *command_line;
+    int no_test, quiet;
+} train_config;
+
+void train_config_defaults(train_config *c);
+/* Train one model as configured; writes the record and model when asked.
+ * Returns 0, EXIT_RUN or EXIT_USAGE. *valid_error / *test_error (may be
+ * NULL) receive the results (-1 when not measured). */
+int train_run(const train_config *c, double *valid_error, double *test_error);
+/* Cancel flag set by SIGINT / SIGTERM; the running training stops cleanly. */
+extern volatile int cli_interrupted;
+void cli_install_signal_handlers(void);
+
+/* ---- JSON records (json.c) ---- */
+typedef struct json_out {
+    FILE *f;
+    int depth, first[16];
+} json_out;
+void json_begin(json_out *j, FILE *f);
+void json_key(json_out *j, const char *key);
+void json_open(json_out *j, char bracket);  /* '{' or '[' */
+void json_close(json_out *j, char bracket); /* '}' or ']' */
+void json_str(json_out *j, const char *key, const char *value);
+void json_num(json_out *j, const char *key, double value); /* non-finite -> null */
+void json_int(json_out *j, const char *key, long long value);
+/* Read a number field `"key": value` from a record file; nonzero if absent. */
+int json_read_number(const char *path, const char *key, double *out);
+/* Write `text` to path atomically (temp file, fsync, rename). */
+int write_file_atomic(const char *path, const char *text, size_t len);
+
+/* ---- subcommands ---- */
+int cmd_train(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_sweep(int argc, char **argv);
+
+#endif

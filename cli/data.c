@@ -1,0 +1,105 @@
+/* data.c - the data sets a command trains or evaluates on: one of the
+ * report's (MNIST, binarized MNIST, USPS with their splits) from a data
+ * directory, or any data set given as files. A file spec is an IDX pair
+ * "IMAGES,LABELS" (raw or .gz), a CSV file (*.csv, *.csv.gz: label first),
+ * or otherwise a USPS file (label then 256 values per line). */
+#include "cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && !strcmp(s + n - m, suffix);
+}
+
+static jn_status load_file(const char *spec, jn_dataset **out)
+{
+    const char *comma = strchr(spec, ',');
+    if (comma) {
+        size_t n = (size_t)(comma - spec);
+        char *images = malloc(n + 1);
+        if (!images) return JN_ERR_NOMEM;
+        memcpy(images, spec, n);
+        images[n] = '\0';
+        jn_status st = jn_dataset_load_idx(out, images, comma + 1, 0);
+        free(images);
+        return st;
+    }
+    if (ends_with(spec, ".csv") || ends_with(spec, ".csv.gz")) return jn_dataset_load_csv(out, spec, 0);
+    return jn_dataset_load_usps(out, spec);
+}
+
+void data_free(data_sets *s)
+{
+    jn_dataset_free(s->train);
+    jn_dataset_free(s->valid);
+    jn_dataset_free(s->test);
+    s->train = s->valid = s->test = NULL;
+}
+
+static int fail(data_sets *s, const char *what, jn_status st)
+{
+    fprintf(stderr, "jacnet: cannot load %s: %s: %s\n", what, jn_status_str(st), jn_last_error());
+    data_free(s);
+    /* A missing or unreadable input is the caller's to fix: usage status. */
+    return st == JN_ERR_NOMEM ? EXIT_RUN : EXIT_USAGE;
+}
+
+/* The last `fraction` of train becomes the validation set. */
+static int split_valid(data_sets *s, double fraction)
+{
+    size_t n = jn_dataset_count(s->train), nv = (size_t)(fraction * (double)n + 0.5);
+    if (nv == 0 || nv >= n) {
+        fprintf(stderr, "jacnet: --valid-fraction %g leaves %zu of %zu examples for validation\n", fraction, nv, n);
+        data_free(s);
+        return EXIT_USAGE;
+    }
+    jn_dataset *head = NULL, *tail = NULL;
+    jn_status st = jn_dataset_slice(&head, s->train, 0, n - nv);
+    if (st == JN_OK) st = jn_dataset_slice(&tail, s->train, n - nv, nv);
+    if (st != JN_OK) {
+        jn_dataset_free(head);
+        return fail(s, "a validation split", st);
+    }
+    jn_dataset_free(s->train);
+    s->train = head;
+    s->valid = tail;
+    return 0;
+}
+
+int data_load(const data_spec *spec, int want_test, data_sets *s)
+{
+    memset(s, 0, sizeof *s);
+    jn_status st;
+    jn_dataset **test = want_test ? &s->test : NULL;
+    if (spec->dataset) {
+        snprintf(s->name, sizeof s->name, "%s", spec->dataset);
+        const char *dir = spec->data_dir;
+        if (!strcmp(spec->dataset, "mnist") || !strcmp(spec->dataset, "mnist-binary")) {
+            unsigned flags = !strcmp(spec->dataset, "mnist-binary") ? JN_LOAD_BINARIZE : 0;
+            st = jn_load_mnist(dir, flags, &s->train, &s->valid, test);
+        } else if (!strcmp(spec->dataset, "usps")) {
+            st = jn_load_usps(dir, &s->train, &s->valid, test);
+        } else {
+            fprintf(stderr, "jacnet: unknown --dataset '%s' (mnist, mnist-binary or usps)\n", spec->dataset);
+            return EXIT_USAGE;
+        }
+        return st == JN_OK ? 0 : fail(s, spec->dataset, st);
+    }
+    if (!spec->train) {
+        fprintf(stderr, "jacnet: give --dataset NAME or --train FILE\n");
+        return EXIT_USAGE;
+    }
+    snprintf(s->name, sizeof s->name, "files");
+    if ((st = load_file(spec->train, &s->train)) != JN_OK) return fail(s, spec->train, st);
+    if (spec->valid) {
+        if ((st = load_file(spec->valid, &s->valid)) != JN_OK) return fail(s, spec->valid, st);
+    } else if (spec->valid_fraction > 0) {
+        int rc = split_valid(s, spec->valid_fraction);
+        if (rc) return rc;
+    }
+    if (want_test && spec->test && (st = load_file(spec->test, &s->test)) != JN_OK) return fail(s, spec->test, st);
+    return 0;
+}

@@ -1,0 +1,197 @@
+/* sweep.c - `jacnet sweep`: train every point of a grid, one JSON record
+ * per run in a results folder. A point whose record says it is complete is
+ * skipped, so a sweep killed at any moment resumes where it stopped.
+ * Selection uses the validation error only; the test set is never read. */
+#include "cli.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define MAX_VALUES 32
+
+/* One list-valued option: its raw text and the values split from it. */
+typedef struct grid_axis {
+    const char *text;
+    char *items[MAX_VALUES];
+    int count;
+    char *buf;
+} grid_axis;
+
+static int split_axis(grid_axis *a, const char *name, int numeric)
+{
+    a->buf = strdup(a->text);
+    if (!a->buf) return usage_error("sweep", "out of memory");
+    a->count = 0;
+    for (char *save = NULL, *tok = strtok_r(a->buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        double v;
+        if (a->count == MAX_VALUES) return usage_error("sweep", "--%s: more than %d values", name, MAX_VALUES);
+        if (numeric && (parse_double(tok, &v) || v < 0))
+            return usage_error("sweep", "--%s: '%s' is not a number >= 0", name, tok);
+        a->items[a->count++] = tok;
+    }
+    if (a->count == 0) return usage_error("sweep", "--%s: empty list", name);
+    return 0;
+}
+
+enum { AX_MODEL, AX_HIDDEN, AX_LR, AX_DECAY, AX_MOMENTUM, AX_LAMBDA, AX_NOISE, AX_SEED, N_AXES };
+static const char *const axis_names[N_AXES] = {"model", "hidden", "lr", "lr-decay", "momentum", "lambda", "noise-std",
+                                               "seed"};
+
+typedef struct point_result {
+    char name[256];
+    const char *model;
+    double valid, seconds;
+    int done;
+} point_result;
+
+static int model_uses(const char *model, int axis)
+{
+    if (axis == AX_LAMBDA) return strcmp(model, "mlp") && strcmp(model, "noise");
+    if (axis == AX_NOISE) return !strcmp(model, "noise") || !strncmp(model, "nj", 2);
+    return 1;
+}
+
+int cmd_sweep(int argc, char **argv)
+{
+    train_config base;
+    train_config_defaults(&base);
+    grid_axis ax[N_AXES] = {{.text = "nj"},  {.text = "1000"}, {.text = "0.1"}, {.text = "0"},
+                            {.text = "0"},   {.text = "0.1"},  {.text = "0.1"}, {.text = "1"}};
+    const char *results = NULL;
+    const opt_spec specs[] = {
+        {"results", OPT_STRING, &results, "DIR", "folder of the run records (created; required)", 0, 0},
+        {"dataset", OPT_STRING, &base.data.dataset, "NAME", "mnist, mnist-binary or usps", 0, 0},
+        {"data-dir", OPT_STRING, &base.data.data_dir, "DIR", "where --dataset lives (else $JACNET_DATA, else ./data)", 0, 0},
+        {"train", OPT_STRING, &base.data.train, "FILE", "training data given as a file (as for train)", 0, 0},
+        {"valid", OPT_STRING, &base.data.valid, "FILE", "validation data given as a file", 0, 0},
+        {"valid-fraction", OPT_DOUBLE, &base.data.valid_fraction, "F", "without --valid: the last F of --train validates", 0, 0.99},
+        {"model", OPT_STRING, &ax[AX_MODEL].text, "M[,M..]", "models: mlp, l2, noise, jacobian, nj, nj-both", 0, 0},
+        {"hidden", OPT_STRING, &ax[AX_HIDDEN].text, "H[,H..]", "hidden widths; 1000x1000 is two layers", 0, 0},
+        {"lr", OPT_STRING, &ax[AX_LR].text, "LR[,..]", "learning rates", 0, 0},
+        {"lr-decay", OPT_STRING, &ax[AX_DECAY].text, "G[,..]", "learning-rate decays (lr / (1 + G epochs))", 0, 0},
+        {"momentum", OPT_STRING, &ax[AX_MOMENTUM].text, "M[,..]", "momenta", 0, 0},
+        {"lambda", OPT_STRING, &ax[AX_LAMBDA].text, "L[,..]", "penalty weights (models that have one)", 0, 0},
+        {"noise-std", OPT_STRING, &ax[AX_NOISE].text, "S[,..]", "noise stds (models that have noise)", 0, 0},
+        {"seed", OPT_STRING, &ax[AX_SEED].text, "S[,..]", "seeds", 0, 0},
+        {"epochs", OPT_UINT, &base.epochs, "N", "most epochs per run", 1, 1000000},
+        {"patience", OPT_UINT, &base.patience, "N", "early-stopping patience", 0, 1000000},
+        {"batch", OPT_SIZE, &base.batch, "B", "minibatch size", 1, 1 << 20},
+        {"projections", OPT_UINT, &base.projections, "K", "0: exact penalty; K: projections", 0, 100000},
+        {"threads", OPT_UINT, &base.threads, "T", "BLAS threads per run (0: the library's default)", 0, 256},
+        {"quiet", OPT_FLAG, &base.quiet, NULL, "no per-epoch output", 0, 0},
+        {0},
+    };
+    const char *pos[1];
+    size_t n_pos;
+    int rc = parse_options("sweep", "--results DIR [options]  (--dataset NAME | --train FILE ...)", specs, argc, argv, 2,
+                           pos, 0, &n_pos);
+    if (rc) return rc < 0 ? 0 : rc;
+    if (!results) return usage_error("sweep", "--results DIR is required");
+    for (int a = 0; a < N_AXES; a++) {
+        if ((rc = split_axis(&ax[a], axis_names[a], a >= AX_LR)) != 0) goto out;
+    }
+    for (int i = 0; i < ax[AX_HIDDEN].count; i++) {
+        size_t w[8], nw;
+        if (parse_hidden(ax[AX_HIDDEN].items[i], w, &nw)) {
+            rc = usage_error("sweep", "--hidden '%s': widths like 1000 or 1000x500", ax[AX_HIDDEN].items[i]);
+            goto out;
+        }
+    }
+    char models_dir[4096];
+    snprintf(models_dir, sizeof models_dir, "%s/models", results);
+    if ((mkdir(results, 0755) && errno != EEXIST) || (mkdir(models_dir, 0755) && errno != EEXIST)) {
+        fprintf(stderr, "jacnet sweep: cannot create %s: %s\n", models_dir, strerror(errno));
+        rc = EXIT_RUN;
+        goto out;
+    }
+    cli_install_signal_handlers();
+
+    size_t total = 1;
+    for (int a = 0; a < N_AXES; a++) total *= (size_t)ax[a].count;
+    point_result *res = calloc(total, sizeof *res);
+    size_t n_res = 0;
+    if (!res) { rc = EXIT_RUN; goto out; }
+    int idx[N_AXES] = {0};
+    for (size_t p = 0; p < total && !cli_interrupted; p++) {
+        for (size_t q = p, a = N_AXES; a-- > 0;) { idx[a] = (int)(q % (size_t)ax[a].count); q /= (size_t)ax[a].count; }
+        const char *model = ax[AX_MODEL].items[idx[AX_MODEL]];
+        /* Axes a model does not use collapse to their first value. */
+        int redundant = 0;
+        for (int a = AX_LAMBDA; a <= AX_NOISE; a++) redundant |= !model_uses(model, a) && idx[a] != 0;
+        if (redundant) continue;
+        train_config c = base;
+        c.model = model;
+        c.hidden_spec = ax[AX_HIDDEN].items[idx[AX_HIDDEN]];
+        parse_double(ax[AX_LR].items[idx[AX_LR]], &c.lr);
+        parse_double(ax[AX_DECAY].items[idx[AX_DECAY]], &c.lr_decay);
+        parse_double(ax[AX_MOMENTUM].items[idx[AX_MOMENTUM]], &c.momentum);
+        parse_double(ax[AX_LAMBDA].items[idx[AX_LAMBDA]], &c.lambda);
+        parse_double(ax[AX_NOISE].items[idx[AX_NOISE]], &c.noise_std);
+        double seed;
+        parse_double(ax[AX_SEED].items[idx[AX_SEED]], &seed);
+        c.seed = (uint64_t)seed;
+        if (!model_uses(model, AX_LAMBDA)) c.lambda = NAN;
+        point_result *r = &res[n_res++];
+        r->model = model;
+        int len = snprintf(r->name, sizeof r->name, "%s_h%s_lr%s", model, c.hidden_spec, ax[AX_LR].items[idx[AX_LR]]);
+        if (c.lr_decay > 0) len += snprintf(r->name + len, sizeof r->name - (size_t)len, "_d%s", ax[AX_DECAY].items[idx[AX_DECAY]]);
+        if (c.momentum > 0) len += snprintf(r->name + len, sizeof r->name - (size_t)len, "_m%s", ax[AX_MOMENTUM].items[idx[AX_MOMENTUM]]);
+        if (model_uses(model, AX_LAMBDA)) len += snprintf(r->name + len, sizeof r->name - (size_t)len, "_l%s", ax[AX_LAMBDA].items[idx[AX_LAMBDA]]);
+        if (model_uses(model, AX_NOISE)) len += snprintf(r->name + len, sizeof r->name - (size_t)len, "_s%s", ax[AX_NOISE].items[idx[AX_NOISE]]);
+        snprintf(r->name + len, sizeof r->name - (size_t)len, "_seed%llu", (unsigned long long)c.seed);
+        char json[4400], model_path[4400], cmd[300];
+        snprintf(json, sizeof json, "%s/%s.json", results, r->name);
+        snprintf(model_path, sizeof model_path, "%s/%s.jn", models_dir, r->name);
+        double complete = 0;
+        if (json_read_number(json, "complete", &complete) == 0 && complete == 1) {
+            r->done = json_read_number(json, "best_valid_error", &r->valid) == 0;
+            json_read_number(json, "total_seconds", &r->seconds);
+            printf("[%zu/%zu] %s: done before (valid %.2f%%)\n", p + 1, total, r->name, 100.0 * r->valid);
+            continue;
+        }
+        snprintf(cmd, sizeof cmd, "jacnet sweep point %s", r->name);
+        c.json = json;
+        c.save = model_path;
+        c.no_test = 1;
+        c.command_line = cmd;
+        printf("[%zu/%zu] %s\n", p + 1, total, r->name);
+        fflush(stdout);
+        int run_rc = train_run(&c, &r->valid, NULL);
+        if (run_rc == EXIT_USAGE) { rc = run_rc; break; }
+        r->done = run_rc == 0;
+        json_read_number(json, "total_seconds", &r->seconds);
+    }
+
+    /* Summary: every point, then the selection per model (validation only). */
+    char csv_path[4200];
+    snprintf(csv_path, sizeof csv_path, "%s/summary.csv", results);
+    FILE *csv = fopen(csv_path, "w");
+    if (csv) fprintf(csv, "run,model,valid_error_percent,seconds,complete\n");
+    printf("\n%-60s %10s %9s\n", "run", "valid %", "seconds");
+    for (size_t i = 0; i < n_res; i++) {
+        point_result *r = &res[i];
+        if (r->done) printf("%-60s %10.2f %9.0f\n", r->name, 100.0 * r->valid, r->seconds);
+        else printf("%-60s %10s %9s\n", r->name, "-", "-");
+        if (csv) fprintf(csv, "%s,%s,%.4f,%.1f,%d\n", r->name, r->model, r->done ? 100.0 * r->valid : NAN, r->seconds, r->done);
+    }
+    if (csv) fclose(csv);
+    printf("\nselected by validation error:\n");
+    for (int m = 0; m < ax[AX_MODEL].count; m++) {
+        const point_result *best = NULL;
+        for (size_t i = 0; i < n_res; i++)
+            if (res[i].done && !strcmp(res[i].model, ax[AX_MODEL].items[m]) && (!best || res[i].valid < best->valid))
+                best = &res[i];
+        if (best) printf("  %-10s %-55s valid %.2f%%\n", ax[AX_MODEL].items[m], best->name, 100.0 * best->valid);
+    }
+    free(res);
+    if (cli_interrupted) {
+        fprintf(stderr, "jacnet sweep: interrupted; run it again to resume\n");
+        rc = 130;
+    }
+out:
+    for (int a = 0; a < N_AXES; a++) free(ax[a].buf);
+    return rc;
+}

@@ -1,0 +1,371 @@
+/* train.c - `jacnet train`: one of the report's models (or any MLP) on a
+ * data set, with progress on a terminal, a JSON record of the run, the
+ * selected (best-validation) model saved, and a clean stop on Ctrl-C. */
+#include "cli.h"
+
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+volatile int cli_interrupted;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    cli_interrupted = 1;
+}
+
+void cli_install_signal_handlers(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+void train_config_defaults(train_config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->model = "nj";
+    c->hidden_spec = "1000";
+    c->lr = 0.1;
+    c->momentum = 0.0;
+    c->lambda = NAN; /* required by the models that use it */
+    c->noise_std = 0.1;
+    c->epochs = 100;
+    c->patience = 15;
+    c->batch = 20;
+    c->seed = 1;
+    c->checkpoint_every = 1;
+}
+
+static const struct model_name {
+    const char *name;
+    jn_model model;
+    int uses_lambda, uses_noise;
+} models[] = {
+    {"mlp", JN_MODEL_MLP, 0, 0},          {"l2", JN_MODEL_MLP_L2, 1, 0},
+    {"noise", JN_MODEL_MLP_NOISE, 0, 1},  {"jacobian", JN_MODEL_MLP_JACOB, 1, 0},
+    {"nj", JN_MODEL_MLP_NJ, 1, 1},        {"nj-both", JN_MODEL_MLP_NJ_BOTH, 1, 1},
+};
+
+static const struct model_name *find_model(const char *name)
+{
+    for (size_t i = 0; i < sizeof models / sizeof models[0]; i++)
+        if (!strcmp(models[i].name, name)) return &models[i];
+    return NULL;
+}
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* What the callbacks share: progress state and the epochs seen so far. */
+typedef struct run_state {
+    const train_config *c;
+    int tty;
+    double epoch_start, run_start, last_draw;
+    jn_epoch_report *reports;
+    size_t n_reports, cap_reports;
+    int out_of_memory;
+} run_state;
+
+static void format_duration(char *buf, size_t size, double s)
+{
+    if (!(s >= 0) || s > 1e7) { snprintf(buf, size, "--:--"); return; }
+    long t = (long)(s + 0.5);
+    if (t >= 3600) snprintf(buf, size, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
+    else snprintf(buf, size, "%02ld:%02ld", t / 60, t % 60);
+}
+
+static int on_batch(unsigned epoch, size_t done, size_t total, void *user)
+{
+    run_state *r = user;
+    if (cli_interrupted) return 1;
+    if (!r->tty) return 0;
+    double t = now_seconds();
+    if (done == 1) r->epoch_start = t;
+    if (t - r->last_draw < 0.2 && done != total) return 0;
+    r->last_draw = t;
+    double per_batch = (t - r->epoch_start) / (double)done;
+    double left_epoch = per_batch * (double)(total - done);
+    double left_run = left_epoch + (double)(r->c->epochs - epoch) * per_batch * (double)total;
+    char eta_epoch[48], eta_run[48];
+    format_duration(eta_epoch, sizeof eta_epoch, left_epoch);
+    format_duration(eta_run, sizeof eta_run, left_run);
+    int width = 30, filled = (int)((double)width * (double)done / (double)total);
+    char valid[32] = "";
+    if (r->n_reports && r->reports[r->n_reports - 1].best_valid_error >= 0)
+        snprintf(valid, sizeof valid, "  best valid %.2f%%", 100.0 * r->reports[r->n_reports - 1].best_valid_error);
+    fprintf(stderr, "\r\033[Kepoch %u/%u [%.*s%*s] %zu/%zu  ETA %s (run <= %s)%s", epoch, r->c->epochs, filled,
+            "##############################", width - filled, "", done, total, eta_epoch, eta_run, valid);
+    return 0;
+}
+
+static int on_epoch(const jn_epoch_report *rep, void *user)
+{
+    run_state *r = user;
+    if (r->n_reports == r->cap_reports) {
+        size_t cap = r->cap_reports ? 2 * r->cap_reports : 64;
+        jn_epoch_report *grown = realloc(r->reports, cap * sizeof *grown);
+        if (!grown) { r->out_of_memory = 1; return 1; }
+        r->reports = grown;
+        r->cap_reports = cap;
+    }
+    r->reports[r->n_reports++] = *rep;
+    if (r->tty) fprintf(stderr, "\r\033[K");
+    if (!r->c->quiet) {
+        printf("epoch %3u  objective %.5f", rep->epoch, rep->train_objective);
+        if (rep->valid_error >= 0)
+            printf("  valid %6.2f%%  best %6.2f%% (epoch %u)", 100.0 * rep->valid_error, 100.0 * rep->best_valid_error,
+                   rep->best_epoch);
+        printf("  lr %.4g  %.1f s\n", rep->lr, rep->seconds);
+        fflush(stdout);
+    }
+    return cli_interrupted;
+}
+
+static void write_config(json_out *j, const train_config *c)
+{
+    json_key(j, "config");
+    json_open(j, '{');
+    json_str(j, "dataset", c->data.dataset);
+    json_str(j, "train", c->data.train);
+    json_str(j, "valid", c->data.valid);
+    json_str(j, "test", c->data.test);
+    json_num(j, "valid_fraction", c->data.valid_fraction);
+    json_str(j, "model", c->model);
+    json_str(j, "hidden", c->hidden_spec);
+    json_num(j, "lr", c->lr);
+    json_num(j, "lr_decay", c->lr_decay);
+    json_num(j, "momentum", c->momentum);
+    json_num(j, "lambda", isnan(c->lambda) ? 0.0 : c->lambda);
+    json_num(j, "noise_std", c->noise_std);
+    json_int(j, "epochs", c->epochs);
+    json_int(j, "patience", c->patience);
+    json_int(j, "batch", (long long)c->batch);
+    json_int(j, "projections", c->projections);
+    json_int(j, "threads", c->threads);
+    json_int(j, "seed", (long long)c->seed);
+    json_close(j, '}');
+}
+
+static int write_record(const train_config *c, const run_state *r, const size_t *sizes, size_t n_sizes,
+                        const char *status, double test_error, double total_seconds)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f) return -1;
+    json_out j;
+    json_begin(&j, f);
+    json_open(&j, '{');
+    json_str(&j, "tool", "jacnet train");
+    json_str(&j, "command", c->command_line);
+    json_str(&j, "library_version", jn_version_string());
+    write_config(&j, c);
+    json_int(&j, "seed", (long long)c->seed);
+    json_key(&j, "sizes");
+    fputc('[', f);
+    for (size_t i = 0; i < n_sizes; i++) fprintf(f, "%s%zu", i ? ", " : "", sizes[i]);
+    fputc(']', f);
+    json_key(&j, "epochs");
+    json_open(&j, '[');
+    for (size_t i = 0; i < r->n_reports; i++) {
+        const jn_epoch_report *e = &r->reports[i];
+        json_key(&j, NULL);
+        json_open(&j, '{');
+        json_int(&j, "epoch", e->epoch);
+        json_num(&j, "train_objective", e->train_objective);
+        json_num(&j, "valid_error", e->valid_error >= 0 ? e->valid_error : NAN);
+        json_num(&j, "lr", e->lr);
+        json_num(&j, "seconds", e->seconds);
+        json_close(&j, '}');
+    }
+    json_close(&j, ']');
+    const jn_epoch_report *last = r->n_reports ? &r->reports[r->n_reports - 1] : NULL;
+    json_str(&j, "status", status);
+    /* A sweep skips a point whose record is complete (finished or diverged). */
+    json_int(&j, "complete", !strcmp(status, "finished") || !strcmp(status, "diverged"));
+    json_int(&j, "epochs_run", (long long)r->n_reports);
+    json_int(&j, "best_epoch", last ? last->best_epoch : 0);
+    json_num(&j, "best_valid_error", last && last->best_valid_error >= 0 ? last->best_valid_error : NAN);
+    json_num(&j, "test_error", test_error);
+    json_num(&j, "total_seconds", total_seconds);
+    json_close(&j, '}');
+    fclose(f);
+    int rc = write_file_atomic(c->json, text, len);
+    free(text);
+    return rc;
+}
+
+#define TRY(call)                                                                              \
+    do {                                                                                       \
+        jn_status st_ = (call);                                                                \
+        if (st_ != JN_OK) {                                                                    \
+            fprintf(stderr, "jacnet train: %s: %s\n", jn_status_str(st_), jn_last_error());   \
+            goto done;                                                                         \
+        }                                                                                      \
+    } while (0)
+
+int train_run(const train_config *c, double *valid_error, double *test_error)
+{
+    if (valid_error) *valid_error = -1;
+    if (test_error) *test_error = -1;
+    const struct model_name *m = find_model(c->model);
+    if (!m) return usage_error("train", "unknown --model '%s' (mlp, l2, noise, jacobian, nj, nj-both)", c->model);
+    if (m->uses_lambda && !(c->lambda >= 0))
+        return usage_error("train", "--model %s needs --lambda (its penalty weight)", c->model);
+    size_t sizes[10], n_hidden;
+    if (parse_hidden(c->hidden_spec, sizes + 1, &n_hidden))
+        return usage_error("train", "--hidden '%s': widths like 1000 or 1000,500 (1 to 8 layers)", c->hidden_spec);
+
+    data_sets data;
+    int rc = data_load(&c->data, !c->no_test, &data);
+    if (rc) return rc;
+    jn_net *net = NULL;
+    jn_objective *obj = NULL;
+    jn_optimizer *opt = NULL;
+    jn_trainer *tr = NULL;
+    run_state r = {.c = c, .tty = !c->quiet && isatty(STDERR_FILENO)};
+    const char *status = "failed";
+    double test = NAN, t0 = now_seconds();
+    rc = EXIT_RUN;
+
+    if (c->threads) TRY(jn_set_threads((int)c->threads));
+    sizes[0] = jn_dataset_dim(data.train);
+    sizes[n_hidden + 1] = jn_dataset_classes(data.train);
+    size_t n_sizes = n_hidden + 2;
+    TRY(jn_net_create(&net, sizes, n_sizes, JN_ACT_TANH, JN_ACT_SIGMOID));
+    TRY(jn_net_init(net, c->seed));
+    TRY(jn_objective_create_model(&obj, m->model, m->uses_lambda ? c->lambda : 0.0, c->noise_std));
+    if (c->projections && (m->model == JN_MODEL_MLP_JACOB || m->model == JN_MODEL_MLP_NJ ||
+                           m->model == JN_MODEL_MLP_NJ_BOTH))
+        TRY(jn_objective_set_jacobian(obj, c->lambda, c->projections));
+    TRY(jn_optimizer_create_sgd(&opt, c->lr, c->momentum));
+    size_t n_train = jn_dataset_count(data.train);
+    unsigned long batches = (unsigned long)((n_train + c->batch - 1) / c->batch);
+    /* --lr-decay g: lr / (1 + g t) with t counted in epochs (minibatch steps / batches per epoch). */
+    if (c->lr_decay > 0) TRY(jn_optimizer_set_schedule(opt, JN_SCHEDULE_INVERSE, c->lr_decay, batches));
+    TRY(jn_trainer_create(&tr));
+    TRY(jn_trainer_set_epochs(tr, c->epochs));
+    TRY(jn_trainer_set_batch_size(tr, c->batch));
+    TRY(jn_trainer_set_patience(tr, data.valid ? c->patience : 0));
+    TRY(jn_trainer_set_seed(tr, c->seed));
+    TRY(jn_trainer_set_epoch_callback(tr, on_epoch, &r));
+    TRY(jn_trainer_set_batch_callback(tr, on_batch, &r));
+
+    if (!c->quiet) {
+        printf("%s: %zu train / %zu valid / %zu test, network", data.name, n_train,
+               data.valid ? jn_dataset_count(data.valid) : 0, data.test ? jn_dataset_count(data.test) : 0);
+        for (size_t i = 0; i < n_sizes; i++) printf("%s%zu", i ? "-" : " ", sizes[i]);
+        printf(", model %s", c->model);
+        if (m->uses_lambda) printf(", lambda %g", c->lambda);
+        if (m->uses_noise) printf(", noise std %g", c->noise_std);
+        printf(", lr %g, batch %zu, seed %llu\n", c->lr, c->batch, (unsigned long long)c->seed);
+        fflush(stdout);
+    }
+    r.run_start = now_seconds();
+    jn_status st = jn_trainer_run(tr, net, obj, opt, data.train, data.valid);
+    if (r.tty) fprintf(stderr, "\r\033[K");
+    if (r.out_of_memory) {
+        fprintf(stderr, "jacnet train: out of memory recording the epochs\n");
+        goto done;
+    }
+    if (st == JN_ERR_STOPPED) {
+        status = "stopped";
+        fprintf(stderr, "jacnet train: stopped; keeping the best parameters so far\n");
+    } else if (st == JN_ERR_DIVERGED) {
+        status = "diverged";
+        fprintf(stderr, "jacnet train: %s\n", jn_last_error());
+    } else {
+        TRY(st);
+        status = "finished";
+    }
+    if (r.n_reports && valid_error) *valid_error = r.reports[r.n_reports - 1].best_valid_error;
+    if (data.test && st != JN_ERR_DIVERGED) {
+        TRY(jn_net_error_rate(net, data.test, &test));
+        if (test_error) *test_error = test;
+        if (!c->quiet) printf("test error: %.2f%%\n", 100.0 * test);
+    }
+    if (c->save) TRY(jn_net_save(net, c->save));
+    rc = st == JN_OK ? 0 : EXIT_RUN;
+done:
+    if (c->json && write_record(c, &r, sizes, n_hidden + 2, status, test, now_seconds() - t0) != 0) rc = EXIT_RUN;
+    free(r.reports);
+    jn_trainer_free(tr);
+    jn_optimizer_free(opt);
+    jn_objective_free(obj);
+    jn_net_free(net);
+    data_free(&data);
+    return rc;
+}
+
+/* The options of `jacnet train` (sweep has its own list-valued ones). */
+static char *join_args(int argc, char **argv)
+{
+    size_t len = 1;
+    for (int i = 0; i < argc; i++) len += strlen(argv[i]) + 3;
+    char *s = malloc(len), *p = s;
+    if (!s) return NULL;
+    for (int i = 0; i < argc; i++) {
+        int quote = strpbrk(argv[i], " \t\"'") != NULL;
+        p += sprintf(p, "%s%s%s%s", i ? " " : "", quote ? "'" : "", argv[i], quote ? "'" : "");
+    }
+    *p = '\0';
+    return s;
+}
+
+int cmd_train(int argc, char **argv)
+{
+    train_config c;
+    train_config_defaults(&c);
+    const opt_spec specs[] = {
+        {"dataset", OPT_STRING, &c.data.dataset, "NAME", "mnist, mnist-binary or usps (the report's splits)", 0, 0},
+        {"data-dir", OPT_STRING, &c.data.data_dir, "DIR", "where --dataset lives (else $JACNET_DATA, else ./data)", 0, 0},
+        {"train", OPT_STRING, &c.data.train, "FILE", "training data: IMAGES,LABELS (IDX), *.csv[.gz] or USPS file", 0, 0},
+        {"valid", OPT_STRING, &c.data.valid, "FILE", "validation data, same forms as --train", 0, 0},
+        {"test", OPT_STRING, &c.data.test, "FILE", "test data, same forms as --train", 0, 0},
+        {"valid-fraction", OPT_DOUBLE, &c.data.valid_fraction, "F", "without --valid: the last F of --train validates", 0, 0.99},
+        {"model", OPT_STRING, &c.model, "NAME", "mlp, l2, noise, jacobian, nj or nj-both", 0, 0},
+        {"hidden", OPT_STRING, &c.hidden_spec, "H[,H2..]", "hidden layer widths (tanh)", 0, 0},
+        {"lr", OPT_DOUBLE, &c.lr, "LR", "SGD learning rate", 1e-12, 1e6},
+        {"lr-decay", OPT_DOUBLE, &c.lr_decay, "G", "learning rate lr / (1 + G * epochs done)", 0, 1e6},
+        {"momentum", OPT_DOUBLE, &c.momentum, "M", "SGD momentum", 0, 0.999999},
+        {"epochs", OPT_UINT, &c.epochs, "N", "most epochs", 1, 1000000},
+        {"patience", OPT_UINT, &c.patience, "N", "stop after N epochs without a better validation error (0: never)", 0, 1000000},
+        {"batch", OPT_SIZE, &c.batch, "B", "minibatch size", 1, 1 << 20},
+        {"lambda", OPT_DOUBLE, &c.lambda, "L", "penalty weight: l2 for l2, ||J||^2 for jacobian/nj/nj-both (required)", 0, 1e9},
+        {"noise-std", OPT_DOUBLE, &c.noise_std, "S", "Gaussian noise std for noise/nj/nj-both", 0, 1e3},
+        {"projections", OPT_UINT, &c.projections, "K", "0: exact penalty; K: random-projection estimate", 0, 100000},
+        {"seed", OPT_U64, &c.seed, "S", "seed of the initial weights, shuffling and noise", 0, 1.8e19},
+        {"threads", OPT_UINT, &c.threads, "T", "BLAS threads (0: the library's default)", 0, 256},
+        {"save", OPT_STRING, &c.save, "FILE", "save the selected (best-validation) model", 0, 0},
+        {"json", OPT_STRING, &c.json, "FILE", "write a JSON record of the run", 0, 0},
+        {"no-test", OPT_FLAG, &c.no_test, NULL, "do not evaluate the test set (model selection runs)", 0, 0},
+        {"quiet", OPT_FLAG, &c.quiet, NULL, "no progress output", 0, 0},
+        {0},
+    };
+    const char *pos[1];
+    size_t n_pos;
+    int rc = parse_options("train", "[options]  (--dataset NAME | --train FILE [--valid FILE] [--test FILE])", specs,
+                           argc, argv, 2, pos, 0, &n_pos);
+    if (rc) return rc < 0 ? 0 : rc;
+    if (c.data.dataset && (c.data.train || c.data.valid || c.data.test))
+        return usage_error("train", "give either --dataset or --train/--valid/--test, not both");
+    char *cmdline = join_args(argc, argv);
+    c.command_line = cmdline;
+    cli_install_signal_handlers();
+    rc = train_run(&c, NULL, NULL);
+    free(cmdline);
+    if (cli_interrupted && rc == EXIT_RUN) rc = 130;
+    return rc;
+}

@@ -1,0 +1,26 @@
+# mk/cli.mk - the `jacnet` command-line tool (cli/*.c), on the public API
+# only. Linked with the static library so the installed binary needs no
+# rpath; installed to $(bindir) by make install.
+bindir ?= $(exec_prefix)/bin
+CLI_SRCS := $(sort $(wildcard cli/*.c))
+CLI_OBJS := $(CLI_SRCS:cli/%.c=$(BUILD)/cli/%.o)
+CLI_BIN := $(BUILD)/bin/jacnet
+
+all: $(CLI_BIN)
+
+$(BUILD)/cli/%.o: cli/%.c cli/cli.h include/jacnet.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -std=c11 -D_POSIX_C_SOURCE=200809L -Iinclude $(WARN) -c $< -o $@
+
+$(CLI_BIN): $(CLI_OBJS) $(STATIC)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) $(CLI_OBJS) -o $@ $(STATIC) $(DEP_LIBS)
+
+.PHONY: install-cli uninstall-cli
+install: install-cli
+uninstall: uninstall-cli
+install-cli: $(CLI_BIN)
+	install -d $(DESTDIR)$(bindir)
+	install -m 755 $(CLI_BIN) $(DESTDIR)$(bindir)/jacnet
+uninstall-cli:
+	rm -f $(DESTDIR)$(bindir)/jacnet
