@@ -138,7 +138,7 @@ check-symbols: $(SHARED)
 check-python:
 	@if [ -d python/tests ]; then \
 	  if /usr/bin/python3 -c 'import numpy, pytest' 2>/dev/null; then \
-	    JACNET_LIB=$(CURDIR)/$(SHARED) PYTHONPATH=$(CURDIR)/python /usr/bin/python3 -m pytest -q python/tests; \
+	    JACNET_LIB=$(CURDIR)/$(SHARED) JACNET_CLI=$(CURDIR)/$(BUILD)/bin/jacnet PYTHONPATH=$(CURDIR)/python /usr/bin/python3 -m pytest -q python/tests; \
 	  else echo "python tests need python3-numpy and python3-pytest (apt-get install python3-numpy python3-pytest)"; exit 1; fi; \
 	fi
 

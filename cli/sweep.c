@@ -36,6 +36,20 @@ static int split_axis(grid_axis *a, const char *name, int numeric)
     return 0;
 }
 
+/* mkdir -p: the results folder may be several levels deep. */
+static int make_dirs(const char *path)
+{
+    char buf[4096];
+    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) return -1;
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        if (mkdir(buf, 0755) && errno != EEXIST) return -1;
+        *p = '/';
+    }
+    return mkdir(buf, 0755) && errno != EEXIST ? -1 : 0;
+}
+
 enum { AX_MODEL, AX_HIDDEN, AX_LR, AX_DECAY, AX_MOMENTUM, AX_LAMBDA, AX_NOISE, AX_SEED, N_AXES };
 static const char *const axis_names[N_AXES] = {"model", "hidden", "lr", "lr-decay", "momentum", "lambda", "noise-std",
                                                "seed"};
@@ -102,7 +116,7 @@ int cmd_sweep(int argc, char **argv)
     }
     char models_dir[4096];
     snprintf(models_dir, sizeof models_dir, "%s/models", results);
-    if ((mkdir(results, 0755) && errno != EEXIST) || (mkdir(models_dir, 0755) && errno != EEXIST)) {
+    if (make_dirs(models_dir)) {
         fprintf(stderr, "jacnet sweep: cannot create %s: %s\n", models_dir, strerror(errno));
         rc = EXIT_RUN;
         goto out;

@@ -1,0 +1,180 @@
+"""The `jacnet` command-line tool, run as a user would: training on data
+given only as files (CSV, USPS, IDX), records, evaluation under noise,
+resumable sweeps, Ctrl-C, and one-line refusals (exit status 2) of bad
+options. JACNET_CLI names the binary (make check sets it)."""
+import gzip
+import json
+import os
+import signal
+import struct
+import subprocess
+import time
+
+import numpy as np
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+CLI = os.environ.get("JACNET_CLI") or os.path.join(REPO, "build", "bin", "jacnet")
+
+pytestmark = pytest.mark.skipif(not os.path.exists(CLI), reason="jacnet not built (make)")
+
+
+def run(*args, timeout=120):
+    # One BLAS thread: these nets are tiny, and on a busy machine a second
+    # thread only waits for its share of a core.
+    env = dict(os.environ, JACNET_THREADS="1")
+    return subprocess.run([CLI, *map(str, args)], capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def blobs(n, dim=16, classes=3, seed=0):
+    """Well separated Gaussian clusters with values in [0, 1]; the centers
+    are the same for every seed, so train and test come from one law."""
+    centers = np.random.default_rng(12345).uniform(0.2, 0.8, size=(classes, dim))
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % classes
+    x = np.clip(centers[y] + rng.normal(0, 0.05, size=(n, dim)), 0, 1)
+    return x.astype(np.float32), y
+
+
+def write_csv(path, x, y):
+    with open(path, "w") as f:
+        for xi, yi in zip(x, y):
+            f.write("%d,%s\n" % (yi, ",".join("%.6f" % v for v in xi)))
+
+
+def write_usps(path, x, y):
+    """USPS text: label then 256 values in [-1, 1] (x given in [0, 1])."""
+    with gzip.open(path, "wt") as f:
+        for xi, yi in zip(x, y):
+            f.write("%d %s\n" % (yi, " ".join("%.4f" % (2 * v - 1) for v in xi)))
+
+
+def write_idx(images, labels, x, y, side):
+    with open(images, "wb") as f:
+        f.write(struct.pack(">IIII", 0x803, len(x), side, side))
+        f.write(np.round(x * 255).astype(np.uint8).tobytes())
+    with open(labels, "wb") as f:
+        f.write(struct.pack(">II", 0x801, len(y)))
+        f.write(np.asarray(y, dtype=np.uint8).tobytes())
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    d = tmp_path_factory.mktemp("cli")
+    x, y = blobs(600)
+    xt, yt = blobs(300, seed=1)
+    write_csv(d / "train.csv", x, y)
+    write_csv(d / "test.csv", xt, yt)
+    return d
+
+
+def test_train_on_csv_files_writes_record_and_model(files):
+    rec, model = files / "r.json", files / "m.jn"
+    r = run("train", "--train", files / "train.csv", "--valid-fraction", 0.2, "--test", files / "test.csv",
+            "--model", "nj", "--lambda", 0.01, "--hidden", 20, "--epochs", 15, "--lr", 0.2,
+            "--json", rec, "--save", model, "--quiet")
+    assert r.returncode == 0, r.stderr
+    rep = json.load(open(rec))
+    assert rep["status"] == "finished" and rep["complete"] == 1
+    assert rep["sizes"] == [16, 20, 3]
+    assert rep["config"]["model"] == "nj" and rep["config"]["lambda"] == 0.01
+    assert len(rep["epochs"]) == rep["epochs_run"] >= 1
+    assert 1 <= rep["best_epoch"] <= rep["epochs_run"]
+    best = min(e["valid_error"] for e in rep["epochs"])
+    assert rep["best_valid_error"] == pytest.approx(best)
+    # The clusters are far apart: a working trainer separates them.
+    assert rep["test_error"] < 0.05
+    # eval of the saved (best-validation) model reproduces the record's test error.
+    ev = files / "e.json"
+    r = run("eval", model, "--test", files / "test.csv", "--noise-std", "0,0.3", "--json", ev)
+    assert r.returncode == 0, r.stderr
+    res = json.load(open(ev))["results"]
+    assert [p["noise_std"] for p in res] == [0, 0.3]
+    assert res[0]["error"] == pytest.approx(rep["test_error"], abs=1e-12)
+    assert res[1]["error"] > res[0]["error"]  # heavy noise hurts
+
+
+def test_train_on_idx_and_usps_files(tmp_path):
+    x, y = blobs(400, dim=256, classes=10)
+    write_usps(tmp_path / "u.gz", x, y)
+    r = run("train", "--train", tmp_path / "u.gz", "--valid-fraction", 0.25, "--model", "mlp", "--hidden", 16,
+            "--epochs", 3, "--quiet", "--json", tmp_path / "u.json")
+    assert r.returncode == 0, r.stderr
+    assert json.load(open(tmp_path / "u.json"))["sizes"] == [256, 16, 10]
+    write_idx(tmp_path / "img", tmp_path / "lab", x[:, :196], y, 14)
+    spec = "%s,%s" % (tmp_path / "img", tmp_path / "lab")
+    r = run("train", "--train", spec, "--valid", spec, "--model", "mlp", "--hidden", 8, "--epochs", 2, "--quiet",
+            "--json", tmp_path / "i.json")
+    assert r.returncode == 0, r.stderr
+    assert json.load(open(tmp_path / "i.json"))["sizes"] == [196, 8, 10]
+
+
+@pytest.mark.parametrize("args", [
+    ["--epochs", "abc"], ["--epochs", "5x"], ["--epochs", "-3"], ["--lr", "-1"], ["--lr", "0.1x"],
+    ["--lr", "nan"], ["--batch", "0"], ["--lambda", "1e"], ["--frobnicate", "1"], ["--hidden", "10,,5"],
+    ["--hidden", "0"], ["--model", "mlp", "--noise-std"], ["--model", "resnet"], ["--model", "nj"],
+    ["--model", "mlp", "--train", "/nonexistent/file.csv"], ["--model", "mlp", "--train", "/"],
+    ["--model", "mlp", "--dataset", "cifar"],
+])
+def test_bad_options_exit_2_with_one_line(files, args):
+    if "--train" not in args and "--dataset" not in args:
+        args = ["--train", str(files / "train.csv")] + args
+    r = run("train", *args, "--epochs" if "--epochs" not in args else "--quiet", *(["1"] if "--epochs" not in args else []))
+    assert r.returncode == 2, (args, r.returncode, r.stderr)
+    assert r.stderr.count("\n") == 1 and r.stderr.startswith("jacnet"), r.stderr
+
+
+def test_help_lists_every_option():
+    for cmd in ("train", "eval", "sweep"):
+        r = run(cmd, "--help")
+        assert r.returncode == 0
+        assert "--help" in r.stdout and "--threads" in r.stdout
+    r = run("train", "--help")
+    for opt in ("--dataset", "--data-dir", "--train", "--valid", "--test", "--valid-fraction", "--model", "--hidden",
+                "--lr", "--lr-decay", "--momentum", "--epochs", "--patience", "--batch", "--lambda", "--noise-std",
+                "--projections", "--seed", "--save", "--json"):
+        assert opt + " " in r.stdout, opt
+    assert run("frobnicate").returncode == 2
+
+
+def test_sweep_runs_grid_and_resumes(files, tmp_path):
+    out = tmp_path / "sweep"
+    args = ["sweep", "--train", files / "train.csv", "--valid-fraction", 0.2, "--results", out, "--model",
+            "mlp,nj", "--lambda", "0.01,0.1", "--hidden", 10, "--epochs", 3, "--quiet"]
+    r = run(*args)
+    assert r.returncode == 0, r.stderr
+    records = sorted(p for p in os.listdir(out) if p.endswith(".json"))
+    # mlp has no lambda: one point; nj: one per lambda.
+    assert records == ["mlp_h10_lr0.1_seed1.json", "nj_h10_lr0.1_l0.01_s0.1_seed1.json",
+                       "nj_h10_lr0.1_l0.1_s0.1_seed1.json"]
+    for p in records:
+        rec = json.load(open(out / p))
+        assert rec["complete"] == 1 and rec["test_error"] is None  # selection never reads the test set
+    mtimes = {p: os.stat(out / p).st_mtime_ns for p in records}
+    r = run(*args)
+    assert r.returncode == 0
+    assert r.stdout.count("done before") == 3
+    assert mtimes == {p: os.stat(out / p).st_mtime_ns for p in records}
+    assert "selected by validation error" in r.stdout
+    summary = open(out / "summary.csv").read().splitlines()
+    assert summary[0].startswith("run,model,valid_error_percent") and len(summary) == 4
+
+
+def test_ctrl_c_stops_cleanly_keeping_the_best_model(files, tmp_path):
+    x, y = blobs(20000, dim=64)
+    write_csv(tmp_path / "big.csv", x, y)
+    rec, model = tmp_path / "r.json", tmp_path / "m.jn"
+    p = subprocess.Popen([CLI, "train", "--train", str(tmp_path / "big.csv"), "--valid-fraction", "0.1", "--model",
+                          "jacobian", "--lambda", "0.1", "--hidden", "200", "--epochs", "1000", "--batch", "20",
+                          "--json", str(rec), "--save", str(model)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # Wait for the first epoch line, then interrupt.
+    line = p.stdout.readline()
+    while line and not line.startswith("epoch"):
+        line = p.stdout.readline()
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=60)
+    assert p.returncode == 130, err
+    rep = json.load(open(rec))
+    assert rep["status"] == "stopped" and rep["complete"] == 0 and rep["epochs_run"] >= 1
+    assert os.path.getsize(model) > 0
