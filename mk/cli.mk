@@ -24,3 +24,13 @@ install-cli: $(CLI_BIN)
 	install -m 755 $(CLI_BIN) $(DESTDIR)$(bindir)/jacnet
 uninstall-cli:
 	rm -f $(DESTDIR)$(bindir)/jacnet
+
+# Table 1, USPS column: retrain the five selected models (seed 1) into a
+# scratch folder and print the test errors beside the committed ones.
+.PHONY: reproduce-usps table1
+reproduce-usps: $(CLI_BIN)
+	rm -rf $(BUILD)/reproduce-usps
+	$(PYTHON) scripts/repro/final.py --dataset usps --sweep docs/results/usps/sweep \
+	    --out $(BUILD)/reproduce-usps --seeds 1 --compare docs/results/usps/final --jacnet $(CLI_BIN)
+table1:
+	$(PYTHON) scripts/repro/table1.py

@@ -1,0 +1,55 @@
+#!/usr/bin/env python3
+"""docs/results/table1.csv from the committed records of the selected models
+(docs/results/DATASET/final/MODEL-seedS.json, written by `jacnet train`).
+Rows whose records are missing are left out and listed on stderr."""
+import csv
+import glob
+import json
+import os
+import statistics
+import sys
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "docs", "results")
+DATASETS = ["mnist", "mnist-binary", "usps"]
+MODELS = ["mlp", "l2", "noise", "jacobian", "nj"]
+COLUMNS = ["dataset", "model", "test_error_percent", "test_error_std", "valid_error_percent", "seeds", "hidden",
+           "lr", "lambda", "noise_std", "epochs", "seconds", "command"]
+
+
+def main():
+    rows, missing = [], []
+    for ds in DATASETS:
+        for m in MODELS:
+            recs = [json.load(open(p)) for p in sorted(glob.glob(os.path.join(ROOT, ds, "final", m + "-seed*.json")))]
+            recs = [r for r in recs if r.get("complete") and r.get("test_error") is not None]
+            if not recs:
+                missing.append("%s/%s" % (ds, m))
+                continue
+            test = [100 * r["test_error"] for r in recs]
+            cfg = recs[0]["config"]
+            uses_lambda = cfg["model"] not in ("mlp", "noise")
+            uses_noise = cfg["model"] in ("noise", "nj", "nj-both")
+            rows.append({
+                "dataset": ds, "model": m if cfg["model"] == m else "%s (%s)" % (m, cfg["model"]),
+                "test_error_percent": "%.2f" % statistics.mean(test),
+                "test_error_std": "%.2f" % statistics.stdev(test) if len(test) > 1 else "",
+                "valid_error_percent": "%.2f" % statistics.mean(100 * r["best_valid_error"] for r in recs),
+                "seeds": " ".join(str(r["seed"]) for r in recs), "hidden": cfg["hidden"], "lr": cfg["lr"],
+                "lambda": cfg["lambda"] if uses_lambda else "", "noise_std": cfg["noise_std"] if uses_noise else "",
+                "epochs": " ".join(str(r["epochs_run"]) for r in recs),
+                "seconds": "%.0f" % statistics.mean(r["total_seconds"] for r in recs),
+                "command": recs[0]["command"],
+            })
+    with open(os.path.join(ROOT, "table1.csv"), "w", newline="") as f:
+        w = csv.DictWriter(f, COLUMNS)
+        w.writeheader()
+        w.writerows(rows)
+    for r in rows:
+        print("%-13s %-18s %6s %5s  (valid %s)" % (r["dataset"], r["model"], r["test_error_percent"],
+                                                 r["test_error_std"], r["valid_error_percent"]))
+    if missing:
+        print("no records yet: " + ", ".join(missing), file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
