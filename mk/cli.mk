@@ -2,6 +2,7 @@
 # only. Linked with the static library so the installed binary needs no
 # rpath; installed to $(bindir) by make install.
 bindir ?= $(exec_prefix)/bin
+mandir ?= $(prefix)/share/man
 CLI_SRCS := $(sort $(wildcard cli/*.c))
 CLI_OBJS := $(CLI_SRCS:cli/%.c=$(BUILD)/cli/%.o)
 CLI_BIN := $(BUILD)/bin/jacnet
@@ -22,8 +23,10 @@ uninstall: uninstall-cli
 install-cli: $(CLI_BIN)
 	install -d $(DESTDIR)$(bindir)
 	install -m 755 $(CLI_BIN) $(DESTDIR)$(bindir)/jacnet
+	install -d $(DESTDIR)$(mandir)/man1
+	install -m 644 man/jacnet.1 $(DESTDIR)$(mandir)/man1/jacnet.1
 uninstall-cli:
-	rm -f $(DESTDIR)$(bindir)/jacnet
+	rm -f $(DESTDIR)$(bindir)/jacnet $(DESTDIR)$(mandir)/man1/jacnet.1
 
 # Table 1, USPS column: retrain the five selected models (seed 1) into a
 # scratch folder and print the test errors beside the committed ones.
