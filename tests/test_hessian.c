@@ -1,9 +1,9 @@
 /* test_hessian.c - jn_net_hessian_sqnorm.
  *
  * The library is float32, so the test carries its own double-precision
- * reference, written the plain way (forward-over-forward: every layer's
- * value, tangent dz/dx and full second-derivative tensor d^2z/dx^2 by
- * loops), independent of the library's Gram-matrix form:
+ * reference (refnet.c), written the plain way (forward-over-forward: every
+ * layer's value, tangent dz/dx and full second-derivative tensor d^2z/dx^2
+ * by loops), independent of the library's Gram-matrix form:
  *  - the reference's F and J against jn_net_forward / jn_net_jacobian (so
  *    both describe the same network), and its Hessians against central
  *    differences of its own Jacobian, in double;
@@ -14,6 +14,7 @@
  *    outputs, whatever the input;
  *  - batches past the internal chunk equal row-by-row calls;
  *  - bad arguments. */
+#include "refnet.h"
 #include "testutil.h"
 
 #include <math.h>
@@ -28,133 +29,6 @@ static int verbose(void)
 }
 
 static const char *const act_names[] = {"tanh", "sigmoid", "relu", "linear", "softmax"};
-
-/* ------------------------------------------------------------------ */
-/* Double-precision reference                                          */
-/* ------------------------------------------------------------------ */
-
-typedef struct {
-    size_t L, sizes[8];
-    jn_act hidden, output;
-    double *params; /* same layout as the library's */
-} ref_net;
-
-static ref_net ref_from(jn_net *net)
-{
-    ref_net r = {0};
-    r.L = jn_net_layers(net);
-    for (size_t l = 0; l <= r.L; l++) r.sizes[l] = jn_net_size(net, l);
-    r.hidden = jn_net_hidden_act(net);
-    r.output = jn_net_output_act(net);
-    size_t P = jn_net_param_count(net);
-    float *p = malloc(P * sizeof *p);
-    r.params = malloc(P * sizeof *r.params);
-    ck_assert_int_eq(jn_net_get_params(net, p, P), JN_OK);
-    for (size_t i = 0; i < P; i++) r.params[i] = p[i];
-    free(p);
-    return r;
-}
-
-/* act, act', act'' at z. */
-static void act3(jn_act act, double z, double *v, double *d1, double *d2)
-{
-    switch (act) {
-    case JN_ACT_TANH: {
-        double t = tanh(z);
-        *v = t, *d1 = 1 - t * t, *d2 = -2 * t * (1 - t * t);
-        break;
-    }
-    case JN_ACT_SIGMOID: {
-        double s = 1 / (1 + exp(-z));
-        *v = s, *d1 = s * (1 - s), *d2 = s * (1 - s) * (1 - 2 * s);
-        break;
-    }
-    case JN_ACT_RELU:
-        *v = z > 0 ? z : 0, *d1 = z > 0, *d2 = 0;
-        break;
-    default:
-        *v = z, *d1 = 1, *d2 = 0;
-        break;
-    }
-}
-
-/* F (K), J (K x D) and H (K x D x D) at x, by carrying through the layers
- * the activation a, its tangent At = da/dx and its second derivative
- * As = d^2a/dx^2. *min_abs_z gets the smallest |z| of any relu unit (how
- * far x is from a kink). */
-static void ref_eval(const ref_net *r, const double *x, double *F, double *J, double *H, double *min_abs_z)
-{
-    size_t D = r->sizes[0], maxw = D;
-    for (size_t l = 1; l <= r->L; l++) maxw = r->sizes[l] > maxw ? r->sizes[l] : maxw;
-    double *a = calloc(maxw, sizeof *a), *At = calloc(maxw * D, sizeof *At), *As = calloc(maxw * D * D, sizeof *As);
-    double *z = calloc(maxw, sizeof *z), *Zt = calloc(maxw * D, sizeof *Zt), *Zs = calloc(maxw * D * D, sizeof *Zs);
-    for (size_t j = 0; j < D; j++) {
-        a[j] = x[j];
-        At[j * D + j] = 1;
-    }
-    if (min_abs_z) *min_abs_z = INFINITY;
-    const double *p = r->params;
-    size_t DD = D * D;
-    for (size_t l = 1; l <= r->L; l++) {
-        size_t in = r->sizes[l - 1], out = r->sizes[l];
-        const double *W = p, *b = p + out * in;
-        p += out * in + out;
-        jn_act act = l == r->L ? r->output : r->hidden;
-        for (size_t h = 0; h < out; h++) {
-            z[h] = b[h];
-            for (size_t t = 0; t < D; t++) Zt[h * D + t] = 0;
-            for (size_t t = 0; t < DD; t++) Zs[h * DD + t] = 0;
-            for (size_t j = 0; j < in; j++) {
-                double w = W[h * in + j];
-                z[h] += w * a[j];
-                for (size_t t = 0; t < D; t++) Zt[h * D + t] += w * At[j * D + t];
-                for (size_t t = 0; t < DD; t++) Zs[h * DD + t] += w * As[j * DD + t];
-            }
-        }
-        if (act == JN_ACT_SOFTMAX) {
-            double mx = z[0], sum = 0;
-            for (size_t h = 1; h < out; h++) mx = fmax(mx, z[h]);
-            for (size_t h = 0; h < out; h++) sum += exp(z[h] - mx);
-            for (size_t k = 0; k < out; k++) a[k] = exp(z[k] - mx) / sum;
-            /* dp_k/dz_m = p_k (d_km - p_m);
-             * d2p_k/dz_m dz_q = p_k [(d_km - p_m)(d_kq - p_q) - p_m (d_mq - p_q)]. */
-            for (size_t k = 0; k < out; k++) {
-                for (size_t t = 0; t < D; t++) {
-                    double s = 0;
-                    for (size_t m = 0; m < out; m++) s += a[k] * ((k == m) - a[m]) * Zt[m * D + t];
-                    At[k * D + t] = s;
-                }
-                for (size_t u = 0; u < D; u++)
-                    for (size_t v = 0; v < D; v++) {
-                        double s = 0;
-                        for (size_t m = 0; m < out; m++) {
-                            s += a[k] * ((k == m) - a[m]) * Zs[m * DD + u * D + v];
-                            for (size_t q = 0; q < out; q++)
-                                s += a[k] * (((k == m) - a[m]) * ((k == q) - a[q]) - a[m] * ((m == q) - a[q])) *
-                                     Zt[m * D + u] * Zt[q * D + v];
-                        }
-                        As[k * DD + u * D + v] = s;
-                    }
-            }
-        } else {
-            for (size_t h = 0; h < out; h++) {
-                double v, d1, d2;
-                act3(act, z[h], &v, &d1, &d2);
-                if (act == JN_ACT_RELU && min_abs_z) *min_abs_z = fmin(*min_abs_z, fabs(z[h]));
-                a[h] = v;
-                for (size_t t = 0; t < D; t++) At[h * D + t] = d1 * Zt[h * D + t];
-                for (size_t u = 0; u < D; u++)
-                    for (size_t w = 0; w < D; w++)
-                        As[h * DD + u * D + w] = d2 * Zt[h * D + u] * Zt[h * D + w] + d1 * Zs[h * DD + u * D + w];
-            }
-        }
-    }
-    size_t K = r->sizes[r->L];
-    if (F) memcpy(F, a, K * sizeof *F);
-    if (J) memcpy(J, At, K * D * sizeof *J);
-    if (H) memcpy(H, As, K * DD * sizeof *H);
-    free(a), free(At), free(As), free(z), free(Zt), free(Zs);
-}
 
 /* ------------------------------------------------------------------ */
 /* Networks and inputs                                                  */
@@ -272,7 +146,8 @@ static double check_case(jn_net *net, const float *X, size_t n, const char *labe
                       err);
     }
     if (verbose()) printf("  %-40s ref-vs-FD %.1e  lib-vs-ref %.1e\n", label, worst_fd, worst);
-    free(Fl), free(Jl), free(hs), free(F), free(J), free(H), free(Jp), free(Jm), free(Jd), free(r.params);
+    free(Fl), free(Jl), free(hs), free(F), free(J), free(H), free(Jp), free(Jm), free(Jd);
+    ref_free(&r);
     return worst;
 }
 
