@@ -159,6 +159,13 @@ JN_API jn_status jn_net_predict(jn_net *net, const float *X, size_t n, int32_t *
 JN_API jn_status jn_net_jacobian(jn_net *net, const float *X, size_t n, float *J);
 /* out[i] = ||J_F(X[i])||_F^2, without storing J. */
 JN_API jn_status jn_net_jacobian_sqnorm(jn_net *net, const float *X, size_t n, float *out);
+/* out[i] = sum over outputs k of ||d^2 F_k / dx^2 (X[i])||_F^2, the squared
+ * Frobenius norm of the K x D x D tensor of second input derivatives, in
+ * closed form (docs/METHOD.md) without forming it. relu and linear layers
+ * contribute nothing (their second derivative is 0 almost everywhere), so a
+ * network of only relu/linear layers gives 0. Computed in float32, the final
+ * sums in double. */
+JN_API jn_status jn_net_hessian_sqnorm(jn_net *net, const float *X, size_t n, float *out);
 
 /* Model files (docs/FORMAT.md): magic, format version, little-endian, the
  * architecture, the parameters and a CRC-32. Saving writes a temporary file in

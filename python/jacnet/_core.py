@@ -178,6 +178,10 @@ class Net(_Handle):
         """||J_F(X[i])||_F^2 per row, n float32."""
         return self._rows_to(F.jn_net_jacobian_sqnorm, X, ())
 
+    def hessian_sqnorm(self, X):
+        """sum_k ||d^2 F_k/dx^2 (X[i])||_F^2 per row, n float32 (0 for relu/linear nets)."""
+        return self._rows_to(F.jn_net_hessian_sqnorm, X, ())
+
     def _objective_args(self, obj, X, Y, Xj):
         if not isinstance(obj, Objective):
             raise TypeError("obj: expected a jacnet.Objective, got %s" % type(obj).__name__)

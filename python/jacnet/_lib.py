@@ -123,6 +123,7 @@ PROTOTYPES = {
     "jn_net_predict": (_st, [_vp, _vp, _sz, _vp]),
     "jn_net_jacobian": (_st, [_vp, _vp, _sz, _vp]),
     "jn_net_jacobian_sqnorm": (_st, [_vp, _vp, _sz, _vp]),
+    "jn_net_hessian_sqnorm": (_st, [_vp, _vp, _sz, _vp]),
     "jn_net_save": (_st, [_vp, _str]),
     "jn_net_load": (_st, [_pvp, _str]),
     # objectives

@@ -20,7 +20,8 @@ def no_c(monkeypatch):
             raise AssertionError("%s reached C" % name)
         return f
 
-    for name in ("jn_net_forward", "jn_net_jacobian", "jn_net_jacobian_sqnorm", "jn_net_objective",
+    for name in ("jn_net_forward", "jn_net_jacobian", "jn_net_jacobian_sqnorm", "jn_net_hessian_sqnorm",
+                 "jn_net_objective",
                  "jn_net_set_params", "jn_net_predict", "jn_net_hidden", "jn_dataset_create",
                  "jn_trainer_run", "jn_optimizer_step", "jn_net_create", "jn_corrupt"):
         monkeypatch.setattr(_lib.F, name, tripwire(name))
@@ -40,7 +41,7 @@ def test_error_attributes(small_net):
     assert isinstance(e, Exception)
 
 
-@pytest.mark.parametrize("method", ["forward", "jacobian", "jacobian_sqnorm", "predict"])
+@pytest.mark.parametrize("method", ["forward", "jacobian", "jacobian_sqnorm", "hessian_sqnorm", "predict"])
 def test_nan_and_inf_input_raise_jacnet_error(small_net, method):
     for bad in (np.nan, np.inf, -np.inf):
         X = np.ones((3, 6), np.float32)
@@ -119,7 +120,7 @@ def test_save_into_missing_directory(tmp_path, small_net):
 @pytest.mark.parametrize("shape", [(3, 5), (3, 7), (3, 6, 1), (0, 6), (6,3)])
 def test_wrong_shapes_raise_before_c(small_net, no_c, shape):
     X = np.zeros(shape, np.float32)
-    for method in ("forward", "jacobian", "jacobian_sqnorm", "predict"):
+    for method in ("forward", "jacobian", "jacobian_sqnorm", "hessian_sqnorm", "predict"):
         with pytest.raises(ValueError):
             getattr(small_net, method)(X)
     assert no_c == []
