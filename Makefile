@@ -119,6 +119,10 @@ $(BUILD)/tests/%: tests/%.c $(TEST_UTIL) $(STATIC) tests/testutil.h
 
 JACNET_ORACLE ?= $(CURDIR)/tests/oracle
 export JACNET_ORACLE
+# Check's timeouts only catch hangs; on a loaded shared machine its 4 s
+# default failed a correct test, so every test case gets a minute.
+CK_DEFAULT_TIMEOUT ?= 60
+export CK_DEFAULT_TIMEOUT
 
 # `make check` first installs (as root) or names missing dependencies, then
 # re-reads this Makefile so the probes above see them.
