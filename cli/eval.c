@@ -20,12 +20,38 @@ static int parse_list(const char *s, double *out, int max)
     return n;
 }
 
+/* Mean ||J_F||^2 and ||H_F||^2 over the clean inputs, in chunks so the
+ * scratch stays small; sums in double. */
+static jn_status curvature(jn_net *net, const jn_dataset *ds, double *mean_j, double *mean_h)
+{
+    enum { CHUNK = 256 };
+    float out_j[CHUNK], out_h[CHUNK];
+    size_t n = jn_dataset_count(ds), dim = jn_dataset_dim(ds);
+    const float *X = jn_dataset_features(ds);
+    double sj = 0, sh = 0;
+    for (size_t i = 0; i < n; i += CHUNK) {
+        size_t m = n - i < CHUNK ? n - i : CHUNK;
+        jn_status st = jn_net_jacobian_sqnorm(net, X + i * dim, m, out_j);
+        if (st == JN_OK) st = jn_net_hessian_sqnorm(net, X + i * dim, m, out_h);
+        if (st != JN_OK) return st;
+        for (size_t k = 0; k < m; k++) {
+            sj += out_j[k];
+            sh += out_h[k];
+        }
+    }
+    *mean_j = sj / (double)n;
+    *mean_h = sh / (double)n;
+    return JN_OK;
+}
+
 int cmd_eval(int argc, char **argv)
 {
     data_spec data = {0};
     const char *noise_list = "0", *split = "test", *json = NULL;
     uint64_t seed = 1;
     unsigned threads = 0;
+    int want_curvature = 0;
+    double mean_j = -1, mean_h = -1;
     const opt_spec specs[] = {
         {"dataset", OPT_STRING, &data.dataset, "NAME", "mnist, mnist-binary or usps", 0, 0},
         {"data-dir", OPT_STRING, &data.data_dir, "DIR", "where --dataset lives (else $JACNET_DATA, else ./data)", 0, 0},
@@ -34,6 +60,7 @@ int cmd_eval(int argc, char **argv)
         {"noise-std", OPT_STRING, &noise_list, "S[,S..]", "Gaussian noise stds added to the inputs", 0, 0},
         {"seed", OPT_U64, &seed, "S", "seed of the noise", 0, 1.8e19},
         {"threads", OPT_UINT, &threads, "T", "BLAS threads (0: the library's default)", 0, 256},
+        {"curvature", OPT_FLAG, &want_curvature, NULL, "also mean ||J_F||^2 and ||H_F||^2 over the clean inputs", 0, 0},
         {"json", OPT_STRING, &json, "FILE", "write the results as JSON", 0, 0},
         {0},
     };
@@ -98,6 +125,13 @@ int cmd_eval(int argc, char **argv)
         if (st != JN_OK) { fprintf(stderr, "jacnet eval: %s\n", jn_last_error()); goto done; }
         printf("noise std %-6g error %.2f%%\n", stds[s], 100.0 * errors[s]);
     }
+    if (want_curvature) {
+        if ((st = curvature(net, ds, &mean_j, &mean_h)) != JN_OK) {
+            fprintf(stderr, "jacnet eval: %s\n", jn_last_error());
+            goto done;
+        }
+        printf("mean ||J_F||^2 %.6g  mean ||H_F||^2 %.6g  (%zu examples)\n", mean_j, mean_h, n);
+    }
     rc = 0;
     if (json) {
         char *text = NULL;
@@ -113,6 +147,10 @@ int cmd_eval(int argc, char **argv)
         json_str(&j, "split", data.dataset ? split : "file");
         json_int(&j, "examples", (long long)n);
         json_int(&j, "seed", (long long)seed);
+        if (want_curvature) {
+            json_num(&j, "mean_jacobian_sqnorm", mean_j);
+            json_num(&j, "mean_hessian_sqnorm", mean_h);
+        }
         json_key(&j, "results");
         json_open(&j, '[');
         for (int s = 0; s < n_std; s++) {

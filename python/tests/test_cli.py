@@ -92,6 +92,16 @@ def test_train_on_csv_files_writes_record_and_model(files):
     assert [p["noise_std"] for p in res] == [0, 0.3]
     assert res[0]["error"] == pytest.approx(rep["test_error"], abs=1e-12)
     assert res[1]["error"] > res[0]["error"]  # heavy noise hurts
+    # --curvature: the means of the library's per-example norms.
+    r = run("eval", model, "--test", files / "test.csv", "--curvature", "--json", ev)
+    assert r.returncode == 0, r.stderr
+    got = json.load(open(ev))
+    import jacnet
+    net = jacnet.Net.load(str(model))
+    xt = np.loadtxt(files / "test.csv", delimiter=",", dtype=np.float32)[:, 1:]
+    assert got["mean_jacobian_sqnorm"] == pytest.approx(float(np.mean(net.jacobian_sqnorm(xt))), rel=1e-5)
+    assert got["mean_hessian_sqnorm"] == pytest.approx(float(np.mean(net.hessian_sqnorm(xt))), rel=1e-5)
+    assert got["mean_hessian_sqnorm"] > 0
 
 
 def test_train_on_idx_and_usps_files(tmp_path):
