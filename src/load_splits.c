@@ -53,7 +53,7 @@ static jn_status split(jn_dataset *all, size_t n_valid, const char *what, jn_dat
     if (train) {
         all->count = n_train;
         /* Shrinking never fails in practice; keep the old block if it does. */
-        float *f = realloc(all->own_features, n_train * all->dim * sizeof(float));
+        float *f = jn__realloc(all->own_features, n_train * all->dim, sizeof(float), what);
         if (f) all->own_features = f;
         all->features = all->own_features;
         *train = all;
