@@ -16,7 +16,37 @@
  *    jn_last_error() gives a message (per thread) naming the argument, file or
  *    offset at fault. Nothing is printed by the library.
  *  - A handle may be used by one thread at a time; distinct handles may be
- *    used concurrently. Functions taking a const handle never write through it.
+ *    used concurrently. Functions taking a const handle never write through
+ *    it, so a handle nobody modifies may be shared: see "Threads" below.
+ *
+ * Threads. libjacnet keeps no mutable global state except the BLAS thread
+ * count (jn_set_threads) and a once-flag guarding it; no call takes a lock.
+ *  - Distinct handles may be used from distinct threads at the same time:
+ *    networks, objectives, optimizers, trainers, RNGs, datasets, and every
+ *    loader and jn_net_save / jn_net_load call on distinct files.
+ *  - A handle that no thread modifies may be shared by threads through the
+ *    functions that take it as const: one jn_dataset (owning its arrays, or
+ *    borrowing arrays nobody writes) and one jn_objective may be the const
+ *    inputs of several jn_trainer_run, jn_net_objective, jn_net_error_rate,
+ *    jn_net_check_gradient and jn_dataset_slice / gather / onehot / shuffle
+ *    calls at once; one jn_net may be read by jn_net_clone,
+ *    jn_net_get_params, jn_net_save and the size and activation getters in
+ *    several threads at once.
+ *  - Everything else needs one thread at a time per handle. In particular a
+ *    jn_net, even for jn_net_forward / predict / jacobian / objective /
+ *    error_rate, which keep scratch space in the network while leaving its
+ *    parameters alone: clone it (jn_net_clone) to evaluate it in several
+ *    threads. Likewise a jn_optimizer, a jn_rng and a jn_trainer (whose
+ *    callbacks run in the thread that called jn_trainer_run).
+ *  - jn_last_error() is per thread: a failure in one thread never changes
+ *    the message another thread reads.
+ *  - jn_set_threads changes a process-wide BLAS setting: call it before
+ *    starting the threads that use libjacnet, not while they run.
+ *    jn_load_mnist / jn_load_usps with dir NULL read $JACNET_DATA: no
+ *    setenv meanwhile.
+ * tests/test_threads.c does exactly these things from 4 threads and
+ * compares with the same work done serially (make check; make check-tsan
+ * runs it under ThreadSanitizer).
  */
 #ifndef JACNET_H
 #define JACNET_H
