@@ -37,6 +37,9 @@ typedef struct job {
     double valid_error[EPOCHS];
     unsigned epochs;
     float sqnorm[PROBE];
+    double value, grad_err;        /* jn_net_objective, jn_net_check_gradient */
+    uint64_t perm_hash;            /* jn_dataset_shuffle with the thread's own rng */
+    float noisy[PROBE];            /* jn_corrupt with it */
 } job;
 
 #define FAIL_IF(cond, ...)                                                                          \
@@ -115,7 +118,8 @@ static jn_status own_objective(int id, jn_objective **out)
 static void *run_job(void *arg)
 {
     job *j = arg;
-    jn_dataset *all = NULL, *train = NULL, *valid = NULL, *back_ds = NULL;
+    jn_dataset *all = NULL, *train = NULL, *valid = NULL, *part = NULL;
+    jn_rng *rng = NULL;
     jn_objective *obj = NULL;
     jn_net *net = NULL, *back = NULL;
     jn_optimizer *opt = NULL;
@@ -152,6 +156,25 @@ static void *run_job(void *arg)
     FAIL_IF((j->st = jn_net_get_params(net, j->params, j->n_params)) != JN_OK, "get_params");
     FAIL_IF((j->st = jn_net_jacobian_sqnorm(net, jn_dataset_features(va_ds), PROBE, j->sqnorm)) != JN_OK,
             "sqnorm");
+    /* The other const readers of the (possibly shared) dataset and
+     * objective, on rows gathered in a shuffled order. */
+    size_t idx[PROBE], perm[ROWS];
+    float Xp[PROBE * 16], Yp[PROBE * K];
+    FAIL_IF((j->st = jn_rng_create_stream(&rng, 5, (uint64_t)id)) != JN_OK, "rng");
+    FAIL_IF((j->st = jn_dataset_shuffle(tr_ds, rng, perm)) != JN_OK, "shuffle");
+    j->perm_hash = 1469598103934665603ULL;
+    for (size_t i = 0; i < ROWS; i++) j->perm_hash = (j->perm_hash ^ perm[i]) * 1099511628211ULL;
+    for (int i = 0; i < PROBE; i++) idx[i] = perm[i];
+    FAIL_IF((j->st = jn_dataset_gather(tr_ds, idx, PROBE, Xp)) != JN_OK, "gather");
+    FAIL_IF((j->st = jn_dataset_onehot(tr_ds, idx, PROBE, Yp)) != JN_OK, "onehot");
+    FAIL_IF((j->st = jn_dataset_slice(&part, tr_ds, 3, PROBE)) != JN_OK, "slice");
+    FAIL_IF(memcmp(jn_dataset_features(part), jn_dataset_features(tr_ds) + 3 * D, PROBE * D * sizeof(float)) != 0,
+            "slice differs");
+    FAIL_IF((j->st = jn_net_objective(net, use_obj, Xp, NULL, Yp, PROBE, &j->value, NULL)) != JN_OK, "objective");
+    FAIL_IF((j->st = jn_net_check_gradient(net, use_obj, Xp, NULL, Yp, PROBE, &j->grad_err)) != JN_OK,
+            "check_gradient");
+    FAIL_IF(j->grad_err > 1e-2, "gradient check %g", j->grad_err);
+    FAIL_IF((j->st = jn_corrupt(rng, JN_NOISE_GAUSSIAN, 0.1, Xp, j->noisy, PROBE)) != JN_OK, "corrupt");
     /* Each thread its own model file, read back. */
     char path[4200];
     snprintf(path, sizeof path, "%s/model-%d-%d.jnm", tmp, id, j->shared);
@@ -166,7 +189,8 @@ done:
     jn_dataset_free(all);
     jn_dataset_free(train);
     jn_dataset_free(valid);
-    jn_dataset_free(back_ds);
+    jn_dataset_free(part);
+    jn_rng_free(rng);
     jn_objective_free(obj);
     jn_net_free(net);
     jn_net_free(back);
@@ -195,6 +219,9 @@ static void expect_same(const job *got, const job *want)
         ck_assert(got->valid_error[e] == want->valid_error[e]);
     }
     ck_assert(memcmp(got->sqnorm, want->sqnorm, sizeof got->sqnorm) == 0);
+    ck_assert(got->value == want->value && got->grad_err == want->grad_err);
+    ck_assert(got->perm_hash == want->perm_hash);
+    ck_assert(memcmp(got->noisy, want->noisy, sizeof got->noisy) == 0);
 }
 
 /* The jobs serially in this thread, then the same jobs in THREADS threads. */
@@ -269,7 +296,9 @@ static void *read_shared_net(void *arg)
         jn_net *copy = NULL;
         bad = jn_net_get_params(shared_net, p, shared_count) != JN_OK ||
               memcmp(p, shared_want, shared_count * sizeof(float)) != 0 || jn_net_clone(&copy, shared_net) != JN_OK ||
-              jn_net_param_count(copy) != shared_count || jn_net_size(shared_net, 1) != 8;
+              jn_net_param_count(copy) != shared_count || jn_net_size(shared_net, 1) != 8 ||
+              jn_net_layers(shared_net) != 2 || jn_net_hidden_act(shared_net) != JN_ACT_TANH ||
+              jn_net_output_act(shared_net) != JN_ACT_SIGMOID || jn_net_param_count(shared_net) != shared_count;
         char path[4200];
         snprintf(path, sizeof path, "%s/shared-%d.jnm", tmp, (int)id);
         bad = bad || jn_net_save(shared_net, path) != JN_OK;
