@@ -16,11 +16,15 @@
 
 TSAN_CC ?= $(CC)
 TSAN_CFLAGS := -O1 -g -fsanitize=thread -fno-omit-frame-pointer
+# One build directory per compiler: make would not rebuild objects for a new CC.
+# LIB_CFLAGS is passed whole so that the Makefile's GCC-only vectoriser flags
+# for a few objects (clang refuses them) stay out of this build.
+TSAN_BUILD := build/tsan-$(notdir $(TSAN_CC))
 
 check-tsan:
 	OPENBLAS_NUM_THREADS=1 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" CK_FORK=no \
-	$(MAKE) --no-print-directory tsan-run CC=$(TSAN_CC) BUILD=build/tsan LIBOUT=build/tsan/lib \
-	    CFLAGS="$(TSAN_CFLAGS)" LDFLAGS="-fsanitize=thread"
+	$(MAKE) --no-print-directory tsan-run CC=$(TSAN_CC) BUILD=$(TSAN_BUILD) LIBOUT=$(TSAN_BUILD)/lib \
+	    CFLAGS="$(TSAN_CFLAGS)" LDFLAGS="-fsanitize=thread" LIB_CFLAGS="$(LIB_CFLAGS)"
 
 # Internal: only meaningful with the variables check-tsan passes.
 tsan-run: $(BUILD)/tests/test_threads
