@@ -15,8 +15,43 @@
  *  - On failure a function returns a status other than JN_OK, and
  *    jn_last_error() gives a message (per thread) naming the argument, file or
  *    offset at fault. Nothing is printed by the library.
+ *  - Out of memory is JN_ERR_NOMEM (every allocation, zlib's included, goes
+ *    through one allocator). The failed call leaks nothing and leaves every
+ *    handle it was given unchanged and usable (a network may drop its
+ *    scratch space, made again on the next call); jn_trainer_run makes all
+ *    its allocations before its first step. make check-oom tests this.
  *  - A handle may be used by one thread at a time; distinct handles may be
- *    used concurrently. Functions taking a const handle never write through it.
+ *    used concurrently. Functions taking a const handle never write through
+ *    it, so a handle nobody modifies may be shared: see "Threads" below.
+ *
+ * Threads. libjacnet keeps no mutable global state except the BLAS thread
+ * count (jn_set_threads) and a once-flag guarding it, and takes no locks.
+ *  - Distinct handles may be used from distinct threads at the same time:
+ *    networks, objectives, optimizers, trainers, RNGs, datasets, and every
+ *    loader and jn_net_save / jn_net_load call on distinct files.
+ *  - A handle that no thread modifies may be shared by threads through the
+ *    functions that take it as const: one jn_dataset (owning its arrays, or
+ *    borrowing arrays nobody writes) and one jn_objective may be the const
+ *    inputs of several jn_trainer_run, jn_net_objective, jn_net_error_rate,
+ *    jn_net_check_gradient and jn_dataset_slice / gather / onehot / shuffle
+ *    calls at once; one jn_net may be read by jn_net_clone,
+ *    jn_net_get_params, jn_net_save and the size and activation getters in
+ *    several threads at once.
+ *  - Everything else needs one thread at a time per handle. In particular a
+ *    jn_net, even for jn_net_forward / predict / jacobian / objective /
+ *    error_rate, which keep scratch space in the network while leaving its
+ *    parameters alone: clone it (jn_net_clone) to evaluate it in several
+ *    threads. Likewise a jn_optimizer, a jn_rng and a jn_trainer (whose
+ *    callbacks run in the thread that called jn_trainer_run).
+ *  - jn_last_error() is per thread: a failure in one thread never changes
+ *    the message another thread reads.
+ *  - jn_set_threads changes a process-wide BLAS setting: call it before
+ *    starting the threads that use libjacnet, not while they run.
+ *    jn_load_mnist / jn_load_usps with dir NULL read $JACNET_DATA: no
+ *    setenv meanwhile.
+ * tests/test_threads.c does exactly these things from 4 threads and
+ * compares with the same work done serially (make check; make check-tsan
+ * runs it under ThreadSanitizer).
  */
 #ifndef JACNET_H
 #define JACNET_H
@@ -317,7 +352,11 @@ JN_API jn_status jn_dataset_onehot(const jn_dataset *ds, const size_t *idx, size
 JN_API jn_status jn_dataset_gather(const jn_dataset *ds, const size_t *idx, size_t n, float *X);
 /* A uniformly random permutation of 0..count-1 into perm (Fisher-Yates). */
 JN_API jn_status jn_dataset_shuffle(const jn_dataset *ds, jn_rng *rng, size_t *perm);
-/* Fraction of examples whose predicted class differs from the label. */
+/* Fraction of examples whose predicted class differs from the label.
+ * JN_ERR_INVALID (naming ds) for a dataset whose width is not the network's
+ * input width or with more classes than the network has outputs (2 for a
+ * single output, thresholded at 0.5). Allocates nothing beyond the
+ * network's scratch space. */
 JN_API jn_status jn_net_error_rate(jn_net *net, const jn_dataset *ds, double *error);
 
 /* Loaders (pixels scaled to [0,1]). On failure *out is NULL. */
@@ -334,7 +373,9 @@ JN_API jn_status jn_dataset_load_csv(jn_dataset **out, const char *path, unsigne
  * MNIST: dir/mnist/{train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]; train =
  * the first 50000 training digits, valid = the last 10000, test = t10k.
  * USPS: dir/usps/zip.{train,test}[.gz]; valid = the last 2000 of the 7291
- * training digits. Any of train/valid/test may be NULL. */
+ * training digits. Any of train/valid/test may be NULL. A directory that is
+ * a file is JN_ERR_IO, naming it and whether it came from dir or
+ * $JACNET_DATA. */
 JN_API jn_status jn_load_mnist(const char *dir, unsigned flags, jn_dataset **train,
                                jn_dataset **valid, jn_dataset **test);
 JN_API jn_status jn_load_usps(const char *dir, jn_dataset **train, jn_dataset **valid,

@@ -1,5 +1,10 @@
-/* alloc.c - allocation with overflow checks, and finiteness scans. */
+/* alloc.c - allocation with overflow checks, and finiteness scans.
+ *
+ * Every allocation the library makes goes through here (zlib's too, via its
+ * zalloc hook), so one place turns a failed malloc into JN_ERR_NOMEM with a
+ * message, and the test build can make any chosen allocation fail. */
 #include "internal.h"
+#include "fault.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -12,21 +17,63 @@ int jn__mul(size_t a, size_t b, size_t *out)
     return 1;
 }
 
-static void *alloc_checked(size_t count, size_t size, const char *what, int zero)
+#ifdef JN_FAULT_INJECTION
+static _Thread_local unsigned long fault_at, fault_calls, fault_failures;
+static _Thread_local int fault_persistent;
+
+void jn__fault_arm(unsigned long k, int persistent)
+{
+    fault_at = k;
+    fault_persistent = persistent;
+    fault_calls = 0;
+    fault_failures = 0;
+}
+unsigned long jn__fault_calls(void) { return fault_calls; }
+unsigned long jn__fault_failures(void) { return fault_failures; }
+
+/* Should this allocation fail? Counts every allocation. */
+static int injected_failure(void)
+{
+    fault_calls++;
+    int fail = fault_at != 0 && (fault_calls == fault_at || (fault_persistent && fault_calls > fault_at));
+    fault_failures += (unsigned long)fail;
+    return fail;
+}
+#else
+static int injected_failure(void) { return 0; }
+#endif
+
+/* Bytes for count x size, or 0 with a recorded JN_ERR_INVALID message. */
+static size_t checked_bytes(size_t count, size_t size, const char *what)
 {
     size_t bytes;
     if (!jn__mul(count, size, &bytes) || bytes > JN_MAX_BYTES) {
         jn__fail(JN_ERR_INVALID, "%s: %zu x %zu bytes is too large", what, count, size);
-        return NULL;
+        return 0;
     }
-    if (bytes == 0) bytes = 1;
-    void *p = zero ? calloc(1, bytes) : malloc(bytes);
+    return bytes == 0 ? 1 : bytes;
+}
+
+static void *alloc_checked(size_t count, size_t size, const char *what, int zero)
+{
+    size_t bytes = checked_bytes(count, size, what);
+    if (!bytes) return NULL;
+    void *p = injected_failure() ? NULL : zero ? calloc(1, bytes) : malloc(bytes);
     if (!p) jn__fail(JN_ERR_NOMEM, "%s: cannot allocate %zu bytes", what, bytes);
     return p;
 }
 
 void *jn__alloc(size_t count, size_t size, const char *what) { return alloc_checked(count, size, what, 0); }
 void *jn__calloc(size_t count, size_t size, const char *what) { return alloc_checked(count, size, what, 1); }
+
+void *jn__realloc(void *p, size_t count, size_t size, const char *what)
+{
+    size_t bytes = checked_bytes(count, size, what);
+    if (!bytes) return NULL;
+    void *q = injected_failure() ? NULL : realloc(p, bytes);
+    if (!q) jn__fail(JN_ERR_NOMEM, "%s: cannot allocate %zu bytes", what, bytes);
+    return q;
+}
 
 int jn__all_finite(const float *v, size_t n)
 {

@@ -2,12 +2,8 @@
 #include "internal.h"
 
 #include <cblas.h>
-#include <stdlib.h>
 #include <string.h>
 
-/* Rows per internal chunk for calls on whole datasets, bounding the
- * workspace to a few MB whatever n the caller passes. */
-#define JN_CHUNK 512
 
 jn_status jn__check_input(const jn_net *net, const float *X, size_t n, const char *name)
 {
@@ -111,17 +107,24 @@ JN_API jn_status jn_net_error_rate(jn_net *net, const jn_dataset *ds, double *er
 {
     if (!net || !ds || !error)
         return jn__fail(JN_ERR_INVALID, "jn_net_error_rate: %s is NULL", !net ? "net" : !ds ? "ds" : "error");
-    if (ds->dim != net->sizes[0])
-        return jn__fail(JN_ERR_INVALID, "jn_net_error_rate: dataset dim %zu, network input %zu", ds->dim,
-                        net->sizes[0]);
-    int32_t *pred = jn__alloc(ds->count, sizeof *pred, "jn_net_error_rate");
-    if (!pred) return JN_ERR_NOMEM;
-    jn_status st = jn_net_predict(net, ds->features, ds->count, pred);
-    if (st == JN_OK) {
-        size_t wrong = 0;
-        for (size_t i = 0; i < ds->count; i++) wrong += pred[i] != ds->labels[i];
-        *error = (double)wrong / (double)ds->count;
+    size_t D = net->sizes[0], K = net->sizes[net->layers];
+    if (ds->dim != D)
+        return jn__fail(JN_ERR_INVALID, "jn_net_error_rate: ds has %zu features, the network takes %zu", ds->dim, D);
+    /* One output is a binary classifier (labels 0 and 1). */
+    size_t most = K == 1 ? 2 : K;
+    if (ds->classes > most)
+        return jn__fail(JN_ERR_INVALID, "jn_net_error_rate: ds has %zu classes, the network has %zu output%s",
+                        ds->classes, K, K == 1 ? " (0 or 1)" : "s");
+    /* Chunk by chunk into a buffer on the stack: nothing to allocate, so
+     * a trainer's validation cannot fail for lack of memory mid-run. */
+    int32_t pred[JN_CHUNK];
+    size_t wrong = 0;
+    for (size_t i = 0; i < ds->count; i += JN_CHUNK) {
+        size_t m = ds->count - i < JN_CHUNK ? ds->count - i : JN_CHUNK;
+        jn_status st = jn_net_predict(net, ds->features + i * D, m, pred);
+        if (st != JN_OK) return st;
+        for (size_t r = 0; r < m; r++) wrong += pred[r] != ds->labels[i + r];
     }
-    free(pred);
-    return st;
+    *error = (double)wrong / (double)ds->count;
+    return JN_OK;
 }

@@ -10,6 +10,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Rows per internal chunk for calls on whole datasets (forward, predict,
+ * Jacobians, error rates), bounding the workspace to a few MB whatever n
+ * the caller passes. */
+#define JN_CHUNK 512
 /* Largest single allocation we agree to make (bytes): refuses absurd sizes
  * before malloc sees them. */
 #define JN_MAX_BYTES ((size_t)1 << 40)
@@ -34,6 +38,9 @@ int jn__mul(size_t a, size_t b, size_t *out);
  * with a recorded JN_ERR_NOMEM/JN_ERR_INVALID message on failure. */
 void *jn__alloc(size_t count, size_t size, const char *what);
 void *jn__calloc(size_t count, size_t size, const char *what);
+/* realloc of p to count * size bytes, same checks; on failure NULL with a
+ * recorded message, and p is left allocated and unchanged. */
+void *jn__realloc(void *p, size_t count, size_t size, const char *what);
 /* 1 if all n values are finite. */
 int jn__all_finite(const float *v, size_t n);
 
@@ -84,8 +91,9 @@ typedef struct jn_pass {
 /* Work buffers owned by a network, reused across calls (a network handle is
  * used by one thread at a time). */
 typedef struct jn_work {
-    size_t cap_n;        /* batch size the buffers hold */
-    size_t cap_r;        /* Jacobian rows per example the chain buffers hold */
+    size_t cap_n;        /* rows the pass buffers (z, a, d1, d2, delta, zbar) hold */
+    size_t cap_jn;       /* examples the Jacobian chain buffers (T ... proj) hold */
+    size_t cap_r;        /* Jacobian rows per example they hold */
     size_t cap_layers;   /* layers the buffers were made for */
     jn_pass pass[2];     /* [0]: loss input X, [1]: Jacobian input Xj */
     float **delta;       /* backprop adjoints dObj/dz_l, l = 1..L, n x sizes[l] */
@@ -101,8 +109,13 @@ typedef struct jn_work {
 } jn_work;
 
 /* Ensure the workspace holds a batch of n rows with r Jacobian rows per
- * example (r = 0: no Jacobian buffers). */
+ * example (r = 0: no Jacobian buffers). On failure the workspace is empty
+ * (it is scratch: the network itself is unchanged). */
 jn_status jn__work_reserve(jn_net *net, size_t n, size_t r);
+/* Reserve up front what a training run with obj, minibatches of `batch`
+ * rows and evaluations of eval_rows rows (0: none) will use, so that the
+ * run allocates nothing once it has changed the network. */
+jn_status jn__work_reserve_run(jn_net *net, const jn_objective *obj, size_t batch, size_t eval_rows);
 void jn__work_free(jn_work *w);
 /* Ensure the two H1 x H1 buffers of the Gram form exist. */
 jn_status jn__work_reserve_gram(jn_net *net);

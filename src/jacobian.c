@@ -14,7 +14,7 @@
 #include <cblas.h>
 #include <string.h>
 
-#define JN_CHUNK 256
+#define JACOBIAN_CHUNK 256
 
 void jn__output_jacobians(jn_net *net, int p, jn_penalty_target target)
 {
@@ -77,14 +77,14 @@ static jn_status exact_jacobian(jn_net *net, const float *X, size_t m)
     return JN_OK;
 }
 
-/* Exact Jacobians of the n rows of X, JN_CHUNK rows at a time so the
+/* Exact Jacobians of the n rows of X, JACOBIAN_CHUNK rows at a time so the
  * workspace stays small whatever n is: copied into J (n x K x D) and/or
  * reduced to squared norms in sq (n); either may be NULL. */
 static jn_status jacobian_rows(jn_net *net, const float *X, size_t n, float *J, float *sq)
 {
     size_t D = net->sizes[0], KD = net->sizes[net->layers] * D;
-    for (size_t i = 0; i < n; i += JN_CHUNK) {
-        size_t m = n - i < JN_CHUNK ? n - i : JN_CHUNK;
+    for (size_t i = 0; i < n; i += JACOBIAN_CHUNK) {
+        size_t m = n - i < JACOBIAN_CHUNK ? n - i : JACOBIAN_CHUNK;
         jn_status st = exact_jacobian(net, X + i * D, m);
         if (st != JN_OK) return st;
         const float *Jr = net->work->Jr;

@@ -5,17 +5,28 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define MNIST_VALID 10000
 #define USPS_VALID 2000
 #define USPS_URL "https://hastie.su.domains/ElemStatLearn/data.html"
 
-static const char *data_dir(const char *dir)
+/* The data directory: dir, else $JACNET_DATA, else ./data. One that exists
+ * but is not a directory is refused here, naming where it came from; a
+ * missing one is left to the file lookup, whose message names the file. */
+static jn_status data_dir(const char **dir, const char *fn)
 {
-    if (dir) return dir;
-    const char *env = getenv("JACNET_DATA");
-    return env && *env ? env : "./data";
+    const char *from = "the dir argument";
+    if (!*dir) {
+        const char *env = getenv("JACNET_DATA");
+        *dir = env && *env ? env : "./data";
+        from = env && *env ? "$JACNET_DATA" : "the default";
+    }
+    struct stat sb;
+    if (stat(*dir, &sb) == 0 && !S_ISDIR(sb.st_mode))
+        return jn__fail(JN_ERR_IO, "%s: '%s' (%s) is a file, not a data directory", fn, *dir, from);
+    return JN_OK;
 }
 
 /* <dir>/<sub>/<name> if it exists, else the same with .gz. 0 if neither
@@ -53,7 +64,7 @@ static jn_status split(jn_dataset *all, size_t n_valid, const char *what, jn_dat
     if (train) {
         all->count = n_train;
         /* Shrinking never fails in practice; keep the old block if it does. */
-        float *f = realloc(all->own_features, n_train * all->dim * sizeof(float));
+        float *f = jn__realloc(all->own_features, n_train * all->dim, sizeof(float), what);
         if (f) all->own_features = f;
         all->features = all->own_features;
         *train = all;
@@ -97,8 +108,8 @@ JN_API jn_status jn_load_mnist(const char *dir, unsigned flags, jn_dataset **tra
 {
     clear3(train, valid, test);
     if (flags & ~JN_LOAD_BINARIZE) return jn__fail(JN_ERR_INVALID, "jn_load_mnist: unknown flags 0x%x", flags);
-    dir = data_dir(dir);
-    jn_status st;
+    jn_status st = data_dir(&dir, "jn_load_mnist");
+    if (st != JN_OK) return st;
     if (test && (st = load_mnist_pair(test, dir, "t10k", flags)) != JN_OK) return st;
     if (train || valid) {
         jn_dataset *all;
@@ -125,8 +136,8 @@ static jn_status load_usps_file(jn_dataset **out, const char *dir, const char *n
 JN_API jn_status jn_load_usps(const char *dir, jn_dataset **train, jn_dataset **valid, jn_dataset **test)
 {
     clear3(train, valid, test);
-    dir = data_dir(dir);
-    jn_status st;
+    jn_status st = data_dir(&dir, "jn_load_usps");
+    if (st != JN_OK) return st;
     if (test && (st = load_usps_file(test, dir, "zip.test")) != JN_OK) return st;
     if (train || valid) {
         jn_dataset *all;

@@ -104,23 +104,38 @@ static void errtext(int err, char *buf, size_t cap)
 /* Encoding                                                            */
 /* ------------------------------------------------------------------ */
 
-/* Where encoded bytes go: a FILE or a memory buffer; the CRC of every byte
- * written so far is kept on the way. */
+/* Where encoded bytes go: a file descriptor (fd >= 0) or a memory buffer;
+ * the CRC of every byte written so far is kept on the way. Files are
+ * written with write(), not stdio: a FILE would allocate behind the
+ * library's allocator (alloc.c). */
 typedef struct sink {
-    FILE *f;
+    int fd;
     unsigned char *mem;
     size_t pos;
     uLong crc;
     int err; /* errno of the first failed write, 0 if none */
 } sink;
 
+/* write() all n bytes; 0, or the errno of the failure. */
+static int write_all(int fd, const unsigned char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t k = write(fd, p, n);
+        if (k < 0 && errno == EINTR) continue;
+        if (k < 0) return errno;
+        if (k == 0) return EIO;
+        p += k;
+        n -= (size_t)k;
+    }
+    return 0;
+}
+
 static void sink_write(sink *s, const unsigned char *p, size_t n)
 {
     if (s->err) return;
     s->crc = crc_update(s->crc, p, n);
-    if (s->f) {
-        errno = 0;
-        if (fwrite(p, 1, n, s->f) != n) s->err = errno ? errno : EIO;
+    if (s->fd >= 0) {
+        s->err = write_all(s->fd, p, n);
     } else {
         memcpy(s->mem + s->pos, p, n);
     }
@@ -180,7 +195,7 @@ jn_status jn__net_save_memory(const jn_net *net, unsigned char **data, size_t *l
     jn_status st = check_saveable(net, "jn__net_save_memory");
     if (st != JN_OK) return st;
     size_t total = file_size(net);
-    sink s = {.mem = jn__alloc(total, 1, "jn__net_save_memory"), .crc = crc32(0L, Z_NULL, 0)};
+    sink s = {.fd = -1, .mem = jn__alloc(total, 1, "jn__net_save_memory"), .crc = crc32(0L, Z_NULL, 0)};
     if (!s.mem) return JN_ERR_NOMEM;
     encode(net, &s);
     *data = s.mem;
@@ -199,24 +214,25 @@ static mode_t target_mode(const char *path)
 }
 
 /* Make the rename itself durable. Best effort: the file is already in
- * place, and some file systems refuse fsync on directories. */
-static void sync_parent_dir(const char *path)
+ * place, and some file systems refuse fsync on directories. `scratch` has
+ * room for path (it held the temporary name), so nothing is allocated here
+ * after the new model is already in place. */
+static void sync_parent_dir(const char *path, char *scratch)
 {
     const char *slash = strrchr(path, '/');
-    char *dir = NULL;
-    if (!slash) dir = strdup(".");
-    else if (slash == path) dir = strdup("/");
-    else if ((dir = malloc((size_t)(slash - path) + 1))) {
-        memcpy(dir, path, (size_t)(slash - path));
-        dir[slash - path] = '\0';
+    if (!slash) {
+        strcpy(scratch, ".");
+    } else if (slash == path) {
+        strcpy(scratch, "/");
+    } else {
+        memcpy(scratch, path, (size_t)(slash - path));
+        scratch[slash - path] = '\0';
     }
-    if (!dir) return;
-    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    int fd = open(scratch, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd >= 0) {
         (void)fsync(fd);
         close(fd);
     }
-    free(dir);
 }
 
 JN_API jn_status jn_net_save(const jn_net *net, const char *path)
@@ -224,6 +240,11 @@ JN_API jn_status jn_net_save(const jn_net *net, const char *path)
     if (!path) return jn__fail(JN_ERR_INVALID, "jn_net_save: path is NULL");
     jn_status st = check_saveable(net, "jn_net_save");
     if (st != JN_OK) return st;
+    /* Refused before writing anything: the rename would fail only after a
+     * whole model had been written next to it. */
+    struct stat target;
+    if (stat(path, &target) == 0 && S_ISDIR(target.st_mode))
+        return jn__fail(JN_ERR_IO, "jn_net_save: %s: is a directory; give a file name", path);
 
     size_t plen = strlen(path);
     char *tmp = jn__alloc(plen + sizeof ".tmp.XXXXXX", 1, "jn_net_save");
@@ -233,7 +254,6 @@ JN_API jn_status jn_net_save(const jn_net *net, const char *path)
 
     const char *step;
     int err = 0;
-    FILE *f = NULL;
     int fd = mkstemp(tmp);
     if (fd < 0) {
         err = errno;
@@ -245,21 +265,10 @@ JN_API jn_status jn_net_save(const jn_net *net, const char *path)
         step = "cannot set the temporary file's mode";
         goto fail;
     }
-    f = fdopen(fd, "wb");
-    if (!f) {
-        err = errno;
-        step = "cannot open the temporary file";
-        goto fail;
-    }
-    sink s = {.f = f, .crc = crc32(0L, Z_NULL, 0)};
+    sink s = {.fd = fd, .crc = crc32(0L, Z_NULL, 0)};
     encode(net, &s);
     if (s.err) {
         err = s.err;
-        step = "write failed";
-        goto fail;
-    }
-    if (fflush(f) != 0) {
-        err = errno;
         step = "write failed";
         goto fail;
     }
@@ -270,8 +279,7 @@ JN_API jn_status jn_net_save(const jn_net *net, const char *path)
         step = "fsync failed";
         goto fail;
     }
-    int rc = fclose(f);
-    f = NULL;
+    int rc = close(fd);
     fd = -1;
     if (rc != 0) {
         err = errno;
@@ -283,13 +291,12 @@ JN_API jn_status jn_net_save(const jn_net *net, const char *path)
         step = "cannot rename the temporary file over it";
         goto fail;
     }
-    sync_parent_dir(path);
+    sync_parent_dir(path, tmp);
     free(tmp);
     return JN_OK;
 
 fail:
-    if (f) fclose(f);
-    else if (fd >= 0) close(fd);
+    if (fd >= 0) close(fd);
     unlink(tmp);
 fail_no_tmp:;
     char eb[128];
@@ -303,10 +310,11 @@ fail_no_tmp:;
 /* Decoding                                                            */
 /* ------------------------------------------------------------------ */
 
-/* Where bytes come from: a FILE or memory, with a known total length (the
- * file's size from fstat), the current offset and the running CRC. */
+/* Where bytes come from: a file descriptor (fd >= 0) or memory, with a
+ * known total length (the file's size from fstat), the current offset and
+ * the running CRC. */
 typedef struct source {
-    FILE *f;
+    int fd;
     const unsigned char *mem;
     uint64_t len;
     uint64_t pos;
@@ -321,17 +329,22 @@ static jn_status src_read(source *s, unsigned char *dst, size_t n, const char *w
     if (n > s->len - s->pos)
         return jn__fail(JN_ERR_FORMAT, "%s: offset %llu: file ends inside the %s (truncated; %llu bytes)", s->name,
                         (unsigned long long)s->pos, what, (unsigned long long)s->len);
-    if (s->f) {
-        size_t got = fread(dst, 1, n, s->f);
-        if (got != n) {
-            if (ferror(s->f)) {
+    if (s->fd >= 0) {
+        size_t got = 0;
+        while (got < n) {
+            ssize_t k = read(s->fd, dst + got, n - got);
+            if (k < 0 && errno == EINTR) continue;
+            if (k < 0) {
                 char eb[128];
                 errtext(errno, eb, sizeof eb);
                 return jn__fail(JN_ERR_IO, "%s: offset %llu: read failed: %s", s->name,
                                 (unsigned long long)(s->pos + got), eb);
             }
-            return jn__fail(JN_ERR_FORMAT, "%s: offset %llu: file ends inside the %s (it shrank while being read)",
-                            s->name, (unsigned long long)(s->pos + got), what);
+            if (k == 0)
+                return jn__fail(JN_ERR_FORMAT,
+                                "%s: offset %llu: file ends inside the %s (it shrank while being read)", s->name,
+                                (unsigned long long)(s->pos + got), what);
+            got += (size_t)k;
         }
     } else {
         memcpy(dst, s->mem + s->pos, n);
@@ -459,7 +472,7 @@ jn_status jn__net_load_memory(jn_net **out, const void *data, size_t len, const 
     if (!out) return jn__fail(JN_ERR_INVALID, "jn__net_load_memory: out is NULL");
     *out = NULL;
     if (!data && len > 0) return jn__fail(JN_ERR_INVALID, "jn__net_load_memory: data is NULL");
-    source s = {.mem = data, .len = len, .crc = crc32(0L, Z_NULL, 0), .name = name ? name : "<memory>"};
+    source s = {.fd = -1, .mem = data, .len = len, .crc = crc32(0L, Z_NULL, 0), .name = name ? name : "<memory>"};
     return parse(&s, out);
 }
 
@@ -469,30 +482,38 @@ JN_API jn_status jn_net_load(jn_net **out, const char *path)
     *out = NULL;
     if (!path) return jn__fail(JN_ERR_INVALID, "jn_net_load: path is NULL");
     char eb[128];
-    FILE *f = fopen(path, "rb");
-    if (!f) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
         errtext(errno, eb, sizeof eb);
         return jn__fail(JN_ERR_IO, "jn_net_load: %s: %s", path, eb);
     }
     struct stat st_buf;
-    if (fstat(fileno(f), &st_buf) != 0) {
+    if (fstat(fd, &st_buf) != 0) {
         errtext(errno, eb, sizeof eb);
-        fclose(f);
+        close(fd);
         return jn__fail(JN_ERR_IO, "jn_net_load: %s: %s", path, eb);
     }
     /* The length checks need the true size up front. */
     if (!S_ISREG(st_buf.st_mode)) {
-        fclose(f);
-        return jn__fail(JN_ERR_IO, "jn_net_load: %s: not a regular file", path);
+        close(fd);
+        return jn__fail(JN_ERR_IO, "jn_net_load: %s: %s, not a model file", path,
+                        S_ISDIR(st_buf.st_mode) ? "a directory" : "not a regular file");
     }
-    source s = {.f = f, .len = (uint64_t)st_buf.st_size, .crc = crc32(0L, Z_NULL, 0), .name = path};
+    source s = {.fd = fd, .len = (uint64_t)st_buf.st_size, .crc = crc32(0L, Z_NULL, 0), .name = path};
     jn_status st = parse(&s, out);
     /* A file that grew after fstat has data past the declared end. */
-    if (st == JN_OK && fgetc(f) != EOF) {
-        jn_net_free(*out);
-        *out = NULL;
-        st = FORMAT_ERR(&s, s.pos, "trailing data after the checksum (the file grew while being read)");
+    if (st == JN_OK) {
+        unsigned char extra;
+        ssize_t more;
+        while ((more = read(fd, &extra, 1)) < 0 && errno == EINTR) {}
+        if (more != 0) {
+            jn_net_free(*out);
+            *out = NULL;
+            errtext(errno, eb, sizeof eb);
+            st = more > 0 ? FORMAT_ERR(&s, s.pos, "trailing data after the checksum (the file grew while being read)")
+                          : jn__fail(JN_ERR_IO, "jn_net_load: %s: read failed: %s", path, eb);
+        }
     }
-    fclose(f);
+    close(fd);
     return st;
 }

@@ -16,9 +16,9 @@
 #include <unistd.h>
 #include <zlib.h>
 
-/* gzread takes an unsigned and returns an int: stay well inside both. */
+/* inflate counts output in an unsigned int: stay well inside it. */
 #define GZ_CHUNK ((size_t)1 << 30)
-/* zlib's own input buffer; larger than its 8 KiB default to cut read calls. */
+/* Compressed bytes read per read() call. */
 #define GZ_INBUF (256u * 1024u)
 
 static jn_status fail_errno(const char *what, const char *path, int err)
@@ -44,8 +44,8 @@ jn_status jn__reserve(void **buf, size_t *cap, size_t need, size_t elem, const c
     size_t bytes;
     if (!jn__mul(grown, elem, &bytes) || bytes > JN_MAX_BYTES)
         return jn__fail(JN_ERR_NOMEM, "%s: %zu elements is too large", what, grown);
-    void *p = realloc(*buf, bytes);
-    if (!p) return jn__fail(JN_ERR_NOMEM, "%s: cannot allocate %zu bytes", what, bytes);
+    void *p = jn__realloc(*buf, grown, elem, what);
+    if (!p) return JN_ERR_NOMEM;
     *buf = p;
     *cap = grown;
     return JN_OK;
@@ -95,36 +95,86 @@ static size_t gzip_guess(int fd, size_t comp_size, size_t cap)
     return guess > cap ? cap + 1 : guess; /* +1: room to notice going over the cap */
 }
 
-static jn_status gz_status(gzFile gz, const char *path, size_t at)
+/* zlib allocates through the library's allocator, so its failures are
+ * JN_ERR_NOMEM like any other (and the test build can provoke them). */
+static voidpf z_alloc(voidpf opaque, uInt items, uInt size)
 {
-    int code;
-    const char *msg = gzerror(gz, &code);
-    if (code == Z_ERRNO) return fail_errno("read", path, errno);
-    if (code == Z_MEM_ERROR) return jn__fail(JN_ERR_NOMEM, "'%s': zlib is out of memory", path);
-    if (code == Z_BUF_ERROR)
-        return jn__fail(JN_ERR_FORMAT, "'%s': gzip stream truncated after %zu decompressed bytes",
-                        path, at);
-    return jn__fail(JN_ERR_FORMAT, "'%s': corrupt gzip stream near decompressed byte %zu (%s)", path,
-                    at, msg ? msg : "zlib error");
+    return jn__alloc(items, size, (const char *)opaque);
+}
+static void z_free(voidpf opaque, voidpf p) { free(p); }
+
+/* Fill in[] with up to cap bytes from fd; returns the count, 0 at the end,
+ * -1 with errno on error. */
+static ssize_t read_some(int fd, unsigned char *in, size_t cap)
+{
+    for (;;) {
+        ssize_t n = read(fd, in, cap);
+        if (n >= 0 || errno != EINTR) return n;
+    }
 }
 
+/* Inflate the gzip file on fd (one member or several concatenated, as gzip
+ * writes and reads them) into a buffer grown as needed. Bytes after the
+ * last member that do not start another one are ignored, as gzip -d does. */
 static jn_status read_gzip(int fd, const char *path, size_t comp_size, size_t cap, jn__blob *out)
 {
-    /* One byte past the guess, so an exact guess ends in a short read
-     * instead of a needless regrowth. */
+    /* One byte past the guess, so an exact guess ends without a needless
+     * regrowth. */
     size_t capacity = gzip_guess(fd, comp_size, cap) + 1;
     if (lseek(fd, 0, SEEK_SET) != 0) return fail_errno("seek in", path, errno);
-    gzFile gz = gzdopen(fd, "rb");
-    if (!gz) return jn__fail(JN_ERR_NOMEM, "'%s': cannot start zlib", path);
-    gzbuffer(gz, GZ_INBUF);
-    unsigned char *buf = jn__alloc(capacity + 1, 1, path);
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    zs.zalloc = z_alloc;
+    zs.zfree = z_free;
+    zs.opaque = (voidpf)path;
+    unsigned char *in = jn__alloc(GZ_INBUF, 1, path);
+    unsigned char *buf = in ? jn__alloc(capacity + 1, 1, path) : NULL;
     if (!buf) {
-        gzclose_r(gz);
+        free(in);
         return JN_ERR_NOMEM;
     }
+    /* 16 + MAX_WBITS: a gzip wrapper, with its CRC and length checked. */
+    int zrc = inflateInit2(&zs, 16 + MAX_WBITS);
+    if (zrc != Z_OK) {
+        free(in);
+        free(buf);
+        return zrc == Z_MEM_ERROR ? jn__fail(JN_ERR_NOMEM, "'%s': zlib is out of memory", path)
+                                  : jn__fail(JN_ERR_IO, "'%s': cannot start zlib (%d)", path, zrc);
+    }
     size_t len = 0;
+    int at_eof = 0, ended = 0;
     jn_status st = JN_OK;
-    for (;;) {
+    while (st == JN_OK) {
+        if (zs.avail_in == 0 && !at_eof) {
+            ssize_t n = read_some(fd, in, GZ_INBUF);
+            if (n < 0) {
+                st = fail_errno("read", path, errno);
+                break;
+            }
+            at_eof = n == 0;
+            zs.next_in = in;
+            zs.avail_in = (uInt)n;
+        }
+        if (ended) {
+            /* After a member: another one, or the end of the data. */
+            if (zs.avail_in == 0 && at_eof) break;
+            if (zs.avail_in < 2 && !at_eof) {
+                /* Too little to tell: keep the byte and read more. */
+                memmove(in, zs.next_in, zs.avail_in);
+                ssize_t n = read_some(fd, in + zs.avail_in, GZ_INBUF - zs.avail_in);
+                if (n < 0) {
+                    st = fail_errno("read", path, errno);
+                    break;
+                }
+                at_eof = n == 0;
+                zs.next_in = in;
+                zs.avail_in += (uInt)n;
+                continue;
+            }
+            if (zs.avail_in < 2 || zs.next_in[0] != 0x1f || zs.next_in[1] != 0x8b) break;
+            inflateReset(&zs);
+            ended = 0;
+        }
         if (len == capacity) {
             if (capacity > cap) {
                 st = jn__fail(JN_ERR_FORMAT, "'%s': decompressed content exceeds the loader limit of %zu bytes",
@@ -132,31 +182,36 @@ static jn_status read_gzip(int fd, const char *path, size_t comp_size, size_t ca
                 break;
             }
             size_t grown = capacity > cap / 2 ? cap + 1 : capacity * 2;
-            unsigned char *b = realloc(buf, grown + 1);
+            unsigned char *b = jn__realloc(buf, grown + 1, 1, path);
             if (!b) {
-                st = jn__fail(JN_ERR_NOMEM, "'%s': cannot grow the buffer to %zu bytes", path, grown);
+                st = JN_ERR_NOMEM;
                 break;
             }
             buf = b;
             capacity = grown;
         }
-        size_t want = capacity - len > GZ_CHUNK ? GZ_CHUNK : capacity - len;
-        int n = gzread(gz, buf + len, (unsigned)want);
-        if (n < 0) {
-            st = gz_status(gz, path, len);
-            break;
-        }
-        len += (size_t)n;
-        if ((size_t)n < want) {
-            /* A short read is the end, or a truncated stream (Z_BUF_ERROR). */
-            int code;
-            gzerror(gz, &code);
-            if (code != Z_OK) st = gz_status(gz, path, len);
-            break;
+        size_t room = capacity - len > GZ_CHUNK ? GZ_CHUNK : capacity - len;
+        zs.next_out = buf + len;
+        zs.avail_out = (uInt)room;
+        zrc = inflate(&zs, Z_NO_FLUSH);
+        len += room - zs.avail_out;
+        if (zrc == Z_STREAM_END) {
+            ended = 1;
+        } else if (zrc == Z_BUF_ERROR || (zrc == Z_OK && zs.avail_in == 0 && at_eof)) {
+            /* No progress possible: output full (grow and go on) or input
+             * exhausted (the stream stops before its end). */
+            if (zs.avail_out != 0 && zs.avail_in == 0 && at_eof)
+                st = jn__fail(JN_ERR_FORMAT, "'%s': gzip stream truncated after %zu decompressed bytes", path,
+                              len);
+        } else if (zrc == Z_MEM_ERROR) {
+            st = jn__fail(JN_ERR_NOMEM, "'%s': zlib is out of memory", path);
+        } else if (zrc != Z_OK) {
+            st = jn__fail(JN_ERR_FORMAT, "'%s': corrupt gzip stream near decompressed byte %zu (%s)", path, len,
+                          zs.msg ? zs.msg : "zlib error");
         }
     }
-    /* gzclose_r also closes fd. */
-    gzclose_r(gz);
+    inflateEnd(&zs);
+    free(in);
     if (st == JN_OK && len > cap)
         st = jn__fail(JN_ERR_FORMAT, "'%s': decompressed content exceeds the loader limit of %zu bytes", path, cap);
     if (st != JN_OK) {
@@ -195,11 +250,11 @@ jn_status jn__read_file(const char *path, size_t cap, jn__blob *out)
     }
     jn_status st;
     if (got == 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
-        st = read_gzip(fd, path, size, cap, out); /* closes fd */
+        st = read_gzip(fd, path, size, cap, out);
     } else {
         st = read_raw(fd, path, size, cap, out);
-        close(fd);
     }
+    close(fd);
     if (st == JN_OK && out->len == 0) {
         jn__blob_free(out);
         return jn__fail(JN_ERR_FORMAT, "'%s' is empty", path);

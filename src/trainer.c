@@ -170,9 +170,14 @@ JN_API jn_status jn_trainer_run(jn_trainer *tr, jn_net *net, const jn_objective 
     b.Y = jn__alloc(bs, K * sizeof(float), "jn_trainer_run");
     b.grad = jn__alloc(P, sizeof(float), "jn_trainer_run");
     b.best = jn__alloc(P, sizeof(float), "jn_trainer_run");
-    if (!b.perm || !b.X || !b.Xloss || !b.Xjac || !b.Y || !b.grad || !b.best) {
+    /* The workspace too is reserved before the first step (workspace.c), so
+     * that running out of memory leaves net and opt as they were. */
+    st = !b.perm || !b.X || !b.Xloss || !b.Xjac || !b.Y || !b.grad || !b.best
+             ? JN_ERR_NOMEM
+             : jn__work_reserve_run(net, obj, bs, valid ? valid->count : 0);
+    if (st != JN_OK) {
         free_buffers(&b);
-        return JN_ERR_NOMEM;
+        return st;
     }
     /* One independent stream per consumer of randomness. */
     jn__rng_seed(&b.shuffle, tr->seed, 0);

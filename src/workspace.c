@@ -70,43 +70,93 @@ static float *alloc_cells(size_t a, size_t b, size_t c)
     return jn__alloc(abc, sizeof(float), "workspace");
 }
 
+/* The buffers every pass needs, for cap_n rows. */
+static int alloc_rows(jn_net *net, jn_work *w, size_t cap_n)
+{
+    for (int p = 0; p < 2; p++) {
+        jn_pass *pass = &w->pass[p];
+        if (!(pass->z = alloc_layers(net, cap_n, 1)) || !(pass->a = alloc_layers(net, cap_n, 1)) ||
+            !(pass->d1 = alloc_layers(net, cap_n, 1)) || !(pass->d2 = alloc_layers(net, cap_n, 1)))
+            return 0;
+    }
+    return (w->delta = alloc_layers(net, cap_n, 1)) && (w->zbar = alloc_layers(net, cap_n, 1));
+}
+
+/* The Jacobian chain's buffers, for cap_jn examples of cap_r rows each. */
+static int alloc_jacobian(jn_net *net, jn_work *w, size_t cap_jn, size_t cap_r)
+{
+    size_t K = net->sizes[net->layers], D = net->sizes[0], nr = cap_jn * cap_r;
+    return (w->T = alloc_layers(net, nr, 1)) && (w->Tbar = alloc_layers(net, nr, 1)) &&
+           (w->V = alloc_layers(net, nr, 1)) && (w->Jr = alloc_cells(nr, D, 1)) &&
+           (w->O = alloc_cells(cap_jn, K, K)) && (w->proj = alloc_cells(cap_jn, K, cap_r));
+}
+
+static void free_jacobian(jn_work *w)
+{
+    size_t L = work_layers(w);
+    free_layers(w->T, L);
+    free_layers(w->Tbar, L);
+    free_layers(w->V, L);
+    free(w->Jr);
+    free(w->O);
+    free(w->proj);
+    w->T = w->Tbar = w->V = NULL;
+    w->Jr = w->O = w->proj = NULL;
+    w->cap_jn = w->cap_r = 0;
+}
+
 jn_status jn__work_reserve(jn_net *net, size_t n, size_t r)
 {
     jn__threads_init();
     if (!net->work && !(net->work = jn__calloc(1, sizeof *net->work, "workspace"))) return JN_ERR_NOMEM;
     jn_work *w = net->work;
-    if (n <= w->cap_n && r <= w->cap_r && w->pass[0].z) return JN_OK;
-    /* Grow to the larger of the old and new needs, so alternating batch
-     * sizes do not reallocate every call. */
-    size_t cap_n = n > w->cap_n ? n : w->cap_n, cap_r = r > w->cap_r ? r : w->cap_r;
-    jn__work_free(w);
     w->cap_layers = net->layers;
-    size_t K = net->sizes[net->layers], D = net->sizes[0], nr;
-    /* CBLAS takes int dimensions: every GEMM row count must fit. */
-    if (!jn__mul(cap_n, cap_r ? cap_r : 1, &nr) || nr > INT_MAX)
+    /* The rows of a pass and the Jacobian rows grow separately: a
+     * prediction over 512 rows after training with batch 20 must not make
+     * the Jacobian buffers 512 examples deep. */
+    int rows_ok = w->pass[0].z && n <= w->cap_n;
+    int jac_ok = r == 0 || (w->T && n <= w->cap_jn && r <= w->cap_r);
+    if (rows_ok && jac_ok) return JN_OK;
+    /* Grow to the larger of the old and new needs, so alternating batch
+     * sizes do not reallocate every call. CBLAS takes int dimensions: every
+     * GEMM row count must fit. */
+    size_t cap_n = n > w->cap_n ? n : w->cap_n;
+    size_t cap_jn = n > w->cap_jn ? n : w->cap_jn, cap_r = r > w->cap_r ? r : w->cap_r, nr;
+    if (cap_n > INT_MAX || (!jac_ok && (!jn__mul(cap_jn, cap_r, &nr) || nr > INT_MAX)))
         return jn__fail(JN_ERR_INVALID, "batch of %zu rows x %zu Jacobian rows is too large for one call", n, r);
     int ok = 1;
-    for (int p = 0; ok && p < 2; p++) {
-        w->pass[p].z = alloc_layers(net, cap_n, 1);
-        w->pass[p].a = alloc_layers(net, cap_n, 1);
-        w->pass[p].d1 = alloc_layers(net, cap_n, 1);
-        w->pass[p].d2 = alloc_layers(net, cap_n, 1);
-        ok = w->pass[p].z && w->pass[p].a && w->pass[p].d1 && w->pass[p].d2;
+    if (!rows_ok) {
+        for (int p = 0; p < 2; p++) free_pass(&w->pass[p], w->cap_layers);
+        free_layers(w->delta, w->cap_layers);
+        free_layers(w->zbar, w->cap_layers);
+        w->delta = w->zbar = NULL;
+        w->cap_n = 0;
+        ok = alloc_rows(net, w, cap_n);
+        if (ok) w->cap_n = cap_n;
     }
-    ok = ok && (w->delta = alloc_layers(net, cap_n, 1)) && (w->zbar = alloc_layers(net, cap_n, 1));
-    if (ok && cap_r) {
-        ok = (w->T = alloc_layers(net, nr, 1)) && (w->Tbar = alloc_layers(net, nr, 1)) &&
-             (w->V = alloc_layers(net, nr, 1)) && (w->Jr = alloc_cells(nr, D, 1)) &&
-             (w->O = alloc_cells(cap_n, K, K)) &&
-             (w->proj = alloc_cells(cap_n, K, cap_r));
+    if (ok && !jac_ok) {
+        free_jacobian(w);
+        ok = alloc_jacobian(net, w, cap_jn, cap_r);
+        if (ok) {
+            w->cap_jn = cap_jn;
+            w->cap_r = cap_r;
+        }
     }
     if (!ok) {
+        /* Scratch only: dropping all of it leaves the network as it was. */
         jn__work_free(w);
         return JN_ERR_NOMEM;
     }
-    w->cap_n = cap_n;
-    w->cap_r = cap_r;
     return JN_OK;
+}
+
+jn_status jn__work_reserve_run(jn_net *net, const jn_objective *obj, size_t batch, size_t eval_rows)
+{
+    size_t K = net->sizes[net->layers];
+    size_t r = obj->jacobian > 0.0 ? (obj->projections ? obj->projections : K) : 0;
+    jn_status st = jn__work_reserve(net, batch, r);
+    if (st == JN_OK && eval_rows > 0) st = jn__work_reserve(net, eval_rows < JN_CHUNK ? eval_rows : JN_CHUNK, 0);
+    return st;
 }
 
 jn_status jn__work_reserve_gram(jn_net *net)

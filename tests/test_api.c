@@ -437,7 +437,12 @@ START_TEST(predict_and_error_rate)
     /* dimension mismatch */
     jn_dataset *ds3 = NULL;
     ck_assert_int_eq(jn_dataset_create(&ds3, X, labels, 4, 3, 3, 0), JN_OK);
-    EXPECT_INVALID(jn_net_error_rate(net, ds3, &err), "dim");
+    EXPECT_INVALID(jn_net_error_rate(net, ds3, &err), "ds has 3 features, the network takes 2");
+    /* labels beyond the outputs: 4 classes for 3 outputs */
+    jn_dataset *ds4 = NULL;
+    ck_assert_int_eq(jn_dataset_create(&ds4, X, labels, 6, 2, 4, 0), JN_OK);
+    EXPECT_INVALID(jn_net_error_rate(net, ds4, &err), "ds has 4 classes, the network has 3 outputs");
+    jn_dataset_free(ds4);
     /* all right: 0 */
     jn_dataset_free(ds3);
     jn_dataset *right = NULL;

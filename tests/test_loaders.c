@@ -450,6 +450,47 @@ static void csv_bad(const char *name, const char *text, const char *part)
     if (part) expect_msg(part);
 }
 
+/* gzip files as gzip writes them: several members one after another (what
+ * `cat a.gz b.gz` gives) read as their concatenation; bytes after the last
+ * member that do not start another one are ignored, as gzip -d does; a
+ * second member cut short is a truncated stream. */
+START_TEST(gzip_members)
+{
+    const char *first = "label,a\n1,0.5\n", *second = "0,2\n2,4\n";
+    size_t l1, l2;
+    unsigned char *m1 = read_back(write_gz("g1.gz", first, strlen(first)), &l1);
+    unsigned char *m2 = read_back(write_gz("g2.gz", second, strlen(second)), &l2);
+    unsigned char *both = malloc(l1 + l2 + 8);
+    memcpy(both, m1, l1);
+    memcpy(both + l1, m2, l2);
+    jn_dataset *ds = NULL;
+    const char *p = write_raw("g-both.gz", both, l1 + l2);
+    ck_assert_msg(jn_dataset_load_csv(&ds, p, 0) == JN_OK, "%s", jn_last_error());
+    ck_assert_uint_eq(jn_dataset_count(ds), 3);
+    ck_assert_float_eq(jn_dataset_features(ds)[2], 4.0f);
+    ck_assert_int_eq(jn_dataset_labels(ds)[2], 2);
+    jn_dataset_free(ds);
+    /* Trailing zeros (tape padding) and a lone 0x1f after the members. */
+    memcpy(both + l1 + l2, "\0\0\0\0", 4);
+    p = write_raw("g-padded.gz", both, l1 + l2 + 4);
+    ck_assert_msg(jn_dataset_load_csv(&ds, p, 0) == JN_OK, "%s", jn_last_error());
+    ck_assert_uint_eq(jn_dataset_count(ds), 3);
+    jn_dataset_free(ds);
+    both[l1 + l2] = 0x1f;
+    p = write_raw("g-lone.gz", both, l1 + l2 + 1);
+    ck_assert_msg(jn_dataset_load_csv(&ds, p, 0) == JN_OK, "%s", jn_last_error());
+    ck_assert_uint_eq(jn_dataset_count(ds), 3);
+    jn_dataset_free(ds);
+    /* The second member cut in its middle. */
+    p = write_raw("g-cut.gz", both, l1 + l2 / 2);
+    EXPECT_FAIL(jn_dataset_load_csv(&ds, p, 0), ds, JN_ERR_FORMAT, p);
+    expect_msg("truncated");
+    free(both);
+    free(m1);
+    free(m2);
+}
+END_TEST
+
 START_TEST(csv_hostile)
 {
     csv_bad("k-ragged", "1,2,3\n0,1\n", "line 2");
@@ -665,6 +706,7 @@ int main(void)
     tcase_add_test(tc, usps_hostile);
     tcase_add_test(tc, csv_happy);
     tcase_add_test(tc, csv_hostile);
+    tcase_add_test(tc, gzip_members);
     tcase_add_test(tc, mnist_splits);
     tcase_add_test(tc, mnist_split_failures);
     tcase_add_test(tc, usps_splits);

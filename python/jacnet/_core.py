@@ -18,9 +18,16 @@ def _free_handle(free_fn, address, *keep_alive):
 
 class _Handle:
     """An owned C handle: close() frees it (idempotent), `with` closes it, and
-    a weakref.finalize frees it if the object is collected unclosed."""
+    a weakref.finalize frees it if the object is collected unclosed.
+
+    A handle is never shared by two Python objects: copy.copy, copy.deepcopy
+    and pickle either make a new C object (Net and Objective override the
+    methods below) or raise TypeError (the default here), so closing one
+    object can never leave another holding a freed pointer."""
 
     _free_name = None  # the jn_*_free function, by name (looked up in F at free time)
+    # Why the class cannot be copied; subclasses that can override __copy__ etc.
+    _no_copy = "libjacnet has no function to copy it"
 
     def _adopt(self, handle, keep_alive=()):
         address = handle.value if isinstance(handle, ctypes.c_void_p) else handle
@@ -34,7 +41,8 @@ class _Handle:
     def _h(self):
         address = getattr(self, "_address", None)
         if address is None:
-            raise ValueError("%s is closed" % type(self).__name__)
+            raise ValueError("jacnet.%s is closed (close() was called, or it was never opened)"
+                             % type(self).__name__.lstrip("_"))
         return address
 
     @property
@@ -47,6 +55,24 @@ class _Handle:
             fin()
         self._address = None
 
+    def _refuse_copy(self, what):
+        return TypeError("jacnet.%s cannot be %s: %s" % (type(self).__name__.lstrip("_"), what, self._no_copy))
+
+    def __copy__(self):
+        raise self._refuse_copy("copied")
+
+    def __deepcopy__(self, memo):
+        raise self._refuse_copy("copied")
+
+    def __reduce__(self):
+        raise self._refuse_copy("pickled")
+
+    def __setstate__(self, state):
+        # Only a pickle made before handles pickled by value lands here: its
+        # state holds a C address from another process, never to be used.
+        raise TypeError("this pickle of jacnet.%s holds a C pointer from another process (made by an older "
+                        "jacnet) and cannot be loaded" % type(self).__name__)
+
     def __enter__(self):
         return self
 
@@ -55,16 +81,47 @@ class _Handle:
         return False
 
 
-def _rows(X, D, name):
-    """X as an n x D float32 C-contiguous array (1-D X of length D is one row)."""
+def _rows(X, D, name, origin=None):
+    """X as an n x D float32 C-contiguous array (1-D X of length D is one row).
+
+    origin: the model file the network came from, named in the message."""
     X = as_float32(X, name)
     if X.ndim == 1 and X.shape[0] == D:
         X = X.reshape(1, D)
     if X.ndim != 2 or X.shape[1] != D:
-        raise ValueError("%s: shape %s, expected (n, %d)" % (name, X.shape, D))
+        raise ValueError("%s: shape %s, expected (n, %d)%s" % (name, X.shape, D, _from_file(origin, D)))
     if X.shape[0] == 0:
         raise ValueError("%s: no rows" % name)
     return X
+
+
+def _from_file(origin, D):
+    return "" if origin is None else ": the network loaded from %r takes %d inputs" % (origin, D)
+
+
+def _check_labels(y, K, name, origin=None, binary=False):
+    """Labels the network can output: 0..K-1 (binary: 0 and 1 for a single
+    output, as predict thresholds it)."""
+    most = 2 if binary and K == 1 else K
+    bad = np.flatnonzero((y < 0) | (y >= most))
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError("%s: label %d at index %d, the network has %d output%s (labels 0..%d)%s"
+                         % (name, y[i], i, K, "" if K == 1 else "s", most - 1,
+                            "" if origin is None else "; it was loaded from %r" % (origin,)))
+
+
+def _restore_net(sizes, hidden, output, params):
+    """Unpickle a Net: a new C network from the architecture and the
+    little-endian float32 parameter bytes."""
+    net = Net(sizes, hidden, output)
+    net.params = np.frombuffer(params, dtype="<f4")
+    return net
+
+
+def _restore_objective(loss, settings):
+    """Unpickle an Objective from its settings."""
+    return Objective(loss, **settings)
 
 
 # ---- networks ---------------------------------------------------------------
@@ -73,9 +130,12 @@ class Net(_Handle):
     """A multilayer perceptron: sizes = (D, H1, ..., K).
 
     hidden: tanh, sigmoid, relu, linear; output: sigmoid, softmax, linear,
-    tanh, relu. Parameters start at zero: call init(seed) or assign params."""
+    tanh, relu. Parameters start at zero: call init(seed) or assign params.
+    copy.copy and copy.deepcopy give an independent network (jn_net_clone);
+    pickling stores the architecture and parameters."""
 
     _free_name = "jn_net_free"
+    _origin = None  # the model file it was loaded from, for messages
 
     def __init__(self, sizes, hidden="tanh", output="sigmoid"):
         try:
@@ -146,10 +206,22 @@ class Net(_Handle):
         F.jn_net_clone(ctypes.byref(h), self._h)
         return Net._wrap(h)
 
+    # A copy of a Net is always a new C network: two Python objects never
+    # share one (closing one would leave the other with a freed pointer).
+    def __copy__(self):
+        return self.clone()
+
+    def __deepcopy__(self, memo):
+        return self.clone()
+
+    def __reduce__(self):
+        params = self.params.astype("<f4").tobytes()  # raises if closed
+        return (_restore_net, (list(self._sizes), self._hidden, self._output, params))
+
     # -- evaluation
     def _rows_to(self, fn, X, tail, dtype=np.float32):
         """Call C fn(net, X, n, out) for the rows of X into a new n x *tail array."""
-        X = _rows(X, self._sizes[0], "X")
+        X = _rows(X, self._sizes[0], "X", self._origin)
         out = np.empty((X.shape[0],) + tail, dtype=dtype)
         fn(self._h, ptr(X), X.shape[0], ptr(out))
         return out
@@ -185,7 +257,7 @@ class Net(_Handle):
     def _objective_args(self, obj, X, Y, Xj):
         if not isinstance(obj, Objective):
             raise TypeError("obj: expected a jacnet.Objective, got %s" % type(obj).__name__)
-        X = _rows(X, self._sizes[0], "X")
+        X = _rows(X, self._sizes[0], "X", self._origin)
         n = X.shape[0]
         Y = as_float32(Y, "Y")
         if Y.ndim == 1 and n == 1:
@@ -193,7 +265,7 @@ class Net(_Handle):
         if Y.shape != (n, self._sizes[-1]):
             raise ValueError("Y: shape %s, expected (%d, %d)" % (Y.shape, n, self._sizes[-1]))
         if Xj is not None:
-            Xj = _rows(Xj, self._sizes[0], "Xj")
+            Xj = _rows(Xj, self._sizes[0], "Xj", self._origin)
             if Xj.shape != X.shape:
                 raise ValueError("Xj: shape %s, expected the shape of X %s" % (Xj.shape, X.shape))
         return X, Y, Xj, n
@@ -218,7 +290,14 @@ class Net(_Handle):
 
     def error_rate(self, X, y):
         """Fraction of rows of X whose predicted class differs from y."""
-        with _Dataset(X, y, self._sizes[-1]) as ds:
+        self._h  # a closed network fails before any work
+        K = self._sizes[-1]
+        X = _rows(X, self._sizes[0], "X", self._origin)
+        y = as_int32(y, "y")
+        if y.shape != (X.shape[0],):
+            raise ValueError("y: shape %s, expected (%d,)" % (y.shape, X.shape[0]))
+        _check_labels(y, K, "y", self._origin, binary=True)
+        with _Dataset(X, y, 2 if K == 1 else K) as ds:
             err = ctypes.c_double()
             F.jn_net_error_rate(self._h, ds._h, ctypes.byref(err))
             return err.value
@@ -231,7 +310,9 @@ class Net(_Handle):
     def load(cls, path):
         h = _lib.new_handle()
         F.jn_net_load(ctypes.byref(h), path_arg(path))
-        return cls._wrap(h)
+        net = cls._wrap(h)
+        net._origin = os.fsdecode(path)
+        return net
 
 
 # ---- objectives ----------------------------------------------------------------
@@ -243,7 +324,8 @@ class Objective(_Handle):
     projections: 0 exact penalty, k > 0 the k-projection estimate.
     noise, input_std, jacobian_std: noise the *trainer* draws per minibatch
     (Net.objective never draws noise). penalty_target: "output" or "logits".
-    penalty_form: "auto", "direct" or "gram" (docs/METHOD.md)."""
+    penalty_form: "auto", "direct" or "gram" (docs/METHOD.md).
+    copy.copy, copy.deepcopy and pickle copy it by its settings."""
 
     _free_name = "jn_objective_free"
 
@@ -305,6 +387,12 @@ class Objective(_Handle):
         self.penalty_form = "auto"
         return self
 
+    def _settings(self):
+        return dict(l2=self.l2, jacobian=self.jacobian, projections=self.projections, noise=self.noise,
+                    input_std=self.input_std, jacobian_std=self.jacobian_std, seed=self.seed,
+                    penalty_target=self.penalty_target, penalty_every=self.penalty_every,
+                    penalty_form=self.penalty_form)
+
     def clone(self, **changes):
         """A copy (jn_objective_clone) with the given keyword settings changed."""
         h = _lib.new_handle()
@@ -312,16 +400,23 @@ class Objective(_Handle):
         new = Objective.__new__(Objective)
         new._adopt(h)
         new.loss = self.loss
-        settings = dict(l2=self.l2, jacobian=self.jacobian, projections=self.projections, noise=self.noise,
-                        input_std=self.input_std, jacobian_std=self.jacobian_std, seed=self.seed,
-                        penalty_target=self.penalty_target, penalty_every=self.penalty_every,
-                        penalty_form=self.penalty_form)
+        settings = self._settings()
         unknown = set(changes) - set(settings)
         if unknown:
             raise TypeError("clone: unknown settings %s" % ", ".join(sorted(unknown)))
         settings.update(changes)
         new._configure(**settings)
         return new
+
+    def __copy__(self):
+        return self.clone()
+
+    def __deepcopy__(self, memo):
+        return self.clone()
+
+    def __reduce__(self):
+        self._h  # a closed objective is not pickled
+        return (_restore_objective, (self.loss, self._settings()))
 
     def __repr__(self):
         return ("jacnet.Objective(loss=%r, l2=%g, jacobian=%g, projections=%d, noise=%r, input_std=%g, "
@@ -335,9 +430,12 @@ class Optimizer(_Handle):
     """SGD (momentum) or Adam over a network's flat parameters.
 
     Optimizer.sgd(lr, momentum=0.0), Optimizer.adam(lr, beta1, beta2, eps);
-    schedule(kind, gamma, period); step(net, grad)."""
+    schedule(kind, gamma, period); step(net, grad). Not copyable or picklable
+    (TypeError): its state lives in C with no copy function."""
 
     _free_name = "jn_optimizer_free"
+    _no_copy = ("its state (momentum or moments, step count) lives in C and libjacnet has no function to "
+                "copy it; create another with Optimizer.sgd / Optimizer.adam")
 
     def __init__(self, *a, **k):
         raise TypeError("use Optimizer.sgd(...) or Optimizer.adam(...)")
@@ -369,6 +467,8 @@ class Optimizer(_Handle):
         return F.jn_optimizer_lr(self._h)
 
     def step(self, net, grad):
+        if not isinstance(net, Net):
+            raise TypeError("net: expected a jacnet.Net, got %s" % type(net).__name__)
         g = as_float32(grad, "grad")
         if g.ndim != 1 or g.shape[0] != net.param_count:
             raise ValueError("grad: shape %s, expected (%d,)" % (g.shape, net.param_count))
@@ -379,9 +479,12 @@ class Optimizer(_Handle):
 
 
 class Rng(_Handle):
-    """xoshiro256** stream (jn_rng): Rng(seed, stream=0)."""
+    """xoshiro256** stream (jn_rng): Rng(seed, stream=0). Not copyable or
+    picklable (TypeError): its position lives in C with no copy function."""
 
     _free_name = "jn_rng_free"
+    _no_copy = ("its position in the stream lives in C and libjacnet has no function to copy it; "
+                "create Rng(seed, stream) again to replay a stream")
 
     def __init__(self, seed, stream=0):
         h = _lib.new_handle()
@@ -419,6 +522,7 @@ class _Dataset(_Handle):
     until the C handle is freed (they ride in the finalizer)."""
 
     _free_name = "jn_dataset_free"
+    _no_copy = "it borrows the caller's arrays; copy those instead"
 
     def __init__(self, X, y, classes, D=None):
         X = as_float32(X, "X")
@@ -499,11 +603,24 @@ def usps_splits(dir=None):
 
 class _Trainer(_Handle):
     _free_name = "jn_trainer_free"
+    _no_copy = "it only lives for one train() call"
 
     def __init__(self):
         h = _lib.new_handle()
         F.jn_trainer_create(ctypes.byref(h))
         self._adopt(h)
+
+
+def _train_set(X, y, K, D, xname, yname, origin):
+    """(X, y) for the trainer as float32 / int32 arrays, X's width and the
+    labels checked against the network so that the message names the
+    argument."""
+    X = _rows(X, D, xname, origin)
+    y = as_int32(y, yname)
+    if y.shape != (X.shape[0],):
+        raise ValueError("%s: shape %s, expected (%d,) like %s" % (yname, y.shape, X.shape[0], xname))
+    _check_labels(y, K, yname, origin)
+    return X, y
 
 
 def _report_dict(r):
@@ -533,11 +650,22 @@ def train(net, objective, X, y, *, epochs=10, batch_size=100, optimizer="sgd", l
         raise TypeError("net: expected a jacnet.Net")
     if not isinstance(objective, Objective):
         raise TypeError("objective: expected a jacnet.Objective")
+    if not (isinstance(optimizer, Optimizer) or (isinstance(optimizer, str) and optimizer in ("sgd", "adam"))):
+        raise ValueError("optimizer: 'sgd', 'adam' or a jacnet.Optimizer")
+    # Closed handles fail here, before anything is made.
+    net._h
+    objective._h
+    if isinstance(optimizer, Optimizer):
+        optimizer._h
     D, K = net.n_inputs, net.n_outputs
     if int(epochs) < 1 or int(batch_size) < 1 or int(patience) < 0:
         raise ValueError("epochs and batch_size must be >= 1, patience >= 0")
     owned = []  # handles made here, closed at the end
     try:
+        # Both sets are checked before either is handed to C.
+        X, y = _train_set(X, y, K, D, "X", "y", net._origin)
+        if valid is not None:
+            valid = _train_set(valid[0], valid[1], K, D, "valid[0]", "valid[1]", net._origin)
         train_ds = _Dataset(X, y, K, D)
         owned.append(train_ds)
         valid_ds = None

@@ -181,10 +181,14 @@ def test_invalid_settings_from_c():
             net.objective(obj, np.zeros((1, 3)), np.array([[1.0, 0.0]]))
 
 
-def test_labels_out_of_range_in_train(small_net):
+def test_labels_out_of_range_in_train(small_net, no_c):
     X = np.zeros((4, 6), np.float32)
-    with pytest.raises(jacnet.JacnetError, match="labels"):
+    with pytest.raises(ValueError, match=r"y: label 3 at index 3, the network has 3 outputs \(labels 0\.\.2\)"):
         jacnet.train(small_net, jacnet.Objective(), X, np.array([0, 1, 2, 3]), epochs=1)
+    with pytest.raises(ValueError, match=r"valid\[1\]: label -1 at index 1"):
+        jacnet.train(small_net, jacnet.Objective(), X, np.array([0, 1, 2, 0]), epochs=1,
+                     valid=(X, np.array([0, -1, 2, 0])))
+    assert no_c == []
 
 
 def test_closed_handle_raises(small_net):
