@@ -447,8 +447,8 @@ JN_MPI_API jn_status jn_mpi_train(jn_mpi *mp, jn_trainer *tr, jn_net *net, const
     else if (s.stop_reason == STOP_USER)
         st = fail(JN_ERR_STOPPED, "jn_mpi_train: stopped by the epoch callback after epoch %u", s.stop_epoch);
     else if (s.stop_reason == STOP_MISMATCH)
-        st = fail(JN_ERR_DIVERGED, "jn_mpi_train: the ranks' parameters differ after epoch %u (hashes); the "
-                  "reduction did not give every rank the same bits", s.stop_epoch);
+        st = fail(JN_ERR_DIVERGED, "jn_mpi_train: the ranks' parameters differ after epoch %u (hashes): changed "
+                  "outside the run on some rank, or the reduction gave ranks different bits", s.stop_epoch);
     else if (st != JN_OK)
         st = fail(st, "jn_mpi_train: %s", jn_last_error());
     free(s.best);

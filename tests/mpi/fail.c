@@ -16,6 +16,9 @@
  *   fail DIR diverge       the learning rate overflows: every rank returns
  *                          JN_ERR_DIVERGED at the same step (exit 0 when all
  *                          agree; no hang)
+ *   fail DIR drift         rank 0's epoch callback changes one parameter
+ *                          after epoch 1: the hash check after epoch 2 ends
+ *                          the run with JN_ERR_DIVERGED on every rank (exit 0)
  */
 #include "mpitest.h"
 
@@ -24,6 +27,14 @@
 #include <unistd.h>
 
 static void abort_now(int sig) { abort(); }
+
+/* Rank 0's epoch callback in "drift" mode: nudge one parameter. */
+static int nudge(const jn_epoch_report *r, void *user)
+{
+    if (r->epoch == 1) jn_net_params(user)[0] += 1e-3f;
+    return 0;
+}
+static int drift; /* drift mode: train() installs nudge */
 
 static void write_csv(const char *path)
 {
@@ -49,6 +60,7 @@ static jn_status train(jn_mpi *mp, const jn_dataset *ds, jn_loss loss, double lr
     CHECK_OK(jn_trainer_create(&tr));
     CHECK_OK(jn_trainer_set_epochs(tr, epochs));
     CHECK_OK(jn_trainer_set_batch_size(tr, 8));
+    if (drift) CHECK_OK(jn_mpi_set_epoch_callback(mp, nudge, net));
     jn_status st = jn_mpi_train(mp, tr, net, obj, opt, ds, NULL);
     jn_trainer_free(tr);
     jn_optimizer_free(opt);
@@ -94,8 +106,12 @@ int main(int argc, char **argv)
     } else if (strcmp(mode, "objective") == 0) {
         jn_dataset *ds = synthetic(200, 16, 4, 1);
         /* cross-entropy needs softmax outputs; the network has sigmoid ones */
-        train(mp, ds, rank == 1 ? JN_LOSS_CE : JN_LOSS_MSE, 0.1, 100000);
-        CHECK(0, "training survived a failure on rank 1");
+        jn_status st = train(mp, ds, rank == 1 ? JN_LOSS_CE : JN_LOSS_MSE, 0.1, 100000);
+        /* not reached; if it were, a program would clean up and leave,
+         * and with rank 0 still in a reduction the job would hang */
+        fprintf(stderr, "fail: rank %d: training returned %s\n", rank, jn_status_str(st));
+        jn_dataset_free(ds);
+        code = 1;
     } else if (strcmp(mode, "otherdata") == 0) {
         jn_dataset *ds = synthetic(200, 16, 4, rank == 1 ? 2 : 1);
         jn_status st = train(mp, ds, JN_LOSS_MSE, 0.1, 3);
@@ -109,6 +125,14 @@ int main(int argc, char **argv)
         CHECK(st == JN_ERR_DIVERGED, "an overflowing step gave %s: %s", jn_status_str(st), jn_mpi_last_error());
         CHECK(strstr(jn_mpi_last_error(), "step 0") != NULL, "%s", jn_mpi_last_error());
         if (rank == 0) printf("diverge: every rank returned: %s\n", jn_mpi_last_error());
+        jn_dataset_free(ds);
+    } else if (strcmp(mode, "drift") == 0) {
+        jn_dataset *ds = synthetic(200, 16, 4, 1);
+        drift = 1;
+        jn_status st = train(mp, ds, JN_LOSS_MSE, 0.1, 5);
+        CHECK(st == JN_ERR_DIVERGED, "drifted parameters gave %s: %s", jn_status_str(st), jn_mpi_last_error());
+        CHECK(strstr(jn_mpi_last_error(), "differ after epoch 2") != NULL, "%s", jn_mpi_last_error());
+        if (rank == 0) printf("drift: every rank returned: %s\n", jn_mpi_last_error());
         jn_dataset_free(ds);
     } else {
         CHECK(0, "unknown mode %s", mode);

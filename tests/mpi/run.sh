@@ -85,6 +85,7 @@ expect abort abort nonzero "process rank 1 .* exited on signal 6"
 expect objective objective nonzero "jacnet-mpi: rank 1: jn_trainer_run: jn_net_objective: cross-entropy needs softmax"
 expect otherdata otherdata nonzero "rank 0: jn_mpi_train: the ranks' training sets differ"
 expect diverge diverge 0 "every rank returned: .*not finite at step 0"
+expect drift drift 0 "every rank returned: .*parameters differ after epoch 2"
 
 # ---- example ----
 if [ -x "$build/examples/mpi_train" ]; then
