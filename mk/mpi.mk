@@ -129,3 +129,19 @@ clean: clean-mpi
 .PHONY: clean-mpi
 clean-mpi:
 	rm -f lib/libjacnet_mpi.* pkgconfig/jacnet-mpi.pc
+
+# ---- timing for docs/SCALING.md (not part of any check) ----
+$(BUILD)/bench/mpi_step: bench/mpi_step.c $(MPI_SHARED) include/jacnet_mpi.h
+	@mkdir -p $(@D)
+	$(MPICC) $(MPI_CFLAGS_ALL) $< -o $@ $(MPI_PROG_LIBS)
+
+# 784-1000-10 and 784-1000-1000-10, exact and 1 projection, batch 100, on 1
+# rank (1 and 2 BLAS threads) and 2 ranks (1 thread each).
+.PHONY: bench-mpi
+bench-mpi: mpi $(BUILD)/bench/mpi_step
+	@for net in 784,1000,10 784,1000,1000,10; do for k in 0 1; do \
+	  JACNET_THREADS=1 $(MPIRUN) $(MPIRUN_FLAGS) -np 1 $(BUILD)/bench/mpi_step --sizes $$net --projections $$k; \
+	  JACNET_THREADS=2 $(MPIRUN) $(MPIRUN_FLAGS) -np 1 $(BUILD)/bench/mpi_step --sizes $$net --projections $$k \
+	    | sed 's/ranks 1 /ranks 1x2thr/'; \
+	  JACNET_THREADS=1 $(MPIRUN) $(MPIRUN_FLAGS) -np 2 $(BUILD)/bench/mpi_step --sizes $$net --projections $$k; \
+	done; done
