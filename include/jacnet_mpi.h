@@ -120,8 +120,10 @@ JN_MPI_API jn_status jn_mpi_train(jn_mpi *mp, jn_trainer *tr, jn_net *net, const
 
 /* ---- parallel sweeps ---- */
 
-/* Largest record a grid point may produce, including the final NUL. */
-#define JN_MPI_RECORD_MAX 65536
+/* Largest record a grid point may produce, including the final NUL (a
+ * JSON record of a run with per-epoch curves fits many times over). Only
+ * the bytes used travel. */
+#define JN_MPI_RECORD_MAX (1u << 20)
 
 /* Train grid point `index` and write its record (a NUL-terminated string,
  * at most cap bytes including the NUL) into record. On failure return the

@@ -494,7 +494,7 @@ static void deliver(sweep_state *w, size_t index, jn_status status, const char *
 
 /* Receive one record from any rank (rank 0); blocking or not. Returns 1 if
  * one was delivered. */
-static int receive_record(jn_mpi *mp, sweep_state *w, char *buf, int block)
+static int receive_record(jn_mpi *mp, sweep_state *w, int block)
 {
     MPI_Status probe;
     int ready = 1;
@@ -505,25 +505,25 @@ static int receive_record(jn_mpi *mp, sweep_state *w, char *buf, int block)
     if (!ready) return 0;
     int bytes;
     MPI_Get_count(&probe, MPI_BYTE, &bytes);
+    char *buf = alloc_or_fail((size_t)bytes, 1, "jn_mpi_sweep");
+    if (!buf || bytes < (int)sizeof(wire_head) + 1) abort_job(mp, "jn_mpi_sweep: receiving a record: %s", last_error);
     MPI_Recv(buf, bytes, MPI_BYTE, probe.MPI_SOURCE, TAG_RECORD, mp->comm, MPI_STATUS_IGNORE);
     wire_head head;
     memcpy(&head, buf, sizeof head);
     buf[bytes - 1] = 0;
     deliver(w, (size_t)head.index, (jn_status)head.status, buf + sizeof head);
+    free(buf);
     return 1;
 }
 
-/* Run one point into buf (a wire record) and return its size. */
-static size_t run_point(size_t index, jn_mpi_point_fn run, void *user, char *buf)
+/* Run one point; its record goes into text (JN_MPI_RECORD_MAX bytes). */
+static jn_status run_point(size_t index, jn_mpi_point_fn run, void *user, char *text)
 {
-    char *text = buf + sizeof(wire_head);
     text[0] = 0;
     jn_status st = run(index, text, JN_MPI_RECORD_MAX, user);
     text[JN_MPI_RECORD_MAX - 1] = 0;
     if (st != JN_OK && !text[0]) snprintf(text, JN_MPI_RECORD_MAX, "%s", jn_last_error());
-    wire_head head = {.index = index, .status = (int32_t)st};
-    memcpy(buf, &head, sizeof head);
-    return sizeof head + strlen(text) + 1;
+    return st;
 }
 
 JN_MPI_API jn_status jn_mpi_sweep(jn_mpi *mp, size_t points, const unsigned char *done, jn_mpi_point_fn run,
@@ -539,10 +539,12 @@ JN_MPI_API jn_status jn_mpi_sweep(jn_mpi *mp, size_t points, const unsigned char
     if (st == JN_OK && !same) st = fail(JN_ERR_INVALID, "jn_mpi_sweep: the ranks disagree on the number of points");
     /* The points still to do, in order: rank 0's view, broadcast. */
     unsigned char *skip = st == JN_OK ? alloc_or_fail(points, 1, "jn_mpi_sweep") : NULL;
-    if (st == JN_OK && !skip) st = JN_ERR_NOMEM;
+    char *text = st == JN_OK && skip ? alloc_or_fail(JN_MPI_RECORD_MAX, 1, "jn_mpi_sweep") : NULL;
+    if (st == JN_OK && (!skip || !text)) st = JN_ERR_NOMEM;
     st = agree(mp, st, last_error);
     if (st != JN_OK) {
         free(skip);
+        free(text);
         return st;
     }
     if (mp->rank == 0) {
@@ -557,42 +559,43 @@ JN_MPI_API jn_status jn_mpi_sweep(jn_mpi *mp, size_t points, const unsigned char
         if (!skip[i]) mine += todo++ % (size_t)mp->size == (size_t)mp->rank;
 
     jn_set_threads(1); /* whole models per rank: ranks are the parallelism */
-    size_t wire_max = sizeof(wire_head) + JN_MPI_RECORD_MAX;
     sweep_state w = {.collect = collect, .collect_user = collect_user, .first_failed = SIZE_MAX};
-    /* Workers keep every sent record until its send completes (records
-     * are small; a sweep has few points per rank). */
-    /* Rank 0: one buffer for its own records, one for those it receives. */
-    char *bufs = alloc_or_fail(mp->rank == 0 ? 2 : (mine ? mine : 1), wire_max, "jn_mpi_sweep");
+    /* Workers keep each sent record, sized to fit, until its send completes. */
+    char **sends = mp->rank == 0 ? NULL : calloc(mine ? mine : 1, sizeof *sends);
     MPI_Request *reqs = mp->rank == 0 ? NULL : alloc_or_fail(mine ? mine : 1, sizeof *reqs, "jn_mpi_sweep");
-    if (!bufs || (mp->rank != 0 && !reqs)) abort_job(mp, "%s", last_error);
+    if (mp->rank != 0 && (!sends || !reqs)) abort_job(mp, "jn_mpi_sweep: out of memory");
 
     size_t sent = 0, j = 0;
     for (size_t i = 0; i < points; i++) {
         if (skip[i]) continue;
         if (j++ % (size_t)mp->size != (size_t)mp->rank) continue;
+        jn_status pst = run_point(i, run, run_user, text);
         if (mp->rank == 0) {
-            run_point(i, run, run_user, bufs);
-            wire_head head;
-            memcpy(&head, bufs, sizeof head);
-            deliver(&w, i, (jn_status)head.status, bufs + sizeof head);
-            while (receive_record(mp, &w, bufs + wire_max, 0)) {
+            deliver(&w, i, pst, text);
+            while (receive_record(mp, &w, 0)) {
             }
-        } else {
-            char *buf = bufs + sent * wire_max;
-            size_t bytes = run_point(i, run, run_user, buf);
-            MPI_Isend(buf, (int)bytes, MPI_BYTE, 0, TAG_RECORD, mp->comm, &reqs[sent]);
-            sent++;
+            continue;
         }
+        size_t len = strlen(text) + 1, bytes = sizeof(wire_head) + len;
+        char *msg = alloc_or_fail(bytes, 1, "jn_mpi_sweep");
+        if (!msg) abort_job(mp, "%s", last_error);
+        wire_head head = {.index = i, .status = (int32_t)pst};
+        memcpy(msg, &head, sizeof head);
+        memcpy(msg + sizeof head, text, len);
+        MPI_Isend(msg, (int)bytes, MPI_BYTE, 0, TAG_RECORD, mp->comm, &reqs[sent]);
+        sends[sent++] = msg;
     }
     if (mp->rank == 0) {
         /* Everything the others owe. */
-        for (size_t k = 0; k < todo - mine; k++) receive_record(mp, &w, bufs, 1);
+        for (size_t k = 0; k < todo - mine; k++) receive_record(mp, &w, 1);
     } else {
         MPI_Waitall((int)sent, reqs, MPI_STATUSES_IGNORE);
+        for (size_t k = 0; k < sent; k++) free(sends[k]);
     }
-    free(bufs);
+    free(sends);
     free(reqs);
     free(skip);
+    free(text);
 
     /* Rank 0 knows every outcome: tell the others. */
     struct { int status; char text[MESSAGE_MAX]; } verdict = {0};

@@ -416,6 +416,69 @@ START_TEST(sharding_off_is_the_default)
 }
 END_TEST
 
+/* Records the gradient of the first two steps, then zeroes every gradient
+ * so the parameters never move. */
+typedef struct two_steps { int calls; float *g[2]; } two_steps;
+
+static jn_status freeze_hook(float *grad, size_t count, double *value, size_t *batch_rows, void *user)
+{
+    two_steps *t = user;
+    if (t->calls < 2) {
+        t->g[t->calls] = malloc(count * sizeof(float));
+        memcpy(t->g[t->calls], grad, count * sizeof(float));
+    }
+    t->calls++;
+    memset(grad, 0, count * sizeof(float));
+    return JN_OK;
+}
+
+/* Largest |a - b| over max |b|. */
+static double grad_gap(const float *a, const float *b, size_t n)
+{
+    double worst = 0.0, scale = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        worst = fmax(worst, fabs((double)a[i] - b[i]));
+        scale = fmax(scale, fabs((double)b[i]));
+    }
+    return worst / scale;
+}
+
+/* Sharded runs draw new projection vectors every step: two steps on the same
+ * rows (the batch is the whole set) with the same parameters differ in
+ * their projected gradients, but not in the exact ones. */
+static double second_step_change(unsigned projections)
+{
+    jn_dataset *tr = blobs(12, 4);
+    jn_net *net = small_net();
+    jn_objective *obj = NULL;
+    jn_optimizer *opt = NULL;
+    jn_trainer *t = NULL;
+    ck_assert_int_eq(jn_objective_create_model(&obj, JN_MODEL_MLP_JACOB, 0.5, 0.0), JN_OK);
+    ck_assert_int_eq(jn_objective_set_jacobian(obj, 0.5, projections), JN_OK);
+    ck_assert_int_eq(jn_optimizer_create_sgd(&opt, 0.1, 0.0), JN_OK);
+    ck_assert_int_eq(jn_trainer_create(&t), JN_OK);
+    ck_assert_int_eq(jn_trainer_set_epochs(t, 2), JN_OK);
+    ck_assert_int_eq(jn_trainer_set_batch_size(t, 12), JN_OK);
+    ck_assert_int_eq(jn_trainer_set_sharding(t, 0, 1), JN_OK);
+    two_steps rec = {0};
+    ck_assert_int_eq(jn_trainer_set_gradient_hook(t, freeze_hook, &rec), JN_OK);
+    ck_assert_int_eq(jn_trainer_run(t, net, obj, opt, tr, NULL), JN_OK);
+    ck_assert_int_eq(rec.calls, 2);
+    double gap = grad_gap(rec.g[1], rec.g[0], jn_net_param_count(net));
+    free(rec.g[0]); free(rec.g[1]);
+    jn_trainer_free(t); jn_optimizer_free(opt); jn_objective_free(obj); jn_net_free(net); jn_dataset_free(tr);
+    return gap;
+}
+
+START_TEST(sharded_projections_change_every_step)
+{
+    double exact = second_step_change(0), projected = second_step_change(1);
+    ck_assert_msg(exact < 1e-5, "exact penalty: the same rows and parameters gave gradients %g apart", exact);
+    ck_assert_msg(projected > 1e-2, "1 projection: the second step's gradient is within %g of the first's; "
+                  "are the projection vectors drawn anew each step?", projected);
+}
+END_TEST
+
 START_TEST(sharding_arguments)
 {
     jn_trainer *t = NULL;
@@ -449,6 +512,7 @@ int main(void)
     tcase_add_test(tc, shards_match_one_process_projections);
     tcase_add_test(tc, shards_match_one_process_early_stopping);
     tcase_add_test(tc, sharding_off_is_the_default);
+    tcase_add_test(tc, sharded_projections_change_every_step);
     tcase_add_test(tc, sharding_arguments);
     suite_add_tcase(s, tc);
     return run_suite(s);

@@ -106,11 +106,12 @@ int main(int argc, char **argv)
 
     if (strcmp(mode, "serial") == 0) {
         CHECK(size == 1, "serial mode runs on one process");
-        char record[JN_MPI_RECORD_MAX];
+        char *record = malloc(JN_MPI_RECORD_MAX);
         for (size_t i = 0; i < POINTS; i++) {
-            jn_status st = train_point(i, record, sizeof record, &d);
+            jn_status st = train_point(i, record, JN_MPI_RECORD_MAX, &d);
             keep_record(i, st, record, &c);
         }
+        free(record);
     } else {
         jn_mpi *mp = NULL;
         CHECK_OK(jn_mpi_create(&mp, MPI_COMM_WORLD));
