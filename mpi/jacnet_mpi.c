@@ -424,7 +424,20 @@ JN_MPI_API jn_status jn_mpi_train(jn_mpi *mp, jn_trainer *tr, jn_net *net, const
     bcast_floats(mp, jn_net_params(net), P);
     memcpy(s.best, jn_net_params(net), P * sizeof(float));
 
-    /* Early stopping is decided here (rank 0), not by the trainer: it sees
+    /* Checkpoints (issue 10's trainer API, not on this branch yet): when the
+     * trainer gains one, it belongs here. Writing: enable it on rank 0 only
+     * (every rank holds the same parameters and optimizer state; the other
+     * ranks' copies would race on a shared file system). Resuming: every
+     * rank must restart at the same epoch with the same parameters,
+     * optimizer moments and step count, so either all ranks read the same
+     * file (shared file system), or rank 0 reads it and broadcasts its bytes
+     * before each rank restores from them; then agree() on the outcome, as
+     * for the data. The sharded streams are keyed by (seed, epoch, example)
+     * and (step, example), so a resumed run draws the noise and projections
+     * the uninterrupted one would have (the shuffle stream is the trainer's
+     * to restore, as in a one-process run).
+     *
+     * Early stopping is decided here (rank 0), not by the trainer: it sees
      * no validation set. */
     jn_trainer_set_gradient_hook(tr, allreduce_hook, &s);
     jn_trainer_set_sharding(tr, (unsigned)mp->rank, (unsigned)mp->size);
