@@ -419,6 +419,37 @@ JN_API jn_status jn_trainer_set_patience(jn_trainer *tr, unsigned patience);
 JN_API jn_status jn_trainer_set_seed(jn_trainer *tr, uint64_t seed);
 JN_API jn_status jn_trainer_set_epoch_callback(jn_trainer *tr, jn_epoch_callback cb, void *user);
 JN_API jn_status jn_trainer_set_batch_callback(jn_trainer *tr, jn_batch_callback cb, void *user);
+
+/* Gradient hook, for data-parallel training (libjacnet_mpi) and other
+ * changes to the update. jn_trainer_run calls it after every minibatch's
+ * objective and gradient and before the optimizer step. On entry grad
+ * (count = jn_net_param_count floats) and *value hold this process's mean
+ * over its *batch_rows rows of the minibatch (the l2 term included once,
+ * as jn_net_objective gives it). On return they must hold what the
+ * optimizer is to use: for data parallelism the global mean
+ *     g = sum_r m_r g_r / sum_r m_r,   value likewise,
+ * with *batch_rows set to sum_r m_r (informational). The hook is called
+ * on every step, also when this process's share is empty (*batch_rows 0,
+ * grad zero, *value 0) and when its objective is not finite (so that every
+ * process takes part in every reduction); a non-finite *value on return
+ * ends the run with JN_ERR_DIVERGED. A status other than JN_OK ends the run
+ * with that status (the hook keeps its own error details). NULL removes
+ * the hook. */
+typedef jn_status (*jn_gradient_hook)(float *grad, size_t count, double *value, size_t *batch_rows,
+                                      void *user);
+JN_API jn_status jn_trainer_set_gradient_hook(jn_trainer *tr, jn_gradient_hook hook, void *user);
+/* Shard every minibatch over `size` processes, this one being `rank`: all
+ * processes hold the same training set and seed, shuffle it alike, and
+ * each takes its contiguous share of every global minibatch of
+ * jn_trainer_set_batch_size rows (the first m % size ranks one row more
+ * than the others). Noise and projection vectors are then drawn per
+ * example from streams keyed by the seed, the epoch (noise) or step
+ * (projections) and the example's index in the dataset, so 1, 2 or 4
+ * processes with the same global batch draw the same numbers for every
+ * example; these streams differ from the unsharded run's. size > 1 needs
+ * a gradient hook that combines the shares. (0, 0), the default, turns
+ * sharding off; (0, 1) is the single-process reference of a sharded run. */
+JN_API jn_status jn_trainer_set_sharding(jn_trainer *tr, unsigned rank, unsigned size);
 /* Train net on `train` (valid may be NULL) with obj and opt. Returns
  * JN_ERR_DIVERGED (network left at its last finite parameters) if a
  * minibatch objective becomes NaN/Inf. */

@@ -1,5 +1,6 @@
 # Examples: built against the freshly built shared library.
-EXAMPLE_SRCS := $(sort $(wildcard examples/*.c))
+# examples/mpi_*.c need mpicc: mk/mpi.mk builds them.
+EXAMPLE_SRCS := $(filter-out examples/mpi_%,$(sort $(wildcard examples/*.c)))
 EXAMPLE_BINS := $(EXAMPLE_SRCS:examples/%.c=$(BUILD)/examples/%)
 
 $(BUILD)/examples/%: examples/%.c $(SHARED) include/jacnet.h

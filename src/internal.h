@@ -155,6 +155,11 @@ struct jn_objective {
     uint64_t seed;
     jn_noise noise;
     double input_std, jacobian_std;
+    /* Set only by a sharded trainer run on its private copy: the dataset
+     * index of each row, so that projections are drawn per example
+     * (penalty.c) and do not depend on how rows are split over processes.
+     * NULL: one stream for the whole batch. */
+    const size_t *example_ids;
 };
 
 /* Penalty part of the objective on pass p (already forwarded with derivs 2):
@@ -169,6 +174,10 @@ struct jn_rng {
     uint64_t s[4];
 };
 void jn__rng_seed(jn_rng *rng, uint64_t seed, uint64_t stream);
+/* A seed derived from (seed, tag, a, b) by chained splitmix64 steps: the
+ * streams of distinct keys are as independent as distinct seeds, at the
+ * cost of four hashes instead of jn_rng_create_stream's jumps. */
+uint64_t jn__key_seed(uint64_t seed, uint64_t tag, uint64_t a, uint64_t b);
 /* out[i] = add[i] + std * N(0, 1) (add may be NULL: 0) for i < n, in
  * blocks of vectorised Box-Muller (gauss.c). */
 void jn__normal_fill(jn_rng *rng, float *out, size_t n, float std, const float *add);

@@ -105,10 +105,16 @@ static void projection_seeds(jn_net *net, const jn_objective *obj, size_t n, siz
     jn_rng rng;
     jn__rng_seed(&rng, obj->seed, 0);
     /* Normalised Gaussian vectors are uniform on the sphere; all n K r
-     * draws come from the one block sampler the noise uses (gauss.c). */
-    jn__normal_fill(&rng, w->proj, n * K * r, 1.0f, NULL);
+     * draws come from the one block sampler the noise uses (gauss.c): one
+     * stream for the batch, or with example_ids (sharded training) one
+     * stream per example, keyed by its dataset index. */
+    if (!obj->example_ids) jn__normal_fill(&rng, w->proj, n * K * r, 1.0f, NULL);
     for (size_t i = 0; i < n; i++) {
         float *P = w->proj + i * K * r;
+        if (obj->example_ids) {
+            jn__rng_seed(&rng, jn__key_seed(obj->seed, 3, 0, obj->example_ids[i]), 0);
+            jn__normal_fill(&rng, P, K * r, 1.0f, NULL);
+        }
         for (size_t q = 0; q < r; q++) {
             double norm = 0.0;
             for (size_t a = 0; a < K; a++) norm += (double)P[a * r + q] * P[a * r + q];

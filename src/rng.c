@@ -56,6 +56,15 @@ void jn__rng_seed(jn_rng *rng, uint64_t seed, uint64_t stream)
     for (uint64_t i = 0; i < stream; i++) jump(rng);
 }
 
+uint64_t jn__key_seed(uint64_t seed, uint64_t tag, uint64_t a, uint64_t b)
+{
+    uint64_t x = seed;
+    x = splitmix64(&x) ^ tag;
+    x = splitmix64(&x) ^ a;
+    x = splitmix64(&x) ^ b;
+    return splitmix64(&x);
+}
+
 JN_API jn_status jn_rng_create_stream(jn_rng **out, uint64_t seed, uint64_t stream)
 {
     if (!out) return jn__fail(JN_ERR_INVALID, "jn_rng_create: out is NULL");

@@ -18,6 +18,9 @@ struct jn_trainer {
     void *epoch_user;
     jn_batch_callback on_batch;
     void *batch_user;
+    jn_gradient_hook hook;
+    void *hook_user;
+    unsigned shard_rank, shard_size; /* shard_size 0: not sharded (the default) */
 };
 
 JN_API jn_status jn_trainer_create(jn_trainer **out)
@@ -81,6 +84,25 @@ JN_API jn_status jn_trainer_set_batch_callback(jn_trainer *tr, jn_batch_callback
     return JN_OK;
 }
 
+JN_API jn_status jn_trainer_set_gradient_hook(jn_trainer *tr, jn_gradient_hook hook, void *user)
+{
+    if (!tr) return jn__fail(JN_ERR_INVALID, "jn_trainer_set_gradient_hook: tr is NULL");
+    tr->hook = hook;
+    tr->hook_user = user;
+    return JN_OK;
+}
+
+JN_API jn_status jn_trainer_set_sharding(jn_trainer *tr, unsigned rank, unsigned size)
+{
+    if (!tr) return jn__fail(JN_ERR_INVALID, "jn_trainer_set_sharding: tr is NULL");
+    if (size == 0 ? rank != 0 : rank >= size)
+        return jn__fail(JN_ERR_INVALID, "jn_trainer_set_sharding: rank %u of size %u, need rank < size "
+                        "(or 0, 0 for no sharding)", rank, size);
+    tr->shard_rank = rank;
+    tr->shard_size = size;
+    return JN_OK;
+}
+
 static double now_seconds(void)
 {
     struct timespec ts;
@@ -120,36 +142,75 @@ static jn_status check_run_args(const jn_trainer *tr, const jn_net *net, const j
     return JN_OK;
 }
 
-/* One minibatch: noise, objective, step. Returns the objective in *value. */
-static jn_status train_batch(jn_net *net, const jn_objective *obj, jn_optimizer *opt, const jn_dataset *train,
-                             run_buffers *b, const size_t *idx, size_t m, unsigned long step, uint64_t seed,
-                             double *value)
+/* A sharded run gives every example its own noise stream, keyed by the run's
+ * seed, the epoch and the example's index in the dataset, so an example's
+ * noise does not depend on which process holds it. */
+static void corrupt_rows(const jn_trainer *tr, uint64_t tag, unsigned epoch, jn_noise kind, double level,
+                         const size_t *idx, size_t m, size_t D, const float *src, float *dst)
 {
-    size_t D = net->sizes[0];
-    jn_status st = jn_dataset_gather(train, idx, m, b->X);
-    if (st == JN_OK) st = jn_dataset_onehot(train, idx, m, b->Y);
+    for (size_t i = 0; i < m; i++) {
+        jn_rng rng;
+        jn__rng_seed(&rng, jn__key_seed(tr->seed, tag, epoch, idx[i]), 0);
+        jn_corrupt(&rng, kind, level, src + i * D, dst + i * D, D);
+    }
+}
+
+/* One minibatch (this process's m rows of it when sharded): noise,
+ * objective, gradient hook, step. Returns the objective in *value. */
+static jn_status train_batch(const jn_trainer *tr, jn_net *net, const jn_objective *obj, jn_optimizer *opt,
+                             const jn_dataset *train, run_buffers *b, const size_t *idx, size_t m,
+                             unsigned epoch, unsigned long step, double *value)
+{
+    size_t D = net->sizes[0], P = net->n_params;
+    int sharded = tr->shard_size > 0;
+    jn_status st = JN_OK;
+    if (m > 0) st = jn_dataset_gather(train, idx, m, b->X);
+    if (st == JN_OK && m > 0) st = jn_dataset_onehot(train, idx, m, b->Y);
     if (st != JN_OK) return st;
     jn_objective local = *obj;
     const float *Xloss = b->X, *Xjac = NULL;
     if (obj->noise != JN_NOISE_NONE && obj->input_std > 0.0) {
-        st = jn_corrupt(&b->loss_noise, obj->noise, obj->input_std, b->X, b->Xloss, m * D);
+        if (sharded)
+            corrupt_rows(tr, 1, epoch, obj->noise, obj->input_std, idx, m, D, b->X, b->Xloss);
+        else
+            st = jn_corrupt(&b->loss_noise, obj->noise, obj->input_std, b->X, b->Xloss, m * D);
         Xloss = b->Xloss;
         Xjac = b->X; /* the Jacobian term keeps the clean input unless it has noise of its own */
     }
     if (st == JN_OK && obj->noise != JN_NOISE_NONE && obj->jacobian_std > 0.0 && obj->jacobian > 0.0) {
-        st = jn_corrupt(&b->jac_noise, obj->noise, obj->jacobian_std, b->X, b->Xjac, m * D);
+        if (sharded)
+            corrupt_rows(tr, 2, epoch, obj->noise, obj->jacobian_std, idx, m, D, b->X, b->Xjac);
+        else
+            st = jn_corrupt(&b->jac_noise, obj->noise, obj->jacobian_std, b->X, b->Xjac, m * D);
         Xjac = b->Xjac;
     }
     if (st != JN_OK) return st;
     /* Penalty every k-th step with weight k * lambda keeps its expectation. */
     local.jacobian = step % obj->every == 0 ? obj->jacobian * obj->every : 0.0;
-    local.seed = seed ^ (0x9e3779b97f4a7c15ULL * (step + 1));
-    st = jn_net_objective(net, &local, Xloss, Xjac, b->Y, m, value, b->grad);
+    local.seed = tr->seed ^ (0x9e3779b97f4a7c15ULL * (step + 1));
+    if (sharded) local.example_ids = idx; /* projections per example too */
+    if (m > 0) {
+        st = jn_net_objective(net, &local, Xloss, Xjac, b->Y, m, value, b->grad);
+    } else {
+        /* An empty share still joins the hook's reduction, with weight 0. */
+        memset(b->grad, 0, P * sizeof(float));
+        *value = 0.0;
+    }
+    if (tr->hook && (st == JN_OK || st == JN_ERR_DIVERGED)) {
+        /* A diverged share goes through the hook too, so every process
+         * takes part in every reduction and all see the non-finite mean. */
+        size_t rows = m;
+        jn_status hs = tr->hook(b->grad, P, value, &rows, tr->hook_user);
+        if (hs != JN_OK)
+            return jn__fail(hs, "jn_trainer_run: the gradient hook returned \"%s\" at step %lu", jn_status_str(hs),
+                            step);
+        st = isfinite(*value) ? JN_OK : JN_ERR_DIVERGED;
+    }
     /* The optimizer already scans the gradient and refuses a non-finite one
      * (as invalid input); only then is the gradient scanned again here, to
      * report it as the divergence it is in a training run. */
     if (st == JN_OK) st = jn_optimizer_step(opt, net, b->grad);
-    if (st == JN_ERR_DIVERGED || (st == JN_ERR_INVALID && !jn__all_finite(b->grad, net->n_params)))
+    if (st == JN_ERR_DIVERGED || (st == JN_ERR_INVALID && !jn__all_finite(b->grad, P)))
         return jn__fail(JN_ERR_DIVERGED, "jn_trainer_run: objective, gradient or update not finite at step %lu; "
                         "the network keeps its last finite parameters", step);
     return st;
@@ -160,6 +221,9 @@ JN_API jn_status jn_trainer_run(jn_trainer *tr, jn_net *net, const jn_objective 
 {
     jn_status st = check_run_args(tr, net, obj, opt, train, valid);
     if (st != JN_OK) return st;
+    if (tr->shard_size > 1 && !tr->hook)
+        return jn__fail(JN_ERR_INVALID, "jn_trainer_run: sharding over %u processes needs a gradient hook to "
+                        "combine their gradients", tr->shard_size);
     size_t D = net->sizes[0], K = net->sizes[net->layers], P = net->n_params;
     size_t bs = tr->batch < train->count ? tr->batch : train->count;
     run_buffers b = {0};
@@ -195,8 +259,15 @@ JN_API jn_status jn_trainer_run(jn_trainer *tr, jn_net *net, const jn_objective 
         jn_dataset_shuffle(train, &b.shuffle, b.perm);
         for (size_t k = 0; k < batches && st == JN_OK; k++, step++) {
             size_t start = k * bs, m = train->count - start < bs ? train->count - start : bs;
+            if (tr->shard_size > 0) {
+                /* This process's contiguous share of the global minibatch:
+                 * the first m % size processes take one row more. */
+                size_t base = m / tr->shard_size, extra = m % tr->shard_size, r = tr->shard_rank;
+                start += r * base + (r < extra ? r : extra);
+                m = base + (r < extra);
+            }
             double value = 0.0;
-            st = train_batch(net, obj, opt, train, &b, b.perm + start, m, step, tr->seed, &value);
+            st = train_batch(tr, net, obj, opt, train, &b, b.perm + start, m, epoch, step, &value);
             sum += value;
             if (st == JN_OK && tr->on_batch && tr->on_batch(epoch, k + 1, batches, tr->batch_user))
                 st = jn__fail(JN_ERR_STOPPED, "jn_trainer_run: stopped by the batch callback in epoch %u after "
