@@ -34,6 +34,6 @@ uninstall-cli:
 reproduce-usps: $(CLI_BIN)
 	rm -rf $(BUILD)/reproduce-usps
 	$(PYTHON) scripts/repro/final.py --dataset usps --sweep docs/results/usps/sweep \
-	    --out $(BUILD)/reproduce-usps --seeds 1 --compare docs/results/usps/final --jacnet $(CLI_BIN)
+	    --out $(BUILD)/reproduce-usps --seeds 1 --retrain --compare docs/results/usps/final --jacnet $(CLI_BIN)
 table1:
 	$(PYTHON) scripts/repro/table1.py
