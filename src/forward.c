@@ -114,6 +114,9 @@ JN_API jn_status jn_net_error_rate(jn_net *net, const jn_dataset *ds, double *er
     if (ds->dim != net->sizes[0])
         return jn__fail(JN_ERR_INVALID, "jn_net_error_rate: dataset dim %zu, network input %zu", ds->dim,
                         net->sizes[0]);
+    if (!ds->labels)
+        return jn__fail(JN_ERR_INVALID, "jn_net_error_rate: the dataset has float targets, so no classes to "
+                        "count errors against (jn_net_mean_loss measures it)");
     int32_t *pred = jn__alloc(ds->count, sizeof *pred, "jn_net_error_rate");
     if (!pred) return JN_ERR_NOMEM;
     jn_status st = jn_net_predict(net, ds->features, ds->count, pred);
