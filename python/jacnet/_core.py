@@ -5,7 +5,12 @@ import ctypes
 import os
 import secrets
 import weakref
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, TypeVar, Union
+
+try:
+    from typing import Literal
+except ImportError:  # Python 3.7
+    from typing_extensions import Literal  # type: ignore[assignment]
 
 import numpy as np
 import numpy.typing as npt
@@ -17,6 +22,7 @@ FloatArray = npt.NDArray[np.float32]
 IntArray = npt.NDArray[np.int32]
 PathLike = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
 Report = Dict[str, Any]
+_H = TypeVar("_H", bound="_Handle")
 
 # The training recipe (docs/METHOD.md, "The training recipe"): SGD with
 # lr 0.05 and momentum 0.9 on minibatches of 20, as make demo and the C
@@ -38,6 +44,7 @@ class _Handle:
     a weakref.finalize frees it if the object is collected unclosed."""
 
     _free_name: str = ""  # the jn_*_free function, by name (looked up in F at free time)
+    _address: Optional[int]
 
     def _adopt(self, handle: Union[ctypes.c_void_p, int, None], keep_alive: Tuple[Any, ...] = ()) -> None:
         address = handle.value if isinstance(handle, ctypes.c_void_p) else handle
@@ -64,17 +71,17 @@ class _Handle:
             fin()
         self._address = None
 
-    def __enter__(self):  # -> the handle itself (its own class)
+    def __enter__(self: _H) -> _H:
         return self
 
-    def __exit__(self, *exc: Any) -> bool:
+    def __exit__(self, *exc: Any) -> Literal[False]:
         self.close()
         return False
 
 
-def _rows(X: npt.ArrayLike, D: int, name: str) -> FloatArray:
-    """X as an n x D float32 C-contiguous array (1-D X of length D is one row)."""
-    X = as_float32(X, name)
+def _rows(data: npt.ArrayLike, D: int, name: str) -> FloatArray:
+    """data as an n x D float32 C-contiguous array (1-D data of length D is one row)."""
+    X = as_float32(data, name)
     if X.ndim == 1 and X.shape[0] == D:
         X = X.reshape(1, D)
     if X.ndim != 2 or X.shape[1] != D:
@@ -241,18 +248,19 @@ class Net(_Handle):
                         Xj: Optional[npt.ArrayLike]) -> Tuple[FloatArray, FloatArray, Optional[FloatArray], int]:
         if not isinstance(obj, Objective):
             raise TypeError("obj: expected a jacnet.Objective, got %s" % type(obj).__name__)
-        X = _rows(X, self._sizes[0], "X")
-        n = X.shape[0]
-        Y = as_float32(Y, "Y")
-        if Y.ndim == 1 and n == 1:
-            Y = Y.reshape(1, -1)
-        if Y.shape != (n, self._sizes[-1]):
-            raise ValueError("Y: shape %s, expected (%d, %d)" % (Y.shape, n, self._sizes[-1]))
+        Xa = _rows(X, self._sizes[0], "X")
+        n = Xa.shape[0]
+        Ya = as_float32(Y, "Y")
+        if Ya.ndim == 1 and n == 1:
+            Ya = Ya.reshape(1, -1)
+        if Ya.shape != (n, self._sizes[-1]):
+            raise ValueError("Y: shape %s, expected (%d, %d)" % (Ya.shape, n, self._sizes[-1]))
+        Xja = None
         if Xj is not None:
-            Xj = _rows(Xj, self._sizes[0], "Xj")
-            if Xj.shape != X.shape:
-                raise ValueError("Xj: shape %s, expected the shape of X %s" % (Xj.shape, X.shape))
-        return X, Y, Xj, n
+            Xja = _rows(Xj, self._sizes[0], "Xj")
+            if Xja.shape != Xa.shape:
+                raise ValueError("Xj: shape %s, expected the shape of X %s" % (Xja.shape, Xa.shape))
+        return Xa, Ya, Xja, n
 
     def objective(self, obj: "Objective", X: npt.ArrayLike, Y: npt.ArrayLike,
                   Xj: Optional[npt.ArrayLike] = None) -> Tuple[float, FloatArray]:
@@ -260,18 +268,18 @@ class Net(_Handle):
 
         Xj: inputs of the Jacobian term (None: X). grad is a float32 vector in
         the layout of params. No noise is drawn here."""
-        X, Y, Xj, n = self._objective_args(obj, X, Y, Xj)
+        Xa, Ya, Xja, n = self._objective_args(obj, X, Y, Xj)
         value = ctypes.c_double()
         grad = np.empty(self._count, dtype=np.float32)
-        F.jn_net_objective(self._h, obj._h, ptr(X), ptr(Xj), ptr(Y), n, ctypes.byref(value), ptr(grad))
+        F.jn_net_objective(self._h, obj._h, ptr(Xa), ptr(Xja), ptr(Ya), n, ctypes.byref(value), ptr(grad))
         return value.value, grad
 
     def check_gradient(self, obj: "Objective", X: npt.ArrayLike, Y: npt.ArrayLike,
                        Xj: Optional[npt.ArrayLike] = None) -> float:
         """Largest relative error of the gradient against central differences."""
-        X, Y, Xj, n = self._objective_args(obj, X, Y, Xj)
+        Xa, Ya, Xja, n = self._objective_args(obj, X, Y, Xj)
         err = ctypes.c_double()
-        F.jn_net_check_gradient(self._h, obj._h, ptr(X), ptr(Xj), ptr(Y), n, ctypes.byref(err))
+        F.jn_net_check_gradient(self._h, obj._h, ptr(Xa), ptr(Xja), ptr(Ya), n, ctypes.byref(err))
         return err.value
 
     def error_rate(self, X: npt.ArrayLike, y: npt.ArrayLike) -> float:
@@ -411,7 +419,7 @@ class Objective(_Handle):
         new = Objective.__new__(Objective)
         new._adopt(h)
         new.loss = self.loss
-        settings = dict(l2=self.l2, jacobian=self.jacobian, projections=self.projections, noise=self.noise,
+        settings: Dict[str, Any] = dict(l2=self.l2, jacobian=self.jacobian, projections=self.projections, noise=self.noise,
                         input_std=self.input_std, jacobian_std=self.jacobian_std, seed=self.seed,
                         penalty_target=self.penalty_target, penalty_every=self.penalty_every,
                         penalty_form=self.penalty_form)
@@ -500,13 +508,13 @@ class Rng(_Handle):
         """A corrupted copy of X (jn_corrupt); out (float32, C-contiguous, X's shape) may be X itself."""
         if kind not in _lib.NOISE:
             raise ValueError("kind: %r, one of %s" % (kind, ", ".join(_lib.NOISE)))
-        X = as_float32(X, "X")
+        src = as_float32(X, "X")
         if out is None:
-            out = np.empty_like(X)
+            out = np.empty_like(src)
         elif (not isinstance(out, np.ndarray) or out.dtype != np.float32 or not out.flags.c_contiguous
-              or not out.flags.writeable or out.shape != X.shape):
-            raise ValueError("out: need a writable float32 C-contiguous array of shape %s" % (X.shape,))
-        F.jn_corrupt(self._h, _lib.NOISE[kind], float(level), ptr(X), ptr(out), X.size)
+              or not out.flags.writeable or out.shape != src.shape):
+            raise ValueError("out: need a writable float32 C-contiguous array of shape %s" % (src.shape,))
+        F.jn_corrupt(self._h, _lib.NOISE[kind], float(level), ptr(src), ptr(out), src.size)
         return out
 
 
@@ -529,8 +537,8 @@ class _Dataset(_Handle):
 
     _free_name = "jn_dataset_free"
 
-    def __init__(self, X: npt.ArrayLike, y: npt.ArrayLike, classes: int, D: Optional[int] = None) -> None:
-        X = as_float32(X, "X")
+    def __init__(self, features: npt.ArrayLike, y: npt.ArrayLike, classes: int, D: Optional[int] = None) -> None:
+        X = as_float32(features, "X")
         if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] == 0 or (D is not None and X.shape[1] != D):
             raise ValueError("X: shape %s, expected (n, %s)" % (X.shape, D if D is not None else "D"))
         h = _lib.new_handle()
@@ -672,7 +680,7 @@ def train(net: Net, objective: Objective, X: npt.ArrayLike, y: npt.ArrayLike, *,
     D, K = net.n_inputs, net.n_outputs
     if int(epochs) < 1 or int(batch_size) < 1 or int(patience) < 0:
         raise ValueError("epochs and batch_size must be >= 1, patience >= 0")
-    owned = []  # handles made here, closed at the end
+    owned: List[_Handle] = []  # handles made here, closed at the end
     try:
         train_ds = _Dataset(X, y, K, D)
         owned.append(train_ds)
@@ -706,7 +714,8 @@ def train(net: Net, objective: Objective, X: npt.ArrayLike, y: npt.ArrayLike, *,
         F.jn_trainer_set_patience(tr._h, int(patience))
         F.jn_trainer_set_seed(tr._h, int(seed))
 
-        reports, failure = [], []
+        reports: List[Report] = []
+        failure: List[BaseException] = []
 
         # Exceptions cannot cross C: the callbacks catch them, ask the trainer
         # to stop, and train() raises them afterwards.
@@ -733,7 +742,7 @@ def train(net: Net, objective: Objective, X: npt.ArrayLike, y: npt.ArrayLike, *,
         # The CFUNCTYPE objects must live as long as C may call them: they are
         # locals of this frame for the whole run and are unset before return.
         c_epoch = _lib.EPOCH_CALLBACK(epoch_cb)
-        c_batch = _lib.BATCH_CALLBACK(batch_cb) if on_batch is not None else _lib.BATCH_CALLBACK()
+        c_batch = _lib.BATCH_CALLBACK(batch_cb) if on_batch is not None else _lib.NULL_BATCH_CALLBACK()
         F.jn_trainer_set_epoch_callback(tr._h, c_epoch, None)
         F.jn_trainer_set_batch_callback(tr._h, c_batch, None)
         try:
@@ -745,8 +754,8 @@ def train(net: Net, objective: Objective, X: npt.ArrayLike, y: npt.ArrayLike, *,
                 e.reports = reports
                 raise
         finally:
-            F.jn_trainer_set_epoch_callback(tr._h, _lib.EPOCH_CALLBACK(), None)
-            F.jn_trainer_set_batch_callback(tr._h, _lib.BATCH_CALLBACK(), None)
+            F.jn_trainer_set_epoch_callback(tr._h, _lib.NULL_EPOCH_CALLBACK(), None)
+            F.jn_trainer_set_batch_callback(tr._h, _lib.NULL_BATCH_CALLBACK(), None)
         if failure:
             raise failure[0]
         return reports

@@ -61,9 +61,11 @@ class JacnetError(Exception):
     """A libjacnet call returned a status other than JN_OK.
 
     Attributes: status (int), status_name (jn_status_str(status)), message
-    (jn_last_error() right after the failing call), function (C name)."""
+    (jn_last_error() right after the failing call), function (C name);
+    reports (the epochs so far) when train() failed."""
 
-    def __init__(self, status, status_name, message, function=None):
+    def __init__(self, status: int, status_name: str, message: str, function: Optional[str] = None) -> None:
+        self.reports: Optional[List[Any]] = None
         self.status = int(status)
         self.status_name = status_name
         self.message = message
@@ -97,6 +99,15 @@ class epoch_report(ctypes.Structure):
 
 EPOCH_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(epoch_report), ctypes.c_void_p)
 BATCH_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_uint, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_void_p)
+
+
+def NULL_EPOCH_CALLBACK() -> Any:
+    """A NULL epoch callback (no function): what unsets one in C."""
+    return EPOCH_CALLBACK()  # type: ignore[call-overload]
+
+
+def NULL_BATCH_CALLBACK() -> Any:
+    return BATCH_CALLBACK()  # type: ignore[call-overload]
 
 # ---- the prototype table ---------------------------------------------------
 # name: (restype, argtypes). "status" marks functions returning jn_status;

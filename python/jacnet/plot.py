@@ -58,7 +58,9 @@ def load_record(path: str) -> Record:
 
 def label_of(rec: Record, path: str) -> str:
     """The config's model name (else the file's stem), with the test error."""
-    config = rec.get("config") if isinstance(rec.get("config"), dict) else {}
+    config = rec.get("config")
+    if not isinstance(config, dict):
+        config = {}
     name = str(config.get("model") or os.path.splitext(os.path.basename(path))[0])
     test = rec.get("test_error")
     if isinstance(test, (int, float)) and not isinstance(test, bool):
