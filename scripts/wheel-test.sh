@@ -47,7 +47,8 @@ PY
     )
     (cd "$tmp" && env -u PYTHONPATH -u LD_LIBRARY_PATH $3 JACNET_ORACLE="$repo/tests/oracle" \
         JACNET_TEST_DATA="$repo/tests/data" "$py" -m pytest -q -p no:cacheprovider tests)
-    "$1/bin/pip" show jacnet | grep -qx "Version: $version" || { echo "pip show: wrong version"; exit 1; }
+    shown=$("$1/bin/pip" show jacnet)
+    printf "%s\n" "$shown" | grep -qx "Version: $version" || { echo "$shown"; echo "pip show: not version $version"; exit 1; }
 }
 
 uninstall_and_check() {
