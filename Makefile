@@ -49,7 +49,14 @@ ifeq ($(origin BLAS_LIBS),undefined)
 endif
 ZLIB_CFLAGS := $(shell $(PKG_CONFIG) --cflags zlib 2>/dev/null)
 ZLIB_LIBS := $(or $(shell $(PKG_CONFIG) --libs zlib 2>/dev/null),-lz)
+ZLIB_PC := $(shell $(PKG_CONFIG) --exists zlib 2>/dev/null && echo zlib)
 DEP_LIBS := $(BLAS_LIBS) $(ZLIB_LIBS) -lm -lpthread
+# jacnet.pc: dependencies with a .pc of their own go to Requires.private, so
+# `pkg-config --static` reads their flags from their own files (and applies
+# PKG_CONFIG_SYSROOT_DIR to them); only flags without a .pc (BLAS=reference,
+# BLAS_LIBS=..., a zlib without zlib.pc) are written into Libs.private.
+PC_REQUIRES_PRIVATE := $(strip $(BLAS_PC) $(ZLIB_PC))
+PC_LIBS_PRIVATE := $(strip $(if $(BLAS_PC),,$(BLAS_LIBS)) $(if $(ZLIB_PC),,$(ZLIB_LIBS)) -lm -lpthread)
 CHECK_CFLAGS = $(shell $(PKG_CONFIG) --cflags check)
 CHECK_LIBS = $(shell $(PKG_CONFIG) --libs check)
 
@@ -102,7 +109,8 @@ $(STATIC): $(OBJS)
 # it, so `pkg-config --define-prefix` / --define-variable=prefix=... relocate.
 PC_SED = sed -e 's|@prefix@|$(prefix)|' -e 's|@libdir@|$(patsubst $(prefix)/%,$${prefix}/%,$(libdir))|' \
 	    -e 's|@includedir@|$(patsubst $(prefix)/%,$${prefix}/%,$(includedir))|' \
-	    -e 's|@VERSION@|$(VERSION)|' -e 's|@LIBS_PRIVATE@|$(DEP_LIBS)|'
+	    -e 's|@VERSION@|$(VERSION)|' -e 's|@REQUIRES_PRIVATE@|$(PC_REQUIRES_PRIVATE)|' \
+	    -e 's|@LIBS_PRIVATE@|$(PC_LIBS_PRIVATE)|'
 pkgconfig/jacnet.pc: pkgconfig/jacnet.pc.in include/jacnet.h Makefile
 	$(PC_SED) $< > $@
 

@@ -106,8 +106,9 @@ JN_API const char *jn_status_str(jn_status status);
  * thread-local and stays valid until the next failing call in that thread. */
 JN_API const char *jn_last_error(void);
 
-/* Number of BLAS threads used by libjacnet's GEMMs (1 or 2 supported, up to
- * what the BLAS allows); process-wide, like the BLAS setting it changes.
+/* Number of BLAS threads used by libjacnet's GEMMs, n in 1..256 (the BLAS
+ * caps it at its own maximum; the library is tested with 1 and 2);
+ * process-wide, like the BLAS setting it changes.
  * JACNET_THREADS is read once, at first use, and a later call overrides
  * it. Random draws never depend on the thread count; results differ between
  * thread counts only through the BLAS's summation order (measured: about
@@ -157,7 +158,8 @@ typedef struct jn_net jn_net;
 /* A network with n_sizes - 1 layers: sizes = {D, H1, ..., K}, n_sizes >= 2.
  * `hidden` (tanh, sigmoid, relu or linear) follows every layer but the
  * last, `output` (sigmoid, softmax, linear, tanh or relu) the last one.
- * Parameters start at zero; call jn_net_init or jn_net_set_params. */
+ * Parameters start at zero; call jn_net_init or jn_net_set_params
+ * (jn_trainer_run refuses a network whose weights are all zero). */
 JN_API jn_status jn_net_create(jn_net **out, const size_t *sizes, size_t n_sizes, jn_act hidden,
                                jn_act output);
 JN_API void jn_net_free(jn_net *net);
@@ -179,12 +181,16 @@ JN_API jn_status jn_net_set_params(jn_net *net, const float *src, size_t count);
  * finiteness of the values. */
 JN_API float *jn_net_params(jn_net *net);
 /* Glorot uniform initialisation: W_l ~ U(-a, a), a = sqrt(6 / (fan_in + fan_out)),
- * times 4 for sigmoid layers; biases 0. Same seed, same parameters. */
+ * times 4 for the hidden layers of a sigmoid-hidden network (not for the
+ * output layer, whatever its activation); biases 0. Same seed, same
+ * parameters. */
 JN_API jn_status jn_net_init(jn_net *net, uint64_t seed);
 /* F = network outputs for the n rows of X. */
 JN_API jn_status jn_net_forward(jn_net *net, const float *X, size_t n, float *F);
 /* Activations of hidden layer `layer` (1..layers-1) for the n rows of X, into
- * H (n x sizes[layer]); used for the report's activation histograms. */
+ * H (n x sizes[layer]); used for the report's activation histograms.
+ * (Python: Net.hidden_activations; the activation *function* is
+ * jn_net_hidden_act.) */
 JN_API jn_status jn_net_hidden(jn_net *net, const float *X, size_t n, size_t layer, float *H);
 /* Index of the largest output of each row of X into labels (n values). */
 JN_API jn_status jn_net_predict(jn_net *net, const float *X, size_t n, int32_t *labels);
@@ -308,7 +314,10 @@ JN_API void jn_optimizer_free(jn_optimizer *opt);
  *   CONSTANT: lr
  *   STEP:     lr * gamma^floor(t / period)
  *   INVERSE:  lr / (1 + gamma * t / period)   (1/t decay)
- * gamma >= 0 finite and period >= 1 are required for every schedule. */
+ * t counts jn_optimizer_step calls, i.e. minibatches (not epochs), and
+ * period is in the same unit: with N examples and batch B an epoch is
+ * ceil(N / B) steps. gamma >= 0 finite and period >= 1 are required for
+ * every schedule. */
 JN_API jn_status jn_optimizer_set_schedule(jn_optimizer *opt, jn_schedule schedule,
                                            double gamma, unsigned long period);
 /* The learning rate the next step will use (0 for NULL). */
@@ -329,44 +338,71 @@ JN_API void jn_optimizer_reset(jn_optimizer *opt);
 typedef struct jn_dataset jn_dataset;
 
 #define JN_DATASET_BORROW 1u /* keep the caller's arrays (they must outlive the dataset) */
-#define JN_LOAD_BINARIZE 1u  /* loaders: pixel -> 1 if intensity > 255/2 else 0 */
+/* Loaders: IDX pixel -> 1 if intensity > 255/2 else 0; CSV value -> 1 if > 0.5
+ * else 0. */
+#define JN_LOAD_BINARIZE 1u
 
 /* A dataset of count examples of dim features (count x dim, row-major) with
  * labels in [0, classes). Copies the arrays unless flags has
  * JN_DATASET_BORROW. Refuses NaN/Inf features and labels out of range. */
 JN_API jn_status jn_dataset_create(jn_dataset **out, const float *features, const int32_t *labels,
                                    size_t count, size_t dim, size_t classes, unsigned flags);
+/* A dataset of count examples with float targets instead of labels:
+ * features count x dim, targets count x K (row-major), for regression and
+ * auto-encoders (targets may be the features themselves, even the same
+ * array with JN_DATASET_BORROW). The trainer fits the targets as they are
+ * (no one-hot); jn_dataset_classes gives K, jn_dataset_labels NULL, and the
+ * classification functions (jn_dataset_onehot, jn_net_error_rate) refuse
+ * the dataset. Copies unless JN_DATASET_BORROW; refuses NaN/Inf. */
+JN_API jn_status jn_dataset_create_targets(jn_dataset **out, const float *features, const float *targets,
+                                           size_t count, size_t dim, size_t K, unsigned flags);
 JN_API void jn_dataset_free(jn_dataset *ds);
 JN_API size_t jn_dataset_count(const jn_dataset *ds);
 JN_API size_t jn_dataset_dim(const jn_dataset *ds);
+/* Number of classes, or the width K of the targets of a targets dataset. */
 JN_API size_t jn_dataset_classes(const jn_dataset *ds);
 JN_API const float *jn_dataset_features(const jn_dataset *ds);
+/* The labels, or NULL for a dataset with float targets. */
 JN_API const int32_t *jn_dataset_labels(const jn_dataset *ds);
+/* The float targets (count x K), or NULL for a labelled dataset. */
+JN_API const float *jn_dataset_targets(const jn_dataset *ds);
 /* A copy of examples [start, start + count). */
 JN_API jn_status jn_dataset_slice(jn_dataset **out, const jn_dataset *ds, size_t start,
                                   size_t count);
 /* One-hot targets of the n examples idx[0..n) into Y (n x classes). idx NULL
- * means examples 0..n-1. */
+ * means examples 0..n-1. Labelled datasets only. */
 JN_API jn_status jn_dataset_onehot(const jn_dataset *ds, const size_t *idx, size_t n, float *Y);
+/* Training targets of the n examples idx[0..n) into Y (n x K): the float
+ * targets of a targets dataset, one-hot rows of the labels otherwise. idx
+ * NULL means examples 0..n-1. */
+JN_API jn_status jn_dataset_gather_targets(const jn_dataset *ds, const size_t *idx, size_t n, float *Y);
 /* Features of the n examples idx[0..n) into X (n x dim). */
 JN_API jn_status jn_dataset_gather(const jn_dataset *ds, const size_t *idx, size_t n, float *X);
 /* A uniformly random permutation of 0..count-1 into perm (Fisher-Yates). */
 JN_API jn_status jn_dataset_shuffle(const jn_dataset *ds, jn_rng *rng, size_t *perm);
-/* Fraction of examples whose predicted class differs from the label.
+/* Fraction of examples whose predicted class differs from the label
+ * (labelled datasets only; a dataset with float targets is refused).
  * JN_ERR_INVALID (naming ds) for a dataset whose width is not the network's
  * input width or with more classes than the network has outputs (2 for a
  * single output, thresholded at 0.5). Allocates nothing beyond the
  * network's scratch space. */
 JN_API jn_status jn_net_error_rate(jn_net *net, const jn_dataset *ds, double *error);
+/* loss = (1/count) sum_i loss(F(x_i), y_i) over the dataset with obj's loss
+ * (MSE or CE, as in jn_net_objective) and without its penalties (no
+ * Jacobian, no l2); y_i are the float targets, or one-hot labels. */
+JN_API jn_status jn_net_mean_loss(jn_net *net, const jn_objective *obj, const jn_dataset *ds, double *loss);
 
-/* Loaders (pixels scaled to [0,1]). On failure *out is NULL. */
-/* IDX3 images + IDX1 labels (MNIST), raw or gzip-compressed. */
+/* Loaders. Every loader makes a labelled dataset; on failure *out is NULL. */
+/* IDX3 images + IDX1 labels (MNIST), raw or gzip-compressed; pixels 0..255
+ * scaled to [0, 1]. */
 JN_API jn_status jn_dataset_load_idx(jn_dataset **out, const char *images_path,
                                      const char *labels_path, unsigned flags);
 /* USPS as in "The Elements of Statistical Learning" (zip.train/zip.test,
- * raw or .gz): per line a label then 256 values in [-1, 1]. */
+ * raw or .gz): per line a label then 256 values in [-1, 1], mapped to
+ * [0, 1]. */
 JN_API jn_status jn_dataset_load_usps(jn_dataset **out, const char *path);
-/* CSV, label first then the features; an optional header line. raw or .gz. */
+/* CSV, label first then the features; an optional header line. raw or .gz.
+ * The features are kept as written (not scaled). */
 JN_API jn_status jn_dataset_load_csv(jn_dataset **out, const char *path, unsigned flags);
 
 /* The report's splits (section 8). `dir` NULL means $JACNET_DATA, else ./data.
@@ -391,7 +427,9 @@ typedef struct jn_trainer jn_trainer;
 typedef struct jn_epoch_report {
     unsigned epoch;         /* 1-based */
     double train_objective; /* mean objective over the epoch's minibatches */
-    double valid_error;     /* classification error on the validation set, or -1 */
+    double valid_error;     /* classification error on the validation set; its mean
+                               loss (jn_net_mean_loss) if it has float targets; -1
+                               without one */
     double best_valid_error;
     unsigned best_epoch;
     double seconds;         /* wall time of the epoch */
@@ -406,7 +444,9 @@ typedef int (*jn_epoch_callback)(const jn_epoch_report *report, void *user);
  * callback): an interrupted run need not wait for the end of an epoch. */
 typedef int (*jn_batch_callback)(unsigned epoch, size_t done, size_t total, void *user);
 
-/* Defaults: 10 epochs, batch 100, patience 0 (no early stopping), seed 1. */
+/* Defaults: 10 epochs, batch 100, patience 0 (no early stopping), seed 1.
+ * These are neutral starting values, not the recommended recipe (batch 20
+ * with SGD lr 0.05, momentum 0.9: docs/METHOD.md, "The training recipe"). */
 JN_API jn_status jn_trainer_create(jn_trainer **out);
 JN_API void jn_trainer_free(jn_trainer *tr);
 JN_API jn_status jn_trainer_set_epochs(jn_trainer *tr, unsigned epochs);
@@ -450,7 +490,11 @@ JN_API jn_status jn_trainer_set_gradient_hook(jn_trainer *tr, jn_gradient_hook h
  * a gradient hook that combines the shares. (0, 0), the default, turns
  * sharding off; (0, 1) is the single-process reference of a sharded run. */
 JN_API jn_status jn_trainer_set_sharding(jn_trainer *tr, unsigned rank, unsigned size);
-/* Train net on `train` (valid may be NULL) with obj and opt. Returns
+/* Train net on `train` (valid may be NULL) with obj and opt. The targets
+ * are one-hot labels, or the float targets of a dataset made by
+ * jn_dataset_create_targets; validation then scores the mean loss instead
+ * of the error rate (lower is better either way). Refuses (JN_ERR_INVALID)
+ * a network whose weights are all zero: call jn_net_init first. Returns
  * JN_ERR_DIVERGED (network left at its last finite parameters) if a
  * minibatch objective becomes NaN/Inf. */
 JN_API jn_status jn_trainer_run(jn_trainer *tr, jn_net *net, const jn_objective *obj,

@@ -8,7 +8,12 @@
 #        sysconfig.get_path("purelib"), /usr/local/lib/python3.X/dist-packages
 #        on Debian). The installed package records $(libdir)/$(SONAME) in
 #        jacnet/_paths.py so it finds the installed library without
-#        LD_LIBRARY_PATH. `make install` / `make uninstall` run these too.
+#        LD_LIBRARY_PATH, and jacnet/_version.py (the header's version,
+#        checked against the library at import).
+#        `make install` / `make uninstall` run these too when $(PYTHON) can
+#        import numpy, and say so either way; WITH_PYTHON=no skips them,
+#        WITH_PYTHON=yes makes a missing Python an error. The C library,
+#        header, pkg-config, CMake and man files never need Python.
 #   make check-abi       abi/symbols.txt against `nm -D` of the built library
 #                        (docs/ABI.md); part of `make check`.
 #   make abi-update      rewrite abi/symbols.txt from the built library.
@@ -22,18 +27,35 @@ PYTHON ?= /usr/bin/python3
 PYTHONDIR ?= $(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_path("purelib"))')
 PY_SRCS := $(sort $(wildcard python/jacnet/*.py))
 
-.PHONY: install-python uninstall-python check-abi abi-update examples-python install-python-test
+.PHONY: install-python uninstall-python install-python-auto uninstall-python-auto check-abi abi-update \
+        examples-python install-python-test
 
-install: install-python
-uninstall: uninstall-python
+install: install-python-auto
+uninstall: uninstall-python-auto
 check-all: check-abi
+
+WITH_PYTHON ?= auto
+# Whether $(PYTHON) is usable for the package: it runs and has numpy.
+PYTHON_USABLE = $(PYTHON) -c 'import numpy' >/dev/null 2>&1
+
+install-python-auto uninstall-python-auto: %-python-auto:
+	@case "$(WITH_PYTHON)" in \
+	  no) echo "$*: Python package skipped (WITH_PYTHON=no)";; \
+	  yes) $(MAKE) --no-print-directory $*-python;; \
+	  *) if $(PYTHON_USABLE); then $(MAKE) --no-print-directory $*-python; \
+	     else echo "$*: Python package skipped: no $(PYTHON) with numpy (apt-get install python3-numpy, or"; \
+	          echo "  make $*-python PYTHON=/path/to/python3); the rest does not need Python"; fi;; \
+	 esac
 
 install-python:
 	@test -n "$(PYTHONDIR)" || { echo "PYTHONDIR is empty (is $(PYTHON) there?); pass PYTHONDIR=..."; exit 1; }
 	install -d $(DESTDIR)$(PYTHONDIR)/jacnet
-	install -m 644 $(PY_SRCS) $(DESTDIR)$(PYTHONDIR)/jacnet/
+	install -m 644 $(PY_SRCS) python/jacnet/py.typed $(DESTDIR)$(PYTHONDIR)/jacnet/
 	printf '# Written by make install-python.\nINSTALLED_LIBRARY = %s\n' \
 	    "'$(libdir)/$(SONAME)'" > $(DESTDIR)$(PYTHONDIR)/jacnet/_paths.py
+	printf '# Written by make install-python from jacnet.h.\nVERSION = (%s, %s, %s)\n' \
+	    $(VERSION_MAJOR) $(VERSION_MINOR) $(VERSION_PATCH) > $(DESTDIR)$(PYTHONDIR)/jacnet/_version.py
+	@echo "install: Python package in $(DESTDIR)$(PYTHONDIR)/jacnet"
 
 # The package directory is ours alone: it also holds the __pycache__ that
 # importing the installed package may have written.

@@ -19,6 +19,10 @@ if [ "$want" = check ]; then
   pkg-config --exists check 2>/dev/null || pkgs+=(check)
   /usr/bin/python3 -c 'import numpy' 2>/dev/null || pkgs+=(python3-numpy)
   /usr/bin/python3 -c 'import pytest' 2>/dev/null || pkgs+=(python3-pytest)
+  # check-man formats the manual pages; check-header needs a C++ compiler
+  command -v groff >/dev/null 2>&1 || pkgs+=(groff)
+  command -v man >/dev/null 2>&1 || pkgs+=(man-db)
+  command -v g++ >/dev/null 2>&1 || pkgs+=(g++)
 fi
 [ ${#pkgs[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

@@ -1,4 +1,5 @@
-/* dataset.c - in-memory datasets: features, labels, slices, minibatches. */
+/* dataset.c - in-memory datasets: features with integer labels or float
+ * targets, slices, minibatches. */
 #include "internal.h"
 
 #include <stdlib.h>
@@ -23,6 +24,31 @@ jn_status jn__dataset_new(jn_dataset **out, size_t count, size_t dim, size_t cla
     ds->classes = classes;
     ds->features = ds->own_features;
     ds->labels = ds->own_labels;
+    *out = ds;
+    return JN_OK;
+}
+
+/* A dataset owning uninitialised count x dim features and count x K targets. */
+static jn_status new_targets_dataset(jn_dataset **out, size_t count, size_t dim, size_t K)
+{
+    *out = NULL;
+    size_t cells, tcells;
+    if (count == 0 || dim == 0 || !jn__mul(count, dim, &cells) || !jn__mul(count, K, &tcells))
+        return jn__fail(JN_ERR_INVALID, "dataset of %zu x %zu features, %zu targets each, is empty or too large",
+                        count, dim, K);
+    jn_dataset *ds = jn__calloc(1, sizeof *ds, "dataset");
+    if (!ds) return JN_ERR_NOMEM;
+    ds->own_features = jn__alloc(cells, sizeof(float), "dataset features");
+    ds->own_targets = jn__alloc(tcells, sizeof(float), "dataset targets");
+    if (!ds->own_features || !ds->own_targets) {
+        jn_dataset_free(ds);
+        return JN_ERR_NOMEM;
+    }
+    ds->count = count;
+    ds->dim = dim;
+    ds->classes = K;
+    ds->features = ds->own_features;
+    ds->targets = ds->own_targets;
     *out = ds;
     return JN_OK;
 }
@@ -65,11 +91,49 @@ JN_API jn_status jn_dataset_create(jn_dataset **out, const float *features, cons
     return JN_OK;
 }
 
+JN_API jn_status jn_dataset_create_targets(jn_dataset **out, const float *features, const float *targets,
+                                           size_t count, size_t dim, size_t K, unsigned flags)
+{
+    if (!out) return jn__fail(JN_ERR_INVALID, "jn_dataset_create_targets: out is NULL");
+    *out = NULL;
+    if (!features || !targets)
+        return jn__fail(JN_ERR_INVALID, "jn_dataset_create_targets: %s is NULL", features ? "targets" : "features");
+    if (flags & ~JN_DATASET_BORROW)
+        return jn__fail(JN_ERR_INVALID, "jn_dataset_create_targets: unknown flags 0x%x", flags);
+    size_t cells, tcells;
+    if (count == 0 || dim == 0 || K == 0 || K > JN_MAX_WIDTH || !jn__mul(count, dim, &cells) ||
+        !jn__mul(count, K, &tcells))
+        return jn__fail(JN_ERR_INVALID, "jn_dataset_create_targets: %zu examples of %zu features and %zu targets",
+                        count, dim, K);
+    if (!jn__all_finite(features, cells))
+        return jn__fail(JN_ERR_INVALID, "jn_dataset_create_targets: features hold NaN or Inf");
+    if (!jn__all_finite(targets, tcells))
+        return jn__fail(JN_ERR_INVALID, "jn_dataset_create_targets: targets hold NaN or Inf");
+    jn_dataset *ds;
+    if (flags & JN_DATASET_BORROW) {
+        ds = jn__calloc(1, sizeof *ds, "jn_dataset_create_targets");
+        if (!ds) return JN_ERR_NOMEM;
+        ds->count = count;
+        ds->dim = dim;
+        ds->classes = K;
+        ds->features = features;
+        ds->targets = targets;
+    } else {
+        jn_status st = new_targets_dataset(&ds, count, dim, K);
+        if (st != JN_OK) return st;
+        memcpy(ds->own_features, features, cells * sizeof(float));
+        memcpy(ds->own_targets, targets, tcells * sizeof(float));
+    }
+    *out = ds;
+    return JN_OK;
+}
+
 JN_API void jn_dataset_free(jn_dataset *ds)
 {
     if (!ds) return;
     free(ds->own_features);
     free(ds->own_labels);
+    free(ds->own_targets);
     free(ds);
 }
 
@@ -78,6 +142,7 @@ JN_API size_t jn_dataset_dim(const jn_dataset *ds) { return ds ? ds->dim : 0; }
 JN_API size_t jn_dataset_classes(const jn_dataset *ds) { return ds ? ds->classes : 0; }
 JN_API const float *jn_dataset_features(const jn_dataset *ds) { return ds ? ds->features : NULL; }
 JN_API const int32_t *jn_dataset_labels(const jn_dataset *ds) { return ds ? ds->labels : NULL; }
+JN_API const float *jn_dataset_targets(const jn_dataset *ds) { return ds ? ds->targets : NULL; }
 
 JN_API jn_status jn_dataset_slice(jn_dataset **out, const jn_dataset *ds, size_t start, size_t count)
 {
@@ -88,10 +153,14 @@ JN_API jn_status jn_dataset_slice(jn_dataset **out, const jn_dataset *ds, size_t
         return jn__fail(JN_ERR_INVALID, "jn_dataset_slice: [%zu, %zu + %zu) outside the %zu examples", start,
                         start, count, ds->count);
     jn_dataset *s;
-    jn_status st = jn__dataset_new(&s, count, ds->dim, ds->classes);
+    jn_status st = ds->targets ? new_targets_dataset(&s, count, ds->dim, ds->classes)
+                               : jn__dataset_new(&s, count, ds->dim, ds->classes);
     if (st != JN_OK) return st;
     memcpy(s->own_features, ds->features + start * ds->dim, count * ds->dim * sizeof(float));
-    memcpy(s->own_labels, ds->labels + start, count * sizeof(int32_t));
+    if (ds->targets)
+        memcpy(s->own_targets, ds->targets + start * ds->classes, count * ds->classes * sizeof(float));
+    else
+        memcpy(s->own_labels, ds->labels + start, count * sizeof(int32_t));
     *out = s;
     return JN_OK;
 }
@@ -112,8 +181,22 @@ JN_API jn_status jn_dataset_onehot(const jn_dataset *ds, const size_t *idx, size
     if (!Y) return jn__fail(JN_ERR_INVALID, "jn_dataset_onehot: Y is NULL");
     jn_status st = check_idx(ds, idx, n, "jn_dataset_onehot");
     if (st != JN_OK) return st;
+    if (!ds->labels)
+        return jn__fail(JN_ERR_INVALID, "jn_dataset_onehot: the dataset has float targets, not labels "
+                        "(jn_dataset_gather_targets copies them)");
     memset(Y, 0, n * ds->classes * sizeof(float));
     for (size_t i = 0; i < n; i++) Y[i * ds->classes + ds->labels[idx ? idx[i] : i]] = 1.0f;
+    return JN_OK;
+}
+
+JN_API jn_status jn_dataset_gather_targets(const jn_dataset *ds, const size_t *idx, size_t n, float *Y)
+{
+    if (!Y) return jn__fail(JN_ERR_INVALID, "jn_dataset_gather_targets: Y is NULL");
+    jn_status st = check_idx(ds, idx, n, "jn_dataset_gather_targets");
+    if (st != JN_OK) return st;
+    if (!ds->targets) return jn_dataset_onehot(ds, idx, n, Y);
+    size_t K = ds->classes;
+    for (size_t i = 0; i < n; i++) memcpy(Y + i * K, ds->targets + (idx ? idx[i] : i) * K, K * sizeof(float));
     return JN_OK;
 }
 

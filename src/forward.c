@@ -108,6 +108,9 @@ JN_API jn_status jn_net_error_rate(jn_net *net, const jn_dataset *ds, double *er
     if (!net || !ds || !error)
         return jn__fail(JN_ERR_INVALID, "jn_net_error_rate: %s is NULL", !net ? "net" : !ds ? "ds" : "error");
     size_t D = net->sizes[0], K = net->sizes[net->layers];
+    if (!ds->labels)
+        return jn__fail(JN_ERR_INVALID, "jn_net_error_rate: the dataset has float targets, so no classes to "
+                        "count errors against (jn_net_mean_loss measures it)");
     if (ds->dim != D)
         return jn__fail(JN_ERR_INVALID, "jn_net_error_rate: ds has %zu features, the network takes %zu", ds->dim, D);
     /* One output is a binary classifier (labels 0 and 1). */

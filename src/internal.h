@@ -184,14 +184,21 @@ void jn__normal_fill(jn_rng *rng, float *out, size_t n, float std, const float *
 
 /* ---- datasets (dataset.c) ---- */
 struct jn_dataset {
-    size_t count, dim, classes;
+    size_t count, dim, classes;  /* classes: K, the target width, for a targets dataset */
     const float *features;
-    const int32_t *labels;
-    float *own_features;   /* NULL when borrowed */
+    const int32_t *labels;       /* NULL for a targets dataset */
+    const float *targets;        /* count x classes float targets, or NULL for labels */
+    float *own_features;         /* NULL when borrowed */
     int32_t *own_labels;
+    float *own_targets;
 };
 /* A dataset owning uninitialised arrays of count x dim features and count
  * labels, for loaders to fill; classes set by the caller. */
 jn_status jn__dataset_new(jn_dataset **out, size_t count, size_t dim, size_t classes);
+
+/* ---- evaluation (evaluate.c) ---- */
+/* The trainer's validation score of net on ds: the classification error for
+ * a labelled dataset, the mean loss (jn_net_mean_loss) for a targets one. */
+jn_status jn__validation_score(jn_net *net, const jn_objective *obj, const jn_dataset *ds, double *score);
 
 #endif

@@ -143,12 +143,18 @@ JN_API jn_status jn_dataset_load_csv(jn_dataset **out, const char *path, unsigne
     if (!out) return jn__fail(JN_ERR_INVALID, "jn_dataset_load_csv: out is NULL");
     *out = NULL;
     if (!path) return jn__fail(JN_ERR_INVALID, "jn_dataset_load_csv: path is NULL");
-    /* No flag applies: features are taken as they are. */
-    if (flags) return jn__fail(JN_ERR_INVALID, "jn_dataset_load_csv: unknown flags 0x%x", flags);
+    if (flags & ~JN_LOAD_BINARIZE) return jn__fail(JN_ERR_INVALID, "jn_dataset_load_csv: unknown flags 0x%x", flags);
     jn__blob b;
     jn_status st = jn__read_file(path, JN__READ_CAP, &b);
     if (st != JN_OK) return st;
     st = jn__parse_csv(out, (const char *)b.data, b.len, path);
     jn__blob_free(&b);
+    /* Values are kept as written (no scaling), so binarizing thresholds them
+     * at 1/2, the IDX loader's threshold once pixels are in [0, 1]. */
+    if (st == JN_OK && (flags & JN_LOAD_BINARIZE)) {
+        jn_dataset *ds = *out;
+        for (size_t i = 0, cells = ds->count * ds->dim; i < cells; i++)
+            ds->own_features[i] = ds->own_features[i] > 0.5f ? 1.0f : 0.0f;
+    }
     return st;
 }

@@ -139,6 +139,15 @@ static jn_status check_run_args(const jn_trainer *tr, const jn_net *net, const j
             return jn__fail(JN_ERR_INVALID, "jn_trainer_run: %s has %zu classes, the network has %zu outputs",
                             s ? "valid" : "train", sets[s]->classes, K);
     }
+    /* A network fresh from jn_net_create has all weights 0: its hidden units
+     * stay identical through training, which then fails without an error. */
+    int any_weight = 0;
+    for (size_t l = 1; l <= net->layers && !any_weight; l++)
+        for (size_t i = 0, cells = net->sizes[l] * net->sizes[l - 1]; i < cells && !any_weight; i++)
+            any_weight = jn__W(net, l)[i] != 0.0f;
+    if (!any_weight)
+        return jn__fail(JN_ERR_INVALID, "jn_trainer_run: every weight of the network is 0 (as jn_net_create leaves "
+                        "it); call jn_net_init(net, seed) or jn_net_set_params first");
     return JN_OK;
 }
 
@@ -165,7 +174,7 @@ static jn_status train_batch(const jn_trainer *tr, jn_net *net, const jn_objecti
     int sharded = tr->shard_size > 0;
     jn_status st = JN_OK;
     if (m > 0) st = jn_dataset_gather(train, idx, m, b->X);
-    if (st == JN_OK && m > 0) st = jn_dataset_onehot(train, idx, m, b->Y);
+    if (st == JN_OK && m > 0) st = jn_dataset_gather_targets(train, idx, m, b->Y);
     if (st != JN_OK) return st;
     jn_objective local = *obj;
     const float *Xloss = b->X, *Xjac = NULL;
@@ -277,7 +286,7 @@ JN_API jn_status jn_trainer_run(jn_trainer *tr, jn_net *net, const jn_objective 
         rep.epoch = epoch;
         rep.train_objective = sum / (double)batches;
         rep.valid_error = -1.0;
-        if (valid && (st = jn_net_error_rate(net, valid, &rep.valid_error)) != JN_OK) break;
+        if (valid && (st = jn__validation_score(net, obj, valid, &rep.valid_error)) != JN_OK) break;
         if (valid && rep.valid_error < rep.best_valid_error) {
             rep.best_valid_error = rep.valid_error;
             rep.best_epoch = epoch;

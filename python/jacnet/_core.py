@@ -1,17 +1,40 @@
 """The classes and functions of the jacnet package (see docs/PYTHON.md)."""
+from __future__ import annotations
+
 import ctypes
 import os
+import secrets
 import weakref
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, TypeVar, Union
+
+try:
+    from typing import Literal
+except ImportError:  # Python 3.7
+    from typing_extensions import Literal  # type: ignore[assignment]
 
 import numpy as np
+import numpy.typing as npt
 
 from . import _lib
 from ._lib import F, JacnetError, as_float32, as_int32, ptr, path_arg
 
+FloatArray = npt.NDArray[np.float32]
+IntArray = npt.NDArray[np.int32]
+PathLike = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
+Report = Dict[str, Any]
+_H = TypeVar("_H", bound="_Handle")
+
+# The training recipe (docs/METHOD.md, "The training recipe"): SGD with
+# lr 0.05 and momentum 0.9 on minibatches of 20, as make demo and the C
+# examples use.
+RECIPE_BATCH_SIZE = 20
+RECIPE_LR = 0.05
+RECIPE_MOMENTUM = 0.9
+
 
 # ---- handles -----------------------------------------------------------------
 
-def _free_handle(free_fn, address, *keep_alive):
+def _free_handle(free_fn: Callable[[int], None], address: int, *keep_alive: Any) -> None:
     # keep_alive: buffers C borrows; the finalizer holds them until C lets go.
     free_fn(address)
 
@@ -25,11 +48,12 @@ class _Handle:
     methods below) or raise TypeError (the default here), so closing one
     object can never leave another holding a freed pointer."""
 
-    _free_name = None  # the jn_*_free function, by name (looked up in F at free time)
+    _free_name: str = ""  # the jn_*_free function, by name (looked up in F at free time)
+    _address: Optional[int]
     # Why the class cannot be copied; subclasses that can override __copy__ etc.
     _no_copy = "libjacnet has no function to copy it"
 
-    def _adopt(self, handle, keep_alive=()):
+    def _adopt(self, handle: Union[ctypes.c_void_p, int, None], keep_alive: Tuple[Any, ...] = ()) -> None:
         address = handle.value if isinstance(handle, ctypes.c_void_p) else handle
         if not address:
             raise JacnetError(_lib.ERR_NOMEM, _lib.status_name(_lib.ERR_NOMEM), "constructor returned NULL")
@@ -38,7 +62,7 @@ class _Handle:
                                            *keep_alive)
 
     @property
-    def _h(self):
+    def _h(self) -> int:
         address = getattr(self, "_address", None)
         if address is None:
             raise ValueError("jacnet.%s is closed (close() was called, or it was never opened)"
@@ -46,10 +70,10 @@ class _Handle:
         return address
 
     @property
-    def closed(self):
+    def closed(self) -> bool:
         return getattr(self, "_address", None) is None
 
-    def close(self):
+    def close(self) -> None:
         fin = getattr(self, "_finalizer", None)
         if fin is not None:
             fin()
@@ -73,19 +97,19 @@ class _Handle:
         raise TypeError("this pickle of jacnet.%s holds a C pointer from another process (made by an older "
                         "jacnet) and cannot be loaded" % type(self).__name__)
 
-    def __enter__(self):
+    def __enter__(self: _H) -> _H:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: Any) -> Literal[False]:
         self.close()
         return False
 
 
-def _rows(X, D, name, origin=None):
-    """X as an n x D float32 C-contiguous array (1-D X of length D is one row).
+def _rows(data: npt.ArrayLike, D: int, name: str, origin: Optional[str] = None) -> FloatArray:
+    """data as an n x D float32 C-contiguous array (1-D data of length D is one row).
 
     origin: the model file the network came from, named in the message."""
-    X = as_float32(X, name)
+    X = as_float32(data, name)
     if X.ndim == 1 and X.shape[0] == D:
         X = X.reshape(1, D)
     if X.ndim != 2 or X.shape[1] != D:
@@ -126,18 +150,29 @@ def _restore_objective(loss, settings):
 
 # ---- networks ---------------------------------------------------------------
 
+def _draw_seed() -> int:
+    """A fresh seed for a network nobody gave one: 32 bits, short enough to
+    write down and pass back to reproduce the initialisation."""
+    return secrets.randbits(32)
+
+
 class Net(_Handle):
     """A multilayer perceptron: sizes = (D, H1, ..., K).
 
     hidden: tanh, sigmoid, relu, linear; output: sigmoid, softmax, linear,
-    tanh, relu. Parameters start at zero: call init(seed) or assign params.
-    copy.copy and copy.deepcopy give an independent network (jn_net_clone);
-    pickling stores the architecture and parameters."""
+    tanh, relu. The new network is initialised (Glorot uniform, jn_net_init)
+    from `seed`; seed=None draws one, kept in .seed so the run can be
+    repeated. (C's jn_net_create leaves the weights zero instead, and
+    jn_trainer_run refuses such a network.) copy.copy and copy.deepcopy give
+    an independent network (jn_net_clone); pickling stores the architecture
+    and parameters."""
 
     _free_name = "jn_net_free"
-    _origin = None  # the model file it was loaded from, for messages
+    _origin: Optional[str] = None  # the model file it was loaded from, for messages
+    seed: Optional[int]
 
-    def __init__(self, sizes, hidden="tanh", output="sigmoid"):
+    def __init__(self, sizes: Sequence[int], hidden: str = "tanh", output: str = "sigmoid", *,
+                 seed: Optional[int] = None) -> None:
         try:
             sizes = [int(s) for s in sizes]
         except (TypeError, ValueError):
@@ -152,15 +187,17 @@ class Net(_Handle):
         F.jn_net_create(ctypes.byref(h), arr, len(sizes), _lib.ACT[hidden], _lib.ACT[output])
         self._adopt(h)
         self._cache_shape()
+        self.init(_draw_seed() if seed is None else seed)
 
     @classmethod
-    def _wrap(cls, handle):
+    def _wrap(cls, handle: ctypes.c_void_p, seed: Optional[int] = None) -> "Net":
         self = cls.__new__(cls)
         self._adopt(handle)
         self._cache_shape()
+        self.seed = seed
         return self
 
-    def _cache_shape(self):
+    def _cache_shape(self) -> None:
         h = self._h
         layers = F.jn_net_layers(h)
         self._sizes = tuple(F.jn_net_size(h, i) for i in range(layers + 1))
@@ -169,42 +206,70 @@ class Net(_Handle):
         self._hidden = names[F.jn_net_hidden_act(h)]
         self._output = names[F.jn_net_output_act(h)]
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         state = "closed" if self.closed else "%d parameters" % self._count
-        return "jacnet.Net(%r, hidden=%r, output=%r) <%s>" % (list(self._sizes), self._hidden, self._output, state)
+        return "jacnet.Net(%r, hidden=%r, output=%r, seed=%r) <%s>" % (list(self._sizes), self._hidden,
+                                                                      self._output, self.seed, state)
 
     # -- architecture
-    sizes = property(lambda self: self._sizes, doc="(D, H1, ..., K)")
-    hidden = property(lambda self: self._hidden)
-    output = property(lambda self: self._output)
-    param_count = property(lambda self: self._count)
-    n_inputs = property(lambda self: self._sizes[0])
-    n_outputs = property(lambda self: self._sizes[-1])
+    @property
+    def sizes(self) -> Tuple[int, ...]:
+        """(D, H1, ..., K)"""
+        return self._sizes
 
     @property
-    def params(self):
+    def hidden_act(self) -> str:
+        """Name of the hidden layers' activation function (C: jn_net_hidden_act)."""
+        return self._hidden
+
+    @property
+    def output_act(self) -> str:
+        """Name of the output layer's activation function (C: jn_net_output_act)."""
+        return self._output
+
+    # The constructor's argument names; the values of the hidden layers are
+    # hidden_activations() (C: jn_net_hidden).
+    hidden = hidden_act
+    output = output_act
+
+    @property
+    def param_count(self) -> int:
+        return self._count
+
+    @property
+    def n_inputs(self) -> int:
+        return self._sizes[0]
+
+    @property
+    def n_outputs(self) -> int:
+        return self._sizes[-1]
+
+    @property
+    def params(self) -> FloatArray:
         """A float32 copy of the flat parameter vector (per layer W row-major, then b)."""
         out = np.empty(self._count, dtype=np.float32)
         F.jn_net_get_params(self._h, ptr(out), self._count)
         return out
 
     @params.setter
-    def params(self, value):
+    def params(self, value: npt.ArrayLike) -> None:
         v = as_float32(value, "params").reshape(-1) if np.ndim(value) else None
         if v is None or v.shape[0] != self._count:
             raise ValueError("params: %s values, the network has %d"
                              % ("a scalar" if v is None else v.shape[0], self._count))
         F.jn_net_set_params(self._h, ptr(v), self._count)
+        self.seed = None  # the parameters no longer come from a seed
 
-    def init(self, seed=0):
-        """Glorot uniform initialisation from seed; returns self."""
+    def init(self, seed: int) -> "Net":
+        """Glorot uniform initialisation from seed (recorded in .seed); returns self."""
         F.jn_net_init(self._h, int(seed))
+        self.seed = int(seed)
         return self
 
-    def clone(self):
+    def clone(self) -> "Net":
         h = _lib.new_handle()
         F.jn_net_clone(ctypes.byref(h), self._h)
-        return Net._wrap(h)
+        return Net._wrap(h, self.seed)
 
     # A copy of a Net is always a new C network: two Python objects never
     # share one (closing one would leave the other with a freed pointer).
@@ -219,95 +284,112 @@ class Net(_Handle):
         return (_restore_net, (list(self._sizes), self._hidden, self._output, params))
 
     # -- evaluation
-    def _rows_to(self, fn, X, tail, dtype=np.float32):
+    def _rows_to(self, fn: Callable[..., Any], X: npt.ArrayLike, tail: Tuple[int, ...],
+                 dtype: Any = np.float32) -> Any:
         """Call C fn(net, X, n, out) for the rows of X into a new n x *tail array."""
         X = _rows(X, self._sizes[0], "X", self._origin)
         out = np.empty((X.shape[0],) + tail, dtype=dtype)
         fn(self._h, ptr(X), X.shape[0], ptr(out))
         return out
 
-    def forward(self, X):
+    def forward(self, X: npt.ArrayLike) -> FloatArray:
         """Outputs, n x K float32."""
         return self._rows_to(F.jn_net_forward, X, (self._sizes[-1],))
 
-    def predict(self, X):
+    def predict(self, X: npt.ArrayLike) -> IntArray:
         """Index of the largest output per row, int32."""
         return self._rows_to(F.jn_net_predict, X, (), np.int32)
 
-    def hidden_activations(self, X, layer):
-        """Activations of hidden layer `layer` (1 .. len(sizes) - 2), n x sizes[layer]."""
+    def hidden_activations(self, X: npt.ArrayLike, layer: int) -> FloatArray:
+        """Activations of hidden layer `layer` (1 .. len(sizes) - 2), n x sizes[layer] (C: jn_net_hidden)."""
         layer = int(layer)
         if not 1 <= layer <= len(self._sizes) - 2:
             raise ValueError("layer: %d, the network has hidden layers 1..%d" % (layer, len(self._sizes) - 2))
         fn = lambda h, x, n, out: F.jn_net_hidden(h, x, n, layer, out)  # noqa: E731
         return self._rows_to(fn, X, (self._sizes[layer],))
 
-    def jacobian(self, X):
+    def jacobian(self, X: npt.ArrayLike) -> FloatArray:
         """J[i, k, j] = dF_k/dx_j at X[i]: n x K x D float32."""
         return self._rows_to(F.jn_net_jacobian, X, (self._sizes[-1], self._sizes[0]))
 
-    def jacobian_sqnorm(self, X):
+    def jacobian_sqnorm(self, X: npt.ArrayLike) -> FloatArray:
         """||J_F(X[i])||_F^2 per row, n float32."""
         return self._rows_to(F.jn_net_jacobian_sqnorm, X, ())
 
-    def hessian_sqnorm(self, X):
+    def hessian_sqnorm(self, X: npt.ArrayLike) -> FloatArray:
         """sum_k ||d^2 F_k/dx^2 (X[i])||_F^2 per row, n float32 (0 for relu/linear nets)."""
         return self._rows_to(F.jn_net_hessian_sqnorm, X, ())
 
-    def _objective_args(self, obj, X, Y, Xj):
+    def _objective_args(self, obj: "Objective", X: npt.ArrayLike, Y: npt.ArrayLike,
+                        Xj: Optional[npt.ArrayLike]) -> Tuple[FloatArray, FloatArray, Optional[FloatArray], int]:
         if not isinstance(obj, Objective):
             raise TypeError("obj: expected a jacnet.Objective, got %s" % type(obj).__name__)
-        X = _rows(X, self._sizes[0], "X", self._origin)
-        n = X.shape[0]
-        Y = as_float32(Y, "Y")
-        if Y.ndim == 1 and n == 1:
-            Y = Y.reshape(1, -1)
-        if Y.shape != (n, self._sizes[-1]):
-            raise ValueError("Y: shape %s, expected (%d, %d)" % (Y.shape, n, self._sizes[-1]))
+        Xa = _rows(X, self._sizes[0], "X", self._origin)
+        n = Xa.shape[0]
+        Ya = as_float32(Y, "Y")
+        if Ya.ndim == 1 and n == 1:
+            Ya = Ya.reshape(1, -1)
+        if Ya.shape != (n, self._sizes[-1]):
+            raise ValueError("Y: shape %s, expected (%d, %d)" % (Ya.shape, n, self._sizes[-1]))
+        Xja = None
         if Xj is not None:
-            Xj = _rows(Xj, self._sizes[0], "Xj", self._origin)
-            if Xj.shape != X.shape:
-                raise ValueError("Xj: shape %s, expected the shape of X %s" % (Xj.shape, X.shape))
-        return X, Y, Xj, n
+            Xja = _rows(Xj, self._sizes[0], "Xj", self._origin)
+            if Xja.shape != Xa.shape:
+                raise ValueError("Xj: shape %s, expected the shape of X %s" % (Xja.shape, Xa.shape))
+        return Xa, Ya, Xja, n
 
-    def objective(self, obj, X, Y, Xj=None):
+    def objective(self, obj: "Objective", X: npt.ArrayLike, Y: npt.ArrayLike,
+                  Xj: Optional[npt.ArrayLike] = None) -> Tuple[float, FloatArray]:
         """(value, grad) of obj at the n rows of X with targets Y (n x K).
 
         Xj: inputs of the Jacobian term (None: X). grad is a float32 vector in
         the layout of params. No noise is drawn here."""
-        X, Y, Xj, n = self._objective_args(obj, X, Y, Xj)
+        Xa, Ya, Xja, n = self._objective_args(obj, X, Y, Xj)
         value = ctypes.c_double()
         grad = np.empty(self._count, dtype=np.float32)
-        F.jn_net_objective(self._h, obj._h, ptr(X), ptr(Xj), ptr(Y), n, ctypes.byref(value), ptr(grad))
+        F.jn_net_objective(self._h, obj._h, ptr(Xa), ptr(Xja), ptr(Ya), n, ctypes.byref(value), ptr(grad))
         return value.value, grad
 
-    def check_gradient(self, obj, X, Y, Xj=None):
+    def check_gradient(self, obj: "Objective", X: npt.ArrayLike, Y: npt.ArrayLike,
+                       Xj: Optional[npt.ArrayLike] = None) -> float:
         """Largest relative error of the gradient against central differences."""
-        X, Y, Xj, n = self._objective_args(obj, X, Y, Xj)
+        Xa, Ya, Xja, n = self._objective_args(obj, X, Y, Xj)
         err = ctypes.c_double()
-        F.jn_net_check_gradient(self._h, obj._h, ptr(X), ptr(Xj), ptr(Y), n, ctypes.byref(err))
+        F.jn_net_check_gradient(self._h, obj._h, ptr(Xa), ptr(Xja), ptr(Ya), n, ctypes.byref(err))
         return err.value
 
-    def error_rate(self, X, y):
-        """Fraction of rows of X whose predicted class differs from y."""
+    def error_rate(self, X: npt.ArrayLike, y: npt.ArrayLike) -> float:
+        """Fraction of rows of X whose predicted class differs from the integer labels y."""
         self._h  # a closed network fails before any work
         K = self._sizes[-1]
-        X = _rows(X, self._sizes[0], "X", self._origin)
-        y = as_int32(y, "y")
-        if y.shape != (X.shape[0],):
-            raise ValueError("y: shape %s, expected (%d,)" % (y.shape, X.shape[0]))
-        _check_labels(y, K, "y", self._origin, binary=True)
-        with _Dataset(X, y, 2 if K == 1 else K) as ds:
+        Xa = _rows(X, self._sizes[0], "X", self._origin)
+        if _is_targets(y):
+            raise TypeError("y: error_rate needs integer labels; for float targets use mean_loss")
+        ya = as_int32(y, "y")
+        if ya.shape != (Xa.shape[0],):
+            raise ValueError("y: shape %s, expected (%d,)" % (ya.shape, Xa.shape[0]))
+        _check_labels(ya, K, "y", self._origin, binary=True)
+        with _Dataset(Xa, ya, 2 if K == 1 else K, self._sizes[0]) as ds:
             err = ctypes.c_double()
             F.jn_net_error_rate(self._h, ds._h, ctypes.byref(err))
             return err.value
 
+    def mean_loss(self, obj: "Objective", X: npt.ArrayLike, y: npt.ArrayLike) -> float:
+        """Mean over the rows of obj's loss alone (no penalties): y integer
+        labels (one-hot targets) or float targets n x K (C: jn_net_mean_loss)."""
+        if not isinstance(obj, Objective):
+            raise TypeError("obj: expected a jacnet.Objective, got %s" % type(obj).__name__)
+        with _Dataset(X, y, self._sizes[-1], self._sizes[0]) as ds:
+            loss = ctypes.c_double()
+            F.jn_net_mean_loss(self._h, obj._h, ds._h, ctypes.byref(loss))
+            return loss.value
+
     # -- files
-    def save(self, path):
+    def save(self, path: PathLike) -> None:
         F.jn_net_save(self._h, path_arg(path))
 
     @classmethod
-    def load(cls, path):
+    def load(cls, path: PathLike) -> "Net":
         h = _lib.new_handle()
         F.jn_net_load(ctypes.byref(h), path_arg(path))
         net = cls._wrap(h)
@@ -328,10 +410,22 @@ class Objective(_Handle):
     copy.copy, copy.deepcopy and pickle copy it by its settings."""
 
     _free_name = "jn_objective_free"
+    loss: str
+    l2: float
+    jacobian: float
+    projections: int
+    noise: str
+    input_std: float
+    jacobian_std: float
+    seed: Optional[int]
+    penalty_target: str
+    penalty_every: int
+    penalty_form: str
 
-    def __init__(self, loss="mse", l2=0.0, jacobian=0.0, projections=0, *, noise="none",
-                 input_std=0.0, jacobian_std=0.0, seed=None, penalty_target="output", penalty_every=1,
-                 penalty_form="auto"):
+    def __init__(self, loss: str = "mse", l2: float = 0.0, jacobian: float = 0.0, projections: int = 0, *,
+                 noise: str = "none", input_std: float = 0.0, jacobian_std: float = 0.0,
+                 seed: Optional[int] = None, penalty_target: str = "output", penalty_every: int = 1,
+                 penalty_form: str = "auto") -> None:
         if loss not in _lib.LOSS:
             raise ValueError("loss: %r, expected 'mse' or 'ce'" % (loss,))
         h = _lib.new_handle()
@@ -341,8 +435,9 @@ class Objective(_Handle):
         self._configure(l2, jacobian, projections, noise, input_std, jacobian_std, seed, penalty_target,
                         penalty_every, penalty_form)
 
-    def _configure(self, l2, jacobian, projections, noise, input_std, jacobian_std, seed, penalty_target,
-                   penalty_every, penalty_form="auto"):
+    def _configure(self, l2: float, jacobian: float, projections: int, noise: str, input_std: float,
+                   jacobian_std: float, seed: Optional[int], penalty_target: str, penalty_every: int,
+                   penalty_form: str = "auto") -> None:
         if noise not in _lib.NOISE:
             raise ValueError("noise: %r, one of %s" % (noise, ", ".join(_lib.NOISE)))
         if penalty_target not in _lib.PENALTY_TARGET:
@@ -365,11 +460,27 @@ class Objective(_Handle):
         self.seed, self.penalty_target, self.penalty_every = seed, penalty_target, int(penalty_every)
         self.penalty_form = penalty_form
 
+    # The presets whose lambda means something: the l2 weight for "l2", the
+    # Jacobian weight for the others.
+    MODELS_WITH_LAMBDA = ("l2", "jacob", "nj", "nj-both")
+
     @classmethod
-    def model(cls, name, lam=0.0, std=0.1):
-        """The report's presets: mlp, l2, noise, jacob, nj, nj-both (MSE)."""
+    def model(cls, name: str, lam: Optional[float] = None, std: float = 0.1) -> "Objective":
+        """The report's presets: mlp, l2, noise, jacob, nj, nj-both (MSE).
+
+        lam is required for l2, jacob, nj and nj-both (the report's MNIST
+        recipe: nj with lam=0.01, std=0.1) and refused for mlp and noise,
+        which have no lambda. std is the Gaussian noise of noise, nj and
+        nj-both."""
         if name not in _lib.MODEL:
             raise ValueError("model: %r, one of %s" % (name, ", ".join(_lib.MODEL)))
+        if name in cls.MODELS_WITH_LAMBDA and lam is None:
+            raise TypeError("Objective.model(%r) needs lam, the %s weight (e.g. Objective.model(%r, 0.01, 0.1))"
+                            % (name, "l2" if name == "l2" else "Jacobian penalty", name))
+        if name not in cls.MODELS_WITH_LAMBDA and lam is not None:
+            raise ValueError("Objective.model(%r) has no lambda; lam=%r would be ignored (models with one: %s)"
+                             % (name, lam, ", ".join(cls.MODELS_WITH_LAMBDA)))
+        lam = 0.0 if lam is None else float(lam)
         h = _lib.new_handle()
         F.jn_objective_create_model(ctypes.byref(h), _lib.MODEL[name], float(lam), float(std))
         self = cls.__new__(cls)
@@ -387,13 +498,13 @@ class Objective(_Handle):
         self.penalty_form = "auto"
         return self
 
-    def _settings(self):
+    def _settings(self) -> Dict[str, Any]:
         return dict(l2=self.l2, jacobian=self.jacobian, projections=self.projections, noise=self.noise,
                     input_std=self.input_std, jacobian_std=self.jacobian_std, seed=self.seed,
                     penalty_target=self.penalty_target, penalty_every=self.penalty_every,
                     penalty_form=self.penalty_form)
 
-    def clone(self, **changes):
+    def clone(self, **changes: Any) -> "Objective":
         """A copy (jn_objective_clone) with the given keyword settings changed."""
         h = _lib.new_handle()
         F.jn_objective_clone(ctypes.byref(h), self._h)
@@ -408,17 +519,17 @@ class Objective(_Handle):
         new._configure(**settings)
         return new
 
-    def __copy__(self):
+    def __copy__(self) -> "Objective":
         return self.clone()
 
-    def __deepcopy__(self, memo):
+    def __deepcopy__(self, memo: Any) -> "Objective":
         return self.clone()
 
     def __reduce__(self):
         self._h  # a closed objective is not pickled
         return (_restore_objective, (self.loss, self._settings()))
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return ("jacnet.Objective(loss=%r, l2=%g, jacobian=%g, projections=%d, noise=%r, input_std=%g, "
                 "jacobian_std=%g)" % (self.loss, self.l2, self.jacobian, self.projections, self.noise,
                                       self.input_std, self.jacobian_std))
@@ -437,11 +548,12 @@ class Optimizer(_Handle):
     _no_copy = ("its state (momentum or moments, step count) lives in C and libjacnet has no function to "
                 "copy it; create another with Optimizer.sgd / Optimizer.adam")
 
-    def __init__(self, *a, **k):
+    def __init__(self, *a: Any, **k: Any) -> None:
         raise TypeError("use Optimizer.sgd(...) or Optimizer.adam(...)")
 
     @classmethod
-    def sgd(cls, lr=0.1, momentum=0.0):
+    def sgd(cls, lr: float = RECIPE_LR, momentum: float = RECIPE_MOMENTUM) -> "Optimizer":
+        """SGD with momentum; the defaults are the training recipe's (docs/METHOD.md)."""
         h = _lib.new_handle()
         F.jn_optimizer_create_sgd(ctypes.byref(h), float(lr), float(momentum))
         self = cls.__new__(cls)
@@ -449,24 +561,26 @@ class Optimizer(_Handle):
         return self
 
     @classmethod
-    def adam(cls, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
+    def adam(cls, lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8) -> "Optimizer":
         h = _lib.new_handle()
         F.jn_optimizer_create_adam(ctypes.byref(h), float(lr), float(beta1), float(beta2), float(eps))
         self = cls.__new__(cls)
         self._adopt(h)
         return self
 
-    def schedule(self, kind="constant", gamma=0.0, period=1):
+    def schedule(self, kind: str = "constant", gamma: float = 0.0, period: int = 1) -> "Optimizer":
+        """Learning-rate schedule; period (and the step count t) counts
+        optimizer steps, i.e. minibatches, not epochs (jacnet.h)."""
         if kind not in _lib.SCHEDULE:
             raise ValueError("schedule: %r, one of %s" % (kind, ", ".join(_lib.SCHEDULE)))
         F.jn_optimizer_set_schedule(self._h, _lib.SCHEDULE[kind], float(gamma), int(period))
         return self
 
     @property
-    def lr(self):
+    def lr(self) -> float:
         return F.jn_optimizer_lr(self._h)
 
-    def step(self, net, grad):
+    def step(self, net: Net, grad: npt.ArrayLike) -> None:
         if not isinstance(net, Net):
             raise TypeError("net: expected a jacnet.Net, got %s" % type(net).__name__)
         g = as_float32(grad, "grad")
@@ -474,7 +588,7 @@ class Optimizer(_Handle):
             raise ValueError("grad: shape %s, expected (%d,)" % (g.shape, net.param_count))
         F.jn_optimizer_step(self._h, net._h, ptr(g))
 
-    def reset(self):
+    def reset(self) -> None:
         F.jn_optimizer_reset(self._h)
 
 
@@ -486,59 +600,79 @@ class Rng(_Handle):
     _no_copy = ("its position in the stream lives in C and libjacnet has no function to copy it; "
                 "create Rng(seed, stream) again to replay a stream")
 
-    def __init__(self, seed, stream=0):
+    def __init__(self, seed: int, stream: int = 0) -> None:
         h = _lib.new_handle()
         F.jn_rng_create_stream(ctypes.byref(h), int(seed), int(stream))
         self._adopt(h)
 
-    def gaussian(self, shape, std=1.0):
+    def gaussian(self, shape: Union[int, Tuple[int, ...]], std: float = 1.0) -> FloatArray:
         out = np.empty(shape, dtype=np.float32)
         F.jn_rng_gaussian(self._h, ptr(out), out.size, float(std))
         return out
 
-    def corrupt(self, X, kind="gaussian", level=0.1, out=None):
+    def corrupt(self, X: npt.ArrayLike, kind: str = "gaussian", level: float = 0.1,
+                out: Optional[FloatArray] = None) -> FloatArray:
         """A corrupted copy of X (jn_corrupt); out (float32, C-contiguous, X's shape) may be X itself."""
         if kind not in _lib.NOISE:
             raise ValueError("kind: %r, one of %s" % (kind, ", ".join(_lib.NOISE)))
-        X = as_float32(X, "X")
+        src = as_float32(X, "X")
         if out is None:
-            out = np.empty_like(X)
+            out = np.empty_like(src)
         elif (not isinstance(out, np.ndarray) or out.dtype != np.float32 or not out.flags.c_contiguous
-              or not out.flags.writeable or out.shape != X.shape):
-            raise ValueError("out: need a writable float32 C-contiguous array of shape %s" % (X.shape,))
-        F.jn_corrupt(self._h, _lib.NOISE[kind], float(level), ptr(X), ptr(out), X.size)
+              or not out.flags.writeable or out.shape != src.shape):
+            raise ValueError("out: need a writable float32 C-contiguous array of shape %s" % (src.shape,))
+        F.jn_corrupt(self._h, _lib.NOISE[kind], float(level), ptr(src), ptr(out), src.size)
         return out
 
 
-def set_threads(n):
+def set_threads(n: int) -> None:
     """BLAS threads used by libjacnet's GEMMs."""
     F.jn_set_threads(int(n))
 
 
 # ---- datasets ------------------------------------------------------------------
 
+def _is_targets(y: npt.ArrayLike) -> bool:
+    """y holds float targets (2-D, real) rather than integer labels (1-D)."""
+    return np.ndim(y) == 2
+
+
 class _Dataset(_Handle):
-    """A dataset borrowing X (float32) and y (int32): the arrays are kept alive
-    until the C handle is freed (they ride in the finalizer)."""
+    """A dataset borrowing X (float32) and y: int32 labels (1-D, classes =
+    K) or float32 targets (2-D, n x K). The arrays are kept alive until the C
+    handle is freed (they ride in the finalizer)."""
 
     _free_name = "jn_dataset_free"
     _no_copy = "it borrows the caller's arrays; copy those instead"
 
-    def __init__(self, X, y, classes, D=None):
-        X = as_float32(X, "X")
+    def __init__(self, features: npt.ArrayLike, y: npt.ArrayLike, classes: int, D: Optional[int] = None) -> None:
+        X = as_float32(features, "X")
         if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] == 0 or (D is not None and X.shape[1] != D):
             raise ValueError("X: shape %s, expected (n, %s)" % (X.shape, D if D is not None else "D"))
-        y = as_int32(y, "y")
-        if y.shape != (X.shape[0],):
-            raise ValueError("y: shape %s, expected (%d,)" % (y.shape, X.shape[0]))
         h = _lib.new_handle()
-        F.jn_dataset_create(ctypes.byref(h), ptr(X), ptr(y), X.shape[0], X.shape[1], int(classes),
-                            _lib.DATASET_BORROW)
-        self._adopt(h, keep_alive=(X, y))
-        self.X, self.y = X, y
+        self.targets = _is_targets(y)
+        if self.targets:
+            Y = as_float32(y, "y")
+            if Y.shape != (X.shape[0], classes):
+                raise ValueError("y: float targets of shape %s, expected (%d, %d)" % (Y.shape, X.shape[0], classes))
+            F.jn_dataset_create_targets(ctypes.byref(h), ptr(X), ptr(Y), X.shape[0], X.shape[1], int(classes),
+                                        _lib.DATASET_BORROW)
+            labels_or_targets: np.ndarray = Y
+        else:
+            if np.asarray(y).dtype.kind not in "iu":
+                raise TypeError("y: labels must be integers (1-D), or float targets 2-D (n, %d); got dtype %s, "
+                                "shape %s" % (classes, np.asarray(y).dtype, np.shape(y)))
+            labels = as_int32(y, "y")
+            if labels.shape != (X.shape[0],):
+                raise ValueError("y: shape %s, expected (%d,)" % (labels.shape, X.shape[0]))
+            F.jn_dataset_create(ctypes.byref(h), ptr(X), ptr(labels), X.shape[0], X.shape[1], int(classes),
+                                _lib.DATASET_BORROW)
+            labels_or_targets = labels
+        self._adopt(h, keep_alive=(X, labels_or_targets))
+        self.X, self.y = X, labels_or_targets
 
 
-def _copy_out(h):
+def _copy_out(h: int) -> Tuple[FloatArray, IntArray]:
     """(X, y) copies of a C-owned dataset's arrays; the handle is freed."""
     try:
         n, d = F.jn_dataset_count(h), F.jn_dataset_dim(h)
@@ -551,7 +685,7 @@ def _copy_out(h):
         F.jn_dataset_free(h)
 
 
-def load_idx(images, labels, binarize=False):
+def load_idx(images: PathLike, labels: PathLike, binarize: bool = False) -> Tuple[FloatArray, IntArray]:
     """MNIST-style IDX3 images + IDX1 labels (raw or .gz): (X n x D float32 in [0,1], y int32)."""
     h = _lib.new_handle()
     F.jn_dataset_load_idx(ctypes.byref(h), path_arg(images, "images"), path_arg(labels, "labels"),
@@ -559,21 +693,22 @@ def load_idx(images, labels, binarize=False):
     return _copy_out(h.value)
 
 
-def load_usps(path):
+def load_usps(path: PathLike) -> Tuple[FloatArray, IntArray]:
     """One USPS file (zip.train / zip.test, raw or .gz): (X n x 256 float32 in [0,1], y int32)."""
     h = _lib.new_handle()
     F.jn_dataset_load_usps(ctypes.byref(h), path_arg(path))
     return _copy_out(h.value)
 
 
-def load_csv(path, binarize=False):
-    """CSV with the label first: (X, y)."""
+def load_csv(path: PathLike, binarize: bool = False) -> Tuple[FloatArray, IntArray]:
+    """CSV with the label first: (X, y). Values are kept as written (not
+    scaled); binarize maps each to 1 if > 0.5 else 0."""
     h = _lib.new_handle()
     F.jn_dataset_load_csv(ctypes.byref(h), path_arg(path), _lib.LOAD_BINARIZE if binarize else 0)
     return _copy_out(h.value)
 
 
-def _splits(loader, *args):
+def _splits(loader: Callable[..., Any], *args: Any) -> Dict[str, Tuple[FloatArray, IntArray]]:
     hs = [_lib.new_handle() for _ in range(3)]
     try:
         loader(*args, *[ctypes.byref(h) for h in hs])
@@ -584,17 +719,18 @@ def _splits(loader, *args):
     return {name: _copy_out(h.value) for name, h in zip(("train", "valid", "test"), hs)}
 
 
-def _dir_arg(d):
+def _dir_arg(d: Optional[PathLike]) -> Optional[bytes]:
     return None if d is None else path_arg(d, "dir")
 
 
-def mnist_splits(dir=None, binarize=False):
+def mnist_splits(dir: Optional[PathLike] = None,
+                 binarize: bool = False) -> Dict[str, Tuple[FloatArray, IntArray]]:
     """The report's MNIST splits from dir/mnist (dir None: $JACNET_DATA, else ./data):
     {"train": (X, y) 50000, "valid": 10000, "test": 10000}."""
     return _splits(F.jn_load_mnist, _dir_arg(dir), _lib.LOAD_BINARIZE if binarize else 0)
 
 
-def usps_splits(dir=None):
+def usps_splits(dir: Optional[PathLike] = None) -> Dict[str, Tuple[FloatArray, IntArray]]:
     """The report's USPS splits from dir/usps: {"train", "valid", "test"} -> (X, y)."""
     return _splits(F.jn_load_usps, _dir_arg(dir))
 
@@ -605,47 +741,65 @@ class _Trainer(_Handle):
     _free_name = "jn_trainer_free"
     _no_copy = "it only lives for one train() call"
 
-    def __init__(self):
+    def __init__(self) -> None:
         h = _lib.new_handle()
         F.jn_trainer_create(ctypes.byref(h))
         self._adopt(h)
 
 
-def _train_set(X, y, K, D, xname, yname, origin):
-    """(X, y) for the trainer as float32 / int32 arrays, X's width and the
-    labels checked against the network so that the message names the
-    argument."""
-    X = _rows(X, D, xname, origin)
-    y = as_int32(y, yname)
-    if y.shape != (X.shape[0],):
-        raise ValueError("%s: shape %s, expected (%d,) like %s" % (yname, y.shape, X.shape[0], xname))
-    _check_labels(y, K, yname, origin)
-    return X, y
+def _train_set(X: npt.ArrayLike, y: npt.ArrayLike, K: int, D: int, xname: str, yname: str,
+               origin: Optional[str]) -> Tuple[FloatArray, np.ndarray]:
+    """(X, y) for the trainer: X float32 of the network's width; y int32
+    labels below K, or float32 targets n x K; checked here so that the
+    message names the argument."""
+    Xa = _rows(X, D, xname, origin)
+    if _is_targets(y):
+        Ya = as_float32(y, yname)
+        if Ya.shape != (Xa.shape[0], K):
+            raise ValueError("%s: float targets of shape %s, expected (%d, %d)" % (yname, Ya.shape, Xa.shape[0], K))
+        return Xa, Ya
+    ya = as_int32(y, yname)
+    if ya.shape != (Xa.shape[0],):
+        raise ValueError("%s: shape %s, expected (%d,) like %s" % (yname, ya.shape, Xa.shape[0], xname))
+    _check_labels(ya, K, yname, origin)
+    return Xa, ya
 
 
-def _report_dict(r):
+def _report_dict(r: Any) -> Report:
     return {"epoch": r.epoch, "train_objective": r.train_objective,
             "valid_error": None if r.valid_error < 0 else r.valid_error,
             "best_valid_error": None if r.best_valid_error < 0 else r.best_valid_error,
             "best_epoch": r.best_epoch, "seconds": r.seconds, "lr": r.lr}
 
 
-def train(net, objective, X, y, *, epochs=10, batch_size=100, optimizer="sgd", lr=0.1, momentum=0.0,
-          adam=(0.9, 0.999, 1e-8), schedule=None, seed=1, noise=None, input_std=None, jacobian_std=None,
-          valid=None, patience=0, callback=None, on_batch=None):
+def train(net: Net, objective: Objective, X: npt.ArrayLike, y: npt.ArrayLike, *, epochs: int = 10,
+          batch_size: int = RECIPE_BATCH_SIZE, optimizer: Union[str, Optimizer] = "sgd",
+          lr: float = RECIPE_LR, momentum: float = RECIPE_MOMENTUM,
+          adam: Tuple[float, float, float] = (0.9, 0.999, 1e-8),
+          schedule: Optional[Tuple[str, float, int]] = None, seed: int = 1, noise: Optional[str] = None,
+          input_std: Optional[float] = None, jacobian_std: Optional[float] = None,
+          valid: Optional[Tuple[npt.ArrayLike, npt.ArrayLike]] = None, patience: int = 0,
+          callback: Optional[Callable[[Report], Any]] = None,
+          on_batch: Optional[Callable[[int, int, int], Any]] = None) -> List[Report]:
     """Train net in place with libjacnet's trainer; return the per-epoch reports.
 
-    X (n x D) and integer labels y in [0, K). optimizer "sgd" (lr, momentum) or
+    X (n x D) and y: integer labels in [0, K) (1-D, one-hot targets), or
+    float targets n x K (2-D; regression, auto-encoders: y = X). With float
+    targets valid_error is the validation set's mean loss (Net.mean_loss),
+    since an error rate is not defined. The defaults are the training
+    recipe (SGD lr 0.05, momentum 0.9, batch 20; docs/METHOD.md); epochs
+    10 as the C trainer. optimizer "sgd" (lr, momentum) or
     "adam" (lr, adam=(beta1, beta2, eps)) or a jacnet.Optimizer; schedule
-    (kind, gamma, period). noise / input_std / jacobian_std override the
+    (kind, gamma, period), period in minibatch steps. noise / input_std / jacobian_std override the
     objective's noise for this run (the objective itself is not changed).
     valid = (X_valid, y_valid); patience > 0 stops after that many epochs
     without improvement; the best parameters are restored when valid is given.
     callback(report_dict) each epoch: a true result stops training.
     on_batch(epoch, done, total) after each minibatch: a true result stops
     training at once.
-    Each report: epoch, train_objective, valid_error (None without valid),
-    best_valid_error, best_epoch, seconds, lr."""
+    Each report: epoch, train_objective, valid_error (None without valid;
+    the mean loss for float targets), best_valid_error, best_epoch, seconds,
+    lr."""
     if not isinstance(net, Net):
         raise TypeError("net: expected a jacnet.Net")
     if not isinstance(objective, Objective):
@@ -660,7 +814,7 @@ def train(net, objective, X, y, *, epochs=10, batch_size=100, optimizer="sgd", l
     D, K = net.n_inputs, net.n_outputs
     if int(epochs) < 1 or int(batch_size) < 1 or int(patience) < 0:
         raise ValueError("epochs and batch_size must be >= 1, patience >= 0")
-    owned = []  # handles made here, closed at the end
+    owned: List[_Handle] = []  # handles made here, closed at the end
     try:
         # Both sets are checked before either is handed to C.
         X, y = _train_set(X, y, K, D, "X", "y", net._origin)
@@ -698,7 +852,8 @@ def train(net, objective, X, y, *, epochs=10, batch_size=100, optimizer="sgd", l
         F.jn_trainer_set_patience(tr._h, int(patience))
         F.jn_trainer_set_seed(tr._h, int(seed))
 
-        reports, failure = [], []
+        reports: List[Report] = []
+        failure: List[BaseException] = []
 
         # Exceptions cannot cross C: the callbacks catch them, ask the trainer
         # to stop, and train() raises them afterwards.
@@ -725,7 +880,7 @@ def train(net, objective, X, y, *, epochs=10, batch_size=100, optimizer="sgd", l
         # The CFUNCTYPE objects must live as long as C may call them: they are
         # locals of this frame for the whole run and are unset before return.
         c_epoch = _lib.EPOCH_CALLBACK(epoch_cb)
-        c_batch = _lib.BATCH_CALLBACK(batch_cb) if on_batch is not None else _lib.BATCH_CALLBACK()
+        c_batch = _lib.BATCH_CALLBACK(batch_cb) if on_batch is not None else _lib.NULL_BATCH_CALLBACK()
         F.jn_trainer_set_epoch_callback(tr._h, c_epoch, None)
         F.jn_trainer_set_batch_callback(tr._h, c_batch, None)
         try:
@@ -737,8 +892,8 @@ def train(net, objective, X, y, *, epochs=10, batch_size=100, optimizer="sgd", l
                 e.reports = reports
                 raise
         finally:
-            F.jn_trainer_set_epoch_callback(tr._h, _lib.EPOCH_CALLBACK(), None)
-            F.jn_trainer_set_batch_callback(tr._h, _lib.BATCH_CALLBACK(), None)
+            F.jn_trainer_set_epoch_callback(tr._h, _lib.NULL_EPOCH_CALLBACK(), None)
+            F.jn_trainer_set_batch_callback(tr._h, _lib.NULL_BATCH_CALLBACK(), None)
         if failure:
             raise failure[0]
         return reports

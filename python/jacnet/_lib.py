@@ -8,15 +8,37 @@ import ctypes
 import ctypes.util
 import os
 import types
+from typing import Any, List, Optional, Tuple
 
 import numpy as np
 
-# The binding was written against jacnet.h 0.1.x. A library with another
-# major version has another ABI (docs/ABI.md) and is refused; within major
-# version 0 the minor version must be at least the one the table below was
-# written for, since a 0.x minor may add functions the table names.
-EXPECTED_MAJOR = 0
-MINIMUM_MINOR = 1
+from ._header import version_from_header
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+# The source tree this package sits in, if it is python/jacnet of a checkout.
+SOURCE_HEADER = os.path.normpath(os.path.join(HERE, "..", "..", "include", "jacnet.h"))
+
+
+def _package_version() -> Optional[Tuple[int, int, int]]:
+    """The jacnet.h version this package was built from: jacnet/_version.py,
+    written by setup.py (pip, make wheel) and make install-python, else the
+    header of the source tree the package sits in."""
+    try:
+        from ._version import VERSION
+        return tuple(VERSION)  # type: ignore[return-value]
+    except ImportError:
+        pass
+    if os.path.exists(SOURCE_HEADER):
+        return version_from_header(SOURCE_HEADER)
+    return None
+
+
+# A library with another major version has another ABI (docs/ABI.md) and is
+# refused; within a major version the minor must be at least the package's,
+# since a newer minor only adds functions and the table below may name some.
+# (Without a known version: the table was first written for 0.1.)
+PACKAGE_VERSION = _package_version()
+EXPECTED_MAJOR, MINIMUM_MINOR = PACKAGE_VERSION[:2] if PACKAGE_VERSION else (0, 1)
 
 c_size_p = ctypes.POINTER(ctypes.c_size_t)
 
@@ -39,9 +61,11 @@ class JacnetError(Exception):
     """A libjacnet call returned a status other than JN_OK.
 
     Attributes: status (int), status_name (jn_status_str(status)), message
-    (jn_last_error() right after the failing call), function (C name)."""
+    (jn_last_error() right after the failing call), function (C name);
+    reports (the epochs so far) when train() failed."""
 
-    def __init__(self, status, status_name, message, function=None):
+    def __init__(self, status: int, status_name: str, message: str, function: Optional[str] = None) -> None:
+        self.reports: Optional[List[Any]] = None
         self.status = int(status)
         self.status_name = status_name
         self.message = message
@@ -75,6 +99,15 @@ class epoch_report(ctypes.Structure):
 
 EPOCH_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(epoch_report), ctypes.c_void_p)
 BATCH_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_uint, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_void_p)
+
+
+def NULL_EPOCH_CALLBACK() -> Any:
+    """A NULL epoch callback (no function): what unsets one in C."""
+    return EPOCH_CALLBACK()  # type: ignore[call-overload]
+
+
+def NULL_BATCH_CALLBACK() -> Any:
+    return BATCH_CALLBACK()  # type: ignore[call-overload]
 
 # ---- the prototype table ---------------------------------------------------
 # name: (restype, argtypes). "status" marks functions returning jn_status;
@@ -156,6 +189,9 @@ PROTOTYPES = {
     "jn_dataset_classes": (_sz, [_vp]),
     "jn_dataset_features": (_vp, [_vp]),
     "jn_dataset_labels": (_vp, [_vp]),
+    "jn_dataset_create_targets": (_st, [_pvp, _vp, _vp, _sz, _sz, _sz, _uint]),
+    "jn_dataset_targets": (_vp, [_vp]),
+    "jn_net_mean_loss": (_st, [_vp, _vp, _vp, _pdbl]),
     "jn_net_error_rate": (_st, [_vp, _vp, _pdbl]),
     "jn_dataset_load_idx": (_st, [_pvp, _str, _str, _uint]),
     "jn_dataset_load_usps": (_st, [_pvp, _str]),
@@ -175,29 +211,38 @@ PROTOTYPES = {
 }
 
 
-def _candidates():
-    """(path, how) in lookup order: $JACNET_LIB, the build tree, the installed copy
-    (the path recorded at install time, then find_library, then the loader's search)."""
-    out = []
+def _candidates() -> List[Tuple[str, str]]:
+    """(path, how) in lookup order (docs/PYTHON.md, "Which library is loaded"):
+
+    1. the package's own copy, jacnet/libjacnet.so.MAJOR (wheels from make wheel);
+    2. $JACNET_LIB;
+    3. the library recorded when the package was installed (jacnet/_paths.py:
+       make install-python writes its libdir, pip install ./python the libdir
+       pkg-config gave for jacnet);
+    4. the build tree, lib/ of the checkout, only when the package is that
+       checkout's python/jacnet;
+    5. ctypes.util.find_library("jacnet"), then libjacnet.so.MAJOR on the
+       dynamic loader's search path."""
+    name = "libjacnet.so.%d" % EXPECTED_MAJOR
+    out = [(os.path.join(HERE, name), "package copy")]
     env = os.environ.get("JACNET_LIB")
     if env:
         out.append((env, "$JACNET_LIB"))
-    here = os.path.dirname(os.path.abspath(__file__))
-    out.append((os.path.normpath(os.path.join(here, "..", "..", "lib", "libjacnet.so.%d" % EXPECTED_MAJOR)),
-                "build tree"))
-    try:  # written by `make install-python`: the libdir the library was installed into
+    try:
         from ._paths import INSTALLED_LIBRARY
-        out.append((INSTALLED_LIBRARY, "installed copy (make install)"))
+        out.append((INSTALLED_LIBRARY, "recorded at install (jacnet/_paths.py)"))
     except ImportError:
         pass
+    if os.path.exists(SOURCE_HEADER):
+        out.append((os.path.normpath(os.path.join(HERE, "..", "..", "lib", name)), "build tree"))
     found = ctypes.util.find_library("jacnet")
     if found:
         out.append((found, "ctypes.util.find_library('jacnet')"))
-    out.append(("libjacnet.so.%d" % EXPECTED_MAJOR, "dynamic loader search path"))
+    out.append((name, "dynamic loader search path"))
     return out
 
 
-def _load():
+def _load() -> Tuple[ctypes.CDLL, str]:
     tried = []
     for path, how in _candidates():
         if os.sep in path and not os.path.exists(path):
@@ -250,9 +295,11 @@ _major, _minor, _patch = VERSION_NUMBER // 10000, VERSION_NUMBER // 100 % 100, V
 if VERSION_STRING != "%d.%d.%d" % (_major, _minor, _patch):
     raise ImportError("libjacnet at %s: jn_version() = %d but jn_version_string() = %r"
                       % (LIBRARY_PATH, VERSION_NUMBER, VERSION_STRING))
-if _major != EXPECTED_MAJOR or (_major == 0 and _minor < MINIMUM_MINOR):
-    raise ImportError("libjacnet at %s is version %s; this binding needs %d.%d or a later %d.x"
-                      % (LIBRARY_PATH, VERSION_STRING, EXPECTED_MAJOR, MINIMUM_MINOR, EXPECTED_MAJOR))
+if _major != EXPECTED_MAJOR or _minor < MINIMUM_MINOR:
+    raise ImportError("libjacnet at %s is version %s; this jacnet package (%s) needs %d.%d or a later %d.x"
+                      % (LIBRARY_PATH, VERSION_STRING,
+                         "built from jacnet.h %d.%d.%d" % PACKAGE_VERSION if PACKAGE_VERSION else "version unknown",
+                         EXPECTED_MAJOR, MINIMUM_MINOR, EXPECTED_MAJOR))
 
 
 def new_handle():

@@ -200,25 +200,86 @@ def test_closed_handle_raises(small_net):
         net.forward(np.zeros((1, 2), np.float32))
 
 
-def test_library_lookup_failure_lists_paths(tmp_path):
-    """With the package copied away from the build tree and JACNET_LIB wrong,
-    the import error names every path it tried."""
+def _copy_package(tmp_path):
+    """The package copied to tmp_path/a/b/jacnet: away from the build tree."""
     import shutil
+    pkg = tmp_path / "a" / "b" / "jacnet"
+    shutil.copytree(os.path.dirname(jacnet.__file__), pkg, ignore=shutil.ignore_patterns("__pycache__"))
+    return pkg
+
+
+def _import_in(tmp_path, pkg, code="import jacnet", **env_changes):
     import subprocess
     import sys
+    env = {k: v for k, v in os.environ.items() if k not in ("JACNET_LIB", "LD_LIBRARY_PATH")}
+    env.update(PYTHONPATH=str(pkg.parent), **env_changes)
+    # cwd outside the source tree, so `python -c` cannot import ./jacnet
+    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=str(tmp_path))
+
+
+def test_library_lookup_failure_lists_paths(tmp_path):
+    """With the package copied away from the build tree and JACNET_LIB wrong,
+    the import error names every path it tried, in the documented order, and
+    no build-tree path (the copy is not a checkout's python/jacnet)."""
     import ctypes.util
     if ctypes.util.find_library("jacnet"):
         pytest.skip("an installed libjacnet is on the loader path; the lookup would succeed")
-    pkg = tmp_path / "a" / "b" / "jacnet"
-    shutil.copytree(os.path.dirname(jacnet.__file__), pkg)
-    env = dict(os.environ, JACNET_LIB=str(tmp_path / "nope.so"), PYTHONPATH=str(pkg.parent))
-    env.pop("LD_LIBRARY_PATH", None)
-    r = subprocess.run([sys.executable, "-c", "import jacnet"], env=env, capture_output=True, text=True)
+    pkg = _copy_package(tmp_path)
+    r = _import_in(tmp_path, pkg, JACNET_LIB=str(tmp_path / "nope.so"))
     assert r.returncode != 0
     assert "LibraryNotFound" in r.stderr
-    assert str(tmp_path / "nope.so") in r.stderr
-    assert os.path.join(str(tmp_path / "a"), "lib", "libjacnet.so.0") in r.stderr
-    assert "libjacnet.so.0 [dynamic loader search path]" in r.stderr
+    own = str(pkg / "libjacnet.so.0") + " [package copy]"
+    env = str(tmp_path / "nope.so") + " [$JACNET_LIB]"
+    loader = "libjacnet.so.0 [dynamic loader search path]"
+    for line in (own, env, loader):
+        assert line in r.stderr, r.stderr
+    assert r.stderr.index(own) < r.stderr.index(env) < r.stderr.index(loader)
+    assert "build tree" not in r.stderr
+
+
+def test_package_copy_wins_over_jacnet_lib(tmp_path):
+    """A library inside the package (what make wheel ships) is loaded before
+    $JACNET_LIB is even looked at."""
+    import shutil
+    pkg = _copy_package(tmp_path)
+    shutil.copy(os.path.realpath(jacnet.LIBRARY_PATH), pkg / "libjacnet.so.0")
+    r = _import_in(tmp_path, pkg, "import jacnet; print(jacnet.LIBRARY_PATH)", JACNET_LIB=str(tmp_path / "nope.so"))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == str(pkg / "libjacnet.so.0")
+
+
+def test_recorded_install_path_is_used(tmp_path):
+    """jacnet/_paths.py (written at install) is tried after $JACNET_LIB."""
+    pkg = _copy_package(tmp_path)
+    (pkg / "_paths.py").write_text("INSTALLED_LIBRARY = %r\n" % os.path.realpath(jacnet.LIBRARY_PATH))
+    r = _import_in(tmp_path, pkg, "import jacnet; print(jacnet.LIBRARY_PATH)")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == os.path.realpath(jacnet.LIBRARY_PATH)
+
+
+def test_package_version_checked_against_library(tmp_path):
+    """A package built from a newer jacnet.h than the library refuses it;
+    one from the same header reports that version as __version__."""
+    pkg = _copy_package(tmp_path)
+    major, minor, patch = jacnet.library_version()
+    (pkg / "_version.py").write_text("VERSION = (%d, %d, 0)\n" % (major, minor + 1))
+    r = _import_in(tmp_path, pkg, JACNET_LIB=os.path.realpath(jacnet.LIBRARY_PATH))
+    assert r.returncode != 0
+    assert "ImportError" in r.stderr and "needs %d.%d" % (major, minor + 1) in r.stderr, r.stderr
+    (pkg / "_version.py").write_text("VERSION = (%d, %d, %d)\n" % (major, minor, patch))
+    r = _import_in(tmp_path, pkg, "import jacnet; print(jacnet.__version__)",
+                   JACNET_LIB=os.path.realpath(jacnet.LIBRARY_PATH))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "%d.%d.%d" % (major, minor, patch)
+
+
+def test_source_tree_version_is_the_header():
+    from jacnet import _lib
+    from jacnet._header import version_from_header
+    if not os.path.exists(_lib.SOURCE_HEADER):
+        pytest.skip("not the source tree's package")
+    assert _lib.PACKAGE_VERSION == version_from_header(_lib.SOURCE_HEADER) == jacnet.library_version()
+    assert jacnet.__version__ == jacnet.VERSION_STRING
 
 
 def test_version():
