@@ -1,24 +1,23 @@
 /* trainer.c - minibatch training with noise, validation, early stopping
- * (keeping the best parameters) and per-epoch / per-batch callbacks. Users
- * who want their own loop call jn_net_objective and jn_optimizer_step
- * directly; this file only strings those pieces together. */
-#include "internal.h"
+ * (keeping the best parameters), per-epoch / per-batch callbacks,
+ * checkpoints (written and read by checkpoint.c) and opt-in recovery from
+ * blow-ups. Users who want their own loop call jn_net_objective and
+ * jn_optimizer_step directly; this file only strings those pieces together.
+ *
+ * The whole state of a run lives in a jn__run (run.h), the network and the
+ * optimizer, and the loop advances it one minibatch at a time, so a run can
+ * stop between any two minibatches, be saved, and go on later exactly as if
+ * it had not stopped. */
+#include "binio.h"
+#include "run.h"
 
+#include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
-
-struct jn_trainer {
-    unsigned epochs;
-    size_t batch;
-    unsigned patience;
-    uint64_t seed;
-    jn_epoch_callback on_epoch;
-    void *epoch_user;
-    jn_batch_callback on_batch;
-    void *batch_user;
-};
 
 JN_API jn_status jn_trainer_create(jn_trainer **out)
 {
@@ -32,7 +31,12 @@ JN_API jn_status jn_trainer_create(jn_trainer **out)
     return JN_OK;
 }
 
-JN_API void jn_trainer_free(jn_trainer *tr) { free(tr); }
+JN_API void jn_trainer_free(jn_trainer *tr)
+{
+    if (!tr) return;
+    free(tr->checkpoint);
+    free(tr);
+}
 
 JN_API jn_status jn_trainer_set_epochs(jn_trainer *tr, unsigned epochs)
 {
@@ -81,6 +85,40 @@ JN_API jn_status jn_trainer_set_batch_callback(jn_trainer *tr, jn_batch_callback
     return JN_OK;
 }
 
+JN_API jn_status jn_trainer_set_checkpoint(jn_trainer *tr, const char *path, unsigned every_epochs)
+{
+    if (!tr) return jn__fail(JN_ERR_INVALID, "jn_trainer_set_checkpoint: tr is NULL");
+    if (path && !*path) return jn__fail(JN_ERR_INVALID, "jn_trainer_set_checkpoint: path is empty");
+    char *copy = NULL;
+    if (path) {
+        size_t len = strlen(path);
+        if (!(copy = jn__alloc(len + 1, 1, "jn_trainer_set_checkpoint"))) return JN_ERR_NOMEM;
+        memcpy(copy, path, len + 1);
+    }
+    free(tr->checkpoint);
+    tr->checkpoint = copy;
+    tr->checkpoint_every = every_epochs;
+    return JN_OK;
+}
+
+JN_API jn_status jn_trainer_set_recovery(jn_trainer *tr, double factor, double lr_scale, unsigned max_recoveries)
+{
+    if (!tr) return jn__fail(JN_ERR_INVALID, "jn_trainer_set_recovery: tr is NULL");
+    if (factor == 0.0) {
+        tr->recovery_factor = 0.0;
+        return JN_OK;
+    }
+    if (!(isfinite(factor) && factor > 1.0))
+        return jn__fail(JN_ERR_INVALID, "jn_trainer_set_recovery: factor = %g, need a finite value > 1 (or 0: off)",
+                        factor);
+    if (!(isfinite(lr_scale) && lr_scale > 0.0 && lr_scale <= 1.0))
+        return jn__fail(JN_ERR_INVALID, "jn_trainer_set_recovery: lr_scale = %g, need 0 < lr_scale <= 1", lr_scale);
+    tr->recovery_factor = factor;
+    tr->recovery_lr_scale = lr_scale;
+    tr->recovery_max = max_recoveries;
+    return JN_OK;
+}
+
 static double now_seconds(void)
 {
     struct timespec ts;
@@ -88,16 +126,41 @@ static double now_seconds(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* Everything one run allocates, freed in one place. */
-typedef struct run_buffers {
-    size_t *perm;
-    float *X, *Xloss, *Xjac, *Y, *grad, *best;
-    jn_rng shuffle, loss_noise, jac_noise;
-} run_buffers;
+/* One minibatch's inputs, targets and gradient. */
+typedef struct batch_buffers {
+    float *X, *Xloss, *Xjac, *Y, *grad;
+} batch_buffers;
 
-static void free_buffers(run_buffers *b)
+static void free_run(jn__run *r, batch_buffers *b)
 {
-    free(b->perm); free(b->X); free(b->Xloss); free(b->Xjac); free(b->Y); free(b->grad); free(b->best);
+    free(b->X); free(b->Xloss); free(b->Xjac); free(b->Y); free(b->grad);
+    free(r->perm); free(r->best); free(r->snap_params);
+    free(r->snap_opt.s[0]); free(r->snap_opt.s[1]);
+}
+
+/* Allocate everything the run needs up front, so nothing can fail for
+ * lack of memory in the middle of an epoch. */
+static jn_status alloc_run(const jn__run_args *a, jn__run *r, batch_buffers *b)
+{
+    const char *what = "jn_trainer_run";
+    size_t D = a->net->sizes[0], K = a->net->sizes[a->net->layers], P = a->net->n_params;
+    size_t bs = a->tr->batch < a->train->count ? a->tr->batch : a->train->count;
+    r->perm = jn__alloc(a->train->count, sizeof *r->perm, what);
+    r->best = jn__alloc(P, sizeof(float), what);
+    b->X = jn__alloc(bs, D * sizeof(float), what);
+    b->Xloss = jn__alloc(bs, D * sizeof(float), what);
+    b->Xjac = jn__alloc(bs, D * sizeof(float), what);
+    b->Y = jn__alloc(bs, K * sizeof(float), what);
+    b->grad = jn__alloc(P, sizeof(float), what);
+    int ok = r->perm && r->best && b->X && b->Xloss && b->Xjac && b->Y && b->grad;
+    if (ok && a->tr->recovery_factor > 0.0) {
+        unsigned vectors = jn__optimizer_vectors(a->opt);
+        r->snap_params = jn__alloc(P, sizeof(float), what);
+        ok = r->snap_params != NULL;
+        for (unsigned k = 0; k < vectors && ok; k++)
+            ok = (r->snap_opt.s[k] = jn__alloc(P, sizeof(double), what)) != NULL;
+    }
+    return ok ? JN_OK : JN_ERR_NOMEM;
 }
 
 static jn_status check_run_args(const jn_trainer *tr, const jn_net *net, const jn_objective *obj,
@@ -120,39 +183,258 @@ static jn_status check_run_args(const jn_trainer *tr, const jn_net *net, const j
     return JN_OK;
 }
 
-/* One minibatch: noise, objective, step. Returns the objective in *value. */
-static jn_status train_batch(jn_net *net, const jn_objective *obj, jn_optimizer *opt, const jn_dataset *train,
-                             run_buffers *b, const size_t *idx, size_t m, unsigned long step, uint64_t seed,
-                             double *value)
+/* One minibatch: noise, objective, step. Returns the objective in *value,
+ * its terms in *parts and the count of misclassified examples in *errors
+ * (both measured before the step). */
+static jn_status train_batch(const jn__run_args *a, batch_buffers *b, jn__run *r, const size_t *idx, size_t m,
+                             double *value, jn__objective_parts *parts, size_t *errors)
 {
-    size_t D = net->sizes[0];
+    jn_net *net = a->net;
+    const jn_objective *obj = a->obj;
+    const jn_dataset *train = a->train;
+    uint64_t step = r->step;
+    size_t D = net->sizes[0], K = net->sizes[net->layers];
     jn_status st = jn_dataset_gather(train, idx, m, b->X);
     if (st == JN_OK) st = jn_dataset_onehot(train, idx, m, b->Y);
     if (st != JN_OK) return st;
     jn_objective local = *obj;
     const float *Xloss = b->X, *Xjac = NULL;
     if (obj->noise != JN_NOISE_NONE && obj->input_std > 0.0) {
-        st = jn_corrupt(&b->loss_noise, obj->noise, obj->input_std, b->X, b->Xloss, m * D);
+        st = jn_corrupt(&r->loss_noise, obj->noise, obj->input_std, b->X, b->Xloss, m * D);
         Xloss = b->Xloss;
         Xjac = b->X; /* the Jacobian term keeps the clean input unless it has noise of its own */
     }
     if (st == JN_OK && obj->noise != JN_NOISE_NONE && obj->jacobian_std > 0.0 && obj->jacobian > 0.0) {
-        st = jn_corrupt(&b->jac_noise, obj->noise, obj->jacobian_std, b->X, b->Xjac, m * D);
+        st = jn_corrupt(&r->jac_noise, obj->noise, obj->jacobian_std, b->X, b->Xjac, m * D);
         Xjac = b->Xjac;
     }
     if (st != JN_OK) return st;
     /* Penalty every k-th step with weight k * lambda keeps its expectation. */
     local.jacobian = step % obj->every == 0 ? obj->jacobian * obj->every : 0.0;
-    local.seed = seed ^ (0x9e3779b97f4a7c15ULL * (step + 1));
-    st = jn_net_objective(net, &local, Xloss, Xjac, b->Y, m, value, b->grad);
+    local.seed = a->tr->seed ^ (0x9e3779b97f4a7c15ULL * (step + 1));
+    st = jn__net_objective_parts(net, &local, Xloss, Xjac, b->Y, m, value, b->grad, parts);
+    if (st == JN_OK) {
+        /* The loss term's outputs are still in pass 0: the training error
+         * costs one argmax per example. */
+        const float *F = net->work->pass[0].a[net->layers];
+        size_t wrong = 0;
+        for (size_t i = 0; i < m; i++) wrong += jn__predicted_class(F + i * K, K) != (size_t)train->labels[idx[i]];
+        *errors = wrong;
+    }
     /* The optimizer already scans the gradient and refuses a non-finite one
      * (as invalid input); only then is the gradient scanned again here, to
      * report it as the divergence it is in a training run. */
-    if (st == JN_OK) st = jn_optimizer_step(opt, net, b->grad);
+    if (st == JN_OK) st = jn_optimizer_step(a->opt, net, b->grad);
     if (st == JN_ERR_DIVERGED || (st == JN_ERR_INVALID && !jn__all_finite(b->grad, net->n_params)))
-        return jn__fail(JN_ERR_DIVERGED, "jn_trainer_run: objective, gradient or update not finite at step %lu; "
-                        "the network keeps its last finite parameters", step);
+        return jn__fail(JN_ERR_DIVERGED, "jn_trainer_run: objective, gradient or update not finite at step %llu; "
+                        "the network keeps its last finite parameters", (unsigned long long)step);
     return st;
+}
+
+/* ---- blow-up recovery (jacnet.h, jn_trainer_set_recovery) ---- */
+
+/* The smoothing of `recent`: about the last 10 minibatches, so one unlucky
+ * minibatch (a few hard examples) cannot pass for a blow-up. */
+#define RECENT_WEIGHT 0.1
+
+static void take_snapshot(const jn__run_args *a, jn__run *r)
+{
+    size_t P = a->net->n_params;
+    memcpy(r->snap_params, a->net->params, P * sizeof(float));
+    jn__opt_state now;
+    jn__optimizer_state(a->opt, &now);
+    r->snap_opt.lr = now.lr;
+    r->snap_opt.t = now.t;
+    r->snap_opt.n = now.n;
+    r->snap_opt.vectors = now.vectors;
+    for (unsigned k = 0; k < now.vectors && now.n > 0; k++) memcpy(r->snap_opt.s[k], now.s[k], P * sizeof(double));
+}
+
+/* Whether the minibatch objective `value` makes this a blow-up. */
+static int batch_blew_up(const jn_trainer *tr, jn__run *r, double value)
+{
+    if (r->reference < 0.0) {
+        r->reference = r->recent = value; /* the run's first minibatch */
+        return 0;
+    }
+    r->recent += RECENT_WEIGHT * (value - r->recent);
+    return r->recent > tr->recovery_factor * r->reference;
+}
+
+/* Back to the snapshot with a smaller learning rate, to start the epoch
+ * over; or, past the allowed number of recoveries, JN_ERR_DIVERGED with the
+ * network at the snapshot. `why` says what was seen. */
+static jn_status recover(const jn__run_args *a, jn__run *r, const char *why)
+{
+    const jn_trainer *tr = a->tr;
+    unsigned epoch = r->epochs_done + 1;
+    jn__opt_state now, back = r->snap_opt;
+    jn__optimizer_state(a->opt, &now);
+    back.lr = now.lr; /* the rate goes down from where it is, recovery after recovery */
+    jn_status st = jn__optimizer_set_state(a->opt, &back);
+    if (st != JN_OK) return st;
+    memcpy(a->net->params, r->snap_params, a->net->n_params * sizeof(float));
+    if (r->recoveries_total >= tr->recovery_max)
+        return jn__fail(JN_ERR_DIVERGED,
+                        "jn_trainer_run: %s in epoch %u, after %llu recoveries (at most %u); the network holds the "
+                        "parameters of the last good epoch (%u)",
+                        why, epoch, (unsigned long long)r->recoveries_total, tr->recovery_max, r->epochs_done);
+    if ((st = jn_optimizer_scale_lr(a->opt, tr->recovery_lr_scale)) != JN_OK)
+        return jn__fail(JN_ERR_DIVERGED, "jn_trainer_run: %s in epoch %u; cannot lower the learning rate further "
+                        "(%g); the network holds the parameters of the last good epoch (%u)",
+                        why, epoch, now.lr, r->epochs_done);
+    r->recoveries_epoch++;
+    r->recoveries_total++;
+    r->batches_done = 0; /* the epoch starts over */
+    return JN_OK;
+}
+
+/* ---- the loop ---- */
+
+/* A new pass over the data: its order, and empty sums. */
+static void begin_epoch(const jn__run_args *a, jn__run *r)
+{
+    jn_dataset_shuffle(a->train, &r->shuffle, r->perm);
+    double seconds = r->sums.seconds; /* a restarted epoch keeps its time */
+    memset(&r->sums, 0, sizeof r->sums);
+    r->sums.seconds = seconds;
+    r->recent = r->reference;
+}
+
+/* Fill the epoch report from the run, after the epoch's minibatches. */
+static jn_status finish_epoch(const jn__run_args *a, jn__run *r, size_t batches, double seconds,
+                              jn_epoch_report *rep)
+{
+    const jn__epoch_sums *sum = &r->sums;
+    memset(rep, 0, sizeof *rep);
+    rep->epoch = r->epochs_done + 1;
+    rep->train_objective = sum->objective / (double)batches;
+    rep->train_loss = sum->loss / (double)batches;
+    rep->train_penalty = sum->penalty / (double)batches;
+    rep->train_jacobian_sqnorm = sum->sqnorm_batches ? sum->sqnorm / (double)sum->sqnorm_batches : -1.0;
+    rep->train_error = sum->examples ? (double)sum->errors / (double)sum->examples : -1.0;
+    rep->recoveries = r->recoveries_epoch;
+    rep->valid_error = -1.0;
+    if (a->valid) {
+        jn_status st = jn_net_error_rate(a->net, a->valid, &rep->valid_error);
+        if (st != JN_OK) return st;
+        if (rep->valid_error < r->best_valid_error) {
+            r->best_valid_error = rep->valid_error;
+            r->best_epoch = rep->epoch;
+            memcpy(r->best, a->net->params, a->net->n_params * sizeof(float));
+            r->since_best = 0;
+        } else {
+            r->since_best++;
+        }
+    } else {
+        r->since_best++;
+    }
+    rep->best_valid_error = r->best_valid_error;
+    rep->best_epoch = r->best_epoch;
+    rep->seconds = seconds;
+    rep->lr = jn_optimizer_lr(a->opt);
+    /* The epoch is accepted: the run is now at the next boundary. */
+    r->epochs_done = rep->epoch;
+    r->batches_done = 0;
+    r->recoveries_epoch = 0;
+    memset(&r->sums, 0, sizeof r->sums);
+    if (r->snap_params) {
+        take_snapshot(a, r);
+        r->reference = rep->train_objective;
+    }
+    return JN_OK;
+}
+
+/* Run the epoch in progress from where the run stands to its end (JN_OK),
+ * or until a callback stops it (JN_ERR_STOPPED) or a failure. */
+static jn_status run_epoch(const jn__run_args *a, jn__run *r, batch_buffers *b)
+{
+    const jn_trainer *tr = a->tr;
+    size_t count = a->train->count, bs = tr->batch < count ? tr->batch : count;
+    size_t batches = (count + bs - 1) / bs;
+    unsigned epoch = r->epochs_done + 1;
+    int recovery = r->snap_params != NULL;
+    double t0 = now_seconds();
+    jn_status st = JN_OK;
+    for (;;) {
+        if (r->batches_done == 0) begin_epoch(a, r);
+        int restart = 0;
+        for (size_t k = r->batches_done; k < batches && !restart; k++) {
+            size_t start = k * bs, m = count - start < bs ? count - start : bs;
+            double value = 0.0;
+            size_t errors = 0;
+            jn__objective_parts parts;
+            st = train_batch(a, b, r, r->perm + start, m, &value, &parts, &errors);
+            r->step++;
+            if (st == JN_OK) {
+                jn__epoch_sums *sum = &r->sums;
+                sum->objective += value;
+                sum->loss += parts.loss;
+                sum->penalty += parts.penalty;
+                if (parts.sqnorm >= 0.0) {
+                    sum->sqnorm += parts.sqnorm;
+                    sum->sqnorm_batches++;
+                }
+                sum->errors += errors;
+                sum->examples += m;
+                r->batches_done = k + 1;
+            }
+            if (recovery && (st == JN_ERR_DIVERGED || (st == JN_OK && batch_blew_up(tr, r, value)))) {
+                char why[160];
+                if (st == JN_ERR_DIVERGED)
+                    snprintf(why, sizeof why, "a non-finite objective, gradient or update at step %llu",
+                             (unsigned long long)(r->step - 1));
+                else
+                    snprintf(why, sizeof why, "the recent minibatch objective %g exceeded %g x %g", r->recent,
+                             tr->recovery_factor, r->reference);
+                if ((st = recover(a, r, why)) != JN_OK) break;
+                restart = 1;
+                continue;
+            }
+            if (st != JN_OK) break;
+            if (tr->on_batch && tr->on_batch(epoch, k + 1, batches, tr->batch_user)) {
+                st = jn__fail(JN_ERR_STOPPED, "jn_trainer_run: stopped by the batch callback in epoch %u after "
+                              "minibatch %zu", epoch, k + 1);
+                break;
+            }
+        }
+        if (st != JN_OK) break;
+        if (restart) continue;
+        double mean = r->sums.objective / (double)batches;
+        if (recovery && r->reference >= 0.0 && mean > tr->recovery_factor * r->reference) {
+            char why[160];
+            snprintf(why, sizeof why, "the epoch's mean objective %g exceeded %g x %g", mean, tr->recovery_factor,
+                     r->reference);
+            if ((st = recover(a, r, why)) != JN_OK) break;
+            continue;
+        }
+        break;
+    }
+    double seconds = r->sums.seconds + (now_seconds() - t0);
+    if (st != JN_OK) {
+        r->sums.seconds = seconds; /* a stop mid-epoch: the time so far goes into the checkpoint */
+        return st;
+    }
+    jn_epoch_report rep;
+    if ((st = finish_epoch(a, r, batches, seconds, &rep)) != JN_OK) return st;
+    if (tr->on_epoch && tr->on_epoch(&rep, tr->epoch_user))
+        st = jn__fail(JN_ERR_STOPPED, "jn_trainer_run: stopped by the epoch callback after epoch %u", epoch);
+    return st;
+}
+
+/* Resume from the checkpoint file if it exists; else write the starting
+ * state there (which also finds a bad path before any training). */
+static jn_status open_checkpoint(const jn__run_args *a, jn__run *r, int *have_snapshot)
+{
+    const char *path = a->tr->checkpoint;
+    struct stat sb;
+    if (stat(path, &sb) == 0) return jn__checkpoint_load(a, r, have_snapshot);
+    if (errno != ENOENT) {
+        char eb[128];
+        jn__errtext(errno, eb, sizeof eb);
+        return jn__fail(JN_ERR_IO, "jn_trainer_run: checkpoint %s: %s", path, eb);
+    }
+    return jn__checkpoint_save(a, r);
 }
 
 JN_API jn_status jn_trainer_run(jn_trainer *tr, jn_net *net, const jn_objective *obj, jn_optimizer *opt,
@@ -160,65 +442,52 @@ JN_API jn_status jn_trainer_run(jn_trainer *tr, jn_net *net, const jn_objective 
 {
     jn_status st = check_run_args(tr, net, obj, opt, train, valid);
     if (st != JN_OK) return st;
-    size_t D = net->sizes[0], K = net->sizes[net->layers], P = net->n_params;
-    size_t bs = tr->batch < train->count ? tr->batch : train->count;
-    run_buffers b = {0};
-    b.perm = jn__alloc(train->count, sizeof *b.perm, "jn_trainer_run");
-    b.X = jn__alloc(bs, D * sizeof(float), "jn_trainer_run");
-    b.Xloss = jn__alloc(bs, D * sizeof(float), "jn_trainer_run");
-    b.Xjac = jn__alloc(bs, D * sizeof(float), "jn_trainer_run");
-    b.Y = jn__alloc(bs, K * sizeof(float), "jn_trainer_run");
-    b.grad = jn__alloc(P, sizeof(float), "jn_trainer_run");
-    b.best = jn__alloc(P, sizeof(float), "jn_trainer_run");
-    if (!b.perm || !b.X || !b.Xloss || !b.Xjac || !b.Y || !b.grad || !b.best) {
-        free_buffers(&b);
-        return JN_ERR_NOMEM;
+    batch_buffers b = {0};
+    jn__run_args a = {tr, net, obj, opt, train, valid};
+    jn__run r = {0};
+    if ((st = alloc_run(&a, &r, &b)) != JN_OK) {
+        free_run(&r, &b);
+        return st;
     }
     /* One independent stream per consumer of randomness. */
-    jn__rng_seed(&b.shuffle, tr->seed, 0);
-    jn__rng_seed(&b.loss_noise, tr->seed, 1);
-    jn__rng_seed(&b.jac_noise, tr->seed, 2);
-    memcpy(b.best, net->params, P * sizeof(float));
+    jn__rng_seed(&r.shuffle, tr->seed, 0);
+    jn__rng_seed(&r.loss_noise, tr->seed, 1);
+    jn__rng_seed(&r.jac_noise, tr->seed, 2);
+    memcpy(r.best, net->params, net->n_params * sizeof(float));
+    r.best_valid_error = valid ? INFINITY : -1.0;
+    r.reference = -1.0;
 
-    jn_epoch_report rep = {0};
-    rep.best_valid_error = valid ? INFINITY : -1.0;
-    unsigned long step = 0;
-    unsigned since_best = 0;
-    size_t batches = (train->count + bs - 1) / bs;
-    for (unsigned epoch = 1; epoch <= tr->epochs && st == JN_OK; epoch++) {
-        double t0 = now_seconds(), sum = 0.0;
-        jn_dataset_shuffle(train, &b.shuffle, b.perm);
-        for (size_t k = 0; k < batches && st == JN_OK; k++, step++) {
-            size_t start = k * bs, m = train->count - start < bs ? train->count - start : bs;
-            double value = 0.0;
-            st = train_batch(net, obj, opt, train, &b, b.perm + start, m, step, tr->seed, &value);
-            sum += value;
-            if (st == JN_OK && tr->on_batch && tr->on_batch(epoch, k + 1, batches, tr->batch_user))
-                st = jn__fail(JN_ERR_STOPPED, "jn_trainer_run: stopped by the batch callback in epoch %u after "
-                              "minibatch %zu", epoch, k + 1);
+    int have_snapshot = 0, saved = 0;
+    if (tr->checkpoint) {
+        r.train_crc = jn__dataset_crc(train);
+        r.valid_crc = valid ? jn__dataset_crc(valid) : 0;
+        if ((st = open_checkpoint(&a, &r, &have_snapshot)) != JN_OK) {
+            /* Nothing has changed yet: the network and optimizer are as given. */
+            free_run(&r, &b);
+            return st;
         }
-        if (st != JN_OK) break;
-        rep.epoch = epoch;
-        rep.train_objective = sum / (double)batches;
-        rep.valid_error = -1.0;
-        if (valid && (st = jn_net_error_rate(net, valid, &rep.valid_error)) != JN_OK) break;
-        if (valid && rep.valid_error < rep.best_valid_error) {
-            rep.best_valid_error = rep.valid_error;
-            rep.best_epoch = epoch;
-            memcpy(b.best, net->params, P * sizeof(float));
-            since_best = 0;
-        } else {
-            since_best++;
-        }
-        rep.seconds = now_seconds() - t0;
-        rep.lr = jn_optimizer_lr(opt);
-        if (tr->on_epoch && tr->on_epoch(&rep, tr->epoch_user))
-            st = jn__fail(JN_ERR_STOPPED, "jn_trainer_run: stopped by the epoch callback after epoch %u", epoch);
-        if (valid && tr->patience && since_best >= tr->patience) break;
+        saved = 1;
     }
+    if (r.snap_params && !have_snapshot) take_snapshot(&a, &r);
+
+    while (st == JN_OK) {
+        if (r.epochs_done >= tr->epochs) break;
+        if (valid && tr->patience && r.since_best >= tr->patience && r.batches_done == 0) break;
+        st = run_epoch(&a, &r, &b);
+        saved = 0;
+        int periodic = st == JN_OK && tr->checkpoint_every && r.epochs_done % tr->checkpoint_every == 0;
+        if (tr->checkpoint && (periodic || st == JN_ERR_STOPPED)) {
+            jn_status cs = jn__checkpoint_save(&a, &r);
+            if (cs != JN_OK) st = cs;
+            saved = cs == JN_OK;
+        }
+    }
+    /* The end of the run is a checkpoint too, so a later run with more
+     * epochs (or more patience) continues it. */
+    if (st == JN_OK && tr->checkpoint && !saved) st = jn__checkpoint_save(&a, &r);
     /* Early stopping keeps the best parameters; on divergence the network
      * stays at its last finite ones. */
-    if (valid && rep.best_epoch > 0 && st != JN_ERR_DIVERGED) memcpy(net->params, b.best, P * sizeof(float));
-    free_buffers(&b);
+    if (valid && r.best_epoch > 0 && st != JN_ERR_DIVERGED) memcpy(net->params, r.best, net->n_params * sizeof(float));
+    free_run(&r, &b);
     return st;
 }
