@@ -1,12 +1,13 @@
 /* checkpoint.c - a training run's state in a file, and back (layout:
  * docs/FORMAT.md, "Checkpoint files").
  *
- * A checkpoint holds two complete model files (current and best
- * parameters, written by model_file.c) inside a frame of its own: the run's
- * identity (what it must match to be resumed: trainer seed and batch size,
- * data sizes and CRCs, objective and optimizer settings), its position and
- * counters, the three random streams, the optimizer state and, when a run
- * stops mid-epoch, the epoch's shuffle and sums. Writing goes through the
+ * A checkpoint holds, inside a frame of its own, the run's identity (what
+ * it must match to be resumed: trainer seed and batch size, data sizes and
+ * CRCs, objective and optimizer settings), two complete model files
+ * (current and best parameters, written by model_file.c, whose
+ * architecture is part of the identity), the position and counters, the
+ * three random streams, the optimizer state and, when a run stops
+ * mid-epoch, the epoch's shuffle (and sums, and the recovery snapshot). Writing goes through the
  * atomic save of binio.c. Reading takes the whole file into memory, checks
  * the CRC before looking at any field (so a damaged file is JN_ERR_FORMAT,
  * never a confusing mismatch), parses into scratch space and changes the
@@ -120,6 +121,11 @@ static void encode(const void *ctx, jn__sink *s)
     jn__sink_u32(s, cfg.schedule);
     jn__sink_f64(s, cfg.gamma);
     jn__sink_u64(s, cfg.period);
+    /* networks: the architecture is part of the identity */
+    jn__sink_u64(s, o->model_len);
+    jn__sink_write(s, o->model, o->model_len);
+    jn__sink_u64(s, o->best_len);
+    jn__sink_write(s, o->best, o->best_len);
     /* progress */
     jn__sink_u32(s, run->epochs_done);
     jn__sink_u64(s, run->batches_done);
@@ -146,11 +152,6 @@ static void encode(const void *ctx, jn__sink *s)
     jn__opt_state ost;
     jn__optimizer_state(a->opt, &ost);
     put_opt_state(s, &ost);
-    /* networks */
-    jn__sink_u64(s, o->model_len);
-    jn__sink_write(s, o->model, o->model_len);
-    jn__sink_u64(s, o->best_len);
-    jn__sink_write(s, o->best, o->best_len);
     /* the epoch in progress */
     if (run->batches_done > 0)
         for (size_t i = 0; i < a->train->count; i++) jn__sink_u64(s, run->perm[i]);
@@ -340,7 +341,9 @@ static jn_status read_model(const jn__run_args *a, jn__source *s, const char *la
                     jn__act_name(net->hidden), jn__act_name(net->output));
 }
 
-/* Everything after the identity, into run and scratch buffers. */
+/* Everything after the identity, into run and scratch buffers: the two
+ * networks (whose architecture must be this network's), the position and
+ * counters, the optimizer state, the shuffle and the snapshot. */
 static jn_status parse_state(const jn__run_args *a, jn__source *s, jn__run *run, jn__opt_state *ost,
                              double *const *ost_buf, jn_net **model, int *have_snapshot)
 {
@@ -349,6 +352,12 @@ static jn_status parse_state(const jn__run_args *a, jn__source *s, jn__run *run,
     uint32_t epochs_done, best_epoch, since_best, rec_epoch, snap;
     uint64_t batches_done, at = s->pos;
     jn_status st;
+    if ((st = read_model(a, s, "current parameters", model)) != JN_OK) return st;
+    jn_net *best = NULL;
+    if ((st = read_model(a, s, "best parameters", &best)) != JN_OK) return st;
+    memcpy(run->best, best->params, P * sizeof(float));
+    jn_net_free(best);
+    at = s->pos;
     if ((st = read_u32(s, &epochs_done)) || (st = read_u64(s, &batches_done)) || (st = read_u64(s, &run->step)) ||
         (st = read_u32(s, &best_epoch)) || (st = read_f64(s, &run->best_valid_error)) ||
         (st = read_u32(s, &since_best)))
@@ -377,11 +386,6 @@ static jn_status parse_state(const jn__run_args *a, jn__source *s, jn__run *run,
         return st;
     run->recoveries_epoch = rec_epoch;
     if ((st = read_opt_state(s, P, vectors, ost, ost_buf)) != JN_OK) return st;
-    if ((st = read_model(a, s, "current parameters", model)) != JN_OK) return st;
-    jn_net *best = NULL;
-    if ((st = read_model(a, s, "best parameters", &best)) != JN_OK) return st;
-    memcpy(run->best, best->params, P * sizeof(float));
-    jn_net_free(best);
     for (size_t i = 0; i < count && run->batches_done > 0; i++) {
         uint64_t v;
         at = s->pos;
