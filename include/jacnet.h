@@ -272,8 +272,10 @@ JN_API jn_status jn_optimizer_set_schedule(jn_optimizer *opt, jn_schedule schedu
 /* The learning rate the next step will use (0 for NULL). */
 JN_API double jn_optimizer_lr(const jn_optimizer *opt);
 /* Multiply the base learning rate (the `lr` the schedule starts from) by
- * factor > 0, finite; the result must stay finite and > 0. The schedule's
- * position is unchanged. The trainer's blow-up recovery uses it. */
+ * factor > 0, finite; the result must stay finite and > 0. SGD's momentum
+ * velocity (a sum of past lr x gradient terms) is scaled by the same factor;
+ * Adam's moments and the schedule's position are unchanged. The trainer's
+ * blow-up recovery uses it. */
 JN_API jn_status jn_optimizer_scale_lr(jn_optimizer *opt, double factor);
 /* Update net's parameters from grad (param_count floats). The first step binds
  * the optimizer to that parameter count; a later net with another count is
@@ -412,19 +414,21 @@ JN_API jn_status jn_trainer_set_batch_callback(jn_trainer *tr, jn_batch_callback
  * the optimizer or the file. path NULL turns checkpoints off. */
 JN_API jn_status jn_trainer_set_checkpoint(jn_trainer *tr, const char *path, unsigned every_epochs);
 /* Blow-up recovery (off by default; factor 0 turns it off). The reference
- * level is the mean minibatch objective of the last accepted epoch (before
- * the first epoch ends: the run's first minibatch objective). During an
- * epoch, recent = recent + 0.1 (value - recent) over its minibatch
- * objectives, starting from the reference. A blow-up is: recent > factor x
- * reference after a minibatch, the epoch's mean objective > factor x
- * reference, or a non-finite objective, gradient or update. Then the
- * parameters and optimizer state go back to the snapshot taken at the end of
- * the last accepted epoch (or the start of the run), the learning rate is
- * multiplied by lr_scale (jn_optimizer_scale_lr) and the epoch starts over
- * (new shuffle and noise). The report's `recoveries` counts them. After
- * max_recoveries recoveries in a run, the next blow-up ends it with
- * JN_ERR_DIVERGED, the network holding the snapshot's parameters.
- * factor > 1 finite (or 0), 0 < lr_scale <= 1. */
+ * level is the lowest mean minibatch objective of any epoch so far (before
+ * the first epoch ends: the objective of the run's first minibatch), and the
+ * snapshot is the parameters and optimizer state at the end of that epoch
+ * (or at the start of the run). A blow-up is: the mean of the epoch's
+ * minibatch objectives so far exceeding factor x reference, checked after
+ * each minibatch once 10 of them and a tenth of the epoch are done (so one
+ * unlucky minibatch cannot trigger it) and at the epoch's end; or a
+ * non-finite objective, gradient or update. Then the network and the
+ * optimizer go back to the snapshot, the learning rate (and SGD's velocity)
+ * is multiplied by lr_scale (jn_optimizer_scale_lr), and the epoch starts
+ * over with fresh shuffle and noise draws (the epoch count goes on). The
+ * epoch report's `recoveries` counts them. After max_recoveries recoveries
+ * in a run, the next blow-up ends it with JN_ERR_DIVERGED, the network
+ * holding the snapshot's parameters. factor > 1 finite (or 0),
+ * 0 < lr_scale <= 1. */
 JN_API jn_status jn_trainer_set_recovery(jn_trainer *tr, double factor, double lr_scale,
                                          unsigned max_recoveries);
 /* Train net on `train` (valid may be NULL) with obj and opt. Returns

@@ -7,7 +7,7 @@
  * (current and best parameters, written by model_file.c, whose
  * architecture is part of the identity), the position and counters, the
  * three random streams, the optimizer state and, when a run stops
- * mid-epoch, the epoch's shuffle (and sums, and the recovery snapshot). Writing goes through the
+ * mid-epoch, the epoch's shuffle; with blow-up recovery, its snapshot. Writing goes through the
  * atomic save of binio.c. Reading takes the whole file into memory, checks
  * the CRC before looking at any field (so a damaged file is JN_ERR_FORMAT,
  * never a confusing mismatch), parses into scratch space and changes the
@@ -146,7 +146,6 @@ static void encode(const void *ctx, jn__sink *s)
     jn__sink_u64(s, sum->errors);
     jn__sink_u64(s, sum->examples);
     jn__sink_f64(s, run->reference);
-    jn__sink_f64(s, run->recent);
     jn__sink_u32(s, run->recoveries_epoch);
     jn__sink_u64(s, run->recoveries_total);
     jn__opt_state ost;
@@ -157,6 +156,7 @@ static void encode(const void *ctx, jn__sink *s)
         for (size_t i = 0; i < a->train->count; i++) jn__sink_u64(s, run->perm[i]);
     jn__sink_u32(s, (uint32_t)o->with_snapshot);
     if (o->with_snapshot) {
+        jn__sink_u32(s, run->snap_epoch);
         jn__sink_f32s(s, run->snap_params, a->net->n_params);
         put_opt_state(s, &run->snap_opt);
     }
@@ -165,10 +165,7 @@ static void encode(const void *ctx, jn__sink *s)
 
 jn_status jn__checkpoint_save(const jn__run_args *a, const jn__run *run)
 {
-    /* The snapshot equals the current state at an epoch boundary (taken
-     * at the epoch's end, or just restored by a recovery), so only a
-     * mid-epoch checkpoint carries it. */
-    ckpt_out o = {.a = a, .run = run, .with_snapshot = run->snap_params && run->batches_done > 0};
+    ckpt_out o = {.a = a, .run = run, .with_snapshot = run->snap_params != NULL};
     jn_status st = jn__net_image(a->net, a->net->params, &o.model, &o.model_len);
     if (st == JN_OK) st = jn__net_image(a->net, run->best, &o.best, &o.best_len);
     if (st == JN_OK) st = jn__save_atomic(a->tr->checkpoint, "jn_trainer_run: checkpoint", encode, &o);
@@ -381,7 +378,7 @@ static jn_status parse_state(const jn__run_args *a, jn__source *s, jn__run *run,
         (st = read_u64(s, &sum->sqnorm_batches)) || (st = read_u64(s, &sum->errors)) ||
         (st = read_u64(s, &sum->examples)))
         return st;
-    if ((st = read_f64(s, &run->reference)) || (st = read_f64(s, &run->recent)) || (st = read_u32(s, &rec_epoch)) ||
+    if ((st = read_f64(s, &run->reference)) || (st = read_u32(s, &rec_epoch)) ||
         (st = read_u64(s, &run->recoveries_total)))
         return st;
     run->recoveries_epoch = rec_epoch;
@@ -399,12 +396,19 @@ static jn_status parse_state(const jn__run_args *a, jn__source *s, jn__run *run,
     if (snap > 1) return jn__src_error(s, at, "snapshot flag %u, need 0 or 1", (unsigned)snap);
     *have_snapshot = snap && run->snap_params;
     if (snap && run->snap_params) {
+        uint32_t snap_epoch;
+        at = s->pos;
+        if ((st = read_u32(s, &snap_epoch)) != JN_OK) return st;
+        if (snap_epoch > epochs_done)
+            return jn__src_error(s, at, "snapshot of epoch %u, after the %u epochs done", (unsigned)snap_epoch,
+                                 (unsigned)epochs_done);
+        run->snap_epoch = snap_epoch;
         if ((st = jn__src_f32s(s, run->snap_params, P, "snapshot parameters")) != JN_OK) return st;
         if ((st = read_opt_state(s, P, vectors, &run->snap_opt, run->snap_opt.s)) != JN_OK) return st;
     } else if (snap) {
-        if (4 * (uint64_t)P > s->len - s->pos)
+        if (4 + 4 * (uint64_t)P > s->len - s->pos)
             return jn__src_error(s, s->pos, "file ends inside the snapshot (truncated)");
-        s->pos += 4 * (uint64_t)P;
+        s->pos += 4 + 4 * (uint64_t)P;
         jn__opt_state skip;
         if ((st = read_opt_state(s, P, vectors, &skip, NULL)) != JN_OK) return st;
     }

@@ -159,6 +159,12 @@ JN_API jn_status jn_optimizer_scale_lr(jn_optimizer *opt, double factor)
         return jn__fail(JN_ERR_INVALID, "jn_optimizer_scale_lr: lr %g times %g is %g, not a finite value > 0",
                         opt->lr, factor, lr);
     opt->lr = lr;
+    /* SGD's velocity is a sum of past lr * gradient terms: scaled with the
+     * rate, the next steps move at the new rate at once instead of
+     * coasting on momentum gathered at the old one. Adam's moments do not
+     * depend on the rate. */
+    if (opt->kind == JN__OPT_SGD && opt->s0)
+        for (size_t i = 0; i < opt->n; i++) opt->s0[i] *= factor;
     return JN_OK;
 }
 

@@ -50,11 +50,12 @@ typedef struct jn__run {
     size_t *perm;              /* train count entries; valid when batches_done > 0 */
     jn__epoch_sums sums;
     /* Blow-up recovery. */
-    double reference;          /* level an objective is compared with; < 0: not set yet */
-    double recent;             /* moving average of this epoch's minibatch objectives */
+    double reference;          /* lowest epoch mean objective so far (first: the run's first minibatch
+                                  objective), what blow-ups are measured against; < 0: not set yet */
     unsigned recoveries_epoch; /* in the epoch in progress */
     uint64_t recoveries_total; /* in the whole run, against the trainer's maximum */
-    float *snap_params;        /* the last good point (NULL without recovery) */
+    float *snap_params;        /* the point of `reference` (NULL without recovery) */
+    unsigned snap_epoch;       /* the epoch it ended (0: the start of the run) */
     jn__opt_state snap_opt;    /* its optimizer state; s[] owned here */
     /* Identity of the data, checked when resuming. */
     uint32_t train_crc, valid_crc;

@@ -233,10 +233,6 @@ static jn_status train_batch(const jn__run_args *a, batch_buffers *b, jn__run *r
 
 /* ---- blow-up recovery (jacnet.h, jn_trainer_set_recovery) ---- */
 
-/* The smoothing of `recent`: about the last 10 minibatches, so one unlucky
- * minibatch (a few hard examples) cannot pass for a blow-up. */
-#define RECENT_WEIGHT 0.1
-
 static void take_snapshot(const jn__run_args *a, jn__run *r)
 {
     size_t P = a->net->n_params;
@@ -250,15 +246,21 @@ static void take_snapshot(const jn__run_args *a, jn__run *r)
     for (unsigned k = 0; k < now.vectors && now.n > 0; k++) memcpy(r->snap_opt.s[k], now.s[k], P * sizeof(double));
 }
 
-/* Whether the minibatch objective `value` makes this a blow-up. */
-static int batch_blew_up(const jn_trainer *tr, jn__run *r, double value)
+/* Whether the epoch so far is a blow-up, after a minibatch of objective
+ * `value`: the mean of its minibatch objectives against the reference,
+ * once enough of them are in that one unlucky minibatch (a few hard
+ * examples) cannot pass for a blow-up: 10 and a tenth of the epoch, or
+ * all of a shorter one. */
+static int blew_up(const jn_trainer *tr, jn__run *r, double value, size_t batches)
 {
     if (r->reference < 0.0) {
-        r->reference = r->recent = value; /* the run's first minibatch */
+        r->reference = value; /* the run's first minibatch */
         return 0;
     }
-    r->recent += RECENT_WEIGHT * (value - r->recent);
-    return r->recent > tr->recovery_factor * r->reference;
+    size_t done = r->batches_done, need = (batches + 9) / 10;
+    if (need < 10) need = 10;
+    if (done < need && done < batches) return 0;
+    return r->sums.objective / (double)done > tr->recovery_factor * r->reference;
 }
 
 /* Back to the snapshot with a smaller learning rate, to start the epoch
@@ -277,12 +279,12 @@ static jn_status recover(const jn__run_args *a, jn__run *r, const char *why)
     if (r->recoveries_total >= tr->recovery_max)
         return jn__fail(JN_ERR_DIVERGED,
                         "jn_trainer_run: %s in epoch %u, after %llu recoveries (at most %u); the network holds the "
-                        "parameters of the last good epoch (%u)",
-                        why, epoch, (unsigned long long)r->recoveries_total, tr->recovery_max, r->epochs_done);
+                        "parameters of the end of epoch %u, where the objective was lowest",
+                        why, epoch, (unsigned long long)r->recoveries_total, tr->recovery_max, r->snap_epoch);
     if ((st = jn_optimizer_scale_lr(a->opt, tr->recovery_lr_scale)) != JN_OK)
         return jn__fail(JN_ERR_DIVERGED, "jn_trainer_run: %s in epoch %u; cannot lower the learning rate further "
-                        "(%g); the network holds the parameters of the last good epoch (%u)",
-                        why, epoch, now.lr, r->epochs_done);
+                        "(%g); the network holds the parameters of the end of epoch %u, where the objective "
+                        "was lowest", why, epoch, now.lr, r->snap_epoch);
     r->recoveries_epoch++;
     r->recoveries_total++;
     r->batches_done = 0; /* the epoch starts over */
@@ -298,7 +300,6 @@ static void begin_epoch(const jn__run_args *a, jn__run *r)
     double seconds = r->sums.seconds; /* a restarted epoch keeps its time */
     memset(&r->sums, 0, sizeof r->sums);
     r->sums.seconds = seconds;
-    r->recent = r->reference;
 }
 
 /* Fill the epoch report from the run, after the epoch's minibatches. */
@@ -338,8 +339,12 @@ static jn_status finish_epoch(const jn__run_args *a, jn__run *r, size_t batches,
     r->batches_done = 0;
     r->recoveries_epoch = 0;
     memset(&r->sums, 0, sizeof r->sums);
-    if (r->snap_params) {
+    /* The snapshot is the point of the lowest epoch mean so far: a run
+     * that creeps upwards over several epochs (no single jump) is still
+     * caught, and rolled back to parameters that were really good. */
+    if (r->snap_params && rep->train_objective < r->reference) {
         take_snapshot(a, r);
+        r->snap_epoch = rep->epoch;
         r->reference = rep->train_objective;
     }
     return JN_OK;
@@ -379,14 +384,15 @@ static jn_status run_epoch(const jn__run_args *a, jn__run *r, batch_buffers *b)
                 sum->examples += m;
                 r->batches_done = k + 1;
             }
-            if (recovery && (st == JN_ERR_DIVERGED || (st == JN_OK && batch_blew_up(tr, r, value)))) {
+            if (recovery && (st == JN_ERR_DIVERGED || (st == JN_OK && blew_up(tr, r, value, batches)))) {
                 char why[160];
                 if (st == JN_ERR_DIVERGED)
                     snprintf(why, sizeof why, "a non-finite objective, gradient or update at step %llu",
                              (unsigned long long)(r->step - 1));
                 else
-                    snprintf(why, sizeof why, "the recent minibatch objective %g exceeded %g x %g", r->recent,
-                             tr->recovery_factor, r->reference);
+                    snprintf(why, sizeof why, "the mean objective of %zu minibatches, %g, exceeded %g x %g",
+                             r->batches_done, r->sums.objective / (double)r->batches_done, tr->recovery_factor,
+                             r->reference);
                 if ((st = recover(a, r, why)) != JN_OK) break;
                 restart = 1;
                 continue;
@@ -400,14 +406,6 @@ static jn_status run_epoch(const jn__run_args *a, jn__run *r, batch_buffers *b)
         }
         if (st != JN_OK) break;
         if (restart) continue;
-        double mean = r->sums.objective / (double)batches;
-        if (recovery && r->reference >= 0.0 && mean > tr->recovery_factor * r->reference) {
-            char why[160];
-            snprintf(why, sizeof why, "the epoch's mean objective %g exceeded %g x %g", mean, tr->recovery_factor,
-                     r->reference);
-            if ((st = recover(a, r, why)) != JN_OK) break;
-            continue;
-        }
         break;
     }
     double seconds = r->sums.seconds + (now_seconds() - t0);

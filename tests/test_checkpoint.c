@@ -604,12 +604,12 @@ START_TEST(documented_layout)
     ck_assert_uint_eq(u32_at(f + B), 1);         /* epochs done */
     ck_assert_uint_eq(u64_at(f + B + 4), 0);     /* at an epoch boundary */
     ck_assert_uint_eq(u64_at(f + B + 12), 13);   /* steps */
-    ck_assert_uint_eq(u64_at(f + B + 216), 0);   /* recoveries */
-    ck_assert(f64_at(f + B + 224) == 0.2);       /* base lr now */
-    ck_assert_uint_eq(u64_at(f + B + 232), 13);  /* optimizer steps */
-    ck_assert_uint_eq(u64_at(f + B + 240), P);
-    ck_assert_uint_eq(u32_at(f + B + 248), 1);   /* one state vector: the velocity */
-    ck_assert_uint_eq(len, 464 + 2 * M + 8 * P);
+    ck_assert_uint_eq(u64_at(f + B + 208), 0);   /* recoveries */
+    ck_assert(f64_at(f + B + 216) == 0.2);       /* base lr now */
+    ck_assert_uint_eq(u64_at(f + B + 224), 13);  /* optimizer steps */
+    ck_assert_uint_eq(u64_at(f + B + 232), P);
+    ck_assert_uint_eq(u32_at(f + B + 240), 1);   /* one state vector: the velocity */
+    ck_assert_uint_eq(len, 456 + 2 * M + 8 * P);
     /* the current parameters are a model file jn_net_load reads */
     write_all(inner, f + 196, M);
     jn_net *net = NULL;
@@ -626,8 +626,8 @@ START_TEST(documented_layout)
     f = read_all(path, &len);
     ck_assert_uint_eq(u32_at(f + B), 1);
     ck_assert_uint_eq(u64_at(f + B + 4), 5);     /* 5 minibatches of epoch 2 were run after the resume */
-    ck_assert_uint_eq(len, 464 + 2 * M + 8 * P + 8 * N_TRAIN);
-    size_t perm_at = B + 252 + 8 * P;
+    ck_assert_uint_eq(len, 456 + 2 * M + 8 * P + 8 * N_TRAIN);
+    size_t perm_at = B + 244 + 8 * P;
     int seen[N_TRAIN] = {0};
     for (size_t i = 0; i < N_TRAIN; i++) {
         uint64_t v = u64_at(f + perm_at + 8 * i);
