@@ -455,6 +455,9 @@ JN_API jn_status jn_trainer_run(jn_trainer *tr, jn_net *net, const jn_objective 
     r.best_valid_error = valid ? INFINITY : -1.0;
     r.reference = -1.0;
 
+    /* The start is the first snapshot (a resumed run replaces it below). */
+    if (r.snap_params) take_snapshot(&a, &r);
+
     int have_snapshot = 0, saved = 0;
     if (tr->checkpoint) {
         r.train_crc = jn__dataset_crc(train);
@@ -466,7 +469,10 @@ JN_API jn_status jn_trainer_run(jn_trainer *tr, jn_net *net, const jn_objective 
         }
         saved = 1;
     }
-    if (r.snap_params && !have_snapshot) take_snapshot(&a, &r);
+    if (r.snap_params && !have_snapshot && r.epochs_done + r.batches_done > 0) {
+        take_snapshot(&a, &r); /* where a checkpoint written without recovery resumes */
+        r.snap_epoch = r.epochs_done;
+    }
 
     while (st == JN_OK) {
         if (r.epochs_done >= tr->epochs) break;

@@ -57,6 +57,8 @@ typedef struct setup {
     double lambda;          /* default 0.05 */
     int tweak_data;
     unsigned patience;      /* default 0 */
+    int recovery;           /* blow-up recovery (3, 0.5, 10) */
+    const char *copy_to;    /* copy the checkpoint file here at the first minibatch */
 } setup;
 
 typedef struct outcome {
@@ -85,10 +87,14 @@ static int on_epoch(const jn_epoch_report *r, void *user)
     return w->s->stop_epoch && r->epoch == w->s->stop_epoch;
 }
 
+static void copy_file(const char *from, const char *to);
+
 static int on_batch(unsigned epoch, size_t done, size_t total, void *user)
 {
     watch *w = user;
-    return w->s->stop_batch && ++w->batches == w->s->stop_batch;
+    if (w->s->copy_to && w->batches == 0) copy_file(w->s->ckpt, w->s->copy_to);
+    ++w->batches;
+    return w->s->stop_batch && w->batches == w->s->stop_batch;
 }
 
 static jn_net *make_net(size_t hidden, unsigned init_seed)
@@ -141,6 +147,7 @@ static void run_setup(const setup *s, outcome *out)
     ck_assert_int_eq(jn_trainer_set_epoch_callback(t, on_epoch, &w), JN_OK);
     ck_assert_int_eq(jn_trainer_set_batch_callback(t, on_batch, &w), JN_OK);
     if (s->ckpt) ck_assert_int_eq(jn_trainer_set_checkpoint(t, s->ckpt, s->every), JN_OK);
+    if (s->recovery) ck_assert_int_eq(jn_trainer_set_recovery(t, 3.0, 0.5, 10), JN_OK);
     out->st = jn_trainer_run(t, net, obj, opt, train, s->no_valid ? NULL : valid);
     snprintf(out->message, sizeof out->message, "%s", jn_last_error());
     out->P = jn_net_param_count(net);
@@ -219,6 +226,14 @@ static void write_all(const char *path, const unsigned char *data, size_t len)
     ck_assert(f != NULL);
     ck_assert_uint_eq(fwrite(data, 1, len, f), len);
     ck_assert_int_eq(fclose(f), 0);
+}
+
+static void copy_file(const char *from, const char *to)
+{
+    size_t len;
+    unsigned char *data = read_all(from, &len);
+    write_all(to, data, len);
+    free(data);
 }
 
 static void remove_dir(char *dir)
@@ -642,6 +657,50 @@ START_TEST(documented_layout)
 }
 END_TEST
 
+/* With recovery on, the checkpoint carries the snapshot; the one written
+ * at the start of a run (what a process killed in its first epoch leaves)
+ * holds the starting parameters as the snapshot, and resumes exactly. */
+START_TEST(starting_checkpoint_with_recovery)
+{
+    jn_set_threads(1);
+    char *dir = make_temp_dir(), *path = join(dir, "run.jnc"), *start = join(dir, "start.jnc");
+    setup s = {.epochs = 3, .ckpt = path, .every = 1, .no_valid = 1, .recovery = 1, .copy_to = start};
+    outcome o;
+    run_setup(&s, &o);
+    ck_assert_int_eq(o.st, JN_OK);
+    size_t len, P = o.P;
+    unsigned char *f = read_all(start, &len);
+    size_t M = (size_t)u64_at(f + 188), B = 204 + 2 * M;
+    ck_assert_uint_eq(u32_at(f + B), 0);        /* no epoch done */
+    ck_assert(f64_at(f + B + 196) == -1.0);      /* no reference level yet */
+    ck_assert_uint_eq(u64_at(f + B + 232), 0);  /* the optimizer has not stepped: no state */
+    size_t at = B + 244;
+    ck_assert_uint_eq(u32_at(f + at), 1);       /* snapshot present */
+    ck_assert_uint_eq(u32_at(f + at + 4), 0);   /* of the start */
+    float *want = initial_params(&s);
+    for (size_t i = 0; i < P; i++) {
+        uint32_t bits = u32_at(f + at + 8 + 4 * i);
+        float v;
+        memcpy(&v, &bits, 4);
+        ck_assert_msg(memcmp(&v, &want[i], 4) == 0, "snapshot parameter %zu: %g, want %g", i, (double)v,
+                      (double)want[i]);
+    }
+    ck_assert_uint_eq(len, at + 8 + 4 * P + 28 + 4);
+    /* resumed from it, the run is the same run */
+    write_all(path, f, len);
+    setup again = s;
+    again.copy_to = NULL;
+    again.init_seed = 8;
+    outcome b;
+    run_setup(&again, &b);
+    ck_assert_int_eq(b.st, JN_OK);
+    ck_assert_uint_eq(b.first_epoch, 1);
+    same_params(&o, &b);
+    free(want); free(f); free(o.params); free(b.params); free(path); free(start);
+    remove_dir(dir);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("checkpoint");
@@ -654,6 +713,7 @@ int main(void)
     tcase_add_test(tc, mismatched_checkpoints_refused);
     tcase_add_test(tc, bad_paths);
     tcase_add_test(tc, documented_layout);
+    tcase_add_test(tc, starting_checkpoint_with_recovery);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }
