@@ -335,12 +335,13 @@ static jn_status read_model(const jn__run_args *a, jn__source *s, const char *la
         ph += (size_t)snprintf(have + ph, sizeof have - ph, l ? "-%zu" : "%zu", f->sizes[l]);
     for (size_t l = 0; l <= net->layers && pw < sizeof want; l++)
         pw += (size_t)snprintf(want + pw, sizeof want - pw, l ? "-%zu" : "%zu", net->sizes[l]);
+    st = jn__fail(JN_ERR_INVALID,
+                  "jn_trainer_run: checkpoint %s holds a %s network (%s, %s); this network is %s (%s, %s)",
+                  a->tr->checkpoint, have, jn__act_name(f->hidden), jn__act_name(f->output), want,
+                  jn__act_name(net->hidden), jn__act_name(net->output));
     jn_net_free(*out);
     *out = NULL;
-    return jn__fail(JN_ERR_INVALID,
-                    "jn_trainer_run: checkpoint %s holds a %s network (%s, %s); this network is %s (%s, %s)",
-                    a->tr->checkpoint, have, jn__act_name(f->hidden), jn__act_name(f->output), want,
-                    jn__act_name(net->hidden), jn__act_name(net->output));
+    return st;
 }
 
 /* Everything after the identity, into run and scratch buffers: the two
