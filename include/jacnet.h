@@ -65,7 +65,7 @@ extern "C" {
 
 /* The version is written here once; the Makefile derives the SONAME from it. */
 #define JN_VERSION_MAJOR 0
-#define JN_VERSION_MINOR 1
+#define JN_VERSION_MINOR 2
 #define JN_VERSION_PATCH 0
 #define JN_VERSION_NUMBER (JN_VERSION_MAJOR * 10000 + JN_VERSION_MINOR * 100 + JN_VERSION_PATCH)
 
@@ -322,6 +322,12 @@ JN_API jn_status jn_optimizer_set_schedule(jn_optimizer *opt, jn_schedule schedu
                                            double gamma, unsigned long period);
 /* The learning rate the next step will use (0 for NULL). */
 JN_API double jn_optimizer_lr(const jn_optimizer *opt);
+/* Multiply the base learning rate (the `lr` the schedule starts from) by
+ * factor > 0, finite; the result must stay finite and > 0. SGD's momentum
+ * velocity (a sum of past lr x gradient terms) is scaled by the same factor;
+ * Adam's moments and the schedule's position are unchanged. The trainer's
+ * blow-up recovery uses it. */
+JN_API jn_status jn_optimizer_scale_lr(jn_optimizer *opt, double factor);
 /* Update net's parameters from grad (param_count floats). The first step binds
  * the optimizer to that parameter count; a later net with another count is
  * JN_ERR_INVALID. NaN/Inf in grad is JN_ERR_INVALID. If the update would make
@@ -434,6 +440,22 @@ typedef struct jn_epoch_report {
     unsigned best_epoch;
     double seconds;         /* wall time of the epoch */
     double lr;              /* learning rate at the end of the epoch */
+    /* Fields below were appended in 0.2 (docs/ABI.md). All are means over
+     * the epoch's minibatches, measured during the epoch (each minibatch
+     * before its step), on the inputs the terms saw (with their noise). */
+    double train_loss;      /* the loss term */
+    double train_penalty;   /* the Jacobian term as applied: lambda ||J||^2, or
+                               every * lambda ||J||^2 on 1 step in `every` and 0
+                               on the others; train_objective - train_loss -
+                               train_penalty is the l2 weight decay term */
+    double train_jacobian_sqnorm; /* ||J_F(x~)||_F^2 (projection estimate if
+                               projections > 0) over the minibatches where the
+                               penalty was computed; -1 if it never was */
+    double train_error;     /* fraction of training examples whose output
+                               argmax differed from their label, on the loss
+                               term's (possibly noisy) input */
+    unsigned recoveries;    /* blow-up recoveries during this epoch
+                               (jn_trainer_set_recovery); 0 without */
 } jn_epoch_report;
 
 /* Return nonzero to stop training (jn_trainer_run then returns JN_ERR_STOPPED
@@ -490,13 +512,51 @@ JN_API jn_status jn_trainer_set_gradient_hook(jn_trainer *tr, jn_gradient_hook h
  * a gradient hook that combines the shares. (0, 0), the default, turns
  * sharding off; (0, 1) is the single-process reference of a sharded run. */
 JN_API jn_status jn_trainer_set_sharding(jn_trainer *tr, unsigned rank, unsigned size);
+/* Checkpoints (docs/FORMAT.md): with a path, jn_trainer_run writes the whole
+ * state of the run (parameters, best parameters and epoch, early-stopping
+ * counter, optimizer state and learning rate, the three random streams,
+ * epoch and step counters, the epoch's shuffle and position, recovery state)
+ * atomically to `path` after every `every_epochs`-th epoch (0: never
+ * periodically), when a callback stops the run (also mid-epoch), when the
+ * run ends, and once at the start of a new run (so a bad path fails at
+ * once, JN_ERR_IO). When `path` exists at the start of jn_trainer_run, the
+ * run resumes from it instead: the network's parameters and the optimizer's
+ * state are replaced by the checkpoint's, and the run continues exactly
+ * where it stopped, bit for bit (with one thread: jn_set_threads). The epoch
+ * count may be raised to continue a finished run; patience may change; the
+ * callbacks are not called again for epochs already done. A checkpoint
+ * written for another network architecture, objective settings, optimizer
+ * (kind, creation lr, momentum, betas, eps, schedule), trainer seed or
+ * batch size, or for other training or validation data (compared by size
+ * and CRC-32), is refused with JN_ERR_INVALID naming the difference; a
+ * truncated or damaged one with JN_ERR_FORMAT; neither changes the network,
+ * the optimizer or the file. path NULL turns checkpoints off. */
+JN_API jn_status jn_trainer_set_checkpoint(jn_trainer *tr, const char *path, unsigned every_epochs);
+/* Blow-up recovery (off by default; factor 0 turns it off). The reference
+ * level is the lowest mean minibatch objective of any epoch so far (before
+ * the first epoch ends: the objective of the run's first minibatch), and the
+ * snapshot is the parameters and optimizer state at the end of that epoch
+ * (or at the start of the run). A blow-up is: the mean of the epoch's
+ * minibatch objectives so far exceeding factor x reference, checked after
+ * each minibatch once 10 of them and a tenth of the epoch are done (so one
+ * unlucky minibatch cannot trigger it) and at the epoch's end; or a
+ * non-finite objective, gradient or update. Then the network and the
+ * optimizer go back to the snapshot, the learning rate (and SGD's velocity)
+ * is multiplied by lr_scale (jn_optimizer_scale_lr), and the epoch starts
+ * over with fresh shuffle and noise draws (the epoch count goes on). The
+ * epoch report's `recoveries` counts them. After max_recoveries recoveries
+ * in a run, the next blow-up ends it with JN_ERR_DIVERGED, the network
+ * holding the snapshot's parameters. factor > 1 finite (or 0),
+ * 0 < lr_scale <= 1. */
+JN_API jn_status jn_trainer_set_recovery(jn_trainer *tr, double factor, double lr_scale,
+                                         unsigned max_recoveries);
 /* Train net on `train` (valid may be NULL) with obj and opt. The targets
  * are one-hot labels, or the float targets of a dataset made by
  * jn_dataset_create_targets; validation then scores the mean loss instead
  * of the error rate (lower is better either way). Refuses (JN_ERR_INVALID)
  * a network whose weights are all zero: call jn_net_init first. Returns
  * JN_ERR_DIVERGED (network left at its last finite parameters) if a
- * minibatch objective becomes NaN/Inf. */
+ * minibatch objective becomes NaN/Inf (unless recovery is on). */
 JN_API jn_status jn_trainer_run(jn_trainer *tr, jn_net *net, const jn_objective *obj,
                                 jn_optimizer *opt, const jn_dataset *train,
                                 const jn_dataset *valid);

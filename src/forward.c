@@ -80,6 +80,16 @@ JN_API jn_status jn_net_hidden(jn_net *net, const float *X, size_t n, size_t lay
     return st == JN_OK ? layer_rows(net, X, n, layer, H) : st;
 }
 
+size_t jn__predicted_class(const float *row, size_t K)
+{
+    /* One output: a binary classifier thresholded at 0.5. */
+    if (K == 1) return row[0] > 0.5f;
+    size_t best = 0;
+    for (size_t k = 1; k < K; k++)
+        if (row[k] > row[best]) best = k;
+    return best;
+}
+
 JN_API jn_status jn_net_predict(jn_net *net, const float *X, size_t n, int32_t *labels)
 {
     if (!net || !labels) return jn__fail(JN_ERR_INVALID, "jn_net_predict: %s is NULL", net ? "labels" : "net");
@@ -90,15 +100,7 @@ JN_API jn_status jn_net_predict(jn_net *net, const float *X, size_t n, int32_t *
         size_t m = n - i < JN_CHUNK ? n - i : JN_CHUNK;
         if ((st = jn__forward(net, 0, X + i * D, m, 0)) != JN_OK) return st;
         const float *F = net->work->pass[0].a[net->layers];
-        for (size_t r = 0; r < m; r++) {
-            const float *row = F + r * K;
-            size_t best = 0;
-            /* One output: a binary classifier thresholded at 0.5. */
-            if (K == 1) best = row[0] > 0.5f;
-            for (size_t k = 1; k < K; k++)
-                if (row[k] > row[best]) best = k;
-            labels[i + r] = (int32_t)best;
-        }
+        for (size_t r = 0; r < m; r++) labels[i + r] = (int32_t)jn__predicted_class(F + r * K, K);
     }
     return JN_OK;
 }

@@ -126,6 +126,9 @@ void jn__threads_init(void);
 /* Forward pass of n rows of X into pass p (0 or 1); with_derivs 1 also fills
  * d1 of every layer (but softmax), 2 fills d1 and d2. */
 jn_status jn__forward(jn_net *net, int p, const float *X, size_t n, int with_derivs);
+/* The class a row of K outputs predicts: its argmax (first of equals); for
+ * K = 1, the output thresholded at 0.5. jn_net_predict's rule. */
+size_t jn__predicted_class(const float *row, size_t K);
 /* Check X (n x D) is non-NULL and finite. */
 jn_status jn__check_input(const jn_net *net, const float *X, size_t n, const char *name);
 
@@ -162,12 +165,53 @@ struct jn_objective {
     const size_t *example_ids;
 };
 
+/* The terms of jn_net_objective's value, for the trainer's epoch report. */
+typedef struct jn__objective_parts {
+    double loss;    /* mean loss term */
+    double penalty; /* the Jacobian term, lambda * mean ||J||^2; 0 when off */
+    double sqnorm;  /* mean ||J||^2 on Xj (the estimate with projections); -1 when off */
+} jn__objective_parts;
+/* jn_net_objective, also returning its terms in *parts (may be NULL). The
+ * l2 term is *value - loss - penalty. After it returns JN_OK, the network's
+ * pass 0 (net->work->pass[0].a[layers]) holds the outputs F(X). */
+jn_status jn__net_objective_parts(jn_net *net, const jn_objective *obj, const float *X, const float *Xj,
+                                  const float *Y, size_t n, double *value, float *grad, jn__objective_parts *parts);
+
 /* Penalty part of the objective on pass p (already forwarded with derivs 2):
  * returns sum_i weight * penalty_i in *value and, if grad != NULL, writes the
  * adjoints into work->zbar[1..L] and writes (does not add) the direct weight
  * gradients into grad's W blocks, leaving its bias blocks alone. */
 jn_status jn__penalty(jn_net *net, const jn_objective *obj, int p, double weight, double *value,
                       float *grad);
+
+/* ---- optimizer state (optimizer.c), for checkpoints and rollback ---- */
+/* What the optimizer was created and configured with. */
+typedef struct jn__opt_config {
+    uint32_t kind;          /* 0 SGD, 1 Adam */
+    double lr0;             /* learning rate given at creation */
+    double momentum, beta1, beta2, eps;
+    uint32_t schedule;      /* jn_schedule */
+    double gamma;
+    uint64_t period;
+} jn__opt_config;
+/* What steps (and jn_optimizer_scale_lr) change. */
+typedef struct jn__opt_state {
+    double lr;              /* base learning rate now */
+    uint64_t t;             /* steps taken */
+    size_t n;               /* bound parameter count; 0 = unbound */
+    unsigned vectors;       /* state vectors of n doubles: 0 plain SGD, 1 momentum (velocity), 2 Adam (m, v) */
+    double *s[2];
+} jn__opt_state;
+void jn__optimizer_config(const jn_optimizer *opt, jn__opt_config *cfg);
+/* Number of state vectors this optimizer keeps once bound. */
+unsigned jn__optimizer_vectors(const jn_optimizer *opt);
+/* opt's state; s[] are borrowed (NULL while unbound). */
+void jn__optimizer_state(const jn_optimizer *opt, jn__opt_state *st);
+/* Make opt's state a copy of st (st->vectors must match): lr, t, and the
+ * binding (n = 0 unbinds, as a fresh optimizer) with its vectors. Binds an
+ * unbound optimizer (JN_ERR_NOMEM leaves it unchanged); JN_ERR_INVALID
+ * when it is bound to another count or the vectors differ. */
+jn_status jn__optimizer_set_state(jn_optimizer *opt, const jn__opt_state *st);
 
 /* ---- RNG (rng.c) ---- */
 struct jn_rng {

@@ -15,4 +15,9 @@ jn_status jn__net_load_memory(jn_net **out, const void *data, size_t len, const 
  * it). Refuses non-finite parameters with JN_ERR_INVALID. */
 jn_status jn__net_save_memory(const jn_net *net, unsigned char **data, size_t *len);
 
+/* The same with the parameter vector `params` (net's layout) in place of
+ * net's own: a model file of another point of the same network (the
+ * checkpoints' best parameters). */
+jn_status jn__net_image(const jn_net *net, const float *params, unsigned char **data, size_t *len);
+
 #endif

@@ -209,6 +209,12 @@ static jn_status check_args(const jn_net *net, const jn_objective *obj, const fl
 JN_API jn_status jn_net_objective(jn_net *net, const jn_objective *obj, const float *X, const float *Xj,
                                   const float *Y, size_t n, double *value, float *grad)
 {
+    return jn__net_objective_parts(net, obj, X, Xj, Y, n, value, grad, NULL);
+}
+
+jn_status jn__net_objective_parts(jn_net *net, const jn_objective *obj, const float *X, const float *Xj,
+                                  const float *Y, size_t n, double *value, float *grad, jn__objective_parts *parts)
+{
     jn_status st = check_args(net, obj, X, Xj, Y, n);
     if (st != JN_OK) return st;
     int penalty = obj->jacobian > 0.0;
@@ -229,6 +235,11 @@ JN_API jn_status jn_net_objective(jn_net *net, const jn_objective *obj, const fl
             memset(grad + net->b_offset[l - 1], 0, net->sizes[l] * sizeof(float));
 
     double total = loss_and_delta(net, obj, Y, want);
+    if (parts) {
+        parts->loss = total;
+        parts->penalty = 0.0;
+        parts->sqnorm = -1.0;
+    }
     jn_work *w = net->work;
     size_t L = net->layers;
     if (penalty) {
@@ -236,6 +247,10 @@ JN_API jn_status jn_net_objective(jn_net *net, const jn_objective *obj, const fl
         if (!same && (st = jn__forward(net, 1, Xj, n, 1 + want)) != JN_OK) return st;
         double pen;
         if ((st = jn__penalty(net, obj, p, obj->jacobian / (double)n, &pen, grad)) != JN_OK) return st;
+        if (parts) {
+            parts->penalty = pen;
+            parts->sqnorm = pen / obj->jacobian; /* pen = lambda * mean ||J||^2 */
+        }
         total += pen;
         if (want && same) {
             /* One backward pass carries both the loss and penalty adjoints. */

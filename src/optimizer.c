@@ -24,7 +24,9 @@ typedef enum { JN__OPT_SGD, JN__OPT_ADAM } jn__opt_kind;
 
 struct jn_optimizer {
     jn__opt_kind kind;
-    double lr;             /* base learning rate, before the schedule */
+    double lr0;            /* learning rate given at creation */
+    double lr;             /* base learning rate, before the schedule: lr0
+                              times every jn_optimizer_scale_lr factor */
     double momentum;       /* SGD */
     double beta1, beta2;   /* Adam */
     double eps;
@@ -47,6 +49,7 @@ static jn_status opt_new(jn_optimizer **out, jn__opt_kind kind, double lr, const
     jn_optimizer *opt = jn__calloc(1, sizeof *opt, fn);
     if (!opt) return JN_ERR_NOMEM;
     opt->kind = kind;
+    opt->lr0 = lr;
     opt->lr = lr;
     opt->schedule = JN_SCHEDULE_CONSTANT;
     opt->gamma = 1.0;
@@ -145,6 +148,25 @@ static double lr_at(const jn_optimizer *opt, uint64_t t)
 }
 
 JN_API double jn_optimizer_lr(const jn_optimizer *opt) { return opt ? lr_at(opt, opt->t) : 0.0; }
+
+JN_API jn_status jn_optimizer_scale_lr(jn_optimizer *opt, double factor)
+{
+    if (!opt) return jn__fail(JN_ERR_INVALID, "jn_optimizer_scale_lr: opt is NULL");
+    if (!finite_pos(factor))
+        return jn__fail(JN_ERR_INVALID, "jn_optimizer_scale_lr: factor = %g, need a finite value > 0", factor);
+    double lr = opt->lr * factor;
+    if (!finite_pos(lr))
+        return jn__fail(JN_ERR_INVALID, "jn_optimizer_scale_lr: lr %g times %g is %g, not a finite value > 0",
+                        opt->lr, factor, lr);
+    opt->lr = lr;
+    /* SGD's velocity is a sum of past lr * gradient terms: scaled with the
+     * rate, the next steps move at the new rate at once instead of
+     * coasting on momentum gathered at the old one. Adam's moments do not
+     * depend on the rate. */
+    if (opt->kind == JN__OPT_SGD && opt->s0)
+        for (size_t i = 0; i < opt->n; i++) opt->s0[i] *= factor;
+    return JN_OK;
+}
 
 JN_API void jn_optimizer_reset(jn_optimizer *opt)
 {
@@ -255,5 +277,63 @@ JN_API jn_status jn_optimizer_step(jn_optimizer *opt, jn_net *net, const float *
     if (opt->s0) swap(&opt->s0, &opt->s0_new);
     if (opt->s1) swap(&opt->s1, &opt->s1_new);
     opt->t++;
+    return JN_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* State access for checkpoints and the trainer's rollback (internal.h) */
+/* ------------------------------------------------------------------ */
+
+void jn__optimizer_config(const jn_optimizer *opt, jn__opt_config *cfg)
+{
+    cfg->kind = opt->kind == JN__OPT_ADAM ? 1u : 0u;
+    cfg->lr0 = opt->lr0;
+    cfg->momentum = opt->momentum;
+    cfg->beta1 = opt->beta1;
+    cfg->beta2 = opt->beta2;
+    cfg->eps = opt->eps;
+    cfg->schedule = (uint32_t)opt->schedule;
+    cfg->gamma = opt->gamma;
+    cfg->period = opt->period;
+}
+
+unsigned jn__optimizer_vectors(const jn_optimizer *opt)
+{
+    if (opt->kind == JN__OPT_ADAM) return 2;
+    return opt->momentum > 0.0 ? 1 : 0;
+}
+
+void jn__optimizer_state(const jn_optimizer *opt, jn__opt_state *st)
+{
+    st->lr = opt->lr;
+    st->t = opt->t;
+    st->n = opt->n;
+    st->vectors = jn__optimizer_vectors(opt);
+    st->s[0] = opt->s0;
+    st->s[1] = opt->s1;
+}
+
+jn_status jn__optimizer_set_state(jn_optimizer *opt, const jn__opt_state *st)
+{
+    unsigned vectors = jn__optimizer_vectors(opt);
+    if (st->vectors != vectors)
+        return jn__fail(JN_ERR_INVALID, "optimizer state with %u state vectors, this optimizer has %u", st->vectors,
+                        vectors);
+    if (st->n != 0 && opt->n != 0 && opt->n != st->n)
+        return jn__fail(JN_ERR_INVALID,
+                        "optimizer state for %zu parameters, the optimizer is bound to %zu "
+                        "(call jn_optimizer_reset to rebind)",
+                        st->n, opt->n);
+    if (st->n == 0) {
+        free_state(opt); /* what a fresh optimizer has: no binding, zero state */
+    } else if (opt->n == 0) {
+        jn_status status = bind(opt, st->n);
+        if (status != JN_OK) return status;
+    }
+    double *dst[2] = {opt->s0, opt->s1};
+    for (unsigned k = 0; k < vectors && st->n != 0; k++)
+        if (dst[k] != st->s[k]) memcpy(dst[k], st->s[k], st->n * sizeof(double));
+    opt->lr = st->lr;
+    opt->t = st->t;
     return JN_OK;
 }

@@ -1,27 +1,23 @@
 /* trainer.c - minibatch training with noise, validation, early stopping
- * (keeping the best parameters) and per-epoch / per-batch callbacks. Users
- * who want their own loop call jn_net_objective and jn_optimizer_step
- * directly; this file only strings those pieces together. */
-#include "internal.h"
+ * (keeping the best parameters), per-epoch / per-batch callbacks,
+ * checkpoints (written and read by checkpoint.c) and opt-in recovery from
+ * blow-ups. Users who want their own loop call jn_net_objective and
+ * jn_optimizer_step directly; this file only strings those pieces together.
+ *
+ * The whole state of a run lives in a jn__run (run.h), the network and the
+ * optimizer, and the loop advances it one minibatch at a time, so a run can
+ * stop between any two minibatches, be saved, and go on later exactly as if
+ * it had not stopped. */
+#include "binio.h"
+#include "run.h"
 
+#include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
-
-struct jn_trainer {
-    unsigned epochs;
-    size_t batch;
-    unsigned patience;
-    uint64_t seed;
-    jn_epoch_callback on_epoch;
-    void *epoch_user;
-    jn_batch_callback on_batch;
-    void *batch_user;
-    jn_gradient_hook hook;
-    void *hook_user;
-    unsigned shard_rank, shard_size; /* shard_size 0: not sharded (the default) */
-};
 
 JN_API jn_status jn_trainer_create(jn_trainer **out)
 {
@@ -35,7 +31,12 @@ JN_API jn_status jn_trainer_create(jn_trainer **out)
     return JN_OK;
 }
 
-JN_API void jn_trainer_free(jn_trainer *tr) { free(tr); }
+JN_API void jn_trainer_free(jn_trainer *tr)
+{
+    if (!tr) return;
+    free(tr->checkpoint);
+    free(tr);
+}
 
 JN_API jn_status jn_trainer_set_epochs(jn_trainer *tr, unsigned epochs)
 {
@@ -84,6 +85,40 @@ JN_API jn_status jn_trainer_set_batch_callback(jn_trainer *tr, jn_batch_callback
     return JN_OK;
 }
 
+JN_API jn_status jn_trainer_set_checkpoint(jn_trainer *tr, const char *path, unsigned every_epochs)
+{
+    if (!tr) return jn__fail(JN_ERR_INVALID, "jn_trainer_set_checkpoint: tr is NULL");
+    if (path && !*path) return jn__fail(JN_ERR_INVALID, "jn_trainer_set_checkpoint: path is empty");
+    char *copy = NULL;
+    if (path) {
+        size_t len = strlen(path);
+        if (!(copy = jn__alloc(len + 1, 1, "jn_trainer_set_checkpoint"))) return JN_ERR_NOMEM;
+        memcpy(copy, path, len + 1);
+    }
+    free(tr->checkpoint);
+    tr->checkpoint = copy;
+    tr->checkpoint_every = every_epochs;
+    return JN_OK;
+}
+
+JN_API jn_status jn_trainer_set_recovery(jn_trainer *tr, double factor, double lr_scale, unsigned max_recoveries)
+{
+    if (!tr) return jn__fail(JN_ERR_INVALID, "jn_trainer_set_recovery: tr is NULL");
+    if (factor == 0.0) {
+        tr->recovery_factor = 0.0;
+        return JN_OK;
+    }
+    if (!(isfinite(factor) && factor > 1.0))
+        return jn__fail(JN_ERR_INVALID, "jn_trainer_set_recovery: factor = %g, need a finite value > 1 (or 0: off)",
+                        factor);
+    if (!(isfinite(lr_scale) && lr_scale > 0.0 && lr_scale <= 1.0))
+        return jn__fail(JN_ERR_INVALID, "jn_trainer_set_recovery: lr_scale = %g, need 0 < lr_scale <= 1", lr_scale);
+    tr->recovery_factor = factor;
+    tr->recovery_lr_scale = lr_scale;
+    tr->recovery_max = max_recoveries;
+    return JN_OK;
+}
+
 JN_API jn_status jn_trainer_set_gradient_hook(jn_trainer *tr, jn_gradient_hook hook, void *user)
 {
     if (!tr) return jn__fail(JN_ERR_INVALID, "jn_trainer_set_gradient_hook: tr is NULL");
@@ -110,16 +145,44 @@ static double now_seconds(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* Everything one run allocates, freed in one place. */
-typedef struct run_buffers {
-    size_t *perm;
-    float *X, *Xloss, *Xjac, *Y, *grad, *best;
-    jn_rng shuffle, loss_noise, jac_noise;
-} run_buffers;
+/* One minibatch's inputs, targets and gradient. */
+typedef struct batch_buffers {
+    float *X, *Xloss, *Xjac, *Y, *grad;
+} batch_buffers;
 
-static void free_buffers(run_buffers *b)
+static void free_run(jn__run *r, batch_buffers *b)
 {
-    free(b->perm); free(b->X); free(b->Xloss); free(b->Xjac); free(b->Y); free(b->grad); free(b->best);
+    free(b->X); free(b->Xloss); free(b->Xjac); free(b->Y); free(b->grad);
+    free(r->perm); free(r->best); free(r->snap_params);
+    free(r->snap_opt.s[0]); free(r->snap_opt.s[1]);
+}
+
+/* Allocate everything the run needs up front, so nothing can fail for
+ * lack of memory in the middle of an epoch. */
+static jn_status alloc_run(const jn__run_args *a, jn__run *r, batch_buffers *b)
+{
+    const char *what = "jn_trainer_run";
+    size_t D = a->net->sizes[0], K = a->net->sizes[a->net->layers], P = a->net->n_params;
+    size_t bs = a->tr->batch < a->train->count ? a->tr->batch : a->train->count;
+    r->perm = jn__alloc(a->train->count, sizeof *r->perm, what);
+    r->best = jn__alloc(P, sizeof(float), what);
+    b->X = jn__alloc(bs, D * sizeof(float), what);
+    b->Xloss = jn__alloc(bs, D * sizeof(float), what);
+    b->Xjac = jn__alloc(bs, D * sizeof(float), what);
+    b->Y = jn__alloc(bs, K * sizeof(float), what);
+    b->grad = jn__alloc(P, sizeof(float), what);
+    int ok = r->perm && r->best && b->X && b->Xloss && b->Xjac && b->Y && b->grad;
+    if (ok && a->tr->recovery_factor > 0.0) {
+        unsigned vectors = jn__optimizer_vectors(a->opt);
+        r->snap_params = jn__alloc(P, sizeof(float), what);
+        ok = r->snap_params != NULL;
+        for (unsigned k = 0; k < vectors && ok; k++)
+            ok = (r->snap_opt.s[k] = jn__alloc(P, sizeof(double), what)) != NULL;
+    }
+    if (!ok) return JN_ERR_NOMEM;
+    /* The workspace too is reserved before the first step (workspace.c), so
+     * that running out of memory leaves net and opt as they were. */
+    return jn__work_reserve_run(a->net, a->obj, bs, a->valid ? a->valid->count : 0);
 }
 
 static jn_status check_run_args(const jn_trainer *tr, const jn_net *net, const jn_objective *obj,
@@ -148,6 +211,9 @@ static jn_status check_run_args(const jn_trainer *tr, const jn_net *net, const j
     if (!any_weight)
         return jn__fail(JN_ERR_INVALID, "jn_trainer_run: every weight of the network is 0 (as jn_net_create leaves "
                         "it); call jn_net_init(net, seed) or jn_net_set_params first");
+    if (tr->shard_size > 1 && !tr->hook)
+        return jn__fail(JN_ERR_INVALID, "jn_trainer_run: sharding over %u processes needs a gradient hook to "
+                        "combine their gradients", tr->shard_size);
     return JN_OK;
 }
 
@@ -165,12 +231,20 @@ static void corrupt_rows(const jn_trainer *tr, uint64_t tag, unsigned epoch, jn_
 }
 
 /* One minibatch (this process's m rows of it when sharded): noise,
- * objective, gradient hook, step. Returns the objective in *value. */
-static jn_status train_batch(const jn_trainer *tr, jn_net *net, const jn_objective *obj, jn_optimizer *opt,
-                             const jn_dataset *train, run_buffers *b, const size_t *idx, size_t m,
-                             unsigned epoch, unsigned long step, double *value)
+ * objective, gradient hook, step. Returns the objective in *value, its
+ * terms in *parts and the count of misclassified examples in *errors (both
+ * measured before the step, on this process's rows; no errors for float
+ * targets). */
+static jn_status train_batch(const jn__run_args *a, batch_buffers *b, jn__run *r, const size_t *idx, size_t m,
+                             double *value, jn__objective_parts *parts, size_t *errors)
 {
-    size_t D = net->sizes[0], P = net->n_params;
+    jn_net *net = a->net;
+    const jn_objective *obj = a->obj;
+    const jn_dataset *train = a->train;
+    const jn_trainer *tr = a->tr;
+    uint64_t step = r->step;
+    unsigned epoch = r->epochs_done + 1;
+    size_t D = net->sizes[0], K = net->sizes[net->layers], P = net->n_params;
     int sharded = tr->shard_size > 0;
     jn_status st = JN_OK;
     if (m > 0) st = jn_dataset_gather(train, idx, m, b->X);
@@ -182,7 +256,7 @@ static jn_status train_batch(const jn_trainer *tr, jn_net *net, const jn_objecti
         if (sharded)
             corrupt_rows(tr, 1, epoch, obj->noise, obj->input_std, idx, m, D, b->X, b->Xloss);
         else
-            st = jn_corrupt(&b->loss_noise, obj->noise, obj->input_std, b->X, b->Xloss, m * D);
+            st = jn_corrupt(&r->loss_noise, obj->noise, obj->input_std, b->X, b->Xloss, m * D);
         Xloss = b->Xloss;
         Xjac = b->X; /* the Jacobian term keeps the clean input unless it has noise of its own */
     }
@@ -190,7 +264,7 @@ static jn_status train_batch(const jn_trainer *tr, jn_net *net, const jn_objecti
         if (sharded)
             corrupt_rows(tr, 2, epoch, obj->noise, obj->jacobian_std, idx, m, D, b->X, b->Xjac);
         else
-            st = jn_corrupt(&b->jac_noise, obj->noise, obj->jacobian_std, b->X, b->Xjac, m * D);
+            st = jn_corrupt(&r->jac_noise, obj->noise, obj->jacobian_std, b->X, b->Xjac, m * D);
         Xjac = b->Xjac;
     }
     if (st != JN_OK) return st;
@@ -198,12 +272,23 @@ static jn_status train_batch(const jn_trainer *tr, jn_net *net, const jn_objecti
     local.jacobian = step % obj->every == 0 ? obj->jacobian * obj->every : 0.0;
     local.seed = tr->seed ^ (0x9e3779b97f4a7c15ULL * (step + 1));
     if (sharded) local.example_ids = idx; /* projections per example too */
+    *errors = 0;
     if (m > 0) {
-        st = jn_net_objective(net, &local, Xloss, Xjac, b->Y, m, value, b->grad);
+        st = jn__net_objective_parts(net, &local, Xloss, Xjac, b->Y, m, value, b->grad, parts);
     } else {
         /* An empty share still joins the hook's reduction, with weight 0. */
         memset(b->grad, 0, P * sizeof(float));
         *value = 0.0;
+        memset(parts, 0, sizeof *parts);
+        parts->sqnorm = -1.0;
+    }
+    if (st == JN_OK && m > 0 && train->labels) {
+        /* The loss term's outputs are still in pass 0: the training error
+         * costs one argmax per example. */
+        const float *F = net->work->pass[0].a[net->layers];
+        size_t wrong = 0;
+        for (size_t i = 0; i < m; i++) wrong += jn__predicted_class(F + i * K, K) != (size_t)train->labels[idx[i]];
+        *errors = wrong;
     }
     if (tr->hook && (st == JN_OK || st == JN_ERR_DIVERGED)) {
         /* A diverged share goes through the hook too, so every process
@@ -211,18 +296,229 @@ static jn_status train_batch(const jn_trainer *tr, jn_net *net, const jn_objecti
         size_t rows = m;
         jn_status hs = tr->hook(b->grad, P, value, &rows, tr->hook_user);
         if (hs != JN_OK)
-            return jn__fail(hs, "jn_trainer_run: the gradient hook returned \"%s\" at step %lu", jn_status_str(hs),
-                            step);
+            return jn__fail(hs, "jn_trainer_run: the gradient hook returned \"%s\" at step %llu", jn_status_str(hs),
+                            (unsigned long long)step);
         st = isfinite(*value) ? JN_OK : JN_ERR_DIVERGED;
     }
     /* The optimizer already scans the gradient and refuses a non-finite one
      * (as invalid input); only then is the gradient scanned again here, to
      * report it as the divergence it is in a training run. */
-    if (st == JN_OK) st = jn_optimizer_step(opt, net, b->grad);
-    if (st == JN_ERR_DIVERGED || (st == JN_ERR_INVALID && !jn__all_finite(b->grad, P)))
-        return jn__fail(JN_ERR_DIVERGED, "jn_trainer_run: objective, gradient or update not finite at step %lu; "
-                        "the network keeps its last finite parameters", step);
+    if (st == JN_OK) st = jn_optimizer_step(a->opt, net, b->grad);
+    if (st == JN_ERR_DIVERGED || (st == JN_ERR_INVALID && !jn__all_finite(b->grad, net->n_params)))
+        return jn__fail(JN_ERR_DIVERGED, "jn_trainer_run: objective, gradient or update not finite at step %llu; "
+                        "the network keeps its last finite parameters", (unsigned long long)step);
     return st;
+}
+
+/* ---- blow-up recovery (jacnet.h, jn_trainer_set_recovery) ---- */
+
+static void take_snapshot(const jn__run_args *a, jn__run *r)
+{
+    size_t P = a->net->n_params;
+    memcpy(r->snap_params, a->net->params, P * sizeof(float));
+    jn__opt_state now;
+    jn__optimizer_state(a->opt, &now);
+    r->snap_opt.lr = now.lr;
+    r->snap_opt.t = now.t;
+    r->snap_opt.n = now.n;
+    r->snap_opt.vectors = now.vectors;
+    for (unsigned k = 0; k < now.vectors && now.n > 0; k++) memcpy(r->snap_opt.s[k], now.s[k], P * sizeof(double));
+}
+
+/* Whether the epoch so far is a blow-up, after a minibatch of objective
+ * `value`: the mean of its minibatch objectives against the reference,
+ * once enough of them are in that one unlucky minibatch (a few hard
+ * examples) cannot pass for a blow-up: 10 and a tenth of the epoch, or
+ * all of a shorter one. */
+static int blew_up(const jn_trainer *tr, jn__run *r, double value, size_t batches)
+{
+    if (r->reference < 0.0) {
+        r->reference = value; /* the run's first minibatch */
+        return 0;
+    }
+    size_t done = r->batches_done, need = (batches + 9) / 10;
+    if (need < 10) need = 10;
+    if (done < need && done < batches) return 0;
+    return r->sums.objective / (double)done > tr->recovery_factor * r->reference;
+}
+
+/* Back to the snapshot with a smaller learning rate, to start the epoch
+ * over; or, past the allowed number of recoveries, JN_ERR_DIVERGED with the
+ * network at the snapshot. `why` says what was seen. */
+static jn_status recover(const jn__run_args *a, jn__run *r, const char *why)
+{
+    const jn_trainer *tr = a->tr;
+    unsigned epoch = r->epochs_done + 1;
+    jn__opt_state now, back = r->snap_opt;
+    jn__optimizer_state(a->opt, &now);
+    back.lr = now.lr; /* the rate goes down from where it is, recovery after recovery */
+    jn_status st = jn__optimizer_set_state(a->opt, &back);
+    if (st != JN_OK) return st;
+    memcpy(a->net->params, r->snap_params, a->net->n_params * sizeof(float));
+    if (r->recoveries_total >= tr->recovery_max)
+        return jn__fail(JN_ERR_DIVERGED,
+                        "jn_trainer_run: %s in epoch %u, after %llu recoveries (at most %u); the network holds the "
+                        "parameters of the end of epoch %u, where the objective was lowest",
+                        why, epoch, (unsigned long long)r->recoveries_total, tr->recovery_max, r->snap_epoch);
+    if ((st = jn_optimizer_scale_lr(a->opt, tr->recovery_lr_scale)) != JN_OK)
+        return jn__fail(JN_ERR_DIVERGED, "jn_trainer_run: %s in epoch %u; cannot lower the learning rate further "
+                        "(%g); the network holds the parameters of the end of epoch %u, where the objective "
+                        "was lowest", why, epoch, now.lr, r->snap_epoch);
+    r->recoveries_epoch++;
+    r->recoveries_total++;
+    r->batches_done = 0; /* the epoch starts over */
+    return JN_OK;
+}
+
+/* ---- the loop ---- */
+
+/* A new pass over the data: its order, and empty sums. */
+static void begin_epoch(const jn__run_args *a, jn__run *r)
+{
+    jn_dataset_shuffle(a->train, &r->shuffle, r->perm);
+    double seconds = r->sums.seconds; /* a restarted epoch keeps its time */
+    memset(&r->sums, 0, sizeof r->sums);
+    r->sums.seconds = seconds;
+}
+
+/* Fill the epoch report from the run, after the epoch's minibatches. */
+static jn_status finish_epoch(const jn__run_args *a, jn__run *r, size_t batches, double seconds,
+                              jn_epoch_report *rep)
+{
+    const jn__epoch_sums *sum = &r->sums;
+    memset(rep, 0, sizeof *rep);
+    rep->epoch = r->epochs_done + 1;
+    rep->train_objective = sum->objective / (double)batches;
+    rep->train_loss = sum->loss / (double)batches;
+    rep->train_penalty = sum->penalty / (double)batches;
+    rep->train_jacobian_sqnorm = sum->sqnorm_batches ? sum->sqnorm / (double)sum->sqnorm_batches : -1.0;
+    rep->train_error = sum->examples ? (double)sum->errors / (double)sum->examples : -1.0;
+    rep->recoveries = r->recoveries_epoch;
+    rep->valid_error = -1.0;
+    if (a->valid) {
+        jn_status st = jn__validation_score(a->net, a->obj, a->valid, &rep->valid_error);
+        if (st != JN_OK) return st;
+        if (rep->valid_error < r->best_valid_error) {
+            r->best_valid_error = rep->valid_error;
+            r->best_epoch = rep->epoch;
+            memcpy(r->best, a->net->params, a->net->n_params * sizeof(float));
+            r->since_best = 0;
+        } else {
+            r->since_best++;
+        }
+    } else {
+        r->since_best++;
+    }
+    rep->best_valid_error = r->best_valid_error;
+    rep->best_epoch = r->best_epoch;
+    rep->seconds = seconds;
+    rep->lr = jn_optimizer_lr(a->opt);
+    /* The epoch is accepted: the run is now at the next boundary. */
+    r->epochs_done = rep->epoch;
+    r->batches_done = 0;
+    r->recoveries_epoch = 0;
+    memset(&r->sums, 0, sizeof r->sums);
+    /* The snapshot is the point of the lowest epoch mean so far: a run
+     * that creeps upwards over several epochs (no single jump) is still
+     * caught, and rolled back to parameters that were really good. */
+    if (r->snap_params && rep->train_objective < r->reference) {
+        take_snapshot(a, r);
+        r->snap_epoch = rep->epoch;
+        r->reference = rep->train_objective;
+    }
+    return JN_OK;
+}
+
+/* Run the epoch in progress from where the run stands to its end (JN_OK),
+ * or until a callback stops it (JN_ERR_STOPPED) or a failure. */
+static jn_status run_epoch(const jn__run_args *a, jn__run *r, batch_buffers *b)
+{
+    const jn_trainer *tr = a->tr;
+    size_t count = a->train->count, bs = tr->batch < count ? tr->batch : count;
+    size_t batches = (count + bs - 1) / bs;
+    unsigned epoch = r->epochs_done + 1;
+    int recovery = r->snap_params != NULL;
+    double t0 = now_seconds();
+    jn_status st = JN_OK;
+    for (;;) {
+        if (r->batches_done == 0) begin_epoch(a, r);
+        int restart = 0;
+        for (size_t k = r->batches_done; k < batches && !restart; k++) {
+            size_t start = k * bs, m = count - start < bs ? count - start : bs;
+            if (tr->shard_size > 0) {
+                /* This process's contiguous share of the global minibatch:
+                 * the first m % size processes take one row more. */
+                size_t base = m / tr->shard_size, extra = m % tr->shard_size, rk = tr->shard_rank;
+                start += rk * base + (rk < extra ? rk : extra);
+                m = base + (rk < extra);
+            }
+            double value = 0.0;
+            size_t errors = 0;
+            jn__objective_parts parts;
+            st = train_batch(a, b, r, r->perm + start, m, &value, &parts, &errors);
+            r->step++;
+            if (st == JN_OK) {
+                jn__epoch_sums *sum = &r->sums;
+                sum->objective += value;
+                sum->loss += parts.loss;
+                sum->penalty += parts.penalty;
+                if (parts.sqnorm >= 0.0) {
+                    sum->sqnorm += parts.sqnorm;
+                    sum->sqnorm_batches++;
+                }
+                sum->errors += errors;
+                if (a->train->labels) sum->examples += m;
+                r->batches_done = k + 1;
+            }
+            if (recovery && (st == JN_ERR_DIVERGED || (st == JN_OK && blew_up(tr, r, value, batches)))) {
+                char why[160];
+                if (st == JN_ERR_DIVERGED)
+                    snprintf(why, sizeof why, "a non-finite objective, gradient or update at step %llu",
+                             (unsigned long long)(r->step - 1));
+                else
+                    snprintf(why, sizeof why, "the mean objective of %zu minibatches, %g, exceeded %g x %g",
+                             r->batches_done, r->sums.objective / (double)r->batches_done, tr->recovery_factor,
+                             r->reference);
+                if ((st = recover(a, r, why)) != JN_OK) break;
+                restart = 1;
+                continue;
+            }
+            if (st != JN_OK) break;
+            if (tr->on_batch && tr->on_batch(epoch, k + 1, batches, tr->batch_user)) {
+                st = jn__fail(JN_ERR_STOPPED, "jn_trainer_run: stopped by the batch callback in epoch %u after "
+                              "minibatch %zu", epoch, k + 1);
+                break;
+            }
+        }
+        if (st != JN_OK) break;
+        if (restart) continue;
+        break;
+    }
+    double seconds = r->sums.seconds + (now_seconds() - t0);
+    if (st != JN_OK) {
+        r->sums.seconds = seconds; /* a stop mid-epoch: the time so far goes into the checkpoint */
+        return st;
+    }
+    jn_epoch_report rep;
+    if ((st = finish_epoch(a, r, batches, seconds, &rep)) != JN_OK) return st;
+    if (tr->on_epoch && tr->on_epoch(&rep, tr->epoch_user))
+        st = jn__fail(JN_ERR_STOPPED, "jn_trainer_run: stopped by the epoch callback after epoch %u", epoch);
+    return st;
+}
+
+/* Resume from the checkpoint file if it exists; else write the starting
+ * state there (which also finds a bad path before any training). */
+static jn_status open_checkpoint(const jn__run_args *a, jn__run *r, int *have_snapshot)
+{
+    const char *path = a->tr->checkpoint;
+    struct stat sb;
+    if (stat(path, &sb) == 0) return jn__checkpoint_load(a, r, have_snapshot);
+    if (errno != ENOENT) {
+        char eb[128];
+        jn__errtext(errno, eb, sizeof eb);
+        return jn__fail(JN_ERR_IO, "jn_trainer_run: checkpoint %s: %s", path, eb);
+    }
+    return jn__checkpoint_save(a, r);
 }
 
 JN_API jn_status jn_trainer_run(jn_trainer *tr, jn_net *net, const jn_objective *obj, jn_optimizer *opt,
@@ -230,80 +526,58 @@ JN_API jn_status jn_trainer_run(jn_trainer *tr, jn_net *net, const jn_objective 
 {
     jn_status st = check_run_args(tr, net, obj, opt, train, valid);
     if (st != JN_OK) return st;
-    if (tr->shard_size > 1 && !tr->hook)
-        return jn__fail(JN_ERR_INVALID, "jn_trainer_run: sharding over %u processes needs a gradient hook to "
-                        "combine their gradients", tr->shard_size);
-    size_t D = net->sizes[0], K = net->sizes[net->layers], P = net->n_params;
-    size_t bs = tr->batch < train->count ? tr->batch : train->count;
-    run_buffers b = {0};
-    b.perm = jn__alloc(train->count, sizeof *b.perm, "jn_trainer_run");
-    b.X = jn__alloc(bs, D * sizeof(float), "jn_trainer_run");
-    b.Xloss = jn__alloc(bs, D * sizeof(float), "jn_trainer_run");
-    b.Xjac = jn__alloc(bs, D * sizeof(float), "jn_trainer_run");
-    b.Y = jn__alloc(bs, K * sizeof(float), "jn_trainer_run");
-    b.grad = jn__alloc(P, sizeof(float), "jn_trainer_run");
-    b.best = jn__alloc(P, sizeof(float), "jn_trainer_run");
-    /* The workspace too is reserved before the first step (workspace.c), so
-     * that running out of memory leaves net and opt as they were. */
-    st = !b.perm || !b.X || !b.Xloss || !b.Xjac || !b.Y || !b.grad || !b.best
-             ? JN_ERR_NOMEM
-             : jn__work_reserve_run(net, obj, bs, valid ? valid->count : 0);
-    if (st != JN_OK) {
-        free_buffers(&b);
+    batch_buffers b = {0};
+    jn__run_args a = {tr, net, obj, opt, train, valid};
+    jn__run r = {0};
+    if ((st = alloc_run(&a, &r, &b)) != JN_OK) {
+        free_run(&r, &b);
         return st;
     }
     /* One independent stream per consumer of randomness. */
-    jn__rng_seed(&b.shuffle, tr->seed, 0);
-    jn__rng_seed(&b.loss_noise, tr->seed, 1);
-    jn__rng_seed(&b.jac_noise, tr->seed, 2);
-    memcpy(b.best, net->params, P * sizeof(float));
+    jn__rng_seed(&r.shuffle, tr->seed, 0);
+    jn__rng_seed(&r.loss_noise, tr->seed, 1);
+    jn__rng_seed(&r.jac_noise, tr->seed, 2);
+    memcpy(r.best, net->params, net->n_params * sizeof(float));
+    r.best_valid_error = valid ? INFINITY : -1.0;
+    r.reference = -1.0;
 
-    jn_epoch_report rep = {0};
-    rep.best_valid_error = valid ? INFINITY : -1.0;
-    unsigned long step = 0;
-    unsigned since_best = 0;
-    size_t batches = (train->count + bs - 1) / bs;
-    for (unsigned epoch = 1; epoch <= tr->epochs && st == JN_OK; epoch++) {
-        double t0 = now_seconds(), sum = 0.0;
-        jn_dataset_shuffle(train, &b.shuffle, b.perm);
-        for (size_t k = 0; k < batches && st == JN_OK; k++, step++) {
-            size_t start = k * bs, m = train->count - start < bs ? train->count - start : bs;
-            if (tr->shard_size > 0) {
-                /* This process's contiguous share of the global minibatch:
-                 * the first m % size processes take one row more. */
-                size_t base = m / tr->shard_size, extra = m % tr->shard_size, r = tr->shard_rank;
-                start += r * base + (r < extra ? r : extra);
-                m = base + (r < extra);
-            }
-            double value = 0.0;
-            st = train_batch(tr, net, obj, opt, train, &b, b.perm + start, m, epoch, step, &value);
-            sum += value;
-            if (st == JN_OK && tr->on_batch && tr->on_batch(epoch, k + 1, batches, tr->batch_user))
-                st = jn__fail(JN_ERR_STOPPED, "jn_trainer_run: stopped by the batch callback in epoch %u after "
-                              "minibatch %zu", epoch, k + 1);
+    /* The start is the first snapshot (a resumed run replaces it below). */
+    if (r.snap_params) take_snapshot(&a, &r);
+
+    int have_snapshot = 0, saved = 0;
+    if (tr->checkpoint) {
+        r.train_crc = jn__dataset_crc(train);
+        r.valid_crc = valid ? jn__dataset_crc(valid) : 0;
+        if ((st = open_checkpoint(&a, &r, &have_snapshot)) != JN_OK) {
+            /* Nothing has changed yet: the network and optimizer are as given. */
+            free_run(&r, &b);
+            return st;
         }
-        if (st != JN_OK) break;
-        rep.epoch = epoch;
-        rep.train_objective = sum / (double)batches;
-        rep.valid_error = -1.0;
-        if (valid && (st = jn__validation_score(net, obj, valid, &rep.valid_error)) != JN_OK) break;
-        if (valid && rep.valid_error < rep.best_valid_error) {
-            rep.best_valid_error = rep.valid_error;
-            rep.best_epoch = epoch;
-            memcpy(b.best, net->params, P * sizeof(float));
-            since_best = 0;
-        } else {
-            since_best++;
-        }
-        rep.seconds = now_seconds() - t0;
-        rep.lr = jn_optimizer_lr(opt);
-        if (tr->on_epoch && tr->on_epoch(&rep, tr->epoch_user))
-            st = jn__fail(JN_ERR_STOPPED, "jn_trainer_run: stopped by the epoch callback after epoch %u", epoch);
-        if (valid && tr->patience && since_best >= tr->patience) break;
+        saved = 1;
     }
+    if (r.snap_params && !have_snapshot && r.epochs_done + r.batches_done > 0) {
+        take_snapshot(&a, &r); /* where a checkpoint written without recovery resumes */
+        r.snap_epoch = r.epochs_done;
+    }
+
+    while (st == JN_OK) {
+        if (r.epochs_done >= tr->epochs) break;
+        if (valid && tr->patience && r.since_best >= tr->patience && r.batches_done == 0) break;
+        st = run_epoch(&a, &r, &b);
+        saved = 0;
+        int periodic = st == JN_OK && tr->checkpoint_every && r.epochs_done % tr->checkpoint_every == 0;
+        if (tr->checkpoint && (periodic || st == JN_ERR_STOPPED)) {
+            jn_status cs = jn__checkpoint_save(&a, &r);
+            if (cs != JN_OK) st = cs;
+            saved = cs == JN_OK;
+        }
+    }
+    /* The end of the run is a checkpoint too, so a later run with more
+     * epochs (or more patience) continues it. */
+    if (st == JN_OK && tr->checkpoint && !saved) st = jn__checkpoint_save(&a, &r);
     /* Early stopping keeps the best parameters; on divergence the network
      * stays at its last finite ones. */
-    if (valid && rep.best_epoch > 0 && st != JN_ERR_DIVERGED) memcpy(net->params, b.best, P * sizeof(float));
-    free_buffers(&b);
+    if (valid && r.best_epoch > 0 && st != JN_ERR_DIVERGED) memcpy(net->params, r.best, net->n_params * sizeof(float));
+    free_run(&r, &b);
     return st;
 }

@@ -580,6 +580,11 @@ class Optimizer(_Handle):
     def lr(self) -> float:
         return F.jn_optimizer_lr(self._h)
 
+    def scale_lr(self, factor: float) -> "Optimizer":
+        """Multiply the base learning rate (and SGD's velocity) by factor > 0."""
+        F.jn_optimizer_scale_lr(self._h, float(factor))
+        return self
+
     def step(self, net: Net, grad: npt.ArrayLike) -> None:
         if not isinstance(net, Net):
             raise TypeError("net: expected a jacnet.Net, got %s" % type(net).__name__)
@@ -769,7 +774,37 @@ def _report_dict(r: Any) -> Report:
     return {"epoch": r.epoch, "train_objective": r.train_objective,
             "valid_error": None if r.valid_error < 0 else r.valid_error,
             "best_valid_error": None if r.best_valid_error < 0 else r.best_valid_error,
-            "best_epoch": r.best_epoch, "seconds": r.seconds, "lr": r.lr}
+            "best_epoch": r.best_epoch, "seconds": r.seconds, "lr": r.lr,
+            "train_loss": r.train_loss, "train_penalty": r.train_penalty,
+            "train_jacobian_sqnorm": None if r.train_jacobian_sqnorm < 0 else r.train_jacobian_sqnorm,
+            "train_error": None if r.train_error < 0 else r.train_error, "recoveries": r.recoveries}
+
+
+# jacnet.train(recovery=True): a blow-up is an epoch mean 3 times the lowest
+# so far; the rate is halved at each, at most 10 times in a run.
+RECOVERY_DEFAULT = (3.0, 0.5, 10)
+
+
+def _recovery_args(recovery):
+    """(factor, lr_scale, max_recoveries) from train()'s recovery option."""
+    if recovery is None or recovery is False:
+        return None
+    if recovery is True:
+        return RECOVERY_DEFAULT
+    if isinstance(recovery, dict):
+        unknown = set(recovery) - {"factor", "lr_scale", "max_recoveries"}
+        if unknown:
+            raise ValueError("recovery: unknown keys %s (factor, lr_scale, max_recoveries)" % sorted(unknown))
+        recovery = (recovery.get("factor", RECOVERY_DEFAULT[0]), recovery.get("lr_scale", RECOVERY_DEFAULT[1]),
+                    recovery.get("max_recoveries", RECOVERY_DEFAULT[2]))
+    try:
+        factor, lr_scale, most = recovery
+    except (TypeError, ValueError):
+        raise ValueError("recovery: True, None, (factor, lr_scale, max_recoveries) or a dict of those, "
+                         "got %r" % (recovery,)) from None
+    if int(most) < 0:
+        raise ValueError("recovery: max_recoveries = %r, need >= 0" % (most,))
+    return float(factor), float(lr_scale), int(most)
 
 
 def train(net: Net, objective: Objective, X: npt.ArrayLike, y: npt.ArrayLike, *, epochs: int = 10,
@@ -780,7 +815,8 @@ def train(net: Net, objective: Objective, X: npt.ArrayLike, y: npt.ArrayLike, *,
           input_std: Optional[float] = None, jacobian_std: Optional[float] = None,
           valid: Optional[Tuple[npt.ArrayLike, npt.ArrayLike]] = None, patience: int = 0,
           callback: Optional[Callable[[Report], Any]] = None,
-          on_batch: Optional[Callable[[int, int, int], Any]] = None) -> List[Report]:
+          on_batch: Optional[Callable[[int, int, int], Any]] = None, checkpoint: Optional[str] = None,
+          checkpoint_every: int = 1, recovery: Any = None) -> List[Report]:
     """Train net in place with libjacnet's trainer; return the per-epoch reports.
 
     X (n x D) and y: integer labels in [0, K) (1-D, one-hot targets), or
@@ -797,9 +833,19 @@ def train(net: Net, objective: Objective, X: npt.ArrayLike, y: npt.ArrayLike, *,
     callback(report_dict) each epoch: a true result stops training.
     on_batch(epoch, done, total) after each minibatch: a true result stops
     training at once.
+    checkpoint: a path; the run's whole state is written there every
+    checkpoint_every epochs (0: only at the start, when stopped and at the
+    end), and when the file exists the run resumes from it (the same
+    arguments, epochs possibly larger; reports then start at the epoch after
+    the checkpoint's). A checkpoint of another run raises JacnetError.
+    recovery: None (off), True (factor 3, lr_scale 0.5, at most 10), a tuple
+    (factor, lr_scale, max_recoveries) or a dict of those keys: roll back and
+    lower the rate when the epoch's mean objective exceeds factor times the
+    lowest so far (jn_trainer_set_recovery in jacnet.h).
     Each report: epoch, train_objective, valid_error (None without valid;
-    the mean loss for float targets), best_valid_error, best_epoch, seconds,
-    lr."""
+    the mean loss for float targets),
+    best_valid_error, best_epoch, seconds, lr, train_loss, train_penalty,
+    train_jacobian_sqnorm (None when not computed), train_error, recoveries."""
     if not isinstance(net, Net):
         raise TypeError("net: expected a jacnet.Net")
     if not isinstance(objective, Objective):
@@ -814,6 +860,10 @@ def train(net: Net, objective: Objective, X: npt.ArrayLike, y: npt.ArrayLike, *,
     D, K = net.n_inputs, net.n_outputs
     if int(epochs) < 1 or int(batch_size) < 1 or int(patience) < 0:
         raise ValueError("epochs and batch_size must be >= 1, patience >= 0")
+    if int(checkpoint_every) < 0:
+        raise ValueError("checkpoint_every must be >= 0")
+    recovery_args = _recovery_args(recovery)
+    checkpoint_path = None if checkpoint is None else path_arg(checkpoint, "checkpoint")
     owned: List[_Handle] = []  # handles made here, closed at the end
     try:
         # Both sets are checked before either is handed to C.
@@ -851,6 +901,10 @@ def train(net: Net, objective: Objective, X: npt.ArrayLike, y: npt.ArrayLike, *,
         F.jn_trainer_set_batch_size(tr._h, int(batch_size))
         F.jn_trainer_set_patience(tr._h, int(patience))
         F.jn_trainer_set_seed(tr._h, int(seed))
+        if checkpoint_path is not None:
+            F.jn_trainer_set_checkpoint(tr._h, checkpoint_path, int(checkpoint_every))
+        if recovery_args is not None:
+            F.jn_trainer_set_recovery(tr._h, *recovery_args)
 
         reports: List[Report] = []
         failure: List[BaseException] = []

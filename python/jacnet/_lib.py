@@ -94,6 +94,12 @@ class epoch_report(ctypes.Structure):
         ("best_epoch", ctypes.c_uint),
         ("seconds", ctypes.c_double),
         ("lr", ctypes.c_double),
+        # appended in 0.2
+        ("train_loss", ctypes.c_double),
+        ("train_penalty", ctypes.c_double),
+        ("train_jacobian_sqnorm", ctypes.c_double),
+        ("train_error", ctypes.c_double),
+        ("recoveries", ctypes.c_uint),
     ]
 
 
@@ -179,6 +185,7 @@ PROTOTYPES = {
     "jn_optimizer_free": (None, [_vp]),
     "jn_optimizer_set_schedule": (_st, [_vp, _int, _dbl, ctypes.c_ulong]),
     "jn_optimizer_lr": (_dbl, [_vp]),
+    "jn_optimizer_scale_lr": (_st, [_vp, _dbl]),
     "jn_optimizer_step": (_st, [_vp, _vp, _vp]),
     "jn_optimizer_reset": (None, [_vp]),
     # datasets
@@ -207,6 +214,8 @@ PROTOTYPES = {
     "jn_trainer_set_seed": (_st, [_vp, _u64]),
     "jn_trainer_set_epoch_callback": (_st, [_vp, EPOCH_CALLBACK, _vp]),
     "jn_trainer_set_batch_callback": (_st, [_vp, BATCH_CALLBACK, _vp]),
+    "jn_trainer_set_checkpoint": (_st, [_vp, _str, _uint]),
+    "jn_trainer_set_recovery": (_st, [_vp, _dbl, _dbl, _uint]),
     "jn_trainer_run": (_st, [_vp, _vp, _vp, _vp, _vp, _vp]),
 }
 

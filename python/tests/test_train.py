@@ -27,7 +27,8 @@ def test_training_reduces_error():
     assert len(reports) == 15
     assert [r["epoch"] for r in reports] == list(range(1, 16))
     assert set(reports[0]) == {"epoch", "train_objective", "valid_error", "best_valid_error", "best_epoch",
-                               "seconds", "lr"}
+                               "seconds", "lr", "train_loss", "train_penalty", "train_jacobian_sqnorm",
+                               "train_error", "recoveries"}
     assert reports[-1]["train_objective"] < reports[0]["train_objective"]
     assert obj_after < obj_before
     assert after < before and after < 0.1
