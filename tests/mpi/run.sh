@@ -54,6 +54,12 @@ for np in 2 4; do
   else echo "ok sweep on $np ranks: the serial sweep's $(wc -l < "$tmp/serial.txt") records"; fi
 done
 [ "$(wc -l < "$tmp/serial.txt")" = 4 ] || fail "the serial sweep wrote $(wc -l < "$tmp/serial.txt") records, not 4"
+# Rank 0 slow: the workers' records arrive while it trains its own points.
+run slow0 2 60 "$build/tests/mpi/sweep" "$tmp/slow0.txt" slow0
+if [ $rc != 0 ]; then fail "sweep with a slow rank 0 (exit $rc)"; cat "$tmp/slow0.out"
+elif ! cmp -s "$tmp/serial.txt" "$tmp/slow0.txt"; then
+  fail "sweep with a slow rank 0: records differ from the serial sweep"; diff "$tmp/serial.txt" "$tmp/slow0.txt"
+else echo "ok sweep with a slow rank 0: the serial sweep's records"; fi
 run resume 2 120 "$build/tests/mpi/sweep" "$tmp/resume.txt" resume
 if [ $rc != 0 ]; then fail "resumed sweep (exit $rc)"; cat "$tmp/resume.out"
 elif ! grep -E '^point=(1|3) ' "$tmp/serial.txt" | cmp -s - "$tmp/resume.txt"; then
