@@ -197,7 +197,7 @@ static jn_status mpi_collect(size_t index, jn_status status, const char *record,
     record_path(s, r, json, sizeof json);
     if (write_file_atomic(json, record, strlen(record)) == 0) {
         /* As the serial sweep: done when the run finished. */
-        r->done = strstr(record, "\n  \"status\": \"finished\",") != NULL;
+        r->done = strstr(record, "\n  \"status\": \"finished\"") != NULL;
         if (json_read_number(json, "best_valid_error", &r->valid) != 0) r->valid = -1;
         json_read_number(json, "total_seconds", &r->seconds);
     }
