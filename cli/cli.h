@@ -68,6 +68,9 @@ typedef struct train_config {
     uint64_t seed;
     const char *save, *checkpoint, *json, *command_line;
     int no_test, quiet;
+    int mpi;                 /* --mpi: data-parallel over the job's ranks (mpi.c) */
+    const data_sets *loaded; /* data already loaded (sweep): used instead of loading `data` */
+    char **record_text;      /* with json: the record's text goes here (caller frees), not to the file */
 } train_config;
 
 void train_config_defaults(train_config *c);
@@ -95,6 +98,44 @@ void json_int(json_out *j, const char *key, long long value);
 int json_read_number(const char *path, const char *key, double *out);
 /* Write `text` to path atomically (temp file, fsync, rename). */
 int write_file_atomic(const char *path, const char *text, size_t len);
+
+/* ---- MPI (mpi.c): `train --mpi` and `sweep --mpi` under mpirun ----
+ * In a build without MPI (no JACNET_WITH_MPI) mpi_start refuses --mpi and
+ * the other functions are never reached. Under --mpi every rank runs the
+ * same command; rank 0 alone prints and writes files: the other ranks'
+ * stdout is discarded, and their stderr too except while the collective
+ * training or sweep runs (where a failure only one rank sees is reported by
+ * that rank before the job ends). */
+
+/* Before parsing: if argv holds --mpi, initialise MPI (finalised at exit).
+ * Nonzero (EXIT_USAGE, message printed) when this build has no MPI. */
+int mpi_start(const char *command, int argc, char **argv);
+/* 0, or this process's rank under --mpi. */
+int mpi_rank(void);
+/* The detail of failure `st` for a message: libjacnet's, or libjacnet_mpi's
+ * when the last MPI call failed (then consumed). */
+const char *cli_error(jn_status st);
+/* Collective: every rank's data loading outcome rc (0 or an exit status)
+ * into the worst of them; rank 0 prints another rank's failure; `data` is
+ * freed where it loaded but another rank failed. */
+int mpi_agree_load(const char *command, int rc, data_sets *data);
+/* train --mpi, after parsing: --threads 0 means 1; ranks other than 0 print
+ * nothing and write nothing (record, model) and skip the test set. */
+void mpi_train_config(train_config *c);
+/* Collective: jn_mpi_train in place of jn_trainer_run, with c's patience,
+ * on_epoch called on rank 0 for every epoch. */
+jn_status mpi_train(const train_config *c, jn_trainer *tr, jn_net *net, const jn_objective *obj, jn_optimizer *opt,
+                    const jn_dataset *train, const jn_dataset *valid, jn_epoch_callback on_epoch, void *user);
+/* After train_run under --mpi: a rank that failed between loading and
+ * training tells the ranks waiting in mpi_train. Returns rc. */
+int mpi_train_finish(int rc);
+/* The callbacks of jn_mpi_sweep (jacnet_mpi.h), mirrored here so that
+ * sweep.c needs no MPI header. */
+typedef jn_status (*cli_point_fn)(size_t index, char *record, size_t cap, void *user);
+typedef jn_status (*cli_record_fn)(size_t index, jn_status status, const char *record, void *user);
+/* Collective: jn_mpi_sweep over `points`, `done` read on rank 0, `collect`
+ * called on rank 0. */
+jn_status mpi_sweep(size_t points, const unsigned char *done, cli_point_fn run, cli_record_fn collect, void *user);
 
 /* ---- subcommands ---- */
 int cmd_train(int argc, char **argv);

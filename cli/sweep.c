@@ -59,6 +59,7 @@ typedef struct point_result {
     const char *model;
     double valid, seconds;
     int done;
+    size_t grid_index; /* p of "[p+1/total]" */
 } point_result;
 
 static int model_uses(const char *model, int axis)
@@ -68,6 +69,145 @@ static int model_uses(const char *model, int axis)
     return 1;
 }
 
+/* What training a point needs; the serial loop and the MPI callbacks share it. */
+typedef struct sweep_state {
+    const grid_axis *ax;
+    const train_config *base; /* the single-valued options */
+    const data_sets *data;    /* loaded once for every point */
+    const char *results, *models_dir;
+    point_result *res;        /* the points to train, in grid order */
+    size_t n_res, total;
+} sweep_state;
+
+/* Grid point p's configuration and run name; 0 when p repeats another
+ * point (axes a model does not use collapse to their first value). */
+static int point_config(const sweep_state *s, size_t p, train_config *c, point_result *r)
+{
+    const grid_axis *ax = s->ax;
+    int idx[N_AXES];
+    for (size_t q = p, a = N_AXES; a-- > 0;) { idx[a] = (int)(q % (size_t)ax[a].count); q /= (size_t)ax[a].count; }
+    const char *model = ax[AX_MODEL].items[idx[AX_MODEL]];
+    int redundant = 0;
+    for (int a = AX_LAMBDA; a <= AX_NOISE; a++) redundant |= !model_uses(model, a) && idx[a] != 0;
+    if (redundant) return 0;
+    *c = *s->base;
+    c->model = model;
+    c->hidden_spec = ax[AX_HIDDEN].items[idx[AX_HIDDEN]];
+    parse_double(ax[AX_LR].items[idx[AX_LR]], &c->lr);
+    parse_double(ax[AX_DECAY].items[idx[AX_DECAY]], &c->lr_decay);
+    parse_double(ax[AX_MOMENTUM].items[idx[AX_MOMENTUM]], &c->momentum);
+    parse_double(ax[AX_LAMBDA].items[idx[AX_LAMBDA]], &c->lambda);
+    parse_double(ax[AX_NOISE].items[idx[AX_NOISE]], &c->noise_std);
+    double seed;
+    parse_double(ax[AX_SEED].items[idx[AX_SEED]], &seed);
+    c->seed = (uint64_t)seed;
+    if (!model_uses(model, AX_LAMBDA)) c->lambda = NAN;
+    r->model = model;
+    r->grid_index = p;
+    int len = snprintf(r->name, sizeof r->name, "%s_h%s_lr%s", model, c->hidden_spec, ax[AX_LR].items[idx[AX_LR]]);
+    if (c->lr_decay > 0) len += snprintf(r->name + len, sizeof r->name - (size_t)len, "_d%s", ax[AX_DECAY].items[idx[AX_DECAY]]);
+    if (c->momentum > 0) len += snprintf(r->name + len, sizeof r->name - (size_t)len, "_m%s", ax[AX_MOMENTUM].items[idx[AX_MOMENTUM]]);
+    if (model_uses(model, AX_LAMBDA)) len += snprintf(r->name + len, sizeof r->name - (size_t)len, "_l%s", ax[AX_LAMBDA].items[idx[AX_LAMBDA]]);
+    if (model_uses(model, AX_NOISE)) len += snprintf(r->name + len, sizeof r->name - (size_t)len, "_s%s", ax[AX_NOISE].items[idx[AX_NOISE]]);
+    snprintf(r->name + len, sizeof r->name - (size_t)len, "_seed%llu", (unsigned long long)c->seed);
+    return 1;
+}
+
+static void record_path(const sweep_state *s, const point_result *r, char *path, size_t size)
+{
+    snprintf(path, size, "%s/%s.json", s->results, r->name);
+}
+
+/* Resuming: is the point's record complete? Then r gets its results. */
+static int done_before(const sweep_state *s, point_result *r)
+{
+    char json[4400];
+    record_path(s, r, json, sizeof json);
+    double complete = 0;
+    if (json_read_number(json, "complete", &complete) != 0 || complete != 1) return 0;
+    r->done = json_read_number(json, "best_valid_error", &r->valid) == 0;
+    json_read_number(json, "total_seconds", &r->seconds);
+    printf("[%zu/%zu] %s: done before (valid %.2f%%)\n", r->grid_index + 1, s->total, r->name, 100.0 * r->valid);
+    return 1;
+}
+
+/* Train point i (its model saved to models/); its record's text into *text
+ * (the caller frees it and writes the file). Returns train_run's status. */
+static int train_point(const sweep_state *s, size_t i, char **text)
+{
+    point_result *r = &s->res[i];
+    train_config c;
+    point_config(s, r->grid_index, &c, r);
+    char json[4400], model_path[4400], cmd[300];
+    record_path(s, r, json, sizeof json);
+    snprintf(model_path, sizeof model_path, "%s/%s.jn", s->models_dir, r->name);
+    snprintf(cmd, sizeof cmd, "jacnet sweep point %s", r->name);
+    *text = NULL;
+    c.json = json;
+    c.record_text = text;
+    c.save = model_path;
+    c.no_test = 1;
+    c.command_line = cmd;
+    c.loaded = s->data;
+    return train_run(&c, &r->valid, NULL);
+}
+
+/* ---- sweep --mpi: jn_mpi_sweep's callbacks ---- */
+
+/* On any rank: train point `index` into `record`. A record, also of a run
+ * that diverged, is JN_OK; a failure is what the serial sweep stops at
+ * (bad usage) or a point that left no record. */
+static jn_status mpi_point(size_t index, char *record, size_t cap, void *user)
+{
+    const sweep_state *s = user;
+    if (cli_interrupted) {
+        snprintf(record, cap, "interrupted");
+        return JN_ERR_STOPPED;
+    }
+    char *text = NULL;
+    int run_rc = train_point(s, index, &text);
+    jn_status st = JN_OK;
+    if (run_rc == EXIT_USAGE) {
+        snprintf(record, cap, "refused on rank %d (see its message)", mpi_rank());
+        st = JN_ERR_INVALID;
+    } else if (!text) {
+        snprintf(record, cap, "no record (rank %d): %s", mpi_rank(), jn_last_error());
+        st = JN_ERR_NOMEM;
+    } else if (strlen(text) >= cap) {
+        snprintf(record, cap, "a record of %zu bytes, more than %zu", strlen(text), cap - 1);
+        st = JN_ERR_NOMEM;
+    } else {
+        memcpy(record, text, strlen(text) + 1);
+    }
+    free(text);
+    return st;
+}
+
+/* On rank 0: write the record as the serial sweep does, print the line. */
+static jn_status mpi_collect(size_t index, jn_status status, const char *record, void *user)
+{
+    const sweep_state *s = user;
+    point_result *r = &s->res[index];
+    if (status != JN_OK) {
+        printf("[%zu/%zu] %s: failed: %s\n", r->grid_index + 1, s->total, r->name, record);
+        fflush(stdout);
+        return JN_OK; /* the sweep returns the first failure when it ends */
+    }
+    char json[4400];
+    record_path(s, r, json, sizeof json);
+    if (write_file_atomic(json, record, strlen(record)) == 0) {
+        /* As the serial sweep: done when the run finished. */
+        r->done = strstr(record, "\n  \"status\": \"finished\"") != NULL;
+        if (json_read_number(json, "best_valid_error", &r->valid) != 0) r->valid = -1;
+        json_read_number(json, "total_seconds", &r->seconds);
+    }
+    if (r->done) printf("[%zu/%zu] %s: valid %.2f%%, %.0f s\n", r->grid_index + 1, s->total, r->name, 100.0 * r->valid,
+                        r->seconds);
+    else printf("[%zu/%zu] %s: not finished (see its record)\n", r->grid_index + 1, s->total, r->name);
+    fflush(stdout);
+    return JN_OK;
+}
+
 int cmd_sweep(int argc, char **argv)
 {
     train_config base;
@@ -75,6 +215,10 @@ int cmd_sweep(int argc, char **argv)
     grid_axis ax[N_AXES] = {{.text = "nj"},  {.text = "1000"}, {.text = "0.1"}, {.text = "0"},
                             {.text = "0"},   {.text = "0.1"},  {.text = "0.1"}, {.text = "1"}};
     const char *results = NULL;
+    int mpi = 0;
+    data_sets data = {0};
+    point_result *res = NULL;
+    unsigned char *done = NULL;
     const opt_spec specs[] = {
         {"results", OPT_STRING, &results, "DIR", "folder of the run records (created; required)", 0, 0},
         {"dataset", OPT_STRING, &base.data.dataset, "NAME", "mnist, mnist-binary or usps", 0, 0},
@@ -96,10 +240,12 @@ int cmd_sweep(int argc, char **argv)
         {"projections", OPT_UINT, &base.projections, "K", "0: exact penalty; K: projections", 0, 100000},
         {"threads", OPT_UINT, &base.threads, "T", "BLAS threads per run (0: the library's default)", 0, 256},
         {"quiet", OPT_FLAG, &base.quiet, NULL, "no per-epoch output", 0, 0},
+        {"mpi", OPT_FLAG, &mpi, NULL, "spread the points over the ranks of mpirun (one thread each)", 0, 0},
         {0},
     };
     const char *pos[1];
     size_t n_pos;
+    if (mpi_start("sweep", argc, argv)) return EXIT_USAGE;
     int rc = parse_options("sweep", "--results DIR [options]  (--dataset NAME | --train FILE ...)", specs, argc, argv, 2,
                            pos, 0, &n_pos);
     if (rc) return rc < 0 ? 0 : rc;
@@ -114,69 +260,59 @@ int cmd_sweep(int argc, char **argv)
             goto out;
         }
     }
-    char models_dir[4096];
-    snprintf(models_dir, sizeof models_dir, "%s/models", results);
-    if (make_dirs(models_dir)) {
-        fprintf(stderr, "jacnet sweep: cannot create %s: %s\n", models_dir, strerror(errno));
-        rc = EXIT_RUN;
-        goto out;
-    }
-    cli_install_signal_handlers();
-
     size_t total = 1;
     for (int a = 0; a < N_AXES; a++) total *= (size_t)ax[a].count;
-    point_result *res = calloc(total, sizeof *res);
-    size_t n_res = 0;
-    if (!res) { rc = EXIT_RUN; goto out; }
-    int idx[N_AXES] = {0};
-    for (size_t p = 0; p < total && !cli_interrupted; p++) {
-        for (size_t q = p, a = N_AXES; a-- > 0;) { idx[a] = (int)(q % (size_t)ax[a].count); q /= (size_t)ax[a].count; }
-        const char *model = ax[AX_MODEL].items[idx[AX_MODEL]];
-        /* Axes a model does not use collapse to their first value. */
-        int redundant = 0;
-        for (int a = AX_LAMBDA; a <= AX_NOISE; a++) redundant |= !model_uses(model, a) && idx[a] != 0;
-        if (redundant) continue;
-        train_config c = base;
-        c.model = model;
-        c.hidden_spec = ax[AX_HIDDEN].items[idx[AX_HIDDEN]];
-        parse_double(ax[AX_LR].items[idx[AX_LR]], &c.lr);
-        parse_double(ax[AX_DECAY].items[idx[AX_DECAY]], &c.lr_decay);
-        parse_double(ax[AX_MOMENTUM].items[idx[AX_MOMENTUM]], &c.momentum);
-        parse_double(ax[AX_LAMBDA].items[idx[AX_LAMBDA]], &c.lambda);
-        parse_double(ax[AX_NOISE].items[idx[AX_NOISE]], &c.noise_std);
-        double seed;
-        parse_double(ax[AX_SEED].items[idx[AX_SEED]], &seed);
-        c.seed = (uint64_t)seed;
-        if (!model_uses(model, AX_LAMBDA)) c.lambda = NAN;
-        point_result *r = &res[n_res++];
-        r->model = model;
-        int len = snprintf(r->name, sizeof r->name, "%s_h%s_lr%s", model, c.hidden_spec, ax[AX_LR].items[idx[AX_LR]]);
-        if (c.lr_decay > 0) len += snprintf(r->name + len, sizeof r->name - (size_t)len, "_d%s", ax[AX_DECAY].items[idx[AX_DECAY]]);
-        if (c.momentum > 0) len += snprintf(r->name + len, sizeof r->name - (size_t)len, "_m%s", ax[AX_MOMENTUM].items[idx[AX_MOMENTUM]]);
-        if (model_uses(model, AX_LAMBDA)) len += snprintf(r->name + len, sizeof r->name - (size_t)len, "_l%s", ax[AX_LAMBDA].items[idx[AX_LAMBDA]]);
-        if (model_uses(model, AX_NOISE)) len += snprintf(r->name + len, sizeof r->name - (size_t)len, "_s%s", ax[AX_NOISE].items[idx[AX_NOISE]]);
-        snprintf(r->name + len, sizeof r->name - (size_t)len, "_seed%llu", (unsigned long long)c.seed);
-        char json[4400], model_path[4400], cmd[300];
-        snprintf(json, sizeof json, "%s/%s.json", results, r->name);
-        snprintf(model_path, sizeof model_path, "%s/%s.jn", models_dir, r->name);
-        double complete = 0;
-        if (json_read_number(json, "complete", &complete) == 0 && complete == 1) {
-            r->done = json_read_number(json, "best_valid_error", &r->valid) == 0;
-            json_read_number(json, "total_seconds", &r->seconds);
-            printf("[%zu/%zu] %s: done before (valid %.2f%%)\n", p + 1, total, r->name, 100.0 * r->valid);
-            continue;
+    res = calloc(total, sizeof *res);
+    done = calloc(total, 1);
+    if (!res || !done) {
+        fprintf(stderr, "jacnet sweep: out of memory for %zu points\n", total);
+        rc = EXIT_RUN;
+    }
+    char models_dir[4096];
+    snprintf(models_dir, sizeof models_dir, "%s/models", results);
+    if (!rc && make_dirs(models_dir)) {
+        fprintf(stderr, "jacnet sweep: cannot create %s: %s\n", models_dir, strerror(errno));
+        rc = EXIT_RUN;
+    }
+    /* The data once for every point (the test set is never read); under
+     * --mpi every rank loads it, and a failure on any rank ends them all. */
+    if (!rc) rc = data_load(&base.data, 0, &data);
+    if (mpi) rc = mpi_agree_load("sweep", rc, &data);
+    if (rc) goto out;
+    cli_install_signal_handlers();
+
+    sweep_state s = {.ax = ax, .base = &base, .data = &data, .results = results, .models_dir = models_dir,
+                     .res = res, .total = total};
+    train_config scratch;
+    for (size_t p = 0; p < total; p++)
+        if (point_config(&s, p, &scratch, &res[s.n_res])) s.n_res++;
+    if (mpi) {
+        /* Rank 0 decides what is done; points run with one thread each and
+         * print no epochs (they run at once). */
+        for (size_t i = 0; i < s.n_res; i++) done[i] = mpi_rank() == 0 && done_before(&s, &res[i]);
+        base.quiet = 1;
+        if (base.threads == 0) base.threads = 1;
+        jn_status st = mpi_sweep(s.n_res, done, mpi_point, mpi_collect, &s);
+        if (mpi_rank() != 0) goto out; /* rank 0 reports */
+        if (st != JN_OK) {
+            fprintf(stderr, "jacnet sweep: %s\n", cli_error(st));
+            if (st == JN_ERR_INVALID) rc = EXIT_USAGE;
         }
-        snprintf(cmd, sizeof cmd, "jacnet sweep point %s", r->name);
-        c.json = json;
-        c.save = model_path;
-        c.no_test = 1;
-        c.command_line = cmd;
-        printf("[%zu/%zu] %s\n", p + 1, total, r->name);
-        fflush(stdout);
-        int run_rc = train_run(&c, &r->valid, NULL);
-        if (run_rc == EXIT_USAGE) { rc = run_rc; break; }
-        r->done = run_rc == 0;
-        json_read_number(json, "total_seconds", &r->seconds);
+    } else {
+        for (size_t i = 0; i < s.n_res && !cli_interrupted; i++) {
+            point_result *r = &res[i];
+            if (done_before(&s, r)) continue;
+            printf("[%zu/%zu] %s\n", r->grid_index + 1, total, r->name);
+            fflush(stdout);
+            char *text = NULL, json[4400];
+            int run_rc = train_point(&s, i, &text);
+            record_path(&s, r, json, sizeof json);
+            if (text && write_file_atomic(json, text, strlen(text)) != 0 && run_rc == 0) run_rc = EXIT_RUN;
+            free(text);
+            if (run_rc == EXIT_USAGE) { rc = run_rc; break; }
+            r->done = run_rc == 0;
+            json_read_number(json, "total_seconds", &r->seconds);
+        }
     }
 
     /* Summary: every point, then the selection per model (validation only). */
@@ -185,7 +321,7 @@ int cmd_sweep(int argc, char **argv)
     FILE *csv = fopen(csv_path, "w");
     if (csv) fprintf(csv, "run,model,valid_error_percent,seconds,complete\n");
     printf("\n%-60s %10s %9s\n", "run", "valid %", "seconds");
-    for (size_t i = 0; i < n_res; i++) {
+    for (size_t i = 0; i < s.n_res; i++) {
         point_result *r = &res[i];
         if (r->done) printf("%-60s %10.2f %9.0f\n", r->name, 100.0 * r->valid, r->seconds);
         else printf("%-60s %10s %9s\n", r->name, "-", "-");
@@ -195,17 +331,19 @@ int cmd_sweep(int argc, char **argv)
     printf("\nselected by validation error:\n");
     for (int m = 0; m < ax[AX_MODEL].count; m++) {
         const point_result *best = NULL;
-        for (size_t i = 0; i < n_res; i++)
+        for (size_t i = 0; i < s.n_res; i++)
             if (res[i].done && !strcmp(res[i].model, ax[AX_MODEL].items[m]) && (!best || res[i].valid < best->valid))
                 best = &res[i];
         if (best) printf("  %-10s %-55s valid %.2f%%\n", ax[AX_MODEL].items[m], best->name, 100.0 * best->valid);
     }
-    free(res);
     if (cli_interrupted) {
         fprintf(stderr, "jacnet sweep: interrupted; run it again to resume\n");
         rc = 130;
     }
 out:
+    free(res);
+    free(done);
+    data_free(&data);
     for (int a = 0; a < N_AXES; a++) free(ax[a].buf);
     return rc;
 }

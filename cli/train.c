@@ -202,6 +202,10 @@ static int write_record(const train_config *c, const run_state *r, const size_t 
     json_num(&j, "total_seconds", total_seconds);
     json_close(&j, '}');
     fclose(f);
+    if (c->record_text) { /* the caller (sweep) writes it */
+        *c->record_text = text;
+        return 0;
+    }
     int rc = write_file_atomic(c->json, text, len);
     free(text);
     return rc;
@@ -211,7 +215,7 @@ static int write_record(const train_config *c, const run_state *r, const size_t 
     do {                                                                                       \
         jn_status st_ = (call);                                                                \
         if (st_ != JN_OK) {                                                                    \
-            fprintf(stderr, "jacnet train: %s: %s\n", jn_status_str(st_), jn_last_error());   \
+            fprintf(stderr, "jacnet train: %s: %s\n", jn_status_str(st_), cli_error(st_));    \
             goto done;                                                                         \
         }                                                                                      \
     } while (0)
@@ -229,7 +233,8 @@ int train_run(const train_config *c, double *valid_error, double *test_error)
         return usage_error("train", "--hidden '%s': widths like 1000 or 1000,500 (1 to 8 layers)", c->hidden_spec);
 
     data_sets data;
-    int rc = data_load(&c->data, !c->no_test, &data);
+    int rc = c->loaded ? (data = *c->loaded, 0) : data_load(&c->data, !c->no_test, &data);
+    if (c->mpi) rc = mpi_agree_load("train", rc, &data);
     if (rc) return rc;
     jn_net *net = NULL;
     jn_objective *obj = NULL;
@@ -274,7 +279,8 @@ int train_run(const train_config *c, double *valid_error, double *test_error)
         fflush(stdout);
     }
     r.run_start = now_seconds();
-    jn_status st = jn_trainer_run(tr, net, obj, opt, data.train, data.valid);
+    jn_status st = c->mpi ? mpi_train(c, tr, net, obj, opt, data.train, data.valid, on_epoch, &r)
+                          : jn_trainer_run(tr, net, obj, opt, data.train, data.valid);
     if (r.tty) fprintf(stderr, "\r\033[K");
     if (r.out_of_memory) {
         fprintf(stderr, "jacnet train: out of memory recording the epochs\n");
@@ -285,7 +291,7 @@ int train_run(const train_config *c, double *valid_error, double *test_error)
         fprintf(stderr, "jacnet train: stopped; keeping the best parameters so far\n");
     } else if (st == JN_ERR_DIVERGED) {
         status = "diverged";
-        fprintf(stderr, "jacnet train: %s\n", jn_last_error());
+        fprintf(stderr, "jacnet train: %s\n", cli_error(st));
     } else {
         TRY(st);
         status = "finished";
@@ -305,7 +311,7 @@ done:
     jn_optimizer_free(opt);
     jn_objective_free(obj);
     jn_net_free(net);
-    data_free(&data);
+    if (!c->loaded) data_free(&data);
     return rc;
 }
 
@@ -352,19 +358,23 @@ int cmd_train(int argc, char **argv)
         {"json", OPT_STRING, &c.json, "FILE", "write a JSON record of the run", 0, 0},
         {"no-test", OPT_FLAG, &c.no_test, NULL, "do not evaluate the test set (model selection runs)", 0, 0},
         {"quiet", OPT_FLAG, &c.quiet, NULL, "no progress output", 0, 0},
+        {"mpi", OPT_FLAG, &c.mpi, NULL, "data-parallel over the ranks of mpirun; --batch is the global batch", 0, 0},
         {0},
     };
     const char *pos[1];
     size_t n_pos;
+    if (mpi_start("train", argc, argv)) return EXIT_USAGE;
     int rc = parse_options("train", "[options]  (--dataset NAME | --train FILE [--valid FILE] [--test FILE])", specs,
                            argc, argv, 2, pos, 0, &n_pos);
     if (rc) return rc < 0 ? 0 : rc;
     if (c.data.dataset && (c.data.train || c.data.valid || c.data.test))
         return usage_error("train", "give either --dataset or --train/--valid/--test, not both");
+    if (c.mpi) mpi_train_config(&c);
     char *cmdline = join_args(argc, argv);
     c.command_line = cmdline;
     cli_install_signal_handlers();
     rc = train_run(&c, NULL, NULL);
+    if (c.mpi) rc = mpi_train_finish(rc);
     free(cmdline);
     if (cli_interrupted && rc == EXIT_RUN) rc = 130;
     return rc;

@@ -3,21 +3,38 @@
 # rpath; installed to $(bindir) by make install.
 bindir ?= $(exec_prefix)/bin
 mandir ?= $(prefix)/share/man
+#
+# When mk/mpi.mk builds libjacnet_mpi (MPI_BUILD), the tool is compiled with
+# $(MPICC) -DJACNET_WITH_MPI and also linked with libjacnet_mpi.a, which
+# gives it `--mpi` (cli/mpi.c); otherwise cli/mpi.c only refuses `--mpi`.
+# These settings are recursive (=) because mk/mpi.mk, which decides
+# MPI_BUILD, is read after this file; $(BUILD)/cli/mode records the last
+# choice so that switching MPI=0/1 recompiles and relinks the tool.
 CLI_SRCS := $(sort $(wildcard cli/*.c))
 CLI_OBJS := $(CLI_SRCS:cli/%.c=$(BUILD)/cli/%.o)
 CLI_BIN := $(BUILD)/bin/jacnet
+CLI_MODE = $(if $(MPI_BUILD),mpi,serial)
+CLI_CC = $(if $(MPI_BUILD),$(MPICC),$(CC))
+CLI_DEFS = $(if $(MPI_BUILD),-DJACNET_WITH_MPI)
+CLI_LIBS = $(if $(MPI_BUILD),$(MPI_STATIC)) $(STATIC)
 
 all: $(CLI_BIN)
 
-$(BUILD)/cli/%.o: cli/%.c cli/cli.h include/jacnet.h
+$(BUILD)/cli/mode: FORCE
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -std=c11 -D_POSIX_C_SOURCE=200809L -Iinclude $(WARN) -c $< -o $@
+	@echo '$(CLI_MODE)' | cmp -s - $@ || echo '$(CLI_MODE)' > $@
 
-$(CLI_BIN): $(CLI_OBJS) $(STATIC)
+$(BUILD)/cli/%.o: cli/%.c cli/cli.h include/jacnet.h $(BUILD)/cli/mode
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(LDFLAGS) $(CLI_OBJS) -o $@ $(STATIC) $(DEP_LIBS)
+	$(CLI_CC) $(CFLAGS) -std=c11 -D_POSIX_C_SOURCE=200809L -Iinclude $(CLI_DEFS) $(WARN) -c $< -o $@
 
-.PHONY: install-cli uninstall-cli
+# mk/mpi.mk adds $(MPI_STATIC) to the prerequisites in an MPI build.
+$(CLI_BIN): $(CLI_OBJS) $(STATIC) $(BUILD)/cli/mode
+	@mkdir -p $(@D)
+	$(CLI_CC) $(CFLAGS) $(LDFLAGS) $(CLI_OBJS) -o $@ $(CLI_LIBS) $(DEP_LIBS)
+
+.PHONY: install-cli uninstall-cli FORCE
+FORCE:
 install: install-cli
 uninstall: uninstall-cli
 install-cli: $(CLI_BIN)

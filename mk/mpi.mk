@@ -6,7 +6,8 @@
 #                        libjacnet_mpi.so.X), lib/libjacnet_mpi.a and
 #                        pkgconfig/jacnet-mpi.pc when $(MPICC) is found
 #   make MPI=1 / MPI=0   force (fails without mpicc) / skip it
-#   make check-mpi       MPI tests with 1, 2 and 4 ranks (tests/mpi/run.sh)
+#   make check-mpi       MPI tests with 1, 2 and 4 ranks (tests/mpi/run.sh),
+#                        also of `jacnet train --mpi` and `jacnet sweep --mpi`
 #   make install / uninstall    also (un)install the MPI library, header
 #                        and jacnet-mpi.pc when it is built
 #   make examples-mpi    build/examples/mpi_train, run on 2 ranks (quick)
@@ -44,6 +45,8 @@ ifneq ($(MPI_BUILD),)
 all: mpi
 install: install-mpi
 uninstall: uninstall-mpi
+# The jacnet tool (mk/cli.mk) then links libjacnet_mpi.a for `--mpi`.
+$(BUILD)/bin/jacnet: $(MPI_STATIC)
 endif
 mpi: mpi-probe $(MPI_SHARED) $(MPI_STATIC) pkgconfig/jacnet-mpi.pc
 
@@ -119,7 +122,7 @@ $(BUILD)/examples/mpi_train: examples/mpi_train.c $(MPI_SHARED) include/jacnet_m
 # Root may start jobs only when it says so; 4 ranks on 2 cores need
 # --oversubscribe. One BLAS thread per rank.
 MPIRUN_FLAGS ?= --oversubscribe $(if $(filter 0,$(shell id -u)),--allow-run-as-root)
-check-mpi: mpi check-mpi-symbols $(MPI_TEST_BINS) $(BUILD)/examples/mpi_train
+check-mpi: mpi check-mpi-symbols $(MPI_TEST_BINS) $(BUILD)/examples/mpi_train $(BUILD)/bin/jacnet
 	MPIRUN="$(MPIRUN) $(MPIRUN_FLAGS)" JACNET_THREADS=1 tests/mpi/run.sh $(BUILD)
 
 examples-mpi: mpi $(BUILD)/examples/mpi_train

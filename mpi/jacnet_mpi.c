@@ -578,15 +578,14 @@ JN_MPI_API jn_status jn_mpi_sweep(jn_mpi *mp, size_t points, const unsigned char
     MPI_Request *reqs = mp->rank == 0 ? NULL : alloc_or_fail(mine ? mine : 1, sizeof *reqs, "jn_mpi_sweep");
     if (mp->rank != 0 && (!sends || !reqs)) abort_job(mp, "jn_mpi_sweep: out of memory");
 
-    size_t sent = 0, j = 0;
+    size_t sent = 0, j = 0, received = 0;
     for (size_t i = 0; i < points; i++) {
         if (skip[i]) continue;
         if (j++ % (size_t)mp->size != (size_t)mp->rank) continue;
         jn_status pst = run_point(i, run, run_user, text);
         if (mp->rank == 0) {
             deliver(&w, i, pst, text);
-            while (receive_record(mp, &w, 0)) {
-            }
+            while (receive_record(mp, &w, 0)) received++;
             continue;
         }
         size_t len = strlen(text) + 1, bytes = sizeof(wire_head) + len;
@@ -599,8 +598,9 @@ JN_MPI_API jn_status jn_mpi_sweep(jn_mpi *mp, size_t points, const unsigned char
         sends[sent++] = msg;
     }
     if (mp->rank == 0) {
-        /* Everything the others owe. */
-        for (size_t k = 0; k < todo - mine; k++) receive_record(mp, &w, 1);
+        /* Everything the others still owe (some came in between rank 0's
+         * own points). */
+        for (; received < todo - mine; received++) receive_record(mp, &w, 1);
     } else {
         MPI_Waitall((int)sent, reqs, MPI_STATUSES_IGNORE);
         for (size_t k = 0; k < sent; k++) free(sends[k]);

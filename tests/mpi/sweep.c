@@ -7,12 +7,17 @@
  *   sweep OUT mpi          jn_mpi_sweep over the job's ranks
  *   sweep OUT resume       jn_mpi_sweep with points 0 and 2 marked done
  *   sweep OUT fail         point 2 fails; the others are still recorded
+ *   sweep OUT slow0        as mpi, but rank 0 sleeps 0.3 s before each of
+ *                          its points, so that the others' records arrive
+ *                          while it trains (they must be counted once)
  *
  * Rank 0 writes the records it gets, sorted by point, one a line, to OUT;
  * tests/mpi/run.sh compares the files. Each rank also counts the points it
  * trained: rank 0 checks the round-robin deal (the j-th remaining point on
  * rank j % size). */
 #include "mpitest.h"
+
+#include <time.h>
 
 #define POINTS 4
 
@@ -22,6 +27,7 @@ static const double lambdas[2] = {0.0, 0.1};
 typedef struct sweep_data {
     const jn_dataset *train, *valid;
     int fail_point; /* -1: none */
+    int slow;       /* sleep before each point */
     int trained;    /* points this rank trained */
 } sweep_data;
 
@@ -29,6 +35,10 @@ static jn_status train_point(size_t index, char *record, size_t cap, void *user)
 {
     sweep_data *d = user;
     d->trained++;
+    if (d->slow) {
+        struct timespec pause = {0, 300000000};
+        nanosleep(&pause, NULL);
+    }
     if ((int)index == d->fail_point) {
         snprintf(record, cap, "planted failure at point %zu", index);
         return JN_ERR_IO;
@@ -95,7 +105,7 @@ static void write_records(const char *path, const collected *c)
 int main(int argc, char **argv)
 {
     MPI_Init(&argc, &argv);
-    CHECK(argc == 3, "usage: sweep OUT serial|mpi|resume|fail");
+    CHECK(argc == 3, "usage: sweep OUT serial|mpi|resume|fail|slow0");
     const char *mode = argv[2];
     jn_set_threads(1);
     jn_dataset *train = synthetic(150, 8, 3, 5), *valid = synthetic(60, 8, 3, 6);
@@ -103,6 +113,7 @@ int main(int argc, char **argv)
     collected c = {0};
     int rank = world_rank(), size;
     MPI_Comm_size(MPI_COMM_WORLD, &size);
+    d.slow = strcmp(mode, "slow0") == 0 && rank == 0;
 
     if (strcmp(mode, "serial") == 0) {
         CHECK(size == 1, "serial mode runs on one process");
