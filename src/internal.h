@@ -106,9 +106,24 @@ jn_status jn__work_reserve(jn_net *net, size_t n, size_t r);
 void jn__work_free(jn_work *w);
 /* Ensure the two H1 x H1 buffers of the Gram form exist. */
 jn_status jn__work_reserve_gram(jn_net *net);
-/* Apply JACNET_THREADS once per process (threads.c); jn__work_reserve calls
- * it, since every GEMM-using path reserves its workspace first. */
+/* ---- threads (threads.c) ---- */
+/* Apply JACNET_THREADS once per process; jn__work_reserve calls it, since
+ * every GEMM-using path reserves its workspace first. */
 void jn__threads_init(void);
+/* Threads the library uses (the BLAS's count, as set by jn_set_threads or
+ * JACNET_THREADS). */
+int jn__threads(void);
+/* fn(ctx, begin, end) over contiguous parts of [0, count), split at
+ * multiples of grain, one part per thread; serial when the work (count x
+ * cost, cost ~ floats touched per item) is too small to pay for a wake-up.
+ * fn must compute each item independently of the partition. */
+typedef void (*jn__range_fn)(void *ctx, size_t begin, size_t end);
+void jn__parallel_for(size_t count, size_t grain, size_t cost, jn__range_fn fn, void *ctx);
+/* sum over chunks c of fn(ctx, c chunk, (c + 1) chunk), the partial sums
+ * added in order of c. The chunk size grows only with count (never with
+ * the thread count), so the result is the same for any number of threads. */
+typedef double (*jn__sum_fn)(void *ctx, size_t begin, size_t end);
+double jn__parallel_sum(size_t count, size_t chunk, size_t cost, jn__sum_fn fn, void *ctx);
 
 /* Forward pass of n rows of X into pass p (0 or 1); with_derivs 1 also fills
  * d1 of every layer (but softmax), 2 fills d1 and d2. */
@@ -122,9 +137,9 @@ jn_status jn__check_input(const jn_net *net, const float *X, size_t n, const cha
 void jn__backward(jn_net *net, int p, int add_zbar, int overwrite, float *grad);
 
 /* ---- Jacobian and penalty (jacobian.c) ---- */
-/* Output Jacobians O_i = dF/dz_L (K x K per example) of pass p into work->O;
- * identity for the logits target. */
-void jn__output_jacobians(jn_net *net, int p, jn_penalty_target target);
+/* Output Jacobians O_i = dF/dz_L (K x K per example) of pass p into dest
+ * (n x K x K); identity for the logits target. */
+void jn__output_jacobians(jn_net *net, int p, jn_penalty_target target, float *dest);
 /* With work->T[L] holding the (n r) x K seeds of pass p, fill work->V and
  * work->T down to layer 1 and, if with_jr, work->Jr = T_1 W_1
  * ((n r) x D). */
