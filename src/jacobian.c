@@ -11,7 +11,6 @@
  * single (n r) x width GEMM rather than n small products. */
 #include "internal.h"
 
-#include <cblas.h>
 #include <string.h>
 
 #define JN_CHUNK 256
@@ -56,10 +55,11 @@ void jn__output_jacobians(jn_net *net, int p, jn_penalty_target target, float *d
 }
 
 /* T_{l-1} = V_{l-1} D_{l-1} for examples [begin, end): each of an
- * example's r rows scaled by its act'(z). */
+ * example's r rows scaled by its act'(z); with T16, its bfloat16 copy too. */
 typedef struct chain_scale_job {
     const float *V, *d1;
     float *T;
+    uint16_t *T16;
     size_t r, width;
 } chain_scale_job;
 
@@ -70,30 +70,38 @@ static void chain_scale_range(void *ctxp, size_t begin, size_t end)
     for (size_t i = begin; i < end; i++) {
         const float *d = job->d1 + i * width;
         for (size_t q = 0; q < r; q++) {
-            const float *v = job->V + (i * r + q) * width;
-            float *t = job->T + (i * r + q) * width;
+            size_t row = (i * r + q) * width;
+            const float *v = job->V + row;
+            float *t = job->T + row;
             for (size_t h = 0; h < width; h++) t[h] = v[h] * d[h];
+            if (job->T16)
+                for (size_t h = 0; h < width; h++) job->T16[row + h] = jn__bf16(t[h]);
         }
     }
 }
 
-void jn__jacobian_chain(jn_net *net, int p, size_t r, int with_jr)
+jn_status jn__jacobian_chain(jn_net *net, int p, size_t r, int with_jr, int bf16)
 {
     jn_work *w = net->work;
     jn_pass *pass = &w->pass[p];
-    size_t n = pass->n, nr = n * r;
-    for (size_t l = net->layers; l >= 2; l--) {
-        size_t width = net->sizes[l], below = net->sizes[l - 1];
-        float *V = w->V[l - 1], *T = w->T[l - 1];
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nr, (int)below, (int)width, 1.0f, w->T[l],
-                    (int)width, jn__W(net, l), (int)below, 0.0f, V, (int)below);
-        chain_scale_job job = {V, pass->d1[l - 1], T, r, below};
-        jn__parallel_for(n, 1, 3 * r * below, chain_scale_range, &job);
+    size_t n = pass->n, nr = n * r, L = net->layers;
+    if (bf16) {
+        for (size_t l = 1; l <= L; l++) jn__to_bf16(jn__W(net, l), w->W16[l], net->sizes[l] * net->sizes[l - 1]);
+        jn__to_bf16(w->T[L], w->T16[L], nr * net->sizes[L]);
     }
-    if (!with_jr) return;
+    jn_status st = JN_OK;
+    for (size_t l = L; l >= 2 && st == JN_OK; l--) {
+        size_t width = net->sizes[l], below = net->sizes[l - 1];
+        float *V = w->V[l - 1];
+        st = jn__product(w, bf16, 0, 0, nr, below, width, 1.0f, w->T[l], bf16 ? w->T16[l] : NULL, width,
+                         jn__W(net, l), bf16 ? w->W16[l] : NULL, below, V, below);
+        chain_scale_job job = {V, pass->d1[l - 1], w->T[l - 1], bf16 ? w->T16[l - 1] : NULL, r, below};
+        if (st == JN_OK) jn__parallel_for(n, 1, (bf16 ? 4 : 3) * r * below, chain_scale_range, &job);
+    }
+    if (!with_jr || st != JN_OK) return st;
     size_t D = net->sizes[0], H1 = net->sizes[1];
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nr, (int)D, (int)H1, 1.0f, w->T[1], (int)H1,
-                jn__W(net, 1), (int)D, 0.0f, w->Jr, (int)D);
+    return jn__product(w, bf16, 0, 0, nr, D, H1, 1.0f, w->T[1], bf16 ? w->T16[1] : NULL, H1, jn__W(net, 1),
+                       bf16 ? w->W16[1] : NULL, D, w->Jr, D);
 }
 
 /* Forward m rows and leave their exact output Jacobians in work->Jr. */
@@ -104,8 +112,7 @@ static jn_status exact_jacobian(jn_net *net, const float *X, size_t m)
     if (st == JN_OK) st = jn__forward(net, 0, X, m, 1);
     if (st != JN_OK) return st;
     jn__output_jacobians(net, 0, JN_PENALTY_OUTPUT, net->work->T[net->layers]);
-    jn__jacobian_chain(net, 0, K, 1);
-    return JN_OK;
+    return jn__jacobian_chain(net, 0, K, 1, 0);
 }
 
 /* Squared norms of the KD-value Jacobians of examples [begin, end), each

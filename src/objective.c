@@ -284,7 +284,11 @@ JN_API jn_status jn_net_objective(jn_net *net, const jn_objective *obj, const fl
         int p = same ? 0 : 1;
         if (!same && (st = jn__forward(net, 1, Xj, n, 1 + want)) != JN_OK) return st;
         double pen;
-        if ((st = jn__penalty(net, obj, p, obj->jacobian / (double)n, &pen, grad)) != JN_OK) return st;
+        /* The penalty's products in bfloat16 where that was asked for and
+         * runs (precision.c). */
+        int bf16 = jn__precision_resolve(obj->precision) == JN_PRECISION_BF16;
+        if (bf16 && (st = jn__work_reserve_bf16(net)) != JN_OK) return st;
+        if ((st = jn__penalty(net, obj, p, obj->jacobian / (double)n, bf16, &pen, grad)) != JN_OK) return st;
         total += pen;
         if (want && same) {
             /* One backward pass carries both the loss and penalty adjoints. */

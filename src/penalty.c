@@ -17,14 +17,20 @@
 #include <math.h>
 #include <string.h>
 
+/* Speed of oneDNN's bfloat16 products on AMX over OpenBLAS's sgemm, for the
+ * form choice: the issue's measurement (3.6-3.9x, conversions included),
+ * rounded down. */
+#define JN_BF16_SPEEDUP 3.5
+
 /* sum_j a_j b_j over [begin, end), accumulated in double. A single double
  * accumulator would chain every addition on the previous one (strict IEEE
  * order, no vectorisation: ~4 cycles a value over the 784k values of a
  * 784-1000-10 batch's Jr); eight float lanes over 256-value blocks
  * vectorise, and each lane sums at most 32 products before the block total
  * goes into the double. With scale != NULL, a is also multiplied by *scale
- * in the same sweep, after its products are taken. */
-static double dot_blocks(float *a, const float *b, size_t begin, size_t end, const float *scale)
+ * in the same sweep, after its products are taken; or, with a16, a16 gets
+ * bf16(a * scale) and a stays. */
+static double dot_blocks(float *a, const float *b, size_t begin, size_t end, const float *scale, uint16_t *a16)
 {
     double total = 0.0;
     size_t i = begin;
@@ -35,7 +41,9 @@ static double dot_blocks(float *a, const float *b, size_t begin, size_t end, con
         for (; j + 8 <= stop; j += 8)
             for (int k = 0; k < 8; k++) acc[k] += a[j + k] * b[j + k];
         for (; j < stop; j++) acc[0] += a[j] * b[j];
-        if (scale)
+        if (a16)
+            for (j = i; j < stop; j++) a16[j] = jn__bf16(a[j] * *scale);
+        else if (scale)
             for (j = i; j < stop; j++) a[j] *= *scale;
         double block = 0.0;
         for (int k = 0; k < 8; k++) block += acc[k];
@@ -49,21 +57,22 @@ typedef struct dot_job {
     float *a;
     const float *b;
     const float *scale;
+    uint16_t *a16;
 } dot_job;
 
 static double dot_range(void *ctxp, size_t begin, size_t end)
 {
     const dot_job *job = ctxp;
-    return dot_blocks(job->a, job->b, begin, end, job->scale);
+    return dot_blocks(job->a, job->b, begin, end, job->scale, job->a16);
 }
 
 /* sum_j a_j b_j over count values, in chunks of 64 blocks summed in a fixed
- * order (threads.c); a *= *scale afterwards in the same sweep when scale
- * is not NULL (a is then not const). */
-static double dot_sum(float *a, const float *b, size_t count, const float *scale)
+ * order (threads.c); in the same sweep, when scale is not NULL, a *= *scale
+ * or (a16 not NULL) a16 = bf16(a * *scale). */
+static double dot_sum(float *a, const float *b, size_t count, const float *scale, uint16_t *a16)
 {
-    dot_job job = {a, b, scale};
-    return jn__parallel_sum(count, 64 * 256, 2, dot_range, &job);
+    dot_job job = {a, b, scale, a16};
+    return jn__parallel_sum(count, 64 * 256, a16 ? 3 : 2, dot_range, &job);
 }
 
 /* Gram or direct form for the first layer (jacnet.h, docs/METHOD.md). The
@@ -73,11 +82,14 @@ static double dot_sum(float *a, const float *b, size_t count, const float *scale
  * sgemm's rate in OpenBLAS (`make bench-form`, 784-H-10, batch 100,
  * 1 thread: Gram 2.4x faster at H = 250, 1.5x at 500, 1.1x at 750, 0.87x
  * at 1000). */
-static int use_gram(const jn_net *net, const jn_objective *obj, size_t nr)
+static int use_gram(const jn_net *net, const jn_objective *obj, size_t nr, int bf16)
 {
     if (obj->form != JN_FORM_AUTO) return obj->form == JN_FORM_GRAM;
     double H = (double)net->sizes[1], D = (double)net->sizes[0], rows = (double)nr;
     double direct = 6.0 * rows * H * D, gram = 3.0 * H * H * D + 3.0 * rows * H * H;
+    /* In bfloat16 the direct form's products run on AMX at 3.6-3.9 times
+     * the sgemm rate (docs/PERFORMANCE.md), the Gram form's stay float32. */
+    if (bf16) direct /= JN_BF16_SPEEDUP;
     return 1.1 * gram < direct;
 }
 
@@ -97,7 +109,7 @@ static double first_layer_gram(jn_net *net, size_t nr, float c2, float *grad)
     cblas_ssymm(CblasRowMajor, CblasRight, CblasUpper, (int)nr, (int)H1, 1.0f, w->gram_G, (int)H1, T1, (int)H1,
                 0.0f, U, (int)H1);
     /* sum(U * T_1), and U becomes T_1_bar = 2c U in the same sweep. */
-    double sum = dot_sum(U, T1, nr * H1, grad ? &c2 : NULL);
+    double sum = dot_sum(U, T1, nr * H1, grad ? &c2 : NULL, NULL);
     if (!grad) return sum;
     cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)H1, (int)nr, 1.0f, T1, (int)H1, 0.0f, w->gram_A,
                 (int)H1);
@@ -107,19 +119,24 @@ static double first_layer_gram(jn_net *net, size_t nr, float c2, float *grad)
 }
 
 /* First layer, direct form: Jr = T_1 W_1 (from the chain), then
- * dW_1 = T_1^T Jr_bar and T_1_bar = Jr_bar W_1^T with Jr_bar = 2c Jr; the
- * factor 2c is the GEMMs' alpha, so Jr is never rescaled. */
-static double first_layer_direct(jn_net *net, size_t nr, float c2, float *grad)
+ * dW_1 = T_1^T Jr_bar and T_1_bar = Jr_bar W_1^T with Jr_bar = 2c Jr. In
+ * float32 the factor 2c is the GEMMs' alpha, so Jr is never rescaled; in
+ * bfloat16 it goes into the conversion of Jr, in the sweep that sums
+ * ||Jr||^2. */
+static jn_status first_layer_direct(jn_net *net, size_t nr, float c2, int bf16, float *grad, double *sum)
 {
     jn_work *w = net->work;
     size_t D = net->sizes[0], H1 = net->sizes[1];
-    double sum = dot_sum(w->Jr, w->Jr, nr * D, NULL);
-    if (!grad) return sum;
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)H1, (int)D, (int)nr, c2, w->T[1], (int)H1, w->Jr,
-                (int)D, 0.0f, grad + net->w_offset[0], (int)D);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nr, (int)H1, (int)D, c2, w->Jr, (int)D,
-                jn__W(net, 1), (int)D, 0.0f, w->Tbar[1], (int)H1);
-    return sum;
+    int convert = bf16 && grad;
+    *sum = dot_sum(w->Jr, w->Jr, nr * D, convert ? &c2 : NULL, convert ? w->R16 : NULL);
+    if (!grad) return JN_OK;
+    float alpha = bf16 ? 1.0f : c2;
+    jn_status st = jn__product(w, bf16, 1, 0, H1, D, nr, alpha, w->T[1], bf16 ? w->T16[1] : NULL, H1, w->Jr, w->R16,
+                               D, grad + net->w_offset[0], D);
+    if (st == JN_OK)
+        st = jn__product(w, bf16, 0, 1, nr, H1, D, alpha, w->Jr, w->R16, D, jn__W(net, 1), bf16 ? w->W16[1] : NULL, D,
+                         w->Tbar[1], H1);
+    return st;
 }
 
 /* Seeds S_i = P_i^T O_i with P_i (K x r) of columns uniform on the unit
@@ -250,6 +267,7 @@ typedef struct through_job {
     float *Tb, *zb;
     const float *V, *d1, *d2;
     size_t r, width;
+    uint16_t *Vbar16; /* bf16 copy of V_bar, or NULL */
 } through_job;
 
 static void through_range(void *ctxp, size_t begin, size_t end)
@@ -267,12 +285,16 @@ static void through_range(void *ctxp, size_t begin, size_t end)
                 zrow[h] += tb[h] * v[h];
                 tb[h] *= d1row[h]; /* T_bar becomes V_bar */
             }
+            if (job->Vbar16) {
+                uint16_t *vb = job->Vbar16 + (i * r + q) * width;
+                for (size_t h = 0; h < width; h++) vb[h] = jn__bf16(tb[h]);
+            }
         }
         for (size_t h = 0; h < width; h++) zrow[h] *= d2row[h];
     }
 }
 
-jn_status jn__penalty(jn_net *net, const jn_objective *obj, int p, double weight, double *value, float *grad)
+jn_status jn__penalty(jn_net *net, const jn_objective *obj, int p, double weight, int bf16, double *value, float *grad)
 {
     jn_work *w = net->work;
     jn_pass *pass = &w->pass[p];
@@ -284,27 +306,35 @@ jn_status jn__penalty(jn_net *net, const jn_objective *obj, int p, double weight
     /* Exact: the seeds are the output Jacobians, written in place. */
     jn__output_jacobians(net, p, obj->target, obj->projections ? w->O : w->T[L]);
     if (obj->projections) projection_seeds(net, obj, n, r);
-    int gram = use_gram(net, obj, nr);
+    int gram = use_gram(net, obj, nr, bf16);
     jn_status st = gram ? jn__work_reserve_gram(net) : JN_OK;
+    if (st == JN_OK) st = jn__jacobian_chain(net, p, r, !gram, bf16);
     if (st != JN_OK) return st;
-    jn__jacobian_chain(net, p, r, !gram);
 
     /* Each weight block is written once, first of all contributions
      * (jn_net_objective backpropagates afterwards), so GEMM beta is 0 and
-     * the caller need not zero the weight gradients. */
+     * the caller need not zero the weight gradients. The Gram form's
+     * products stay float32 (oneDNN has no syrk/symm). */
     float c2 = (float)(2.0 * weight * scale);
-    double sum = gram ? first_layer_gram(net, nr, c2, grad) : first_layer_direct(net, nr, c2, grad);
+    double sum;
+    if (gram)
+        sum = first_layer_gram(net, nr, c2, grad);
+    else if ((st = first_layer_direct(net, nr, c2, bf16, grad, &sum)) != JN_OK)
+        return st;
     *value = weight * scale * sum;
     if (!grad) return JN_OK;
     for (size_t m = 1; m < L; m++) {
         size_t width = net->sizes[m], above = net->sizes[m + 1];
         float *Tb = w->Tbar[m];
-        through_job job = {Tb, w->zbar[m], w->V[m], pass->d1[m], pass->d2[m], r, width};
-        jn__parallel_for(n, 1, 4 * r * width, through_range, &job);
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)above, (int)width, (int)nr, 1.0f, w->T[m + 1],
-                    (int)above, Tb, (int)width, 0.0f, grad + net->w_offset[m], (int)width);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nr, (int)above, (int)width, 1.0f, Tb, (int)width,
-                    jn__W(net, m + 1), (int)width, 0.0f, w->Tbar[m + 1], (int)above);
+        uint16_t *Vb16 = bf16 ? w->R16 : NULL;
+        through_job job = {Tb, w->zbar[m], w->V[m], pass->d1[m], pass->d2[m], r, width, Vb16};
+        jn__parallel_for(n, 1, (bf16 ? 5 : 4) * r * width, through_range, &job);
+        st = jn__product(w, bf16, 1, 0, above, width, nr, 1.0f, w->T[m + 1], bf16 ? w->T16[m + 1] : NULL, above, Tb,
+                         Vb16, width, grad + net->w_offset[m], width);
+        if (st == JN_OK)
+            st = jn__product(w, bf16, 0, 1, nr, above, width, 1.0f, Tb, Vb16, width, jn__W(net, m + 1),
+                             bf16 ? w->W16[m + 1] : NULL, width, w->Tbar[m + 1], above);
+        if (st != JN_OK) return st;
     }
     /* S_bar = T_L_bar; O_bar = S_bar (exact) or P S_bar (projections). */
     const float *Sbar = w->Tbar[L];
