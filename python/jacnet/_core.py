@@ -239,13 +239,16 @@ class Objective(_Handle):
     projections: 0 exact penalty, k > 0 the k-projection estimate.
     noise, input_std, jacobian_std: noise the *trainer* draws per minibatch
     (Net.objective never draws noise). penalty_target: "output" or "logits".
-    penalty_form: "auto", "direct" or "gram" (docs/METHOD.md)."""
+    penalty_form: "auto", "direct" or "gram" (docs/METHOD.md).
+    precision: "fp32" (default) or "bf16", the penalty's products in bfloat16
+    where libjacnet has oneDNN and the CPU AMX (else fp32; precision_used
+    says which runs; JACNET_FORCE_BF16=1 allows it without AMX)."""
 
     _free_name = "jn_objective_free"
 
     def __init__(self, loss="mse", l2=0.0, jacobian=0.0, projections=0, *, noise="none",
                  input_std=0.0, jacobian_std=0.0, seed=None, penalty_target="output", penalty_every=1,
-                 penalty_form="auto"):
+                 penalty_form="auto", precision="fp32"):
         if loss not in _lib.LOSS:
             raise ValueError("loss: %r, expected 'mse' or 'ce'" % (loss,))
         h = _lib.new_handle()
@@ -253,16 +256,18 @@ class Objective(_Handle):
         self._adopt(h)
         self.loss = loss
         self._configure(l2, jacobian, projections, noise, input_std, jacobian_std, seed, penalty_target,
-                        penalty_every, penalty_form)
+                        penalty_every, penalty_form, precision)
 
     def _configure(self, l2, jacobian, projections, noise, input_std, jacobian_std, seed, penalty_target,
-                   penalty_every, penalty_form="auto"):
+                   penalty_every, penalty_form="auto", precision="fp32"):
         if noise not in _lib.NOISE:
             raise ValueError("noise: %r, one of %s" % (noise, ", ".join(_lib.NOISE)))
         if penalty_target not in _lib.PENALTY_TARGET:
             raise ValueError("penalty_target: %r, 'output' or 'logits'" % (penalty_target,))
         if penalty_form not in _lib.PENALTY_FORM:
             raise ValueError("penalty_form: %r, 'auto', 'direct' or 'gram'" % (penalty_form,))
+        if precision not in _lib.PRECISION:
+            raise ValueError("precision: %r, 'fp32' or 'bf16'" % (precision,))
         if int(projections) < 0 or int(penalty_every) < 1:
             raise ValueError("projections must be >= 0 and penalty_every >= 1")
         h = self._h
@@ -272,12 +277,21 @@ class Objective(_Handle):
         F.jn_objective_set_penalty_target(h, _lib.PENALTY_TARGET[penalty_target])
         F.jn_objective_set_penalty_every(h, int(penalty_every))
         F.jn_objective_set_penalty_form(h, _lib.PENALTY_FORM[penalty_form])
+        F.jn_objective_set_precision(h, _lib.PRECISION[precision])
         if seed is not None:
             F.jn_objective_set_seed(h, int(seed))
         self.l2, self.jacobian, self.projections = float(l2), float(jacobian), int(projections)
         self.noise, self.input_std, self.jacobian_std = noise, float(input_std), float(jacobian_std)
         self.seed, self.penalty_target, self.penalty_every = seed, penalty_target, int(penalty_every)
         self.penalty_form = penalty_form
+        self.precision = precision
+
+    @property
+    def precision_used(self):
+        """"fp32" or "bf16": what the penalty's products run in with this
+        objective here (jn_objective_precision_used)."""
+        used = F.jn_objective_precision_used(self._h)
+        return next(k for k, v in _lib.PRECISION.items() if v == used)
 
     @classmethod
     def model(cls, name, lam=0.0, std=0.1):
@@ -299,6 +313,7 @@ class Objective(_Handle):
         self.noise, self.input_std, self.jacobian_std = noise, in_std, jac_std
         self.seed, self.penalty_target, self.penalty_every = None, "output", 1
         self.penalty_form = "auto"
+        self.precision = "fp32"
         return self
 
     def clone(self, **changes):
@@ -311,7 +326,7 @@ class Objective(_Handle):
         settings = dict(l2=self.l2, jacobian=self.jacobian, projections=self.projections, noise=self.noise,
                         input_std=self.input_std, jacobian_std=self.jacobian_std, seed=self.seed,
                         penalty_target=self.penalty_target, penalty_every=self.penalty_every,
-                        penalty_form=self.penalty_form)
+                        penalty_form=self.penalty_form, precision=self.precision)
         unknown = set(changes) - set(settings)
         if unknown:
             raise TypeError("clone: unknown settings %s" % ", ".join(sorted(unknown)))
@@ -321,8 +336,8 @@ class Objective(_Handle):
 
     def __repr__(self):
         return ("jacnet.Objective(loss=%r, l2=%g, jacobian=%g, projections=%d, noise=%r, input_std=%g, "
-                "jacobian_std=%g)" % (self.loss, self.l2, self.jacobian, self.projections, self.noise,
-                                      self.input_std, self.jacobian_std))
+                "jacobian_std=%g, precision=%r)" % (self.loss, self.l2, self.jacobian, self.projections, self.noise,
+                                                    self.input_std, self.jacobian_std, self.precision))
 
 
 # ---- optimizers and random numbers ---------------------------------------------
