@@ -13,10 +13,15 @@ BENCH_BIN := $(BUILD)/bench/bench
 BENCH_ARGS ?=
 PY3 := /usr/bin/python3
 
+# With oneDNN (mk/dnnl.mk) the bench also times oneDNN's own bfloat16 matmul
+# (sgemmbf16), the rate the BF16 penalty can approach.
+BENCH_DNNL_FLAGS = $(if $(filter 1,$(DNNL)),-DBENCH_DNNL $(DNNL_CFLAGS))
+BENCH_DNNL_LIBS = $(if $(filter 1,$(DNNL)),$(DNNL_LIBS))
+
 $(BENCH_BIN): bench/bench.c bench/flops.c bench/bench.h $(SHARED) include/jacnet.h
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -std=c11 -Iinclude -Ibench $(WARN) $(BLAS_CFLAGS) bench/bench.c bench/flops.c -o $@ \
-	    -L$(LIBOUT) -Wl,-rpath,$(CURDIR)/$(LIBOUT) -ljacnet $(BLAS_LIBS) -lm
+	$(CC) $(CFLAGS) -std=c11 -Iinclude -Ibench $(WARN) $(BLAS_CFLAGS) $(BENCH_DNNL_FLAGS) bench/bench.c bench/flops.c \
+	    -o $@ -L$(LIBOUT) -Wl,-rpath,$(CURDIR)/$(LIBOUT) -ljacnet $(BLAS_LIBS) $(BENCH_DNNL_LIBS) -lm
 
 bench: all $(BENCH_BIN)
 	$(BENCH_BIN) $(BENCH_ARGS)

@@ -37,3 +37,4 @@ ifneq ($(shell cat $(DNNL_STATE) 2>/dev/null),$(dnnl_state_now))
   $(info oneDNN bfloat16 products: $(if $(filter 1,$(DNNL)),yes ($(DNNL_LIBS)),no))
 endif
 $(BUILD)/obj/dnnl.o $(SHARED) pkgconfig/jacnet.pc $(TEST_BINS): $(DNNL_STATE)
+$(BENCH_BIN): $(DNNL_STATE)
