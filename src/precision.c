@@ -75,9 +75,13 @@ static int forced(void)
 
 jn_precision jn__precision_resolve(jn_precision want)
 {
-    if (want != JN_PRECISION_BF16 || !jn__dnnl_bf16_works()) return JN_PRECISION_FP32;
-    if (cpu_has_amx() && jn__dnnl_bf16_amx()) return JN_PRECISION_BF16;
-    return forced() ? JN_PRECISION_BF16 : JN_PRECISION_FP32;
+    /* The CPU and the environment first: on a machine without AMX a BF16
+     * request then never even starts oneDNN. */
+    if (want != JN_PRECISION_BF16) return JN_PRECISION_FP32;
+    int force = forced();
+    if (!force && !cpu_has_amx()) return JN_PRECISION_FP32;
+    if (!jn__dnnl_bf16_works()) return JN_PRECISION_FP32;
+    return force || jn__dnnl_bf16_amx() ? JN_PRECISION_BF16 : JN_PRECISION_FP32;
 }
 
 JN_API jn_status jn_objective_set_precision(jn_objective *obj, jn_precision precision)
