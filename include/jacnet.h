@@ -208,8 +208,9 @@ JN_API jn_status jn_objective_set_penalty_form(jn_objective *obj, jn_penalty_for
  * float32 throughout, as everything else. BF16: those products take
  * bfloat16 inputs (8-bit mantissa, inputs rounded to nearest even) and
  * accumulate in float32, through oneDNN; the loss, the forward and backward
- * passes and all elementwise work stay float32. Measured effect: relative
- * error about 1e-3 in the penalty and its gradient (docs/PERFORMANCE.md).
+ * passes and all elementwise work stay float32. Measured effect: errors of a
+ * few 1e-3 relative to the penalty's value and gradient (up to 4e-3 and
+ * 6e-3 on tiny batches; docs/PERFORMANCE.md).
  * BF16 runs only where it pays: libjacnet built with oneDNN (make DNNL=1, or
  * found automatically) and a CPU with AMX-BF16 that the OS lets the process
  * use; JACNET_FORCE_BF16=1 in the environment also allows it wherever oneDNN
