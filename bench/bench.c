@@ -5,27 +5,38 @@
  *       resident memory, ru_maxrss from wait4, is its own), `rounds` times,
  *       interleaving benchmarks and thread counts so that a slow spell of the
  *       shared machine hits all of them alike, and prints the best round.
- *   bench --child NAME --threads T [--time S] [--width H]
+ *   bench --child NAME --threads T [--time S] [--width H] [--depth L]
+ *         [--batch n] [--outputs K] [--precision fp32|bf16]
  *       runs one benchmark in this process and prints one line
- *       "RESULT name threads best_s median_s examples_per_s gflop_per_step"
- *       (bench/compare.py drives the children directly, alternating them
- *       with the PyTorch ones).
+ *       "RESULT name threads best_s median_s examples_per_s gflop_per_step
+ *        precision_used"
+ *       (bench/compare.py and bench/sweep.py drive the children directly).
  *
- * Benchmarks (random data; H = --width, default 1000):
+ * Benchmarks (random data; H = --width, default 1000; L hidden layers of
+ * width H, K = --outputs outputs, default 10; n = --batch):
  *   sgemm  1000 x 1000 x 1000 cblas_sgemm, the BLAS's rate on this machine
  *   sgemmJ the penalty's main product shape (n K) x D x H = 1000 x 784 x H
+ *   sgemmbf16  1000 x 1000 x 1000 oneDNN matmul of bfloat16 matrices into
+ *          float32 (built when libjacnet has oneDNN: the rate BF16 can reach)
  *   B1  784-H-10 tanh/sigmoid MSE, batch 100: jn_net_objective + SGD step
  *   B2  B1 + exact Jacobian penalty at Xj = X + N(0, 0.1^2) (jn_corrupt)
+ *   B2bf16  B2 with jn_objective_set_precision(BF16); the table says
+ *          whether it ran in bfloat16 or fell back to float32
  *   B3  784-H-H-10, as B2
  *   B4  B2 with one random projection instead of the exact penalty
  *   B5  forward only, 784-H-10, batch 1000 (jn_net_forward)
  *   idle  nothing but the library loaded and the BLAS started (memory floor)
+ * --depth, --batch and --outputs change the B benchmarks' shapes (B3 is
+ * depth 2 by default); --precision bf16 asks BF16 of the penalty ones.
  */
 #define _GNU_SOURCE 1
 #include "bench.h"
 
 #include <cblas.h>
 #include <jacnet.h>
+#ifdef BENCH_DNNL
+#include <oneapi/dnnl/dnnl.h>
+#endif
 
 #include <math.h>
 #include <stdio.h>
@@ -42,7 +53,8 @@
 #define LR 0.01
 #define BLOCKS 5
 
-static const char *const all_names[] = {"sgemm", "sgemmJ", "B1", "B2", "B3", "B4", "B5", "idle"};
+static const char *const all_names[] = {"sgemm",  "sgemmJ", "sgemmbf16", "B1", "B2",
+                                        "B2bf16", "B3",     "B4",        "B5", "idle"};
 #define N_NAMES (sizeof all_names / sizeof all_names[0])
 
 static double now(void)
@@ -77,11 +89,19 @@ static float *random_floats(jn_rng *rng, size_t count, int binary)
     return v;
 }
 
+/* Shape options of the B benchmarks (0: the benchmark's default). */
+typedef struct {
+    size_t width, depth, batch, outputs;
+    int bf16;
+} shape_opts;
+
+#define MAX_DEPTH 8
+
 /* One benchmark's state: a step function over it. */
 typedef struct {
     const char *name;
-    size_t sizes[4], n_sizes, n;
-    int kind;           /* 0 gemm, 1 plain, 2 exact penalty, 3 projection, 4 forward, 5 idle */
+    size_t sizes[MAX_DEPTH + 2], n_sizes, n;
+    int kind;           /* 0 gemm, 1 plain, 2 exact penalty, 3 projection, 4 forward, 5 idle, 6 bf16 gemm */
     jn_net *net;
     jn_objective *obj;
     jn_optimizer *opt;
@@ -90,7 +110,63 @@ typedef struct {
     float *A, *B, *C;   /* gemm operands */
     size_t gm, gn, gk;
     double flops;       /* per step, bench/flops.c */
+    const char *precision; /* what the penalty ran in: "fp32", "bf16", "-" */
+#ifdef BENCH_DNNL
+    dnnl_engine_t engine;
+    dnnl_stream_t stream;
+    dnnl_primitive_t matmul;
+    dnnl_exec_arg_t args[3];
+#endif
 } bench;
+
+#ifdef BENCH_DNNL
+/* A 1000^3 oneDNN matmul, bfloat16 A and B (converted once, outside the
+ * timing: the library converts as part of its own work) into float32 C. */
+static void dnnl_check(dnnl_status_t s, const char *what)
+{
+    if (s != dnnl_success) {
+        fprintf(stderr, "bench: oneDNN %s failed (%d)\n", what, (int)s);
+        exit(1);
+    }
+}
+
+static uint16_t *bf16_copy(const float *v, size_t n)
+{
+    uint16_t *out = malloc(n * sizeof *out);
+    if (!out) exit(1);
+    for (size_t i = 0; i < n; i++) {
+        uint32_t b;
+        memcpy(&b, &v[i], sizeof b);
+        out[i] = (uint16_t)((b + 0x7fffu + ((b >> 16) & 1u)) >> 16);
+    }
+    return out;
+}
+
+static void setup_bf16_gemm(bench *b)
+{
+    dnnl_dims_t da = {(dnnl_dim_t)b->gm, (dnnl_dim_t)b->gk}, db = {(dnnl_dim_t)b->gk, (dnnl_dim_t)b->gn},
+                dc = {(dnnl_dim_t)b->gm, (dnnl_dim_t)b->gn};
+    dnnl_memory_desc_t ma, mb, mc;
+    dnnl_matmul_desc_t desc;
+    dnnl_primitive_desc_t pd;
+    dnnl_memory_t mem[3];
+    dnnl_check(dnnl_engine_create(&b->engine, dnnl_cpu, 0), "engine");
+    dnnl_check(dnnl_stream_create(&b->stream, b->engine, dnnl_stream_default_flags), "stream");
+    dnnl_check(dnnl_memory_desc_init_by_tag(&ma, 2, da, dnnl_bf16, dnnl_ab), "desc");
+    dnnl_check(dnnl_memory_desc_init_by_tag(&mb, 2, db, dnnl_bf16, dnnl_ab), "desc");
+    dnnl_check(dnnl_memory_desc_init_by_tag(&mc, 2, dc, dnnl_f32, dnnl_ab), "desc");
+    dnnl_check(dnnl_matmul_desc_init(&desc, &ma, &mb, NULL, &mc), "matmul desc");
+    dnnl_check(dnnl_primitive_desc_create(&pd, &desc, NULL, b->engine, NULL), "primitive desc");
+    dnnl_check(dnnl_primitive_create(&b->matmul, pd), "primitive");
+    dnnl_primitive_desc_destroy(pd);
+    dnnl_check(dnnl_memory_create(&mem[0], &ma, b->engine, bf16_copy(b->A, b->gm * b->gk)), "memory");
+    dnnl_check(dnnl_memory_create(&mem[1], &mb, b->engine, bf16_copy(b->B, b->gk * b->gn)), "memory");
+    dnnl_check(dnnl_memory_create(&mem[2], &mc, b->engine, b->C), "memory");
+    b->args[0] = (dnnl_exec_arg_t){DNNL_ARG_SRC, mem[0]};
+    b->args[1] = (dnnl_exec_arg_t){DNNL_ARG_WEIGHTS, mem[1]};
+    b->args[2] = (dnnl_exec_arg_t){DNNL_ARG_DST, mem[2]};
+}
+#endif
 
 static void step(bench *b)
 {
@@ -113,27 +189,44 @@ static void step(bench *b)
     case 4:
         CHECK(jn_net_forward(b->net, b->X, b->n, b->F));
         return;
+#ifdef BENCH_DNNL
+    case 6:
+        dnnl_check(dnnl_primitive_execute(b->matmul, b->stream, 3, b->args), "matmul");
+        dnnl_check(dnnl_stream_wait(b->stream), "stream wait");
+        return;
+#endif
     default:
         return;
     }
 }
 
-static void setup(bench *b, const char *name, size_t H)
+static void setup(bench *b, const char *name, const shape_opts *o)
 {
     memset(b, 0, sizeof *b);
     b->name = name;
+    b->precision = "-";
+    size_t H = o->width;
     jn_rng *rng;
     CHECK(jn_rng_create(&rng, 42));
-    if (!strcmp(name, "sgemm") || !strcmp(name, "sgemmJ") || !strcmp(name, "idle")) {
-        int idle = !strcmp(name, "idle");
-        b->kind = idle ? 5 : 0;
+    if (!strncmp(name, "sgemm", 5) || !strcmp(name, "idle")) {
+        int idle = !strcmp(name, "idle"), J = !strcmp(name, "sgemmJ");
+        b->kind = idle ? 5 : !strcmp(name, "sgemmbf16") ? 6 : 0;
         b->gm = idle ? 1 : 1000;
-        b->gn = idle ? 1 : !strcmp(name, "sgemm") ? 1000 : 784;
-        b->gk = idle ? 1 : !strcmp(name, "sgemm") ? 1000 : H;
+        b->gn = idle ? 1 : J ? 784 : 1000;
+        b->gk = idle ? 1 : J ? H : 1000;
         b->A = random_floats(rng, b->gm * b->gk, 0);
         b->B = random_floats(rng, b->gk * b->gn, 0);
         b->C = random_floats(rng, b->gm * b->gn, 0);
         b->flops = bench_flops_gemm(b->gm, b->gn, b->gk);
+        if (b->kind == 6) {
+#ifdef BENCH_DNNL
+            setup_bf16_gemm(b);
+            b->precision = "bf16";
+#else
+            fprintf(stderr, "bench: sgemmbf16 needs libjacnet built with oneDNN\n");
+            exit(1);
+#endif
+        }
         if (idle) {
             step(b);
             b->kind = 0; /* one tiny product starts the BLAS, then time it */
@@ -141,14 +234,17 @@ static void setup(bench *b, const char *name, size_t H)
         jn_rng_free(rng);
         return;
     }
-    size_t deep = !strcmp(name, "B3");
-    b->n_sizes = deep ? 4 : 3;
-    b->sizes[0] = 784;
-    b->sizes[1] = H;
-    b->sizes[2] = deep ? H : 10;
-    b->sizes[3] = 10;
-    size_t D = 784, K = 10;
-    b->n = !strcmp(name, "B5") ? 1000 : 100;
+    size_t depth = o->depth ? o->depth : !strcmp(name, "B3") ? 2 : 1;
+    size_t D = 784, K = o->outputs ? o->outputs : 10;
+    if (depth > MAX_DEPTH) {
+        fprintf(stderr, "bench: depth %zu, at most %d\n", depth, MAX_DEPTH);
+        exit(2);
+    }
+    b->n_sizes = depth + 2;
+    b->sizes[0] = D;
+    for (size_t l = 1; l <= depth; l++) b->sizes[l] = H;
+    b->sizes[depth + 1] = K;
+    b->n = o->batch ? o->batch : !strcmp(name, "B5") ? 1000 : 100;
     CHECK(jn_net_create(&b->net, b->sizes, b->n_sizes, JN_ACT_TANH, JN_ACT_SIGMOID));
     CHECK(jn_net_init(b->net, 1));
     CHECK(jn_objective_create(&b->obj, JN_LOSS_MSE));
@@ -173,6 +269,10 @@ static void setup(bench *b, const char *name, size_t H)
         b->kind = 2;
         CHECK(jn_objective_set_jacobian(b->obj, LAMBDA, 0));
         b->flops = bench_flops_jacobian(b->sizes, b->n_sizes, b->n, K);
+    }
+    if (b->kind == 2 || b->kind == 3) {
+        if (o->bf16 || !strcmp(name, "B2bf16")) CHECK(jn_objective_set_precision(b->obj, JN_PRECISION_BF16));
+        b->precision = jn_objective_precision_used(b->obj) == JN_PRECISION_BF16 ? "bf16" : "fp32";
     }
     jn_rng_free(rng);
 }
@@ -203,16 +303,16 @@ static void measure(bench *b, double block, double *best, double *median)
     *median = per[BLOCKS / 2];
 }
 
-static int run_child(const char *name, int threads, double block, size_t H)
+static int run_child(const char *name, int threads, double block, const shape_opts *o)
 {
     CHECK(jn_set_threads(threads));
     bench b;
-    setup(&b, name, H);
+    setup(&b, name, o);
     double best, median;
     measure(&b, block, &best, &median);
-    size_t examples = b.kind == 0 ? 0 : b.n;
-    printf("RESULT %s %d %.6g %.6g %.6g %.6g\n", name, threads, best, median,
-           examples ? (double)examples / best : 0.0, b.flops * 1e-9);
+    size_t examples = b.kind == 0 || b.kind == 6 ? 0 : b.n;
+    printf("RESULT %s %d %.6g %.6g %.6g %.6g %s\n", name, threads, best, median,
+           examples ? (double)examples / best : 0.0, b.flops * 1e-9, b.precision);
     fflush(stdout);
     return 0;
 }
@@ -222,10 +322,10 @@ static int run_child(const char *name, int threads, double block, size_t H)
 /* jn_net_objective's value and gradient on the same inputs with 1 and with
  * 2 BLAS threads: the relative difference of the values and the largest
  * gradient difference relative to the gradient's largest magnitude. */
-static void threads_diff(const char *name, size_t H)
+static void threads_diff(const char *name, const shape_opts *o)
 {
     bench b;
-    setup(&b, name, H);
+    setup(&b, name, o);
     size_t P = jn_net_param_count(b.net);
     float *g[2];
     double v[2];
@@ -257,11 +357,13 @@ static void threads_diff(const char *name, size_t H)
 
 typedef struct {
     double best, median, eps, gflop, rss_mib;
+    char precision[8];
     int have;
 } result;
 
-static int spawn(const char *self, const char *name, int threads, double block, size_t H, result *out)
+static int spawn(const char *self, const char *name, int threads, double block, const shape_opts *o, result *out)
 {
+    size_t H = o->width;
     int fd[2];
     if (pipe(fd) != 0) return -1;
     pid_t pid = fork();
@@ -270,11 +372,15 @@ static int spawn(const char *self, const char *name, int threads, double block, 
         dup2(fd[1], 1);
         close(fd[0]);
         close(fd[1]);
-        char t[16], s[32], w[32];
+        char t[16], s[32], w[32], d[32], n[32], k[32];
         snprintf(t, sizeof t, "%d", threads);
         snprintf(s, sizeof s, "%g", block);
         snprintf(w, sizeof w, "%zu", H);
-        execl(self, self, "--child", name, "--threads", t, "--time", s, "--width", w, (char *)NULL);
+        snprintf(d, sizeof d, "%zu", o->depth);
+        snprintf(n, sizeof n, "%zu", o->batch);
+        snprintf(k, sizeof k, "%zu", o->outputs);
+        execl(self, self, "--child", name, "--threads", t, "--time", s, "--width", w, "--depth", d, "--batch", n,
+              "--outputs", k, "--precision", o->bf16 ? "bf16" : "fp32", (char *)NULL);
         _exit(127);
     }
     close(fd[1]);
@@ -289,7 +395,8 @@ static int spawn(const char *self, const char *name, int threads, double block, 
     char rname[32];
     int rthreads;
     result r;
-    if (sscanf(buf, "RESULT %31s %d %lf %lf %lf %lf", rname, &rthreads, &r.best, &r.median, &r.eps, &r.gflop) != 6)
+    if (sscanf(buf, "RESULT %31s %d %lf %lf %lf %lf %7s", rname, &rthreads, &r.best, &r.median, &r.eps, &r.gflop,
+               r.precision) != 7)
         return -1;
     r.rss_mib = (double)ru.ru_maxrss / 1024.0; /* Linux reports KiB */
     r.have = 1;
@@ -325,7 +432,7 @@ int main(int argc, char **argv)
     const char *child = NULL, *only = NULL, *thread_list = "1,2";
     int threads = 1, rounds = 3;
     double block = 0.3;
-    size_t H = 1000;
+    shape_opts o = {1000, 0, 0, 0, 0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v) {
@@ -337,14 +444,18 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--rounds")) rounds = atoi(v);
         else if (!strcmp(a, "--time")) block = atof(v);
         else if (!strcmp(a, "--only")) only = v;
-        else if (!strcmp(a, "--width")) H = (size_t)atol(v);
+        else if (!strcmp(a, "--width")) o.width = (size_t)atol(v);
+        else if (!strcmp(a, "--depth")) o.depth = (size_t)atol(v);
+        else if (!strcmp(a, "--batch")) o.batch = (size_t)atol(v);
+        else if (!strcmp(a, "--outputs")) o.outputs = (size_t)atol(v);
+        else if (!strcmp(a, "--precision") && (!strcmp(v, "fp32") || !strcmp(v, "bf16"))) o.bf16 = !strcmp(v, "bf16");
         else {
             fprintf(stderr, "bench: unknown option %s\n", a);
             return 2;
         }
         i++;
     }
-    if (child) return run_child(child, threads, block, H);
+    if (child) return run_child(child, threads, block, &o);
 
     int tl[8], nt = 0;
     for (const char *p = thread_list; *p && nt < 8;) {
@@ -356,6 +467,9 @@ int main(int argc, char **argv)
     const char *names[N_NAMES];
     size_t nn = 0;
     for (size_t k = 0; k < N_NAMES; k++) {
+#ifndef BENCH_DNNL
+        if (!strcmp(all_names[k], "sgemmbf16")) continue; /* libjacnet without oneDNN */
+#endif
         if (only) {
             /* whole comma-separated items only */
             size_t len = strlen(all_names[k]);
@@ -380,19 +494,19 @@ int main(int argc, char **argv)
     print_cpu();
     printf("hidden width %zu, %d rounds interleaved, best of %d blocks of ~%gs per round; "
            "memory = ru_maxrss of each benchmark's own process\n\n",
-           H, rounds, BLOCKS, block);
+           o.width, rounds, BLOCKS, block);
     result res[N_NAMES][8];
     memset(res, 0, sizeof res);
     for (int round = 0; round < rounds; round++)
         for (size_t k = 0; k < nn; k++)
             for (int t = 0; t < nt; t++)
-                if (spawn(self, names[k], tl[t], block, H, &res[k][t]) != 0) {
+                if (spawn(self, names[k], tl[t], block, &o, &res[k][t]) != 0) {
                     fprintf(stderr, "bench: benchmark %s with %d threads failed\n", names[k], tl[t]);
                     return 1;
                 }
 
-    printf("%-7s %3s %12s %11s %11s %9s %8s %9s\n", "bench", "thr", "examples/s", "ms/step", "med ms", "GFLOP/s",
-           "%sgemm", "peak MiB");
+    printf("%-9s %3s %12s %11s %11s %9s %8s %9s %5s\n", "bench", "thr", "examples/s", "ms/step", "med ms",
+           "GFLOP/s", "%sgemm", "peak MiB", "prec");
     for (size_t k = 0; k < nn; k++)
         for (int t = 0; t < nt; t++) {
             result *r = &res[k][t];
@@ -403,8 +517,8 @@ int main(int argc, char **argv)
             char eps[32] = "-", pct[16] = "-";
             if (r->eps > 0) snprintf(eps, sizeof eps, "%.0f", r->eps);
             if (sg > 0 && strcmp(names[k], "idle")) snprintf(pct, sizeof pct, "%.0f%%", 100.0 * gfs / sg);
-            printf("%-7s %3d %12s %11.3f %11.3f %9.1f %8s %9.1f\n", names[k], tl[t], eps, 1e3 * r->best,
-                   1e3 * r->median, strcmp(names[k], "idle") ? gfs : 0.0, pct, r->rss_mib);
+            printf("%-9s %3d %12s %11.3f %11.3f %9.1f %8s %9.1f %5s\n", names[k], tl[t], eps, 1e3 * r->best,
+                   1e3 * r->median, strcmp(names[k], "idle") ? gfs : 0.0, pct, r->rss_mib, r->precision);
         }
     /* The ratio the issue asks for, from the same run. */
     for (int t = 0; t < nt; t++) {
@@ -415,8 +529,21 @@ int main(int argc, char **argv)
         }
         if (b2 && b4) printf("B4 / B2 throughput, %d thread(s): %.2fx\n", tl[t], b2->best / b4->best);
     }
+    for (int t = 0; t < nt; t++) {
+        result *b2 = NULL, *bf = NULL;
+        for (size_t k = 0; k < nn; k++) {
+            if (!strcmp(names[k], "B2")) b2 = &res[k][t];
+            if (!strcmp(names[k], "B2bf16")) bf = &res[k][t];
+        }
+        if (!b2 || !bf) continue;
+        if (!strcmp(bf->precision, "bf16"))
+            printf("B2bf16 / B2 throughput, %d thread(s): %.2fx\n", tl[t], b2->best / bf->best);
+        else
+            printf("B2bf16, %d thread(s): BF16 fell back to FP32 (no oneDNN, or no AMX on this CPU; "
+                   "JACNET_FORCE_BF16=1 forces the bfloat16 path)\n", tl[t]);
+    }
     printf("\n");
     for (size_t k = 0; k < nn; k++)
-        if (!strcmp(names[k], "B1") || !strcmp(names[k], "B2") || !strcmp(names[k], "B3")) threads_diff(names[k], H);
+        if (!strcmp(names[k], "B1") || !strcmp(names[k], "B2") || !strcmp(names[k], "B3")) threads_diff(names[k], &o);
     return 0;
 }

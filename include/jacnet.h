@@ -106,14 +106,16 @@ JN_API const char *jn_status_str(jn_status status);
  * thread-local and stays valid until the next failing call in that thread. */
 JN_API const char *jn_last_error(void);
 
-/* Number of BLAS threads used by libjacnet's GEMMs, n in 1..256 (the BLAS
- * caps it at its own maximum; the library is tested with 1 and 2);
- * process-wide, like the BLAS setting it changes.
- * JACNET_THREADS is read once, at first use, and a later call overrides
- * it. Random draws never depend on the thread count; results differ between
- * thread counts only through the BLAS's summation order (measured: about
- * 1e-7 of the largest gradient entry, docs/PERFORMANCE.md). A BLAS without
- * thread control accepts only n = 1. */
+/* Number of threads libjacnet uses: the BLAS's threads for the GEMMs (n in
+ * 1..256, capped by the BLAS; tested with 1 and 2), and as many of the library's own
+ * for the elementwise and row-wise work around them (small networks stay on
+ * one thread); process-wide, like the BLAS setting it changes.
+ * JACNET_THREADS is read once, at first use, and a later call overrides it;
+ * without either, the BLAS's default (OpenBLAS: every core). Random draws
+ * never depend on the thread count, and the library's own threads change no
+ * result bit; results differ between thread counts only through the BLAS's
+ * summation order (measured: about 1e-7 of the largest gradient entry,
+ * docs/PERFORMANCE.md). A BLAS without thread control accepts only n = 1. */
 JN_API jn_status jn_set_threads(int n);
 
 /* ------------------------------------------------------------------ */
@@ -248,6 +250,30 @@ JN_API jn_status jn_objective_set_penalty_target(jn_objective *obj, jn_penalty_t
  * the shapes of each call (docs/METHOD.md). */
 typedef enum { JN_FORM_AUTO, JN_FORM_DIRECT, JN_FORM_GRAM } jn_penalty_form;
 JN_API jn_status jn_objective_set_penalty_form(jn_objective *obj, jn_penalty_form form);
+/* Arithmetic of the Jacobian penalty's matrix products (the Jacobian chain
+ * and its gradient: about 90% of an exact-penalty step). FP32 (the default):
+ * float32 throughout, as everything else. BF16: those products take
+ * bfloat16 inputs (8-bit mantissa, inputs rounded to nearest even) and
+ * accumulate in float32, through oneDNN; the loss, the forward and backward
+ * passes and all elementwise work stay float32. Measured effect: errors of a
+ * few 1e-3 relative to the penalty's value and gradient (up to 4e-3 and
+ * 6e-3 on tiny batches; docs/PERFORMANCE.md).
+ * BF16 runs only where it pays: libjacnet built with oneDNN (make DNNL=1, or
+ * found automatically) and a CPU with AMX-BF16 that the OS lets the process
+ * use; JACNET_FORCE_BF16=1 in the environment also allows it wherever oneDNN
+ * can multiply bfloat16 at all (e.g. AVX-512 BF16, slower than float32
+ * there: for tests). Elsewhere BF16 falls back to FP32;
+ * jn_objective_precision_used says which runs. Returns JN_ERR_INVALID for an
+ * unknown value. */
+typedef enum { JN_PRECISION_FP32, JN_PRECISION_BF16 } jn_precision;
+JN_API jn_status jn_objective_set_precision(jn_objective *obj, jn_precision precision);
+/* The precision the penalty's products run in when jn_net_objective (or the
+ * trainer) is called with obj in this process: JN_PRECISION_BF16 only if BF16
+ * was requested and is available as described above (the build, the CPU and
+ * JACNET_FORCE_BF16, which is read at each call), else JN_PRECISION_FP32.
+ * The answer is the same for every call with obj and a penalty; NULL gives
+ * JN_PRECISION_FP32. */
+JN_API jn_precision jn_objective_precision_used(const jn_objective *obj);
 /* Apply the Jacobian penalty only every `every`-th training step, with weight
  * every * lambda (trainer only; jn_net_objective always applies it). */
 JN_API jn_status jn_objective_set_penalty_every(jn_objective *obj, unsigned every);

@@ -7,6 +7,7 @@
 #include "fault.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -75,20 +76,35 @@ void *jn__realloc(void *p, size_t count, size_t size, const char *what)
     return q;
 }
 
-int jn__all_finite(const float *v, size_t n)
+typedef struct finite_job {
+    const float *v;
+    atomic_int bad;
+} finite_job;
+
+/* A float is NaN or Inf exactly when its exponent bits are all ones.
+ * Testing the bits (an integer OR-reduction) vectorises without any
+ * floating-point reassociation; one branch per block stops early, also
+ * when another thread's part has found a bad value. */
+static void finite_range(void *ctxp, size_t begin, size_t end)
 {
-    /* A float is NaN or Inf exactly when its exponent bits are all ones.
-     * Testing the bits (an integer OR-reduction) vectorises without any
-     * floating-point reassociation; one branch per block stops early. */
-    for (size_t i = 0; i < n;) {
-        size_t end = n - i > 4096 ? i + 4096 : n;
+    finite_job *job = ctxp;
+    const float *v = job->v;
+    for (size_t i = begin; i < end;) {
+        size_t stop = end - i > 4096 ? i + 4096 : end;
         uint32_t bad = 0;
-        for (; i < end; i++) {
+        for (; i < stop; i++) {
             uint32_t bits;
             memcpy(&bits, &v[i], sizeof bits);
             bad |= (uint32_t)((bits & 0x7f800000u) == 0x7f800000u);
         }
-        if (bad) return 0;
+        if (bad) atomic_store_explicit(&job->bad, 1, memory_order_relaxed);
+        if (atomic_load_explicit(&job->bad, memory_order_relaxed)) return;
     }
-    return 1;
+}
+
+int jn__all_finite(const float *v, size_t n)
+{
+    finite_job job = {v, 0};
+    jn__parallel_for(n, 4096, 1, finite_range, &job);
+    return !atomic_load(&job.bad);
 }

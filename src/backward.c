@@ -4,6 +4,44 @@
 #include <cblas.h>
 #include <string.h>
 
+/* Column sums of delta (n x width) into the bias gradient, for the columns
+ * [begin, end): each column is summed over the rows in order, by one
+ * thread, so the split between threads does not change any sum. */
+typedef struct bias_job {
+    const float *delta;
+    float *gb;
+    size_t n, width;
+    int overwrite;
+} bias_job;
+
+static void bias_range(void *ctxp, size_t begin, size_t end)
+{
+    const bias_job *job = ctxp;
+    float *gb = job->gb;
+    if (job->overwrite) memset(gb + begin, 0, (end - begin) * sizeof(float));
+    for (size_t i = 0; i < job->n; i++) {
+        const float *row = job->delta + i * job->width;
+        for (size_t h = begin; h < end; h++) gb[h] += row[h];
+    }
+}
+
+/* below = below * act'(z) [+ zbar], elementwise. */
+typedef struct scale_job {
+    float *below;
+    const float *d1, *zbar;
+} scale_job;
+
+static void scale_range(void *ctxp, size_t begin, size_t end)
+{
+    const scale_job *job = ctxp;
+    float *below = job->below;
+    const float *d1 = job->d1, *zbar = job->zbar;
+    if (zbar)
+        for (size_t i = begin; i < end; i++) below[i] = below[i] * d1[i] + zbar[i];
+    else
+        for (size_t i = begin; i < end; i++) below[i] *= d1[i];
+}
+
 void jn__backward(jn_net *net, int p, int add_zbar, int overwrite, float *grad)
 {
     /* Overwriting (GEMM beta 0) saves the caller zeroing the whole gradient
@@ -19,22 +57,14 @@ void jn__backward(jn_net *net, int p, int add_zbar, int overwrite, float *grad)
         /* dW_l += delta_l^T a_{l-1};  db_l += column sums of delta_l. */
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)width, (int)fan_in, (int)n, 1.0f, delta,
                     (int)width, in, (int)fan_in, beta, grad + net->w_offset[l - 1], (int)fan_in);
-        float *gb = grad + net->b_offset[l - 1];
-        if (overwrite) memset(gb, 0, width * sizeof(float));
-        for (size_t i = 0; i < n; i++)
-            for (size_t h = 0; h < width; h++) gb[h] += delta[i * width + h];
+        bias_job bj = {delta, grad + net->b_offset[l - 1], n, width, overwrite};
+        jn__parallel_for(width, 16, n, bias_range, &bj);
         if (l == 1) break;
         /* delta_{l-1} = (delta_l W_l) * act'(z_{l-1}) [+ penalty adjoint]. */
         float *below = w->delta[l - 1];
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)fan_in, (int)width, 1.0f, delta,
                     (int)width, jn__W(net, l), (int)fan_in, 0.0f, below, (int)fan_in);
-        const float *d1 = pass->d1[l - 1];
-        size_t cells = n * fan_in;
-        if (add_zbar) {
-            const float *zbar = w->zbar[l - 1];
-            for (size_t i = 0; i < cells; i++) below[i] = below[i] * d1[i] + zbar[i];
-        } else {
-            for (size_t i = 0; i < cells; i++) below[i] *= d1[i];
-        }
+        scale_job sj = {below, pass->d1[l - 1], add_zbar ? w->zbar[l - 1] : NULL};
+        jn__parallel_for(n * fan_in, 1024, 3, scale_range, &sj);
     }
 }

@@ -16,6 +16,31 @@ jn_status jn__check_input(const jn_net *net, const float *X, size_t n, const cha
     return JN_OK;
 }
 
+/* One layer's work on rows [begin, end): before the GEMM, the bias rows
+ * (stage 0); after it, keep z, apply the activation, its derivatives. */
+typedef struct layer_job {
+    int stage;
+    jn_act act;
+    size_t width;
+    const float *b;
+    float *z, *a, *d1, *d2;  /* z NULL: not kept; d1 NULL: no derivatives */
+} layer_job;
+
+static void layer_rows_range(void *ctxp, size_t begin, size_t end)
+{
+    const layer_job *job = ctxp;
+    size_t width = job->width, off = begin * width, cells = (end - begin) * width;
+    float *a = job->a + off;
+    if (job->stage == 0) {
+        for (size_t i = begin; i < end; i++) memcpy(job->a + i * width, job->b, width * sizeof(float));
+        return;
+    }
+    if (job->z) memcpy(job->z + off, a, cells * sizeof(float));
+    jn__act_apply(job->act, a, end - begin, width);
+    if (job->d1)
+        jn__act_derivs(job->act, job->z ? job->z + off : a, a, cells, job->d1 + off, job->d2 ? job->d2 + off : NULL);
+}
+
 jn_status jn__forward(jn_net *net, int p, const float *X, size_t n, int with_derivs)
 {
     jn_status st = jn__work_reserve(net, n, 0);
@@ -26,24 +51,24 @@ jn_status jn__forward(jn_net *net, int p, const float *X, size_t n, int with_der
     const float *in = X;
     for (size_t l = 1; l <= net->layers; l++) {
         size_t fan_in = net->sizes[l - 1], width = net->sizes[l];
-        float *z = pass->z[l], *a = pass->a[l];
-        const float *b = jn__b(net, l);
         jn_act act = l == net->layers ? net->output : net->hidden;
         /* The GEMM writes z_l straight into a_l, which the activation then
          * overwrites in place; z_l is kept (one copy) only where something
          * reads it: the output layer (cross-entropy's logits) and the
          * activations whose derivatives are functions of z (relu, linear).
-         * tanh and sigmoid derivatives are functions of a (activation.c). */
+         * tanh and sigmoid derivatives are functions of a (activation.c).
+         * act'' only feeds the Jacobian penalty's gradient (with_derivs 2). */
         int keep_z = l == net->layers || (act != JN_ACT_TANH && act != JN_ACT_SIGMOID);
-        for (size_t i = 0; i < n; i++) memcpy(a + i * width, b, width * sizeof(float));
+        int derivs = with_derivs && act != JN_ACT_SOFTMAX;
+        layer_job job = {0, act, width, jn__b(net, l), keep_z ? pass->z[l] : NULL, pass->a[l],
+                         derivs ? pass->d1[l] : NULL, derivs && with_derivs > 1 ? pass->d2[l] : NULL};
+        jn__parallel_for(n, 1, width, layer_rows_range, &job);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)width, (int)fan_in, 1.0f, in,
-                    (int)fan_in, jn__W(net, l), (int)fan_in, 1.0f, a, (int)width);
-        if (keep_z) memcpy(z, a, n * width * sizeof(float));
-        jn__act_apply(act, a, n, width);
-        /* act'' only feeds the Jacobian penalty's gradient (with_derivs 2). */
-        if (with_derivs && act != JN_ACT_SOFTMAX)
-            jn__act_derivs(act, keep_z ? z : a, a, n * width, pass->d1[l], with_derivs > 1 ? pass->d2[l] : NULL);
-        in = a;
+                    (int)fan_in, jn__W(net, l), (int)fan_in, 1.0f, pass->a[l], (int)width);
+        job.stage = 1;
+        /* about 4 floats touched per value, more for tanh/sigmoid */
+        jn__parallel_for(n, 1, 4 * width, layer_rows_range, &job);
+        in = pass->a[l];
     }
     return JN_OK;
 }

@@ -47,13 +47,13 @@ static inline float cos_poly(float x)
            x2 * (-1.0f / 3628800 + x2 * (1.0f / 479001600))))));
 }
 
-/* 2 * PAIRS standard normals into z: the uniforms come from the generator
- * (sequential), the transform is one vectorisable loop. */
-static void normal_block(jn_rng *rng, float *z)
+/* 2 * PAIRS standard normals into z from PAIRS 64-bit draws: the high 32
+ * bits give the radius's uniform, the low 32 bits the angle's. */
+static void transform_block(const uint64_t *draws, float *z)
 {
     float u[PAIRS], t[PAIRS];
     for (size_t j = 0; j < PAIRS; j++) {
-        uint64_t k = jn_rng_next(rng);
+        uint64_t k = draws[j];
         u[j] = ((float)(uint32_t)(k >> 32) + 0.5f) * 0x1.0p-32f;    /* (0, 1] */
         t[j] = ((float)(uint32_t)k + 0.5f) * 0x1.0p-32f - 0.5f;      /* [-1/2, 1/2] */
     }
@@ -66,15 +66,65 @@ static void normal_block(jn_rng *rng, float *z)
     }
 }
 
+/* out[0..m) = add + std z (add may be NULL). */
+static void emit(float *out, const float *add, const float *z, size_t m, float std)
+{
+    if (add)
+        for (size_t j = 0; j < m; j++) out[j] = add[j] + std * z[j];
+    else
+        for (size_t j = 0; j < m; j++) out[j] = std * z[j];
+}
+
+/* The parallel path: the whole blocks' draws were stored in out itself
+ * (PAIRS 8-byte draws take the 2 PAIRS floats the block will hold), so each
+ * block is transformed in place, by whichever thread. */
+typedef struct fill_job {
+    float *out;
+    const float *add;
+    float std;
+} fill_job;
+
+static void fill_range(void *ctxp, size_t begin, size_t end)
+{
+    const fill_job *job = ctxp;
+    uint64_t draws[PAIRS];
+    float z[2 * PAIRS];
+    for (size_t b = begin; b < end; b++) {
+        float *out = job->out + b * 2 * PAIRS;
+        memcpy(draws, out, sizeof draws);
+        transform_block(draws, z);
+        emit(out, job->add ? job->add + b * 2 * PAIRS : NULL, z, 2 * PAIRS, job->std);
+    }
+}
+
+static int overlap(const float *a, const float *b, size_t n)
+{
+    uintptr_t x = (uintptr_t)a, y = (uintptr_t)b, bytes = n * sizeof(float);
+    return x < y + bytes && y < x + bytes;
+}
+
+/* Draws are taken from the generator in order, one block of PAIRS at a
+ * time (the last block whole too), so the values do not depend on n's
+ * split or the thread count: only the transform runs in parallel. */
 void jn__normal_fill(jn_rng *rng, float *out, size_t n, float std, const float *add)
 {
+    size_t blocks = n / (2 * PAIRS), done = 0;
+    uint64_t draws[PAIRS];
     float z[2 * PAIRS];
-    for (size_t i = 0; i < n; i += 2 * PAIRS) {
+    /* In place needs out distinct from add (jn_corrupt allows src == dst). */
+    if (blocks > 1 && !(add && overlap(out, add, n))) {
+        for (size_t b = 0; b < blocks; b++) {
+            for (size_t j = 0; j < PAIRS; j++) draws[j] = jn_rng_next(rng);
+            memcpy(out + b * 2 * PAIRS, draws, sizeof draws);
+        }
+        fill_job job = {out, add, std};
+        jn__parallel_for(blocks, 1, 2 * PAIRS * 8, fill_range, &job);
+        done = blocks * 2 * PAIRS;
+    }
+    for (size_t i = done; i < n; i += 2 * PAIRS) {
         size_t m = n - i < 2 * PAIRS ? n - i : 2 * PAIRS;
-        normal_block(rng, z);
-        if (add)
-            for (size_t j = 0; j < m; j++) out[i + j] = add[i + j] + std * z[j];
-        else
-            for (size_t j = 0; j < m; j++) out[i + j] = std * z[j];
+        for (size_t j = 0; j < PAIRS; j++) draws[j] = jn_rng_next(rng);
+        transform_block(draws, z);
+        emit(out + i, add ? add + i : NULL, z, m, std);
     }
 }

@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* Rows per internal chunk for calls on whole datasets (forward, predict,
  * Jacobians, error rates), bounding the workspace to a few MB whatever n
@@ -106,6 +107,11 @@ typedef struct jn_work {
     float *proj;         /* projection vectors, n x K x r */
     float *gram_G;       /* W_1 W_1^T, H1 x H1 (Gram form only, made on first use) */
     float *gram_A;       /* T_1^T T_1, H1 x H1 */
+    /* bfloat16 copies for the BF16 penalty (made on first use): */
+    uint16_t **W16;      /* W_l, l = 1..L */
+    uint16_t **T16;      /* T_l, l = 1..L */
+    uint16_t *R16;       /* Jr_bar, then each V_bar: (n r) x max(D, widths) */
+    struct jn_dnnl *dnnl; /* oneDNN stream and primitives (dnnl.c) */
 } jn_work;
 
 /* Ensure the workspace holds a batch of n rows with r Jacobian rows per
@@ -119,9 +125,26 @@ jn_status jn__work_reserve_run(jn_net *net, const jn_objective *obj, size_t batc
 void jn__work_free(jn_work *w);
 /* Ensure the two H1 x H1 buffers of the Gram form exist. */
 jn_status jn__work_reserve_gram(jn_net *net);
-/* Apply JACNET_THREADS once per process (threads.c); jn__work_reserve calls
- * it, since every GEMM-using path reserves its workspace first. */
+/* Ensure the bfloat16 buffers exist (after jn__work_reserve with r > 0). */
+jn_status jn__work_reserve_bf16(jn_net *net);
+/* ---- threads (threads.c) ---- */
+/* Apply JACNET_THREADS once per process; jn__work_reserve calls it, since
+ * every GEMM-using path reserves its workspace first. */
 void jn__threads_init(void);
+/* Threads the library uses (the BLAS's count, as set by jn_set_threads or
+ * JACNET_THREADS). */
+int jn__threads(void);
+/* fn(ctx, begin, end) over contiguous parts of [0, count), split at
+ * multiples of grain, one part per thread; serial when the work (count x
+ * cost, cost ~ floats touched per item) is too small to pay for a wake-up.
+ * fn must compute each item independently of the partition. */
+typedef void (*jn__range_fn)(void *ctx, size_t begin, size_t end);
+void jn__parallel_for(size_t count, size_t grain, size_t cost, jn__range_fn fn, void *ctx);
+/* sum over chunks c of fn(ctx, c chunk, (c + 1) chunk), the partial sums
+ * added in order of c. The chunk size grows only with count (never with
+ * the thread count), so the result is the same for any number of threads. */
+typedef double (*jn__sum_fn)(void *ctx, size_t begin, size_t end);
+double jn__parallel_sum(size_t count, size_t chunk, size_t cost, jn__sum_fn fn, void *ctx);
 
 /* Forward pass of n rows of X into pass p (0 or 1); with_derivs 1 also fills
  * d1 of every layer (but softmax), 2 fills d1 and d2. */
@@ -138,13 +161,14 @@ jn_status jn__check_input(const jn_net *net, const float *X, size_t n, const cha
 void jn__backward(jn_net *net, int p, int add_zbar, int overwrite, float *grad);
 
 /* ---- Jacobian and penalty (jacobian.c) ---- */
-/* Output Jacobians O_i = dF/dz_L (K x K per example) of pass p into work->O;
- * identity for the logits target. */
-void jn__output_jacobians(jn_net *net, int p, jn_penalty_target target);
+/* Output Jacobians O_i = dF/dz_L (K x K per example) of pass p into dest
+ * (n x K x K); identity for the logits target. */
+void jn__output_jacobians(jn_net *net, int p, jn_penalty_target target, float *dest);
 /* With work->T[L] holding the (n r) x K seeds of pass p, fill work->V and
  * work->T down to layer 1 and, if with_jr, work->Jr = T_1 W_1
- * ((n r) x D). */
-void jn__jacobian_chain(jn_net *net, int p, size_t r, int with_jr);
+ * ((n r) x D). bf16: the products in bfloat16 (work->W16 and T16 filled
+ * too); may then fail (oneDNN), never in float32. */
+jn_status jn__jacobian_chain(jn_net *net, int p, size_t r, int with_jr, int bf16);
 
 /* ---- objective (objective.c) ---- */
 struct jn_objective {
@@ -163,6 +187,7 @@ struct jn_objective {
      * (penalty.c) and do not depend on how rows are split over processes.
      * NULL: one stream for the whole batch. */
     const size_t *example_ids;
+    jn_precision precision;  /* requested; jn__precision_resolve says what runs */
 };
 
 /* The terms of jn_net_objective's value, for the trainer's epoch report. */
@@ -180,8 +205,9 @@ jn_status jn__net_objective_parts(jn_net *net, const jn_objective *obj, const fl
 /* Penalty part of the objective on pass p (already forwarded with derivs 2):
  * returns sum_i weight * penalty_i in *value and, if grad != NULL, writes the
  * adjoints into work->zbar[1..L] and writes (does not add) the direct weight
- * gradients into grad's W blocks, leaving its bias blocks alone. */
-jn_status jn__penalty(jn_net *net, const jn_objective *obj, int p, double weight, double *value,
+ * gradients into grad's W blocks, leaving its bias blocks alone. bf16: the
+ * products in bfloat16 (jn__work_reserve_bf16 done). */
+jn_status jn__penalty(jn_net *net, const jn_objective *obj, int p, double weight, int bf16, double *value,
                       float *grad);
 
 /* ---- optimizer state (optimizer.c), for checkpoints and rollback ---- */
@@ -212,6 +238,39 @@ void jn__optimizer_state(const jn_optimizer *opt, jn__opt_state *st);
  * unbound optimizer (JN_ERR_NOMEM leaves it unchanged); JN_ERR_INVALID
  * when it is bound to another count or the vectors differ. */
 jn_status jn__optimizer_set_state(jn_optimizer *opt, const jn__opt_state *st);
+/* ---- bfloat16 (precision.c; dnnl.c is the only file that sees oneDNN) ---- */
+/* What jn_objective_precision_used reports for a requested precision. */
+jn_precision jn__precision_resolve(jn_precision want);
+/* Round to the nearest bfloat16 (ties to even; NaN stays NaN). */
+static inline uint16_t jn__bf16(float f)
+{
+    uint32_t b;
+    memcpy(&b, &f, sizeof b);
+    if ((b & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((b >> 16) | 0x40u);
+    b += 0x7fffu + ((b >> 16) & 1u);
+    return (uint16_t)(b >> 16);
+}
+/* dst = bf16(src), count values (threaded). */
+void jn__to_bf16(const float *src, uint16_t *dst, size_t count);
+/* 1 when oneDNN is built in and multiplies bfloat16 correctly on this CPU
+ * (probed once); 1 when, besides, it runs them on AMX. */
+int jn__dnnl_bf16_works(void);
+int jn__dnnl_bf16_amx(void);
+/* C = op(A) op(B) with bfloat16 A (m x k after op) and B (k x n after op),
+ * float32 C (m x n), all row-major with leading dimensions lda, ldb, ldc;
+ * trans_a / trans_b: the stored matrix is the transpose. Primitives are kept
+ * in the workspace per shape. */
+struct jn_dnnl;
+jn_status jn__dnnl_matmul(jn_work *w, int trans_a, int trans_b, size_t m, size_t n, size_t k, const uint16_t *A,
+                          size_t lda, const uint16_t *B, size_t ldb, float *C, size_t ldc);
+void jn__dnnl_free(struct jn_dnnl *d);
+/* C = alpha op(A) op(B) (beta 0): cblas_sgemm on the float32 operands A, B,
+ * or with bf16 a oneDNN product of their bfloat16 copies A16, B16 (callers
+ * fold alpha into the conversion where they can: it costs a pass here). */
+jn_status jn__product(jn_work *w, int bf16, int trans_a, int trans_b, size_t m, size_t n, size_t k, float alpha,
+                      const float *A, const uint16_t *A16, size_t lda, const float *B, const uint16_t *B16,
+                      size_t ldb, float *C, size_t ldc);
+
 
 /* ---- RNG (rng.c) ---- */
 struct jn_rng {

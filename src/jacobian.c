@@ -11,57 +11,97 @@
  * single (n r) x width GEMM rather than n small products. */
 #include "internal.h"
 
-#include <cblas.h>
 #include <string.h>
 
 #define JACOBIAN_CHUNK 256
 
-void jn__output_jacobians(jn_net *net, int p, jn_penalty_target target)
+/* Output Jacobians of examples [begin, end). */
+typedef struct outjac_job {
+    const jn_net *net;
+    const jn_pass *pass;
+    jn_penalty_target target;
+    float *dest;
+} outjac_job;
+
+static void outjac_range(void *ctxp, size_t begin, size_t end)
 {
-    jn_work *w = net->work;
-    jn_pass *pass = &w->pass[p];
-    size_t n = pass->n, K = net->sizes[net->layers], L = net->layers;
-    memset(w->O, 0, n * K * K * sizeof(float));
-    for (size_t i = 0; i < n; i++) {
-        float *O = w->O + i * K * K;
-        if (target == JN_PENALTY_LOGITS || net->output == JN_ACT_LINEAR) {
+    const outjac_job *job = ctxp;
+    const jn_net *net = job->net;
+    size_t K = net->sizes[net->layers], L = net->layers;
+    for (size_t i = begin; i < end; i++) {
+        float *O = job->dest + i * K * K;
+        memset(O, 0, K * K * sizeof(float));
+        if (job->target == JN_PENALTY_LOGITS || net->output == JN_ACT_LINEAR) {
             for (size_t k = 0; k < K; k++) O[k * K + k] = 1.0f;
         } else if (net->output == JN_ACT_SOFTMAX) {
             /* dp_a/dz_b = p_a (delta_ab - p_b) */
-            const float *pr = pass->a[L] + i * K;
+            const float *pr = job->pass->a[L] + i * K;
             for (size_t a = 0; a < K; a++) {
                 for (size_t b = 0; b < K; b++) O[a * K + b] = -pr[a] * pr[b];
                 O[a * K + a] += pr[a];
             }
         } else {
-            const float *d1 = pass->d1[L] + i * K;
+            const float *d1 = job->pass->d1[L] + i * K;
             for (size_t k = 0; k < K; k++) O[k * K + k] = d1[k];
         }
     }
 }
 
-void jn__jacobian_chain(jn_net *net, int p, size_t r, int with_jr)
+void jn__output_jacobians(jn_net *net, int p, jn_penalty_target target, float *dest)
+{
+    size_t K = net->sizes[net->layers];
+    outjac_job job = {net, &net->work->pass[p], target, dest};
+    jn__parallel_for(net->work->pass[p].n, 1, K * K, outjac_range, &job);
+}
+
+/* T_{l-1} = V_{l-1} D_{l-1} for examples [begin, end): each of an
+ * example's r rows scaled by its act'(z); with T16, its bfloat16 copy too. */
+typedef struct chain_scale_job {
+    const float *V, *d1;
+    float *T;
+    uint16_t *T16;
+    size_t r, width;
+} chain_scale_job;
+
+static void chain_scale_range(void *ctxp, size_t begin, size_t end)
+{
+    const chain_scale_job *job = ctxp;
+    size_t r = job->r, width = job->width;
+    for (size_t i = begin; i < end; i++) {
+        const float *d = job->d1 + i * width;
+        for (size_t q = 0; q < r; q++) {
+            size_t row = (i * r + q) * width;
+            const float *v = job->V + row;
+            float *t = job->T + row;
+            for (size_t h = 0; h < width; h++) t[h] = v[h] * d[h];
+            if (job->T16)
+                for (size_t h = 0; h < width; h++) job->T16[row + h] = jn__bf16(t[h]);
+        }
+    }
+}
+
+jn_status jn__jacobian_chain(jn_net *net, int p, size_t r, int with_jr, int bf16)
 {
     jn_work *w = net->work;
     jn_pass *pass = &w->pass[p];
-    size_t n = pass->n, nr = n * r;
-    for (size_t l = net->layers; l >= 2; l--) {
-        size_t width = net->sizes[l], below = net->sizes[l - 1];
-        float *V = w->V[l - 1], *T = w->T[l - 1];
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nr, (int)below, (int)width, 1.0f, w->T[l],
-                    (int)width, jn__W(net, l), (int)below, 0.0f, V, (int)below);
-        const float *d1 = pass->d1[l - 1];
-        for (size_t i = 0; i < n; i++)
-            for (size_t q = 0; q < r; q++) {
-                const float *v = V + (i * r + q) * below, *d = d1 + i * below;
-                float *t = T + (i * r + q) * below;
-                for (size_t h = 0; h < below; h++) t[h] = v[h] * d[h];
-            }
+    size_t n = pass->n, nr = n * r, L = net->layers;
+    if (bf16) {
+        for (size_t l = 1; l <= L; l++) jn__to_bf16(jn__W(net, l), w->W16[l], net->sizes[l] * net->sizes[l - 1]);
+        jn__to_bf16(w->T[L], w->T16[L], nr * net->sizes[L]);
     }
-    if (!with_jr) return;
+    jn_status st = JN_OK;
+    for (size_t l = L; l >= 2 && st == JN_OK; l--) {
+        size_t width = net->sizes[l], below = net->sizes[l - 1];
+        float *V = w->V[l - 1];
+        st = jn__product(w, bf16, 0, 0, nr, below, width, 1.0f, w->T[l], bf16 ? w->T16[l] : NULL, width,
+                         jn__W(net, l), bf16 ? w->W16[l] : NULL, below, V, below);
+        chain_scale_job job = {V, pass->d1[l - 1], w->T[l - 1], bf16 ? w->T16[l - 1] : NULL, r, below};
+        if (st == JN_OK) jn__parallel_for(n, 1, (bf16 ? 4 : 3) * r * below, chain_scale_range, &job);
+    }
+    if (!with_jr || st != JN_OK) return st;
     size_t D = net->sizes[0], H1 = net->sizes[1];
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nr, (int)D, (int)H1, 1.0f, w->T[1], (int)H1,
-                jn__W(net, 1), (int)D, 0.0f, w->Jr, (int)D);
+    return jn__product(w, bf16, 0, 0, nr, D, H1, 1.0f, w->T[1], bf16 ? w->T16[1] : NULL, H1, jn__W(net, 1),
+                       bf16 ? w->W16[1] : NULL, D, w->Jr, D);
 }
 
 /* Forward m rows and leave their exact output Jacobians in work->Jr. */
@@ -71,10 +111,27 @@ static jn_status exact_jacobian(jn_net *net, const float *X, size_t m)
     jn_status st = jn__work_reserve(net, m, K);
     if (st == JN_OK) st = jn__forward(net, 0, X, m, 1);
     if (st != JN_OK) return st;
-    jn__output_jacobians(net, 0, JN_PENALTY_OUTPUT);
-    memcpy(net->work->T[net->layers], net->work->O, m * K * K * sizeof(float));
-    jn__jacobian_chain(net, 0, K, 1);
-    return JN_OK;
+    jn__output_jacobians(net, 0, JN_PENALTY_OUTPUT, net->work->T[net->layers]);
+    return jn__jacobian_chain(net, 0, K, 1, 0);
+}
+
+/* Squared norms of the KD-value Jacobians of examples [begin, end), each
+ * summed in double in order by one thread. */
+typedef struct sqnorm_job {
+    const float *Jr;
+    float *sq;
+    size_t KD;
+} sqnorm_job;
+
+static void sqnorm_range(void *ctxp, size_t begin, size_t end)
+{
+    const sqnorm_job *job = ctxp;
+    for (size_t e = begin; e < end; e++) {
+        const float *J = job->Jr + e * job->KD;
+        double s = 0.0;
+        for (size_t j = 0; j < job->KD; j++) s += (double)J[j] * J[j];
+        job->sq[e] = (float)s;
+    }
 }
 
 /* Exact Jacobians of the n rows of X, JACOBIAN_CHUNK rows at a time so the
@@ -89,10 +146,9 @@ static jn_status jacobian_rows(jn_net *net, const float *X, size_t n, float *J, 
         if (st != JN_OK) return st;
         const float *Jr = net->work->Jr;
         if (J) memcpy(J + i * KD, Jr, m * KD * sizeof(float));
-        for (size_t e = 0; sq && e < m; e++) {
-            double s = 0.0;
-            for (size_t j = 0; j < KD; j++) s += (double)Jr[e * KD + j] * Jr[e * KD + j];
-            sq[i + e] = (float)s;
+        if (sq) {
+            sqnorm_job job = {Jr, sq + i, KD};
+            jn__parallel_for(m, 1, KD, sqnorm_range, &job);
         }
     }
     return JN_OK;

@@ -140,21 +140,31 @@ JN_API jn_status jn_objective_create_model(jn_objective **out, jn_model model, d
     return JN_OK;
 }
 
-/* Mean loss over the n rows of pass 0 and, if want_delta, dObj/dz_L into
- * work->delta[L] (already divided by n). */
-static double loss_and_delta(jn_net *net, const jn_objective *obj, const float *Y, int want_delta)
+/* Loss of rows [begin, end) of pass 0 and, if want_delta, their
+ * dObj/dz_L into work->delta[L] (already divided by n). */
+typedef struct loss_job {
+    const jn_net *net;
+    const jn_objective *obj;
+    const float *Y;
+    int want_delta;
+} loss_job;
+
+static double loss_range(void *ctxp, size_t begin, size_t end)
 {
-    jn_work *w = net->work;
-    jn_pass *pass = &w->pass[0];
+    const loss_job *job = ctxp;
+    const jn_net *net = job->net;
+    const jn_work *w = net->work;
+    const jn_pass *pass = &w->pass[0];
     size_t n = pass->n, K = net->sizes[net->layers], L = net->layers;
     const float *F = pass->a[L], *Z = pass->z[L];
     float *delta = w->delta[L];
     float inv_n = (float)(1.0 / (double)n);
+    int want_delta = job->want_delta;
     double total = 0.0;
-    for (size_t i = 0; i < n; i++) {
-        const float *f = F + i * K, *y = Y + i * K, *z = Z + i * K;
+    for (size_t i = begin; i < end; i++) {
+        const float *f = F + i * K, *y = job->Y + i * K, *z = Z + i * K;
         float *dl = delta + i * K;
-        if (obj->loss == JN_LOSS_CE) {
+        if (job->obj->loss == JN_LOSS_CE) {
             /* -sum y log p with log p = z - logsumexp(z), stable for large z;
              * dObj/dz = p sum(y) - y. */
             float max = z[0];
@@ -186,7 +196,46 @@ static double loss_and_delta(jn_net *net, const jn_objective *obj, const float *
             for (size_t k = 0; k < K; k++) dl[k] *= d1[k];
         }
     }
-    return total / (double)n;
+    return total;
+}
+
+/* Mean loss over the n rows of pass 0 and, if want_delta, dObj/dz_L into
+ * work->delta[L]; rows summed in chunks of 64 in a fixed order. */
+static double loss_and_delta(jn_net *net, const jn_objective *obj, const float *Y, int want_delta)
+{
+    size_t n = net->work->pass[0].n, K = net->sizes[net->layers];
+    loss_job job = {net, obj, Y, want_delta};
+    return jn__parallel_sum(n, 64, 4 * K, loss_range, &job) / (double)n;
+}
+
+/* a += b, elementwise. */
+typedef struct add_job {
+    float *a;
+    const float *b;
+} add_job;
+
+static void add_range(void *ctxp, size_t begin, size_t end)
+{
+    const add_job *job = ctxp;
+    for (size_t i = begin; i < end; i++) job->a[i] += job->b[i];
+}
+
+/* sum W^2 over a weight block and, when g is not NULL, g += two_l2 W. */
+typedef struct l2_job {
+    const float *W;
+    float *g;
+    float two_l2;
+} l2_job;
+
+static double l2_range(void *ctxp, size_t begin, size_t end)
+{
+    const l2_job *job = ctxp;
+    const float *W = job->W;
+    double sq = 0.0;
+    for (size_t i = begin; i < end; i++) sq += (double)W[i] * W[i];
+    if (job->g)
+        for (size_t i = begin; i < end; i++) job->g[i] += job->two_l2 * W[i];
+    return sq;
 }
 
 static jn_status check_args(const jn_net *net, const jn_objective *obj, const float *X, const float *Xj,
@@ -246,7 +295,11 @@ jn_status jn__net_objective_parts(jn_net *net, const jn_objective *obj, const fl
         int p = same ? 0 : 1;
         if (!same && (st = jn__forward(net, 1, Xj, n, 1 + want)) != JN_OK) return st;
         double pen;
-        if ((st = jn__penalty(net, obj, p, obj->jacobian / (double)n, &pen, grad)) != JN_OK) return st;
+        /* The penalty's products in bfloat16 where that was asked for and
+         * runs (precision.c). */
+        int bf16 = jn__precision_resolve(obj->precision) == JN_PRECISION_BF16;
+        if (bf16 && (st = jn__work_reserve_bf16(net)) != JN_OK) return st;
+        if ((st = jn__penalty(net, obj, p, obj->jacobian / (double)n, bf16, &pen, grad)) != JN_OK) return st;
         if (parts) {
             parts->penalty = pen;
             parts->sqnorm = pen / obj->jacobian; /* pen = lambda * mean ||J||^2 */
@@ -254,8 +307,8 @@ jn_status jn__net_objective_parts(jn_net *net, const jn_objective *obj, const fl
         total += pen;
         if (want && same) {
             /* One backward pass carries both the loss and penalty adjoints. */
-            size_t cells = n * net->sizes[L];
-            for (size_t i = 0; i < cells; i++) w->delta[L][i] += w->zbar[L][i];
+            add_job job = {w->delta[L], w->zbar[L]};
+            jn__parallel_for(n * net->sizes[L], 1024, 3, add_range, &job);
             jn__backward(net, 0, 1, 0, grad);
         } else if (want) {
             jn__backward(net, 0, 0, 0, grad);
@@ -269,13 +322,8 @@ jn_status jn__net_objective_parts(jn_net *net, const jn_objective *obj, const fl
         double sq = 0.0;
         float two_l2 = (float)(2.0 * obj->l2);
         for (size_t l = 1; l <= L; l++) {
-            const float *W = jn__W(net, l);
-            size_t cells = net->sizes[l] * net->sizes[l - 1];
-            float *g = grad ? grad + net->w_offset[l - 1] : NULL;
-            for (size_t i = 0; i < cells; i++) {
-                sq += (double)W[i] * W[i];
-                if (g) g[i] += two_l2 * W[i];
-            }
+            l2_job job = {jn__W(net, l), grad ? grad + net->w_offset[l - 1] : NULL, two_l2};
+            sq += jn__parallel_sum(net->sizes[l] * net->sizes[l - 1], 16384, 3, l2_range, &job);
         }
         total += obj->l2 * sq;
     }

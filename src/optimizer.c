@@ -17,6 +17,7 @@
 #include "internal.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -202,32 +203,47 @@ static jn_status bind(jn_optimizer *opt, size_t n)
     return JN_OK;
 }
 
-/* The candidate update into the scratch buffers; returns the index of the
- * first non-finite parameter or state value, or n if all are finite. */
-static size_t compute(jn_optimizer *opt, const float *theta, const float *g)
+/* One step's constants, and the lowest index of a non-finite new
+ * parameter found so far (n if none). */
+typedef struct step_job {
+    jn_optimizer *opt;
+    const float *theta, *g;
+    double lr, c1, c2;
+    _Atomic size_t first_bad;
+} step_job;
+
+static void lower_bad(step_job *job, size_t i)
 {
-    size_t n = opt->n;
-    double lr = lr_at(opt, opt->t);
-    /* The loops have no branches so that they vectorise; finiteness is
-     * checked once afterwards on the new parameters. That suffices: with a
-     * finite gradient and finite state, the state (velocity, moments) can
-     * only become non-finite through a term that also makes the float
-     * parameter overflow. */
+    size_t cur = atomic_load(&job->first_bad);
+    while (i < cur && !atomic_compare_exchange_weak(&job->first_bad, &cur, i)) {
+    }
+}
+
+/* The candidate update of parameters [begin, end). The loops have no
+ * branches so that they vectorise; finiteness is checked afterwards on the
+ * new parameters of the same range, while they are still in cache. That
+ * suffices: with a finite gradient and finite state, the state (velocity,
+ * moments) can only become non-finite through a term that also makes the
+ * float parameter overflow. */
+static void step_range(void *ctxp, size_t begin, size_t end)
+{
+    step_job *job = ctxp;
+    jn_optimizer *opt = job->opt;
+    const float *theta = job->theta, *g = job->g;
+    double lr = job->lr;
     if (opt->kind == JN__OPT_SGD && opt->momentum == 0.0) {
-        for (size_t i = 0; i < n; i++) opt->theta_new[i] = (float)((double)theta[i] - lr * (double)g[i]);
+        for (size_t i = begin; i < end; i++) opt->theta_new[i] = (float)((double)theta[i] - lr * (double)g[i]);
     } else if (opt->kind == JN__OPT_SGD) {
         double mu = opt->momentum;
-        for (size_t i = 0; i < n; i++) {
+        for (size_t i = begin; i < end; i++) {
             double v = mu * opt->s0[i] - lr * (double)g[i];
             opt->s0_new[i] = v;
             opt->theta_new[i] = (float)((double)theta[i] + v);
         }
     } else {
         /* Kingma and Ba (2015), Algorithm 1, with step k = t + 1. */
-        double b1 = opt->beta1, b2 = opt->beta2, eps = opt->eps;
-        double k = (double)opt->t + 1.0;
-        double c1 = 1.0 - pow(b1, k), c2 = 1.0 - pow(b2, k);
-        for (size_t i = 0; i < n; i++) {
+        double b1 = opt->beta1, b2 = opt->beta2, eps = opt->eps, c1 = job->c1, c2 = job->c2;
+        for (size_t i = begin; i < end; i++) {
             double gi = (double)g[i];
             double m = b1 * opt->s0[i] + (1.0 - b1) * gi;
             double v = b2 * opt->s1[i] + (1.0 - b2) * gi * gi;
@@ -236,10 +252,37 @@ static size_t compute(jn_optimizer *opt, const float *theta, const float *g)
             opt->theta_new[i] = (float)((double)theta[i] - lr * (m / c1) / (sqrt(v / c2) + eps));
         }
     }
-    if (jn__all_finite(opt->theta_new, n)) return n;
-    size_t bad = 0;
+    if (jn__all_finite(opt->theta_new + begin, end - begin)) return;
+    size_t bad = begin;
     while (isfinite(opt->theta_new[bad])) bad++;
-    return bad;
+    lower_bad(job, bad);
+}
+
+/* The candidate update into the scratch buffers; returns the index of the
+ * first non-finite parameter, or n if all are finite. */
+static size_t compute(jn_optimizer *opt, const float *theta, const float *g)
+{
+    size_t n = opt->n;
+    step_job job = {opt, theta, g, lr_at(opt, opt->t), 1.0, 1.0, n};
+    if (opt->kind == JN__OPT_ADAM) {
+        double k = (double)opt->t + 1.0;
+        job.c1 = 1.0 - pow(opt->beta1, k);
+        job.c2 = 1.0 - pow(opt->beta2, k);
+    }
+    jn__parallel_for(n, 1024, 4, step_range, &job);
+    return atomic_load(&job.first_bad);
+}
+
+/* dst = src, n floats. */
+typedef struct copy_job {
+    float *dst;
+    const float *src;
+} copy_job;
+
+static void copy_range(void *ctxp, size_t begin, size_t end)
+{
+    const copy_job *job = ctxp;
+    memcpy(job->dst + begin, job->src + begin, (end - begin) * sizeof(float));
 }
 
 static void swap(double **a, double **b)
@@ -273,7 +316,8 @@ JN_API jn_status jn_optimizer_step(jn_optimizer *opt, jn_net *net, const float *
                         "jn_optimizer_step: step %llu would make parameter %zu non-finite (lr %g); "
                         "network and optimizer unchanged",
                         (unsigned long long)opt->t, bad, lr_at(opt, opt->t));
-    memcpy(net->params, opt->theta_new, opt->n * sizeof(float));
+    copy_job copy = {net->params, opt->theta_new};
+    jn__parallel_for(opt->n, 1024, 2, copy_range, &copy);
     if (opt->s0) swap(&opt->s0, &opt->s0_new);
     if (opt->s1) swap(&opt->s1, &opt->s1_new);
     opt->t++;

@@ -13,6 +13,13 @@ static void free_layers(float **v, size_t layers)
     free(v);
 }
 
+static void free_layers16(uint16_t **v, size_t layers)
+{
+    if (!v) return;
+    for (size_t l = 0; l <= layers; l++) free(v[l]);
+    free(v);
+}
+
 static void free_pass(jn_pass *p, size_t layers)
 {
     free_layers(p->z, layers);
@@ -41,6 +48,10 @@ void jn__work_free(jn_work *w)
     free(w->proj);
     free(w->gram_G);
     free(w->gram_A);
+    free_layers16(w->W16, L);
+    free_layers16(w->T16, L);
+    free(w->R16);
+    jn__dnnl_free(w->dnnl);
     memset(w, 0, sizeof *w);
 }
 
@@ -167,4 +178,34 @@ jn_status jn__work_reserve_gram(jn_net *net)
     w->gram_G = w->gram_G ? w->gram_G : alloc_cells(H1, H1, 1);
     w->gram_A = w->gram_A ? w->gram_A : alloc_cells(H1, H1, 1);
     return w->gram_G && w->gram_A ? JN_OK : JN_ERR_NOMEM;
+}
+
+/* An array of layers+1 bfloat16 buffers, buffer l holding rows x sizes[l]
+ * x (cols_prev ? sizes[l-1] : 1) values (index 0 unused and NULL). */
+static uint16_t **alloc_layers16(const jn_net *net, size_t rows, int cols_prev)
+{
+    uint16_t **v = jn__calloc(net->layers + 1, sizeof *v, "workspace");
+    if (!v) return NULL;
+    for (size_t l = 1; l <= net->layers; l++) {
+        size_t cells, all;
+        if (!jn__mul(rows, net->sizes[l], &cells) || !jn__mul(cells, cols_prev ? net->sizes[l - 1] : 1, &all) ||
+            !(v[l] = jn__alloc(all, sizeof(uint16_t), "workspace"))) {
+            free_layers16(v, net->layers);
+            return NULL;
+        }
+    }
+    return v;
+}
+
+jn_status jn__work_reserve_bf16(jn_net *net)
+{
+    jn_work *w = net->work;
+    if (w->W16 && w->T16 && w->R16) return JN_OK;
+    size_t nr = w->cap_n * w->cap_r, widest = net->sizes[0];
+    for (size_t l = 1; l <= net->layers; l++)
+        if (net->sizes[l] > widest) widest = net->sizes[l];
+    if (!w->W16) w->W16 = alloc_layers16(net, 1, 1);
+    if (!w->T16) w->T16 = alloc_layers16(net, nr, 0);
+    if (!w->R16) w->R16 = jn__alloc(nr, widest * sizeof(uint16_t), "workspace");
+    return w->W16 && w->T16 && w->R16 ? JN_OK : JN_ERR_NOMEM;
 }

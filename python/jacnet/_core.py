@@ -407,6 +407,9 @@ class Objective(_Handle):
     noise, input_std, jacobian_std: noise the *trainer* draws per minibatch
     (Net.objective never draws noise). penalty_target: "output" or "logits".
     penalty_form: "auto", "direct" or "gram" (docs/METHOD.md).
+    precision: "fp32" (default) or "bf16", the penalty's products in bfloat16
+    where libjacnet has oneDNN and the CPU AMX (else fp32; precision_used
+    says which runs; JACNET_FORCE_BF16=1 allows it without AMX).
     copy.copy, copy.deepcopy and pickle copy it by its settings."""
 
     _free_name = "jn_objective_free"
@@ -425,7 +428,7 @@ class Objective(_Handle):
     def __init__(self, loss: str = "mse", l2: float = 0.0, jacobian: float = 0.0, projections: int = 0, *,
                  noise: str = "none", input_std: float = 0.0, jacobian_std: float = 0.0,
                  seed: Optional[int] = None, penalty_target: str = "output", penalty_every: int = 1,
-                 penalty_form: str = "auto") -> None:
+                 penalty_form: str = "auto", precision: str = "fp32") -> None:
         if loss not in _lib.LOSS:
             raise ValueError("loss: %r, expected 'mse' or 'ce'" % (loss,))
         h = _lib.new_handle()
@@ -433,17 +436,19 @@ class Objective(_Handle):
         self._adopt(h)
         self.loss = loss
         self._configure(l2, jacobian, projections, noise, input_std, jacobian_std, seed, penalty_target,
-                        penalty_every, penalty_form)
+                        penalty_every, penalty_form, precision)
 
     def _configure(self, l2: float, jacobian: float, projections: int, noise: str, input_std: float,
                    jacobian_std: float, seed: Optional[int], penalty_target: str, penalty_every: int,
-                   penalty_form: str = "auto") -> None:
+                   penalty_form: str = "auto", precision: str = "fp32") -> None:
         if noise not in _lib.NOISE:
             raise ValueError("noise: %r, one of %s" % (noise, ", ".join(_lib.NOISE)))
         if penalty_target not in _lib.PENALTY_TARGET:
             raise ValueError("penalty_target: %r, 'output' or 'logits'" % (penalty_target,))
         if penalty_form not in _lib.PENALTY_FORM:
             raise ValueError("penalty_form: %r, 'auto', 'direct' or 'gram'" % (penalty_form,))
+        if precision not in _lib.PRECISION:
+            raise ValueError("precision: %r, 'fp32' or 'bf16'" % (precision,))
         if int(projections) < 0 or int(penalty_every) < 1:
             raise ValueError("projections must be >= 0 and penalty_every >= 1")
         h = self._h
@@ -453,12 +458,21 @@ class Objective(_Handle):
         F.jn_objective_set_penalty_target(h, _lib.PENALTY_TARGET[penalty_target])
         F.jn_objective_set_penalty_every(h, int(penalty_every))
         F.jn_objective_set_penalty_form(h, _lib.PENALTY_FORM[penalty_form])
+        F.jn_objective_set_precision(h, _lib.PRECISION[precision])
         if seed is not None:
             F.jn_objective_set_seed(h, int(seed))
         self.l2, self.jacobian, self.projections = float(l2), float(jacobian), int(projections)
         self.noise, self.input_std, self.jacobian_std = noise, float(input_std), float(jacobian_std)
         self.seed, self.penalty_target, self.penalty_every = seed, penalty_target, int(penalty_every)
         self.penalty_form = penalty_form
+        self.precision = precision
+
+    @property
+    def precision_used(self):
+        """"fp32" or "bf16": what the penalty's products run in with this
+        objective here (jn_objective_precision_used)."""
+        used = F.jn_objective_precision_used(self._h)
+        return next(k for k, v in _lib.PRECISION.items() if v == used)
 
     # The presets whose lambda means something: the l2 weight for "l2", the
     # Jacobian weight for the others.
@@ -496,13 +510,14 @@ class Objective(_Handle):
         self.noise, self.input_std, self.jacobian_std = noise, in_std, jac_std
         self.seed, self.penalty_target, self.penalty_every = None, "output", 1
         self.penalty_form = "auto"
+        self.precision = "fp32"
         return self
 
     def _settings(self) -> Dict[str, Any]:
         return dict(l2=self.l2, jacobian=self.jacobian, projections=self.projections, noise=self.noise,
                     input_std=self.input_std, jacobian_std=self.jacobian_std, seed=self.seed,
                     penalty_target=self.penalty_target, penalty_every=self.penalty_every,
-                    penalty_form=self.penalty_form)
+                    penalty_form=self.penalty_form, precision=self.precision)
 
     def clone(self, **changes: Any) -> "Objective":
         """A copy (jn_objective_clone) with the given keyword settings changed."""
@@ -531,8 +546,8 @@ class Objective(_Handle):
 
     def __repr__(self) -> str:
         return ("jacnet.Objective(loss=%r, l2=%g, jacobian=%g, projections=%d, noise=%r, input_std=%g, "
-                "jacobian_std=%g)" % (self.loss, self.l2, self.jacobian, self.projections, self.noise,
-                                      self.input_std, self.jacobian_std))
+                "jacobian_std=%g, precision=%r)" % (self.loss, self.l2, self.jacobian, self.projections, self.noise,
+                                                    self.input_std, self.jacobian_std, self.precision))
 
 
 # ---- optimizers and random numbers ---------------------------------------------

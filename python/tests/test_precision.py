@@ -1,0 +1,65 @@
+"""Objective(precision=...): the request, the fallback, and the forced bfloat16
+penalty against float32 (tolerances as tests/test_precision.c: the penalty's
+value within 1.2e-2 and its gradient within 1.7e-2 of their float32 size)."""
+import numpy as np
+import pytest
+
+import jacnet
+
+
+def test_default_and_bad_value():
+    with jacnet.Objective(jacobian=0.1) as obj:
+        assert obj.precision == "fp32" and obj.precision_used == "fp32"
+    with pytest.raises(ValueError):
+        jacnet.Objective(precision="fp16")
+
+
+def test_force_never_changes_fp32(monkeypatch):
+    monkeypatch.setenv("JACNET_FORCE_BF16", "1")
+    with jacnet.Objective(jacobian=0.1) as obj:
+        assert obj.precision_used == "fp32"
+
+
+def test_clone_keeps_precision(monkeypatch):
+    monkeypatch.setenv("JACNET_FORCE_BF16", "1")
+    with jacnet.Objective(jacobian=0.1, precision="bf16") as obj, obj.clone(l2=0.01) as copy:
+        assert copy.precision == "bf16"
+        assert copy.precision_used == obj.precision_used
+        assert "precision='bf16'" in repr(copy)
+
+
+def _objectives(net, X, Xj, Y, **kw):
+    out = []
+    for lam, prec in ((0.3, "fp32"), (0.3, "bf16"), (0.0, "fp32")):
+        with jacnet.Objective(jacobian=lam, precision=prec, **kw) as obj:
+            out.append(net.objective(obj, X, Y, Xj=Xj))
+    return out
+
+
+def test_fallback_is_fp32(monkeypatch):
+    monkeypatch.delenv("JACNET_FORCE_BF16", raising=False)
+    with jacnet.Objective(jacobian=0.3, precision="bf16") as obj:
+        if obj.precision_used == "bf16":
+            pytest.skip("this CPU runs bf16 natively (AMX)")
+    rng = np.random.default_rng(0)
+    X, Xj = rng.random((12, 20), dtype=np.float32), rng.random((12, 20), dtype=np.float32)
+    Y = np.eye(4, dtype=np.float32)[rng.integers(0, 4, 12)]
+    with jacnet.Net([20, 16, 4]).init(1) as net:
+        (v32, g32), (vb, gb), _ = _objectives(net, X, Xj, Y)
+    assert v32 == vb
+    np.testing.assert_array_equal(g32, gb)
+
+
+def test_forced_bf16_close_to_fp32(monkeypatch):
+    monkeypatch.setenv("JACNET_FORCE_BF16", "1")
+    with jacnet.Objective(jacobian=0.3, precision="bf16") as obj:
+        if obj.precision_used != "bf16":
+            pytest.skip("no oneDNN bfloat16 products in this build or on this CPU")
+    rng = np.random.default_rng(1)
+    X, Xj = rng.random((40, 64), dtype=np.float32), rng.random((40, 64), dtype=np.float32)
+    Y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, 40)]
+    with jacnet.Net([64, 96, 10]).init(2) as net:
+        (v32, g32), (vb, gb), (v0, g0) = _objectives(net, X, Xj, Y)
+    pen, gpen = abs(v32 - v0), np.abs(g32.astype(np.float64) - g0).max()
+    assert 0 < abs(vb - v32) < 1.2e-2 * pen          # it ran, and is close
+    assert np.abs(gb.astype(np.float64) - g32).max() < 1.7e-2 * gpen

@@ -1,0 +1,397 @@
+/* test_pool_threads.c - the library's own thread pool changes no result.
+ *
+ * Every computation is run with jn_set_threads(1) and jn_set_threads(2) and
+ * the results compared bit for bit. Between the two runs only the library's
+ * pool may change anything: after jn_set_threads the BLAS is put back to one
+ * thread (openblas_set_num_threads, found at run time), so its GEMMs are the
+ * same in both runs. The shapes are chosen so that every threaded loop is
+ * above the size at which threads.c splits it (worked out per loop in the
+ * comments). A last test lets the BLAS use 2 threads too and bounds the
+ * difference, which then comes from the BLAS's summation order only.
+ *
+ * Skipped (with a message) where the BLAS has no thread control. */
+#define _GNU_SOURCE 1
+#include "testutil.h"
+
+#include <dlfcn.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* 64-128-64-10, batch 256, exact penalty: 2560 Jacobian rows, so the
+ * chain and penalty sweeps cover 2560 x 128 values, the first layer's dot
+ * product 2560 x 64, the bias sums 128 columns x 256 rows; the softmax
+ * case has 20 outputs (256 x 20 x 20 output Jacobians). Each is above
+ * threads.c's split size, and small enough for valgrind. */
+#define D 64
+#define H1 128
+#define H2 64
+#define K 10
+#define K_SOFTMAX 20
+#define N 256
+
+static void (*blas_threads)(int);
+
+static int have_thread_control(void)
+{
+    blas_threads = (void (*)(int))dlsym(RTLD_DEFAULT, "openblas_set_num_threads");
+    if (!blas_threads || jn_set_threads(2) != JN_OK) {
+        printf("test_pool_threads: the BLAS has no thread control; skipped\n");
+        return 0;
+    }
+    return 1;
+}
+
+/* The library's pool at t threads, the BLAS at blas_t. */
+static void use_threads(int t, int blas_t)
+{
+    ck_assert_int_eq(jn_set_threads(t), JN_OK);
+    blas_threads(blas_t);
+}
+
+static jn_net *make_net(size_t n_sizes, const size_t *sizes, jn_act hidden, jn_act output)
+{
+    jn_net *net = NULL;
+    ck_assert_int_eq(jn_net_create(&net, sizes, n_sizes, hidden, output), JN_OK);
+    ck_assert_int_eq(jn_net_init(net, 3), JN_OK);
+    return net;
+}
+
+static float *uniform(size_t n, unsigned seed, float lo, float hi)
+{
+    float *v = malloc(n * sizeof *v);
+    ck_assert_ptr_nonnull(v);
+    fill_uniform(v, n, seed, lo, hi);
+    return v;
+}
+
+/* One-hot rows. */
+static float *onehot(size_t n, size_t k, unsigned seed)
+{
+    float *Y = calloc(n * k, sizeof *Y);
+    ck_assert_ptr_nonnull(Y);
+    for (size_t i = 0; i < n; i++) Y[i * k + (i * 7 + seed) % k] = 1.0f;
+    return Y;
+}
+
+static void assert_same(const float *a, const float *b, size_t n, const char *what)
+{
+    size_t diff = 0, first = n;
+    for (size_t i = 0; i < n; i++)
+        if (memcmp(&a[i], &b[i], sizeof(float)) != 0) {
+            if (first == n) first = i;
+            diff++;
+        }
+    ck_assert_msg(diff == 0, "%s: %zu of %zu values differ between 1 and 2 threads (first at %zu: %.9g vs %.9g)",
+                  what, diff, n, first, first < n ? a[first] : 0.0, first < n ? b[first] : 0.0);
+}
+
+/* value and gradient of obj at t = 1 and t = 2, compared bitwise. */
+static void objective_same(jn_net *net, const jn_objective *obj, const float *X, const float *Xj, const float *Y,
+                           size_t n, const char *what)
+{
+    size_t P = jn_net_param_count(net);
+    float *g[2];
+    double v[2];
+    for (int t = 0; t < 2; t++) {
+        use_threads(t + 1, 1);
+        g[t] = malloc(P * sizeof(float));
+        ck_assert_ptr_nonnull(g[t]);
+        ck_assert_int_eq(jn_net_objective(net, obj, X, Xj, Y, n, &v[t], g[t]), JN_OK);
+    }
+    ck_assert_msg(memcmp(&v[0], &v[1], sizeof v[0]) == 0, "%s: objective %.17g vs %.17g", what, v[0], v[1]);
+    assert_same(g[0], g[1], P, what);
+    free(g[0]);
+    free(g[1]);
+}
+
+START_TEST(objective_exact_penalty)
+{
+    if (!have_thread_control()) return;
+    const size_t sizes[] = {D, H1, H2, K};
+    jn_net *net = make_net(4, sizes, JN_ACT_TANH, JN_ACT_SIGMOID);
+    float *X = uniform(N * D, 1, 0.0f, 1.0f), *Xj = uniform(N * D, 2, 0.0f, 1.0f), *Y = onehot(N, K, 1);
+    static const jn_penalty_form forms[] = {JN_FORM_DIRECT, JN_FORM_GRAM};
+    for (int f = 0; f < 2; f++) {
+        jn_objective *obj = NULL;
+        ck_assert_int_eq(jn_objective_create(&obj, JN_LOSS_MSE), JN_OK);
+        ck_assert_int_eq(jn_objective_set_jacobian(obj, 0.3, 0), JN_OK);
+        /* l2 over 17k weights: chunks of 16384 summed in order */
+        ck_assert_int_eq(jn_objective_set_l2(obj, 1e-3), JN_OK);
+        ck_assert_int_eq(jn_objective_set_penalty_form(obj, forms[f]), JN_OK);
+        objective_same(net, obj, X, Xj, Y, N, f ? "exact penalty, Gram form, Xj != X" : "exact penalty, Xj != X");
+        objective_same(net, obj, X, NULL, Y, N, "exact penalty, Xj = X");
+        jn_objective_free(obj);
+    }
+    free(X); free(Xj); free(Y);
+    jn_net_free(net);
+}
+END_TEST
+
+/* Softmax outputs, cross-entropy, 4 random projections: the seeds and
+ * O_bar loops (256 x 20 x 4 x 22 values) and the softmax adjoint. */
+START_TEST(objective_projections_softmax)
+{
+    if (!have_thread_control()) return;
+    const size_t sizes[] = {D, H1, K_SOFTMAX};
+    jn_net *net = make_net(3, sizes, JN_ACT_SIGMOID, JN_ACT_SOFTMAX);
+    float *X = uniform(N * D, 3, 0.0f, 1.0f), *Xj = uniform(N * D, 4, 0.0f, 1.0f);
+    float *Y = onehot(N, K_SOFTMAX, 2);
+    jn_objective *obj = NULL;
+    ck_assert_int_eq(jn_objective_create(&obj, JN_LOSS_CE), JN_OK);
+    ck_assert_int_eq(jn_objective_set_jacobian(obj, 0.5, 4), JN_OK);
+    ck_assert_int_eq(jn_objective_set_seed(obj, 11), JN_OK);
+    objective_same(net, obj, X, Xj, Y, N, "4 projections, softmax, cross-entropy");
+    jn_objective_free(obj);
+    free(X); free(Xj); free(Y);
+    jn_net_free(net);
+}
+END_TEST
+
+/* No penalty, 2048 rows: the loss sums 32 chunks of 64 rows (x 40 work
+ * units each), relu hidden layer (z kept). */
+START_TEST(objective_plain_many_rows)
+{
+    if (!have_thread_control()) return;
+    const size_t sizes[] = {D, H1, 10}, n = 2048;
+    jn_net *net = make_net(3, sizes, JN_ACT_RELU, JN_ACT_SIGMOID);
+    float *X = uniform(n * D, 5, -1.0f, 1.0f), *Y = onehot(n, 10, 3);
+    jn_objective *obj = NULL;
+    ck_assert_int_eq(jn_objective_create(&obj, JN_LOSS_MSE), JN_OK);
+    objective_same(net, obj, X, NULL, Y, n, "plain objective, 2048 rows");
+    jn_objective_free(obj);
+    free(X); free(Y);
+    jn_net_free(net);
+}
+END_TEST
+
+START_TEST(forward_and_jacobian)
+{
+    if (!have_thread_control()) return;
+    const size_t sizes[] = {D, H1, H2, K};
+    jn_net *net = make_net(4, sizes, JN_ACT_TANH, JN_ACT_SIGMOID);
+    float *X = uniform(N * D, 6, 0.0f, 1.0f);
+    float *F[2], *J[2], *sq[2], *Hd[2];
+    int32_t lab[2][N];
+    for (int t = 0; t < 2; t++) {
+        use_threads(t + 1, 1);
+        F[t] = malloc(N * K * sizeof(float));
+        J[t] = malloc(N * K * D * sizeof(float));
+        sq[t] = malloc(N * sizeof(float));
+        Hd[t] = malloc(N * H1 * sizeof(float));
+        ck_assert_int_eq(jn_net_forward(net, X, N, F[t]), JN_OK);
+        ck_assert_int_eq(jn_net_hidden(net, X, N, 1, Hd[t]), JN_OK);
+        ck_assert_int_eq(jn_net_predict(net, X, N, lab[t]), JN_OK);
+        ck_assert_int_eq(jn_net_jacobian(net, X, N, J[t]), JN_OK);
+        ck_assert_int_eq(jn_net_jacobian_sqnorm(net, X, N, sq[t]), JN_OK);
+    }
+    assert_same(F[0], F[1], N * K, "forward");
+    assert_same(Hd[0], Hd[1], N * H1, "hidden");
+    assert_same(J[0], J[1], N * K * D, "Jacobian");
+    assert_same(sq[0], sq[1], N, "Jacobian squared norms");
+    ck_assert(memcmp(lab[0], lab[1], sizeof lab[0]) == 0);
+    for (int t = 0; t < 2; t++) {
+        free(F[t]); free(J[t]); free(sq[t]); free(Hd[t]);
+    }
+    free(X);
+    jn_net_free(net);
+}
+END_TEST
+
+/* SGD with momentum and Adam over 17k parameters, three steps each. */
+START_TEST(optimizer_steps)
+{
+    if (!have_thread_control()) return;
+    const size_t sizes[] = {D, H1, H2, K};
+    for (int kind = 0; kind < 2; kind++) {
+        float *p[2];
+        size_t P = 0;
+        for (int t = 0; t < 2; t++) {
+            use_threads(t + 1, 1);
+            jn_net *net = make_net(4, sizes, JN_ACT_TANH, JN_ACT_SIGMOID);
+            P = jn_net_param_count(net);
+            float *g = uniform(P, 9, -1.0f, 1.0f);
+            jn_optimizer *opt = NULL;
+            if (kind == 0) ck_assert_int_eq(jn_optimizer_create_sgd(&opt, 0.1, 0.9), JN_OK);
+            else ck_assert_int_eq(jn_optimizer_create_adam(&opt, 1e-3, 0.9, 0.999, 1e-8), JN_OK);
+            for (int s = 0; s < 3; s++) {
+                ck_assert_int_eq(jn_optimizer_step(opt, net, g), JN_OK);
+                g[s] = -g[s] * 0.5f;
+            }
+            p[t] = malloc(P * sizeof(float));
+            ck_assert_int_eq(jn_net_get_params(net, p[t], P), JN_OK);
+            jn_optimizer_free(opt);
+            jn_net_free(net);
+            free(g);
+        }
+        assert_same(p[0], p[1], P, kind ? "Adam" : "SGD with momentum");
+        free(p[0]);
+        free(p[1]);
+    }
+}
+END_TEST
+
+/* A step that overflows one parameter reports the same (first) index with
+ * either thread count. */
+START_TEST(optimizer_first_bad_index)
+{
+    if (!have_thread_control()) return;
+    const size_t sizes[] = {D, H1, H2, K};
+    char msg[2][256];
+    for (int t = 0; t < 2; t++) {
+        use_threads(t + 1, 1);
+        jn_net *net = make_net(4, sizes, JN_ACT_TANH, JN_ACT_SIGMOID);
+        size_t P = jn_net_param_count(net);
+        float *g = calloc(P, sizeof *g);
+        g[P - 5] = 3e38f; /* in the last part */
+        g[P / 4] = -3e38f; /* in the first part: the one reported */
+        jn_optimizer *opt = NULL;
+        ck_assert_int_eq(jn_optimizer_create_sgd(&opt, 10.0, 0.0), JN_OK);
+        ck_assert_int_eq(jn_optimizer_step(opt, net, g), JN_ERR_DIVERGED);
+        snprintf(msg[t], sizeof msg[t], "%s", jn_last_error());
+        char want[64];
+        snprintf(want, sizeof want, "parameter %zu ", P / 4);
+        ck_assert_msg(strstr(msg[t], want), "message '%s' lacks '%s'", msg[t], want);
+        jn_optimizer_free(opt);
+        jn_net_free(net);
+        free(g);
+    }
+    ck_assert_str_eq(msg[0], msg[1]);
+}
+END_TEST
+
+/* Gaussian noise: the same draws whatever the thread count, and whether
+ * the output is a separate buffer (transformed in place by blocks, in
+ * parallel) or the input itself (serial); 300001 values = 585 whole blocks
+ * of 512 plus a partial one. */
+START_TEST(noise_draws)
+{
+    if (!have_thread_control()) return;
+    size_t n = 300001;
+    float *src = uniform(n, 12, -1.0f, 1.0f), *out[2], *inplace = malloc(n * sizeof(float)), *plain[2];
+    for (int t = 0; t < 2; t++) {
+        use_threads(t + 1, 1);
+        jn_rng *rng = NULL;
+        ck_assert_int_eq(jn_rng_create(&rng, 99), JN_OK);
+        out[t] = malloc(n * sizeof(float));
+        ck_assert_int_eq(jn_corrupt(rng, JN_NOISE_GAUSSIAN, 0.25, src, out[t], n), JN_OK);
+        plain[t] = malloc(n * sizeof(float));
+        ck_assert_int_eq(jn_rng_gaussian(rng, plain[t], n, 2.0), JN_OK);
+        jn_rng_free(rng);
+    }
+    assert_same(out[0], out[1], n, "jn_corrupt");
+    assert_same(plain[0], plain[1], n, "jn_rng_gaussian");
+    /* the serial in-place path gives the very same values */
+    jn_rng *rng = NULL;
+    ck_assert_int_eq(jn_rng_create(&rng, 99), JN_OK);
+    memcpy(inplace, src, n * sizeof(float));
+    ck_assert_int_eq(jn_corrupt(rng, JN_NOISE_GAUSSIAN, 0.25, inplace, inplace, n), JN_OK);
+    assert_same(out[0], inplace, n, "jn_corrupt in place");
+    /* and the generator has advanced by the same number of draws */
+    ck_assert_int_eq(jn_rng_gaussian(rng, inplace, n, 2.0), JN_OK);
+    assert_same(plain[0], inplace, n, "draws after jn_corrupt in place");
+    jn_rng_free(rng);
+    for (int t = 0; t < 2; t++) {
+        free(out[t]);
+        free(plain[t]);
+    }
+    free(src);
+    free(inplace);
+}
+END_TEST
+
+/* A short training run (noise on both inputs, exact penalty, momentum):
+ * the same final parameters. */
+START_TEST(trainer_run)
+{
+    if (!have_thread_control()) return;
+    size_t n = 600;
+    float *X = uniform(n * D, 13, 0.0f, 1.0f);
+    int32_t *y = malloc(n * sizeof *y);
+    for (size_t i = 0; i < n; i++) y[i] = (int32_t)((X[i * D] + X[i * D + 1]) * 5.0f) % 10;
+    jn_dataset *ds = NULL;
+    ck_assert_int_eq(jn_dataset_create(&ds, X, y, n, D, 10, 0), JN_OK);
+    const size_t sizes[] = {D, H1, 10};
+    float *p[2];
+    size_t P = 0;
+    for (int t = 0; t < 2; t++) {
+        use_threads(t + 1, 1);
+        jn_net *net = make_net(3, sizes, JN_ACT_TANH, JN_ACT_SIGMOID);
+        P = jn_net_param_count(net);
+        jn_objective *obj = NULL;
+        ck_assert_int_eq(jn_objective_create_model(&obj, JN_MODEL_MLP_NJ_BOTH, 0.1, 0.1), JN_OK);
+        jn_optimizer *opt = NULL;
+        ck_assert_int_eq(jn_optimizer_create_sgd(&opt, 0.1, 0.5), JN_OK);
+        jn_trainer *tr = NULL;
+        ck_assert_int_eq(jn_trainer_create(&tr), JN_OK);
+        ck_assert_int_eq(jn_trainer_set_epochs(tr, 2), JN_OK);
+        ck_assert_int_eq(jn_trainer_set_batch_size(tr, 200), JN_OK);
+        ck_assert_int_eq(jn_trainer_run(tr, net, obj, opt, ds, NULL), JN_OK);
+        p[t] = malloc(P * sizeof(float));
+        ck_assert_int_eq(jn_net_get_params(net, p[t], P), JN_OK);
+        jn_trainer_free(tr);
+        jn_optimizer_free(opt);
+        jn_objective_free(obj);
+        jn_net_free(net);
+    }
+    assert_same(p[0], p[1], P, "trained parameters");
+    free(p[0]); free(p[1]);
+    free(X); free(y);
+    jn_dataset_free(ds);
+}
+END_TEST
+
+/* With the BLAS at 2 threads as well, results may differ by the BLAS's
+ * summation order only: a few float32 ulps (docs/PERFORMANCE.md measured
+ * about 2e-7 of the largest gradient entry); 1e-5 leaves room. */
+START_TEST(blas_threads_bounded)
+{
+    if (!have_thread_control()) return;
+    const size_t sizes[] = {D, H1, H2, K};
+    jn_net *net = make_net(4, sizes, JN_ACT_TANH, JN_ACT_SIGMOID);
+    float *X = uniform(N * D, 1, 0.0f, 1.0f), *Xj = uniform(N * D, 2, 0.0f, 1.0f), *Y = onehot(N, K, 1);
+    jn_objective *obj = NULL;
+    ck_assert_int_eq(jn_objective_create(&obj, JN_LOSS_MSE), JN_OK);
+    ck_assert_int_eq(jn_objective_set_jacobian(obj, 0.3, 0), JN_OK);
+    size_t P = jn_net_param_count(net);
+    float *g[2];
+    double v[2];
+    for (int t = 0; t < 2; t++) {
+        use_threads(t + 1, t + 1);
+        g[t] = malloc(P * sizeof(float));
+        ck_assert_int_eq(jn_net_objective(net, obj, X, Xj, Y, N, &v[t], g[t]), JN_OK);
+    }
+    double gmax = 0.0, dmax = 0.0;
+    for (size_t i = 0; i < P; i++) {
+        gmax = fmax(gmax, fabs(g[0][i]));
+        dmax = fmax(dmax, fabs((double)g[0][i] - g[1][i]));
+    }
+    ck_assert_msg(fabs(v[0] - v[1]) <= 1e-6 * fabs(v[0]), "objective %.17g vs %.17g", v[0], v[1]);
+    ck_assert_msg(dmax <= 1e-5 * gmax, "gradient differs by %g of its largest entry", dmax / gmax);
+    free(g[0]); free(g[1]);
+    free(X); free(Xj); free(Y);
+    jn_objective_free(obj);
+    jn_net_free(net);
+}
+END_TEST
+
+static Suite *threads_suite(void)
+{
+    Suite *s = suite_create("pool_threads");
+    TCase *tc = tcase_create("same results");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, objective_exact_penalty);
+    tcase_add_test(tc, objective_projections_softmax);
+    tcase_add_test(tc, objective_plain_many_rows);
+    tcase_add_test(tc, forward_and_jacobian);
+    tcase_add_test(tc, optimizer_steps);
+    tcase_add_test(tc, optimizer_first_bad_index);
+    tcase_add_test(tc, noise_draws);
+    tcase_add_test(tc, trainer_run);
+    tcase_add_test(tc, blas_threads_bounded);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void) { return run_suite(threads_suite()); }

@@ -1,0 +1,363 @@
+/* test_precision.c - jn_objective_set_precision: the FP32 default is
+ * untouched, BF16 falls back to FP32 where it cannot run, and the bfloat16
+ * penalty (forced with JACNET_FORCE_BF16=1 wherever oneDNN can multiply
+ * bfloat16, AMX or not) agrees with float32 and with the float64 oracle
+ * within a stated tolerance.
+ *
+ * Errors are measured on the penalty's own part: the penalty value
+ * P = objective(lambda) - objective(0) and the penalty's gradient
+ * g(lambda) - g(0), both in float32, since the loss, its gradient and the
+ * l2 term stay float32 in BF16 mode and would dilute the error.
+ *   value:    |objective_bf16 - objective_fp32| / |P|
+ *   gradient: max_i |g_bf16 - g_fp32| / max_i |g_pen,i|
+ * Measured here (AVX-512 BF16, oneDNN 2.6; `test_precision --measure`
+ * prints every case): value 2e-7 to 6e-4 and gradient 1.3e-3 to 3.4e-3 on
+ * the 40- and 50-example cases below, up to 3.9e-3 and 5.7e-3 on the
+ * oracle's 4-example cases (fewer products to average the rounding over).
+ * The tolerances are about 3 times the worst: 1.2e-2 and 1.7e-2
+ * (docs/PERFORMANCE.md). */
+#define _GNU_SOURCE 1
+#include "testutil.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TOL_VALUE 1.2e-2
+#define TOL_GRAD 1.7e-2
+
+static void force(int on)
+{
+    if (on) setenv("JACNET_FORCE_BF16", "1", 1);
+    else unsetenv("JACNET_FORCE_BF16");
+}
+
+/* 1 if the forced bfloat16 path runs in this build on this CPU; says why
+ * not otherwise (the tests that need it then pass vacuously). */
+static int bf16_runs(void)
+{
+    jn_objective *obj = NULL;
+    ck_assert_int_eq(jn_objective_create(&obj, JN_LOSS_MSE), JN_OK);
+    ck_assert_int_eq(jn_objective_set_precision(obj, JN_PRECISION_BF16), JN_OK);
+    force(1);
+    int runs = jn_objective_precision_used(obj) == JN_PRECISION_BF16;
+    jn_objective_free(obj);
+    if (!runs) {
+#ifdef JN_TEST_HAVE_DNNL
+        printf("test_precision: built with oneDNN, but its bfloat16 products do not run on this CPU; "
+               "bf16 comparisons skipped\n");
+#else
+        printf("test_precision: built without oneDNN (apt-get install libdnnl-dev); bf16 comparisons skipped\n");
+#endif
+    }
+    return runs;
+}
+
+static jn_net *make_net(const size_t *sizes, size_t n_sizes, jn_act hidden, jn_act output)
+{
+    jn_net *net = NULL;
+    ck_assert_int_eq(jn_net_create(&net, sizes, n_sizes, hidden, output), JN_OK);
+    ck_assert_int_eq(jn_net_init(net, 5), JN_OK);
+    return net;
+}
+
+static jn_objective *make_obj(jn_loss loss, double lambda, unsigned projections, jn_penalty_form form, double l2,
+                              jn_precision precision)
+{
+    jn_objective *obj = NULL;
+    ck_assert_int_eq(jn_objective_create(&obj, loss), JN_OK);
+    ck_assert_int_eq(jn_objective_set_jacobian(obj, lambda, projections), JN_OK);
+    ck_assert_int_eq(jn_objective_set_penalty_form(obj, form), JN_OK);
+    ck_assert_int_eq(jn_objective_set_l2(obj, l2), JN_OK);
+    ck_assert_int_eq(jn_objective_set_precision(obj, precision), JN_OK);
+    return obj;
+}
+
+typedef struct errors {
+    double value, grad;
+} errors;
+
+static errors worst;  /* over the cases of this process, for --measure */
+static int measuring; /* --measure: record, do not assert the tolerances */
+
+/* Objective and gradient with obj's settings in FP32, in BF16, and in FP32
+ * without the penalty; the BF16 errors relative to the penalty's part. */
+static errors compare(jn_net *net, jn_loss loss, double lambda, unsigned projections, jn_penalty_form form,
+                      double l2, const float *X, const float *Xj, const float *Y, size_t n)
+{
+    size_t P = jn_net_param_count(net);
+    float *g[3];
+    double v[3];
+    const double lambdas[3] = {lambda, lambda, 0.0};
+    const jn_precision precs[3] = {JN_PRECISION_FP32, JN_PRECISION_BF16, JN_PRECISION_FP32};
+    for (int k = 0; k < 3; k++) {
+        jn_objective *obj = make_obj(loss, lambdas[k], projections, form, l2, precs[k]);
+        ck_assert_int_eq(jn_objective_precision_used(obj), precs[k]);
+        g[k] = malloc(P * sizeof(float));
+        ck_assert_int_eq(jn_net_objective(net, obj, X, Xj, Y, n, &v[k], g[k]), JN_OK);
+        jn_objective_free(obj);
+    }
+    double gpen = 0.0, diff = 0.0;
+    int differs = 0;
+    for (size_t i = 0; i < P; i++) {
+        gpen = fmax(gpen, fabs((double)g[0][i] - g[2][i]));
+        diff = fmax(diff, fabs((double)g[1][i] - g[0][i]));
+        differs |= g[1][i] != g[0][i];
+    }
+    /* The bfloat16 path really ran: rounding the inputs changes something. */
+    ck_assert_msg(differs || v[1] != v[0], "BF16 gave exactly the FP32 result: did it run?");
+    ck_assert(gpen > 0.0 && v[0] != v[2]);
+    errors e = {fabs(v[1] - v[0]) / fabs(v[0] - v[2]), diff / gpen};
+    worst.value = fmax(worst.value, e.value);
+    worst.grad = fmax(worst.grad, e.grad);
+    for (int k = 0; k < 3; k++) free(g[k]);
+    return e;
+}
+
+static void check(errors e, const char *what)
+{
+    if (measuring) {
+        printf("  %-12s penalty value %.3g, penalty gradient %.3g\n", what, e.value, e.grad);
+        return;
+    }
+    ck_assert_msg(e.value < TOL_VALUE, "%s: penalty value relative error %.3g (tolerance %g)", what, e.value, TOL_VALUE);
+    ck_assert_msg(e.grad < TOL_GRAD, "%s: penalty gradient relative error %.3g (tolerance %g)", what, e.grad, TOL_GRAD);
+}
+
+static float *uniform(size_t n, unsigned seed, float lo, float hi)
+{
+    float *v = malloc(n * sizeof *v);
+    fill_uniform(v, n, seed, lo, hi);
+    return v;
+}
+
+static float *onehot(size_t n, size_t k)
+{
+    float *Y = calloc(n * k, sizeof *Y);
+    for (size_t i = 0; i < n; i++) Y[i * k + (i * 3) % k] = 1.0f;
+    return Y;
+}
+
+START_TEST(api)
+{
+    jn_objective *obj = NULL;
+    ck_assert_int_eq(jn_objective_create(&obj, JN_LOSS_MSE), JN_OK);
+    ck_assert_int_eq(jn_objective_precision_used(obj), JN_PRECISION_FP32); /* the default */
+    ck_assert_int_eq(jn_objective_set_precision(obj, (jn_precision)7), JN_ERR_INVALID);
+    ck_assert_ptr_nonnull(strstr(jn_last_error(), "precision"));
+    ck_assert_int_eq(jn_objective_set_precision(NULL, JN_PRECISION_BF16), JN_ERR_INVALID);
+    ck_assert_int_eq(jn_objective_precision_used(NULL), JN_PRECISION_FP32);
+    /* forcing never turns an FP32 objective into BF16 */
+    force(1);
+    ck_assert_int_eq(jn_objective_precision_used(obj), JN_PRECISION_FP32);
+    /* a clone keeps the request */
+    ck_assert_int_eq(jn_objective_set_precision(obj, JN_PRECISION_BF16), JN_OK);
+    jn_objective *copy = NULL;
+    ck_assert_int_eq(jn_objective_clone(&copy, obj), JN_OK);
+    ck_assert_int_eq(jn_objective_precision_used(copy), jn_objective_precision_used(obj));
+    force(0);
+    jn_objective_free(copy);
+    jn_objective_free(obj);
+}
+END_TEST
+
+/* Where BF16 does not run (here: no AMX and no JACNET_FORCE_BF16, or no
+ * oneDNN), a BF16 objective gives exactly the FP32 results. */
+START_TEST(fallback_is_fp32)
+{
+    force(0);
+    const size_t sizes[] = {30, 40, 5};
+    jn_net *net = make_net(sizes, 3, JN_ACT_TANH, JN_ACT_SIGMOID);
+    jn_objective *f = make_obj(JN_LOSS_MSE, 0.2, 0, JN_FORM_AUTO, 0.0, JN_PRECISION_FP32);
+    jn_objective *b = make_obj(JN_LOSS_MSE, 0.2, 0, JN_FORM_AUTO, 0.0, JN_PRECISION_BF16);
+    if (jn_objective_precision_used(b) == JN_PRECISION_BF16) {
+        printf("test_precision: this CPU runs BF16 natively (AMX); fallback not testable here\n");
+    } else {
+        size_t n = 16, P = jn_net_param_count(net);
+        float *X = uniform(n * 30, 1, 0.0f, 1.0f), *Xj = uniform(n * 30, 2, 0.0f, 1.0f), *Y = onehot(n, 5);
+        float *g1 = malloc(P * sizeof *g1), *g2 = malloc(P * sizeof *g2);
+        double v1, v2;
+        ck_assert_int_eq(jn_net_objective(net, f, X, Xj, Y, n, &v1, g1), JN_OK);
+        ck_assert_int_eq(jn_net_objective(net, b, X, Xj, Y, n, &v2, g2), JN_OK);
+        ck_assert(v1 == v2);
+        ck_assert(memcmp(g1, g2, P * sizeof *g1) == 0);
+        free(X); free(Xj); free(Y); free(g1); free(g2);
+    }
+    jn_objective_free(f);
+    jn_objective_free(b);
+    jn_net_free(net);
+}
+END_TEST
+
+/* Forced BF16 against FP32, over the code paths: one and two hidden layers,
+ * direct and Gram first layer, exact and projected, Xj = X and Xj != X,
+ * sigmoid + MSE and softmax + cross-entropy, l2 on. */
+START_TEST(bf16_against_fp32)
+{
+    if (!bf16_runs()) return;
+    size_t n = 40;
+    struct {
+        size_t sizes[4], n_sizes;
+        jn_act hidden, output;
+        jn_loss loss;
+        unsigned projections;
+        jn_penalty_form form;
+        int same;
+    } cases[] = {
+        {{64, 96, 10}, 3, JN_ACT_TANH, JN_ACT_SIGMOID, JN_LOSS_MSE, 0, JN_FORM_DIRECT, 0},
+        {{64, 96, 10}, 3, JN_ACT_TANH, JN_ACT_SIGMOID, JN_LOSS_MSE, 0, JN_FORM_DIRECT, 1},
+        {{64, 96, 10}, 3, JN_ACT_TANH, JN_ACT_SIGMOID, JN_LOSS_MSE, 0, JN_FORM_GRAM, 0},
+        {{64, 80, 48, 10}, 4, JN_ACT_TANH, JN_ACT_SIGMOID, JN_LOSS_MSE, 0, JN_FORM_DIRECT, 0},
+        {{64, 80, 48, 10}, 4, JN_ACT_SIGMOID, JN_ACT_SIGMOID, JN_LOSS_MSE, 3, JN_FORM_DIRECT, 0},
+        {{64, 96, 10}, 3, JN_ACT_RELU, JN_ACT_SOFTMAX, JN_LOSS_CE, 0, JN_FORM_DIRECT, 0},
+        {{64, 96, 10}, 3, JN_ACT_TANH, JN_ACT_SOFTMAX, JN_LOSS_CE, 2, JN_FORM_AUTO, 1},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        jn_net *net = make_net(cases[c].sizes, cases[c].n_sizes, cases[c].hidden, cases[c].output);
+        size_t D = cases[c].sizes[0], K = cases[c].sizes[cases[c].n_sizes - 1];
+        float *X = uniform(n * D, 10 + (unsigned)c, 0.0f, 1.0f), *Xj = uniform(n * D, 20 + (unsigned)c, 0.0f, 1.0f);
+        float *Y = onehot(n, K);
+        errors e = compare(net, cases[c].loss, 0.3, cases[c].projections, cases[c].form, 1e-3, X,
+                           cases[c].same ? NULL : Xj, Y, n);
+        char what[64];
+        snprintf(what, sizeof what, "case %zu", c);
+        check(e, what);
+        free(X); free(Xj); free(Y);
+        jn_net_free(net);
+    }
+    force(0);
+}
+END_TEST
+
+/* The benchmark's shape (784-1000-10, batch 100, exact penalty at noisy
+ * inputs), scaled to 784-500-10 and batch 50 to keep the test short on
+ * CPUs without AMX, where oneDNN's bfloat16 is slow. */
+START_TEST(bf16_mnist_shape)
+{
+    if (!bf16_runs()) return;
+    const size_t sizes[] = {784, 500, 10}, n = 50;
+    jn_net *net = make_net(sizes, 3, JN_ACT_TANH, JN_ACT_SIGMOID);
+    float *X = uniform(n * 784, 3, 0.0f, 1.0f), *Xj = malloc(n * 784 * sizeof *Xj), *Y = onehot(n, 10);
+    jn_rng *rng = NULL;
+    ck_assert_int_eq(jn_rng_create(&rng, 4), JN_OK);
+    ck_assert_int_eq(jn_corrupt(rng, JN_NOISE_GAUSSIAN, 0.1, X, Xj, n * 784), JN_OK);
+    check(compare(net, JN_LOSS_MSE, 0.1, 0, JN_FORM_DIRECT, 0.0, X, Xj, Y, n), "784-500-10");
+    jn_rng_free(rng);
+    free(X); free(Xj); free(Y);
+    jn_net_free(net);
+    force(0);
+}
+END_TEST
+
+/* The float64 oracle cases with the penalty forced to BF16: objective and
+ * gradient against the oracle. The oracle gives no separate penalty, so the
+ * errors are taken relative to the FP32 penalty part (FP32 matches the
+ * oracle to 1e-4, test_oracle.c) plus that 1e-4 allowance. */
+static const char *const oracle_cases[] = {"paper_1h", "paper_1h_l2", "deep_2h", "relu_1h", "softmax_ce"};
+
+START_TEST(bf16_oracle)
+{
+    if (!bf16_runs()) return;
+    oracle_case c;
+    ck_assert_msg(oracle_load(&c, oracle_cases[_i]), "cannot load oracle case %s", oracle_cases[_i]);
+    jn_net *net = NULL;
+    ck_assert_int_eq(jn_net_create(&net, c.sizes, c.n_sizes, c.hidden, c.output), JN_OK);
+    float *p = to_float(c.params, c.n_params);
+    ck_assert_int_eq(jn_net_set_params(net, p, c.n_params), JN_OK);
+    size_t D = c.sizes[0], K = c.sizes[c.n_sizes - 1];
+    float *X = to_float(c.X, c.n * D), *Y = to_float(c.Y, c.n * K), *Xj = c.Xj ? to_float(c.Xj, c.n * D) : NULL;
+    /* float32 errors first, through the same comparison as above */
+    check(compare(net, c.loss, c.lambda_jacobian, 0, JN_FORM_DIRECT, c.lambda_l2, X, Xj, Y, c.n), c.name);
+    /* then the BF16 result itself against the float64 numbers */
+    jn_objective *b = make_obj(c.loss, c.lambda_jacobian, 0, JN_FORM_AUTO, c.lambda_l2, JN_PRECISION_BF16);
+    jn_objective *z = make_obj(c.loss, 0.0, 0, JN_FORM_AUTO, c.lambda_l2, JN_PRECISION_FP32);
+    float *g = malloc(c.n_params * sizeof *g), *g0 = malloc(c.n_params * sizeof *g0);
+    double v, v0;
+    ck_assert_int_eq(jn_net_objective(net, b, X, Xj, Y, c.n, &v, g), JN_OK);
+    ck_assert_int_eq(jn_net_objective(net, z, X, Xj, Y, c.n, &v0, g0), JN_OK);
+    double pen = fabs(c.objective - v0), gpen = 0.0, gmax = 0.0, diff = 0.0;
+    for (size_t i = 0; i < c.n_params; i++) {
+        gpen = fmax(gpen, fabs(c.grad[i] - g0[i]));
+        gmax = fmax(gmax, fabs(c.grad[i]));
+        diff = fmax(diff, fabs(g[i] - c.grad[i]));
+    }
+    ck_assert_msg(fabs(v - c.objective) < TOL_VALUE * pen + 1e-4 * fabs(c.objective),
+                  "%s: BF16 objective %.9g, oracle %.9g (penalty %.3g)", c.name, v, c.objective, pen);
+    ck_assert_msg(diff < TOL_GRAD * gpen + 1e-4 * gmax, "%s: BF16 gradient off the oracle by %.3g (penalty part %.3g)",
+                  c.name, diff, gpen);
+    free(g); free(g0); free(X); free(Y); free(Xj); free(p);
+    jn_objective_free(b);
+    jn_objective_free(z);
+    jn_net_free(net);
+    oracle_free(&c);
+    force(0);
+}
+END_TEST
+
+/* A short training run in BF16: it trains (objective falls) and stays
+ * finite; the trainer passes the precision through. */
+START_TEST(bf16_trains)
+{
+    if (!bf16_runs()) return;
+    size_t n = 400, D = 20;
+    float *X = uniform(n * D, 8, -1.0f, 1.0f);
+    int32_t *y = malloc(n * sizeof *y);
+    for (size_t i = 0; i < n; i++) y[i] = X[i * D] + X[i * D + 1] > 0.0f;
+    jn_dataset *ds = NULL;
+    ck_assert_int_eq(jn_dataset_create(&ds, X, y, n, D, 2, 0), JN_OK);
+    const size_t sizes[] = {20, 32, 2};
+    jn_net *net = make_net(sizes, 3, JN_ACT_TANH, JN_ACT_SIGMOID);
+    jn_objective *obj = NULL;
+    ck_assert_int_eq(jn_objective_create_model(&obj, JN_MODEL_MLP_NJ, 0.05, 0.1), JN_OK);
+    ck_assert_int_eq(jn_objective_set_precision(obj, JN_PRECISION_BF16), JN_OK);
+    ck_assert_int_eq(jn_objective_precision_used(obj), JN_PRECISION_BF16);
+    jn_optimizer *opt = NULL;
+    ck_assert_int_eq(jn_optimizer_create_sgd(&opt, 0.2, 0.5), JN_OK);
+    jn_trainer *tr = NULL;
+    ck_assert_int_eq(jn_trainer_create(&tr), JN_OK);
+    ck_assert_int_eq(jn_trainer_set_epochs(tr, 15), JN_OK);
+    ck_assert_int_eq(jn_trainer_set_batch_size(tr, 20), JN_OK);
+    ck_assert_int_eq(jn_trainer_run(tr, net, obj, opt, ds, NULL), JN_OK);
+    double err;
+    ck_assert_int_eq(jn_net_error_rate(net, ds, &err), JN_OK);
+    ck_assert_msg(err < 0.1, "training error %g after 15 epochs in BF16", err);
+    jn_trainer_free(tr);
+    jn_optimizer_free(opt);
+    jn_objective_free(obj);
+    jn_net_free(net);
+    jn_dataset_free(ds);
+    free(X); free(y);
+    force(0);
+}
+END_TEST
+
+static Suite *precision_suite(void)
+{
+    Suite *s = suite_create("precision");
+    TCase *tc = tcase_create("bf16");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, api);
+    tcase_add_test(tc, fallback_is_fp32);
+    tcase_add_test(tc, bf16_against_fp32);
+    tcase_add_test(tc, bf16_mnist_shape);
+    tcase_add_loop_test(tc, bf16_oracle, 0, sizeof oracle_cases / sizeof oracle_cases[0]);
+    tcase_add_test(tc, bf16_trains);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(int argc, char **argv)
+{
+    /* `test_precision --measure`: the worst errors over all comparisons, for
+     * docs/PERFORMANCE.md; nothing is asserted against the tolerances. */
+    if (argc > 1 && !strcmp(argv[1], "--measure")) {
+        setenv("CK_FORK", "no", 1);
+        measuring = 1;
+        int rc = run_suite(precision_suite());
+        printf("worst BF16 errors over the cases: penalty value %.3g, penalty gradient %.3g\n", worst.value,
+               worst.grad);
+        return rc;
+    }
+    return run_suite(precision_suite());
+}
