@@ -209,7 +209,7 @@ def main():
         lines = ["", f"{'mutant':34} {'file':20} {'result':10} killed by", "-" * 90]
         for m, status, by, _ in rows:
             lines.append(f"{m['id']:34} {m['file'][4:] if m['file'].startswith('src/') else m['file']:20} "
-                         f"{status:10} {by if status == 'killed' else m.get('equivalent', by)}")
+                         f"{status:10} {by if status != 'equivalent' else 'why: see tests/mutants.txt'}")
         killed = sum(1 for r in rows if r[1] == "killed")
         equivalent = sum(1 for r in rows if r[1] == "equivalent")
         bad = [r[0]["id"] for r in rows if r[1] in ("survived", "NO BUILD")]
