@@ -6,7 +6,7 @@
 #   make mutants-list     check that every mutant's line is still in src/
 #   MUTANTS_ARGS=...      e.g. --only trainer-shuffle-first-epoch,gauss-negated-half
 # The working tree is never modified. One job; about 10 s a mutant.
-.PHONY: mutants mutants-list mutants-build
+.PHONY: mutants mutants-list mutants-build mutants-lib
 
 mutants:
 	@/usr/bin/python3 scripts/mutants.py $(MUTANTS_ARGS)
@@ -16,3 +16,4 @@ mutants-list:
 
 # What the harness builds in its scratch copy for every mutant.
 mutants-build: $(STATIC) $(TEST_BINS)
+mutants-lib: $(STATIC)
