@@ -5,7 +5,8 @@
 #                         survives without an `equivalent:` explanation
 #   make mutants-list     check that every mutant's line is still in src/
 #   MUTANTS_ARGS=...      e.g. --only trainer-shuffle-first-epoch,gauss-negated-half
-# The working tree is never modified. One job; about 10 s a mutant.
+# The working tree is never modified. One job. Measured: 51 mutants in 19.4 min
+# on a shared 2-core machine at load ~10 (9.8 min of CPU); docs/TESTING.md.
 .PHONY: mutants mutants-list mutants-build mutants-lib
 
 mutants:
