@@ -7,7 +7,38 @@
  * The whole state of a run lives in a jn__run (run.h), the network and the
  * optimizer, and the loop advances it one minibatch at a time, so a run can
  * stop between any two minibatches, be saved, and go on later exactly as if
- * it had not stopped. */
+ * it had not stopped.
+ *
+ * The stream contract: a run is reproduced bit for bit (with one BLAS
+ * thread) by this loop on public functions, written out in
+ * docs/METHOD.md ("The trainer's loop") and pinned by
+ * tests/test_trainer_loop.c. With s the trainer's seed:
+ *   - three generators, jn_rng_create_stream(s, 0) for shuffling,
+ *     (s, 1) for the loss input's noise, (s, 2) for the Jacobian input's;
+ *   - every epoch (the first included) starts with one
+ *     jn_dataset_shuffle(train, stream 0, perm); minibatch k holds
+ *     perm[k b .. k b + m), b = min(batch size, count), the last one short;
+ *   - per minibatch, from its clean features X (jn_dataset_gather) and
+ *     one-hot targets (jn_dataset_onehot): if the noise kind is not NONE
+ *     and input_std > 0, Xloss = jn_corrupt(stream 1, kind, input_std, X);
+ *     if the kind is not NONE, jacobian_std > 0 and lambda > 0,
+ *     Xjac = jn_corrupt(stream 2, kind, jacobian_std, X) (drawn on every
+ *     step, also those where penalty_every skips the penalty). The
+ *     objective's Xj is Xjac when drawn, else the clean X when the loss
+ *     input is noisy (the penalty never sees the loss term's noise), else
+ *     NULL;
+ *   - the step counter t runs from 0 across epochs; step t evaluates the
+ *     objective with Jacobian weight every * lambda when t % every == 0 and
+ *     0 otherwise, and projection seed s ^ (0x9e3779b97f4a7c15 * (t + 1))
+ *     (the objective's own seed is not used), then jn_optimizer_step;
+ *   - after each epoch, the validation error (jn_net_error_rate); a
+ *     strictly lower one saves the parameters; then the epoch callback,
+ *     then patience. At the end the saved parameters are restored when a
+ *     validation set was given and some epoch finished (also when a callback
+ *     stopped the run), unless the run diverged.
+ * Sharded runs (jn_trainer_set_sharding) and float targets differ as
+ * jacnet.h says; checkpoints and recovery change nothing of the above
+ * while they are off. */
 #include "binio.h"
 #include "run.h"
 

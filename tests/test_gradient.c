@@ -23,6 +23,11 @@
  * same objective with lambda = 0, analytically and by differences), so that
  * an error in the penalty gradient cannot hide behind a larger loss gradient.
  *
+ * Every penalty form (direct, Gram: forced, since AUTO picks the Gram form
+ * at these small shapes) x target (outputs, logits) x exact / projected is
+ * checked the same way (tcase "forms"), and the two forms against each other
+ * on identical inputs and projection seeds.
+ *
  * ReLU: the objective has kinks where a pre-activation crosses 0. Rather
  * than tuning inputs, the test skips a parameter when the on/off pattern of
  * any relu unit (hidden layers, and outputs for a relu output layer) at X or
@@ -158,7 +163,9 @@ static jn_net *make_net(const size_t *sizes, size_t n_sizes, jn_act hidden, jn_a
     return net;
 }
 
-static void problem_setup(problem *pb, const config *c, unsigned seed)
+/* form: the penalty form forced on both objectives (AUTO picks the Gram
+ * form at every shape of this file). */
+static void problem_setup_form(problem *pb, const config *c, unsigned seed, jn_penalty_form form)
 {
     memset(pb, 0, sizeof *pb);
     pb->c = *c;
@@ -186,7 +193,13 @@ static void problem_setup(problem *pb, const config *c, unsigned seed)
         ck_assert_int_eq(jn_objective_set_penalty_target(*o, c->target), JN_OK);
         ck_assert_int_eq(jn_objective_set_l2(*o, c->l2), JN_OK);
         ck_assert_int_eq(jn_objective_set_seed(*o, 77), JN_OK);
+        ck_assert_int_eq(jn_objective_set_penalty_form(*o, form), JN_OK);
     }
+}
+
+static void problem_setup(problem *pb, const config *c, unsigned seed)
+{
+    problem_setup_form(pb, c, seed, JN_FORM_AUTO);
 }
 
 static void problem_free(problem *pb)
@@ -335,20 +348,22 @@ static size_t kinked_params(problem *pb)
     return count;
 }
 
-static void run_config(const config *c, unsigned seed)
+static void run_config_form(const config *c, unsigned seed, jn_penalty_form form)
 {
     problem pb;
-    problem_setup(&pb, c, seed);
+    problem_setup_form(&pb, c, seed, form);
     /* relu: redraw the network and data (not the library's fault) until at
      * most a quarter of the parameters sit next to a kink */
     for (unsigned attempt = 1; attempt < 8 && kinked_params(&pb) * 4 > pb.P; attempt++) {
         problem_free(&pb);
-        problem_setup(&pb, c, seed + 1000 * attempt);
+        problem_setup_form(&pb, c, seed + 1000 * attempt, form);
     }
     check_all(&pb, pb.obj, NULL, "total");
     if (c->lambda_j > 0.0) check_all(&pb, pb.obj, pb.obj0, "penalty");
     problem_free(&pb);
 }
+
+static void run_config(const config *c, unsigned seed) { run_config_form(c, seed, JN_FORM_AUTO); }
 
 START_TEST(grid_activations)
 {
@@ -391,6 +406,64 @@ START_TEST(projection_gradient_deterministic)
     free(g1);
     free(g2);
     problem_free(&pb);
+}
+END_TEST
+
+/* ---- every penalty form x target x exact/projected ----
+ * AUTO picks the Gram form at every shape above, so the direct form would
+ * otherwise run only through the oracle's exact output-target cases. Loop
+ * index: form (bit 0), target (bit 1), projections (bit 2), output
+ * activation (bit 3: sigmoid or softmax), on two hidden layers with
+ * Xj != X. Each is checked by differences, and the two forms against each
+ * other on the same network, inputs and projection seed. */
+static config form_config(int i, jn_penalty_form *form, char *name, size_t len)
+{
+    *form = (i & 1) ? JN_FORM_GRAM : JN_FORM_DIRECT;
+    jn_penalty_target target = (i & 2) ? LOG : OUT;
+    unsigned proj = (i & 4) ? 2 : 0;
+    jn_act out = (i & 8) ? JN_ACT_SOFTMAX : JN_ACT_SIGMOID;
+    config c = {NULL, S3, JN_ACT_TANH, out, JN_LOSS_MSE, 0.5, proj, target, 0.0, 1, 0};
+    snprintf(name, len, "form_%s_%s_%s_%s", *form == JN_FORM_GRAM ? "gram" : "direct",
+             target == LOG ? "logits" : "output", proj ? "proj2" : "exact", act_names[out]);
+    c.name = name;
+    return c;
+}
+
+START_TEST(forms_targets_projections)
+{
+    char name[64];
+    jn_penalty_form form;
+    config c = form_config(_i, &form, name, sizeof name);
+    run_config_form(&c, 300 + 5 * (unsigned)(_i >> 1), form); /* the same network for both forms */
+}
+END_TEST
+
+/* Direct and Gram: the same value and gradient up to float rounding. */
+START_TEST(forms_agree)
+{
+    char name[64];
+    jn_penalty_form form;
+    config c = form_config(2 * _i, &form, name, sizeof name);
+    problem a, b;
+    problem_setup_form(&a, &c, 300 + 5 * (unsigned)_i, JN_FORM_DIRECT);
+    problem_setup_form(&b, &c, 300 + 5 * (unsigned)_i, JN_FORM_GRAM);
+    float *ga = malloc(a.P * sizeof *ga), *gb = malloc(b.P * sizeof *gb);
+    double va, vb;
+    ck_assert_int_eq(jn_net_objective(a.net, a.obj, a.X, a.xj_arg, a.Y, a.n, &va, ga), JN_OK);
+    ck_assert_int_eq(jn_net_objective(b.net, b.obj, b.X, b.xj_arg, b.Y, b.n, &vb, gb), JN_OK);
+    ck_assert_msg(fabs(va - vb) <= 1e-5 * fabs(va), "%s: direct %.9g, Gram %.9g", name, va, vb);
+    double gmax = 0.0, diff = 0.0;
+    for (size_t k = 0; k < a.P; k++) {
+        gmax = fmax(gmax, fabs(ga[k]));
+        diff = fmax(diff, fabs(ga[k] - gb[k]));
+    }
+    if (verbose()) printf("  %-36s direct/Gram: value %.2e, gradient %.2e relative\n", name, fabs(va - vb) / fabs(va),
+                          diff / gmax);
+    ck_assert_msg(diff <= 1e-5 * gmax, "%s: gradients differ by %g (|g|inf %g)", name, diff, gmax);
+    free(ga);
+    free(gb);
+    problem_free(&a);
+    problem_free(&b);
 }
 END_TEST
 
@@ -465,6 +538,11 @@ static Suite *gradient_suite(void)
     tcase_add_loop_test(tc, paper_arch_several_seeds, 0, 5);
     tcase_add_test(tc, projection_gradient_deterministic);
     suite_add_tcase(s, tc);
+    TCase *fc = tcase_create("forms");
+    tcase_set_timeout(fc, 60);
+    tcase_add_loop_test(fc, forms_targets_projections, 0, 16);
+    tcase_add_loop_test(fc, forms_agree, 0, 8);
+    suite_add_tcase(s, fc);
     TCase *pc = tcase_create("public_checker");
     tcase_add_test(pc, public_checker_small);
     tcase_add_test(pc, public_checker_large);

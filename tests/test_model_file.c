@@ -392,6 +392,12 @@ START_TEST(header_damage)
     fix_crc(b, len);
     write_all(path, b, len);
     expect_refused(path, JN_ERR_FORMAT, "unsupported format version 2");
+    /* and a version that never existed before the first */
+    memcpy(b, img, len);
+    put32(b + 8, 0);
+    fix_crc(b, len);
+    write_all(path, b, len);
+    expect_refused(path, JN_ERR_FORMAT, "unsupported format version 0");
 
     /* enum values: hidden softmax, unknown codes */
     const uint32_t bad_hidden[] = {4, 5, 0xffffffffu}, bad_output[] = {5, 1000};

@@ -1,6 +1,9 @@
 /* test_oracle.c - libjacnet against tests/oracle: forward values,
  * Jacobians, their squared norms, the objective and its gradient, all
- * computed independently in float64. Tolerance: relative 1e-4. */
+ * computed independently in float64, with the penalty in the direct and the
+ * Gram form; and the objective with the penalty on the outputs or on the
+ * logits (derived from the oracle's F and J) at X. Tolerance: relative
+ * 1e-4. */
 #include "testutil.h"
 
 #include <math.h>
@@ -106,6 +109,62 @@ START_TEST(objective_and_gradient_match)
 }
 END_TEST
 
+/* The penalty on the logits z_L, exactly, from the oracle's numbers: with
+ * sigmoid outputs dF_k/dx = F_k (1 - F_k) dz_k/dx, so the logits' Jacobian
+ * is the oracle's J with row k divided by F_k (1 - F_k). Xj = NULL puts the
+ * penalty at X, where the oracle's J is; the output target is checked there
+ * too. Loop index: case * 4 + target * 2 + form (direct, Gram). */
+static const char *const sigmoid_cases[] = {"paper_1h", "paper_1h_l2", "deep_2h", "relu_1h"};
+#define N_SIGMOID_CASES (sizeof sigmoid_cases / sizeof sigmoid_cases[0])
+
+START_TEST(penalty_targets_at_x_match)
+{
+    const char *name = sigmoid_cases[_i / 4];
+    jn_penalty_target target = (_i / 2) % 2 ? JN_PENALTY_LOGITS : JN_PENALTY_OUTPUT;
+    jn_penalty_form form = _i % 2 ? JN_FORM_GRAM : JN_FORM_DIRECT;
+    oracle_case c;
+    ck_assert_msg(oracle_load(&c, name), "cannot load oracle case %s", name);
+    ck_assert(c.output == JN_ACT_SIGMOID && c.loss == JN_LOSS_MSE && c.lambda_jacobian > 0.0);
+    size_t D = c.sizes[0], K = c.sizes[c.n_sizes - 1];
+    /* the objective from the oracle's F, J and parameters, in double */
+    double loss = 0.0, pen = 0.0, sq = 0.0;
+    for (size_t i = 0; i < c.n * K; i++) loss += (c.F[i] - c.Y[i]) * (c.F[i] - c.Y[i]);
+    for (size_t i = 0; i < c.n; i++)
+        for (size_t k = 0; k < K; k++) {
+            double f = c.F[i * K + k], scale = target == JN_PENALTY_LOGITS ? 1.0 / (f * (1.0 - f)) : 1.0;
+            for (size_t j = 0; j < D; j++) {
+                double v = c.J[(i * K + k) * D + j] * scale;
+                pen += v * v;
+            }
+        }
+    size_t off = 0;
+    for (size_t l = 1; l < c.n_sizes; l++) {
+        for (size_t w = 0; w < c.sizes[l] * c.sizes[l - 1]; w++) sq += c.params[off + w] * c.params[off + w];
+        off += c.sizes[l] * c.sizes[l - 1] + c.sizes[l];
+    }
+    double want = loss / c.n + c.lambda_jacobian * pen / c.n + c.lambda_l2 * sq;
+    jn_net *net = net_for(&c);
+    jn_objective *obj = NULL;
+    ck_assert_int_eq(jn_objective_create(&obj, c.loss), JN_OK);
+    ck_assert_int_eq(jn_objective_set_l2(obj, c.lambda_l2), JN_OK);
+    ck_assert_int_eq(jn_objective_set_jacobian(obj, c.lambda_jacobian, 0), JN_OK);
+    ck_assert_int_eq(jn_objective_set_penalty_target(obj, target), JN_OK);
+    ck_assert_int_eq(jn_objective_set_penalty_form(obj, form), JN_OK);
+    float *X = to_float(c.X, c.n * D), *Y = to_float(c.Y, c.n * K);
+    double value = 0.0, fd_err = 1.0;
+    ck_assert_int_eq(jn_net_objective(net, obj, X, NULL, Y, c.n, &value, NULL), JN_OK);
+    ck_assert_msg(rel_diff(value, want, 1e-12) < TOL, "%s target %d form %d: objective %.9g, from the oracle %.9g",
+                  c.name, (int)target, (int)form, value, want);
+    /* its gradient by differences (no oracle gradient at X) */
+    ck_assert_int_eq(jn_net_check_gradient(net, obj, X, NULL, Y, c.n, &fd_err), JN_OK);
+    ck_assert_msg(fd_err < 1e-2, "%s target %d form %d: gradient check %g", c.name, (int)target, (int)form, fd_err);
+    free(X); free(Y);
+    jn_objective_free(obj);
+    jn_net_free(net);
+    oracle_free(&c);
+}
+END_TEST
+
 static Suite *oracle_suite(void)
 {
     Suite *s = suite_create("oracle");
@@ -113,6 +172,7 @@ static Suite *oracle_suite(void)
     tcase_add_loop_test(tc, forward_matches, 0, N_CASES);
     tcase_add_loop_test(tc, jacobian_matches, 0, N_CASES);
     tcase_add_loop_test(tc, objective_and_gradient_match, 0, 3 * N_CASES);
+    tcase_add_loop_test(tc, penalty_targets_at_x_match, 0, 4 * N_SIGMOID_CASES);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -145,6 +145,18 @@ char *make_temp_dir(void)
     return d ? strdup(d) : NULL;
 }
 
+const char *realdata_dir(const char *test, const char *needs)
+{
+    const char *data = getenv("JACNET_DATA"), *require = getenv("JACNET_REQUIRE_DATA");
+    if (data && *data) return data;
+    if (require && !strcmp(require, "1")) {
+        printf("FAIL: %s: JACNET_DATA is not set but JACNET_REQUIRE_DATA=1 (%s needs %s)\n", test, test, needs);
+        exit(1);
+    }
+    printf("SKIP: JACNET_DATA not set (%s needs %s)\n", test, needs);
+    return NULL;
+}
+
 int run_suite(Suite *s)
 {
     SRunner *sr = srunner_create(s);

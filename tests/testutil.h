@@ -33,6 +33,11 @@ double rel_diff(double a, double b, double floor);
 void fill_uniform(float *v, size_t n, unsigned seed, float lo, float hi);
 /* A unique temporary directory for the test, created; caller frees. */
 char *make_temp_dir(void);
+/* $JACNET_DATA for a test that needs the real data sets. When it is unset
+ * or empty: prints "SKIP: ..." and returns NULL, or, with
+ * JACNET_REQUIRE_DATA=1 (set by CI), prints "FAIL: ..." and exits with
+ * status 1, so a missing data directory cannot pass as a skip. */
+const char *realdata_dir(const char *test, const char *needs);
 /* Run a suite, return the exit status for main. */
 int run_suite(Suite *s);
 
