@@ -778,6 +778,9 @@ def _train_set(X: npt.ArrayLike, y: npt.ArrayLike, K: int, D: int, xname: str, y
         if Ya.shape != (Xa.shape[0], K):
             raise ValueError("%s: float targets of shape %s, expected (%d, %d)" % (yname, Ya.shape, Xa.shape[0], K))
         return Xa, Ya
+    if np.asarray(y).dtype.kind not in "iu":
+        raise TypeError("%s: labels must be integers (1-D), or float targets 2-D (n, %d); got dtype %s, shape %s"
+                        % (yname, K, np.asarray(y).dtype, np.shape(y)))
     ya = as_int32(y, yname)
     if ya.shape != (Xa.shape[0],):
         raise ValueError("%s: shape %s, expected (%d,) like %s" % (yname, ya.shape, Xa.shape[0], xname))

@@ -185,7 +185,8 @@ def test_refusals_do_not_disturb_the_handle():
 # stay readable after close (repr uses them). Everything else raises.
 READABLE_AFTER_CLOSE = {"sizes", "hidden", "output", "param_count", "n_inputs", "n_outputs", "closed", "close",
                         "loss", "l2", "jacobian", "projections", "noise", "input_std", "jacobian_std", "seed",
-                        "penalty_target", "penalty_every", "penalty_form"}
+                        "penalty_target", "penalty_every", "penalty_form", "hidden_act", "output_act",
+                        "MODELS_WITH_LAMBDA"}
 # Constructors (class methods) that take no handle.
 CONSTRUCTORS = {"load", "model", "sgd", "adam"}
 
@@ -205,17 +206,20 @@ NET_CALLS = {
     "hidden_activations": lambda n: n.hidden_activations(X, 1),
     "jacobian": lambda n: n.jacobian(X),
     "jacobian_sqnorm": lambda n: n.jacobian_sqnorm(X),
+    "hessian_sqnorm": lambda n: n.hessian_sqnorm(X),
+    "mean_loss": lambda n: n.mean_loss(jacnet.Objective(), X, LABELS),
     "objective": lambda n: n.objective(jacnet.Objective(), X, Y),
     "check_gradient": lambda n: n.check_gradient(jacnet.Objective(), X, Y),
     "error_rate": lambda n: n.error_rate(X, LABELS),
     "save": lambda n: n.save(os.devnull),
 }
-OBJECTIVE_CALLS = {"clone": lambda o: o.clone()}
+OBJECTIVE_CALLS = {"clone": lambda o: o.clone(), "precision_used": lambda o: o.precision_used}
 OPTIMIZER_CALLS = {
     "schedule": lambda o: o.schedule("step", 0.5, 2),
     "lr": lambda o: o.lr,
     "step": lambda o: o.step(_net(), np.zeros(_net().param_count, np.float32)),
     "reset": lambda o: o.reset(),
+    "scale_lr": lambda o: o.scale_lr(0.5),
 }
 RNG_CALLS = {"gaussian": lambda r: r.gaussian((3,)), "corrupt": lambda r: r.corrupt(X)}
 
