@@ -15,13 +15,15 @@ fail=0
 for doc in docs/API.md man/libjacnet.3; do
     # roff escapes that may sit inside or before a name: \% (no hyphenation), \fB...\fP
     text=$(sed -e 's/\\%//g' -e 's/\\f[BIRP]//g' "$doc")
-    missing=$(for f in $declared; do printf '%s\n' "$text" | grep -qw -- "$f" || echo "$f"; done)
+    # Here-strings, not pipes: with pipefail, grep -q closing the pipe early
+    # would fail the printf feeding it (SIGPIPE) and report a false miss.
+    missing=$(for f in $declared; do grep -qw -- "$f" <<< "$text" || echo "$f"; done)
     if [ -n "$missing" ]; then
         echo "check-api-docs: $doc does not mention:"; printf '  %s\n' $missing; fail=1
     fi
     called=$(printf '%s\n' "$text" | grep -o 'jn_[a-z0-9_]* \{0,1\}(' | sed 's/ *($//' | sort -u)
     # API.md documents libjacnet_mpi (include/jacnet_mpi.h) as well.
-    stale=$(for f in $called; do printf '%s\n' "$declared" "$declared_mpi" | grep -qx -- "$f" || echo "$f"; done)
+    stale=$(for f in $called; do grep -qx -- "$f" <<< "$declared"$'\n'"$declared_mpi" || echo "$f"; done)
     if [ -n "$stale" ]; then
         echo "check-api-docs: $doc names functions jacnet.h does not declare:"; printf '  %s\n' $stale; fail=1
     fi
