@@ -66,8 +66,8 @@ typedef struct train_config {
     unsigned epochs, patience, projections, threads, checkpoint_every;
     size_t batch;
     uint64_t seed;
-    const char *save, *checkpoint, *json, *command_line;
-    int no_test, quiet;
+    const char *save, *checkpoint, *json, *command_line, *precision;
+    int no_test, quiet, recovery;
     int mpi;                 /* --mpi: data-parallel over the job's ranks (mpi.c) */
     const data_sets *loaded; /* data already loaded (sweep): used instead of loading `data` */
     char **record_text;      /* with json: the record's text goes here (caller frees), not to the file */

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/types.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 volatile int cli_interrupted;
@@ -42,6 +44,7 @@ void train_config_defaults(train_config *c)
     c->batch = 20;
     c->seed = 1;
     c->checkpoint_every = 1;
+    c->precision = "fp32";
 }
 
 static const struct model_name {
@@ -74,6 +77,7 @@ typedef struct run_state {
     int tty;
     double epoch_start, run_start, last_draw;
     jn_epoch_report *reports;
+    const char *precision_used;
     size_t n_reports, cap_reports;
     int out_of_memory;
 } run_state;
@@ -123,7 +127,11 @@ static int on_epoch(const jn_epoch_report *rep, void *user)
     r->reports[r->n_reports++] = *rep;
     if (r->tty) fprintf(stderr, "\r\033[K");
     if (!r->c->quiet) {
-        printf("epoch %3u  objective %.5f", rep->epoch, rep->train_objective);
+        printf("epoch %3u  objective %.5f (loss %.5f + penalty %.5f)", rep->epoch, rep->train_objective,
+               rep->train_loss, rep->train_penalty);
+        if (rep->train_jacobian_sqnorm >= 0) printf("  ||J||^2 %.4g", rep->train_jacobian_sqnorm);
+        if (rep->train_error >= 0) printf("  train %5.2f%%", 100.0 * rep->train_error);
+        if (rep->recoveries) printf("  RECOVERED x%u", rep->recoveries);
         if (rep->valid_error >= 0)
             printf("  valid %6.2f%%  best %6.2f%% (epoch %u)", 100.0 * rep->valid_error, 100.0 * rep->best_valid_error,
                    rep->best_epoch);
@@ -155,6 +163,9 @@ static void write_config(json_out *j, const train_config *c)
     json_int(j, "projections", c->projections);
     json_int(j, "threads", c->threads);
     json_int(j, "seed", (long long)c->seed);
+    json_str(j, "precision", c->precision);
+    json_int(j, "recovery", c->recovery);
+    json_str(j, "checkpoint", c->checkpoint);
     json_close(j, '}');
 }
 
@@ -185,6 +196,11 @@ static int write_record(const train_config *c, const run_state *r, const size_t 
         json_open(&j, '{');
         json_int(&j, "epoch", e->epoch);
         json_num(&j, "train_objective", e->train_objective);
+        json_num(&j, "train_loss", e->train_loss);
+        json_num(&j, "train_penalty", e->train_penalty);
+        json_num(&j, "train_jacobian_sqnorm", e->train_jacobian_sqnorm >= 0 ? e->train_jacobian_sqnorm : NAN);
+        json_num(&j, "train_error", e->train_error >= 0 ? e->train_error : NAN);
+        json_int(&j, "recoveries", e->recoveries);
         json_num(&j, "valid_error", e->valid_error >= 0 ? e->valid_error : NAN);
         json_num(&j, "lr", e->lr);
         json_num(&j, "seconds", e->seconds);
@@ -196,6 +212,12 @@ static int write_record(const train_config *c, const run_state *r, const size_t 
     /* A sweep skips a point whose record is complete (finished or diverged). */
     json_int(&j, "complete", !strcmp(status, "finished") || !strcmp(status, "diverged"));
     json_int(&j, "epochs_run", (long long)r->n_reports);
+    /* A run resumed from a checkpoint reports only the epochs it ran itself. */
+    json_int(&j, "first_epoch", r->n_reports ? r->reports[0].epoch : 0);
+    json_str(&j, "precision_used", r->precision_used);
+    long long recoveries = 0;
+    for (size_t i = 0; i < r->n_reports; i++) recoveries += r->reports[i].recoveries;
+    json_int(&j, "recoveries", recoveries);
     json_int(&j, "best_epoch", last ? last->best_epoch : 0);
     json_num(&j, "best_valid_error", last && last->best_valid_error >= 0 ? last->best_valid_error : NAN);
     json_num(&j, "test_error", test_error);
@@ -255,6 +277,12 @@ int train_run(const train_config *c, double *valid_error, double *test_error)
     if (c->projections && (m->model == JN_MODEL_MLP_JACOB || m->model == JN_MODEL_MLP_NJ ||
                            m->model == JN_MODEL_MLP_NJ_BOTH))
         TRY(jn_objective_set_jacobian(obj, c->lambda, c->projections));
+    if (!strcmp(c->precision, "bf16")) TRY(jn_objective_set_precision(obj, JN_PRECISION_BF16));
+    else if (strcmp(c->precision, "fp32"))
+        return usage_error("train", "--precision '%s': fp32 or bf16", c->precision);
+    r.precision_used = jn_objective_precision_used(obj) == JN_PRECISION_BF16 ? "bf16" : "fp32";
+    if (strcmp(c->precision, r.precision_used) && !c->quiet)
+        printf("precision: bf16 asked, fp32 runs (no oneDNN or no AMX on this CPU; JACNET_FORCE_BF16=1 forces it)\n");
     TRY(jn_optimizer_create_sgd(&opt, c->lr, c->momentum));
     size_t n_train = jn_dataset_count(data.train);
     unsigned long batches = (unsigned long)((n_train + c->batch - 1) / c->batch);
@@ -267,6 +295,13 @@ int train_run(const train_config *c, double *valid_error, double *test_error)
     TRY(jn_trainer_set_seed(tr, c->seed));
     TRY(jn_trainer_set_epoch_callback(tr, on_epoch, &r));
     TRY(jn_trainer_set_batch_callback(tr, on_batch, &r));
+    /* Recovery: back to the best epoch's state with half the learning rate
+     * when an epoch's mean objective passes 3 times the lowest so far. */
+    if (c->recovery) TRY(jn_trainer_set_recovery(tr, 3.0, 0.5, 10));
+    if (c->checkpoint) {
+        if (!c->quiet && access(c->checkpoint, F_OK) == 0) printf("resuming from %s\n", c->checkpoint);
+        TRY(jn_trainer_set_checkpoint(tr, c->checkpoint, c->checkpoint_every));
+    }
 
     if (!c->quiet) {
         printf("%s: %zu train / %zu valid / %zu test, network", data.name, n_train,
@@ -334,6 +369,7 @@ int cmd_train(int argc, char **argv)
 {
     train_config c;
     train_config_defaults(&c);
+    const char *plot = NULL;
     const opt_spec specs[] = {
         {"dataset", OPT_STRING, &c.data.dataset, "NAME", "mnist, mnist-binary or usps (the report's splits)", 0, 0},
         {"data-dir", OPT_STRING, &c.data.data_dir, "DIR", "where --dataset lives (else $JACNET_DATA, else ./data)", 0, 0},
@@ -356,6 +392,11 @@ int cmd_train(int argc, char **argv)
         {"threads", OPT_UINT, &c.threads, "T", "BLAS threads (0: the library's default)", 0, 256},
         {"save", OPT_STRING, &c.save, "FILE", "save the selected (best-validation) model", 0, 0},
         {"json", OPT_STRING, &c.json, "FILE", "write a JSON record of the run", 0, 0},
+        {"checkpoint", OPT_STRING, &c.checkpoint, "FILE", "save the run's state there; resume from it when it exists", 0, 0},
+        {"checkpoint-every", OPT_UINT, &c.checkpoint_every, "N", "checkpoint every N epochs (also on Ctrl-C and at the end)", 0, 1000000},
+        {"recovery", OPT_FLAG, &c.recovery, NULL, "on a blow-up, go back to the best epoch with half the learning rate", 0, 0},
+        {"precision", OPT_STRING, &c.precision, "P", "fp32, or bf16 for the penalty's products (oneDNN on AMX)", 0, 0},
+        {"plot", OPT_STRING, &plot, "PNG", "draw the learning curves of the --json record (python3 -m jacnet.plot)", 0, 0},
         {"no-test", OPT_FLAG, &c.no_test, NULL, "do not evaluate the test set (model selection runs)", 0, 0},
         {"quiet", OPT_FLAG, &c.quiet, NULL, "no progress output", 0, 0},
         {"mpi", OPT_FLAG, &c.mpi, NULL, "data-parallel over the ranks of mpirun; --batch is the global batch", 0, 0},
@@ -373,7 +414,20 @@ int cmd_train(int argc, char **argv)
     char *cmdline = join_args(argc, argv);
     c.command_line = cmdline;
     cli_install_signal_handlers();
+    if (plot && !c.json) return usage_error("train", "--plot draws the --json record: give --json FILE too");
     rc = train_run(&c, NULL, NULL);
+    if (plot && c.json && access(c.json, F_OK) == 0) {
+        /* The plot is a convenience: its failure is reported, not fatal. */
+        pid_t pid = fork();
+        if (pid == 0) {
+            execlp("python3", "python3", "-m", "jacnet.plot", c.json, "-o", plot, (char *)NULL);
+            fprintf(stderr, "jacnet train: --plot needs python3 with the jacnet package (make install-python)\n");
+            _exit(127);
+        }
+        int ws = 0;
+        if (pid < 0 || waitpid(pid, &ws, 0) < 0 || !WIFEXITED(ws) || WEXITSTATUS(ws) != 0)
+            fprintf(stderr, "jacnet train: --plot: no picture drawn (python3 -m jacnet.plot failed)\n");
+    }
     if (c.mpi) rc = mpi_train_finish(rc);
     free(cmdline);
     if (cli_interrupted && rc == EXIT_RUN) rc = 130;

@@ -188,3 +188,35 @@ def test_ctrl_c_stops_cleanly_keeping_the_best_model(files, tmp_path):
     rep = json.load(open(rec))
     assert rep["status"] == "stopped" and rep["complete"] == 0 and rep["epochs_run"] >= 1
     assert os.path.getsize(model) > 0
+
+
+def test_checkpoint_resume_equals_uninterrupted_run(files, tmp_path):
+    base = ["train", "--train", files / "train.csv", "--valid-fraction", 0.2, "--model", "nj", "--lambda", 0.05,
+            "--hidden", 12, "--patience", 0, "--quiet", "--threads", 1]
+    r = run(*base, "--epochs", 5, "--save", tmp_path / "whole.jn", "--json", tmp_path / "whole.json")
+    assert r.returncode == 0, r.stderr
+    ck = tmp_path / "run.jnc"
+    r = run(*base, "--epochs", 2, "--checkpoint", ck, "--save", tmp_path / "a.jn")
+    assert r.returncode == 0, r.stderr
+    r = run(*base, "--epochs", 5, "--checkpoint", ck, "--save", tmp_path / "b.jn", "--json", tmp_path / "b.json")
+    assert r.returncode == 0, r.stderr
+    assert open(tmp_path / "b.jn", "rb").read() == open(tmp_path / "whole.jn", "rb").read()
+    resumed, whole = json.load(open(tmp_path / "b.json")), json.load(open(tmp_path / "whole.json"))
+    assert resumed["first_epoch"] == 3 and [e["epoch"] for e in resumed["epochs"]] == [3, 4, 5]
+    assert resumed["epochs"] == whole["epochs"][2:] or all(
+        a["train_objective"] == b["train_objective"] for a, b in zip(resumed["epochs"], whole["epochs"][2:]))
+    # The per-epoch terms: loss + penalty = objective (no l2), ||J||^2 measured, training error in [0, 1].
+    for e in whole["epochs"]:
+        assert e["train_loss"] + e["train_penalty"] == pytest.approx(e["train_objective"], rel=1e-9)
+        assert e["train_penalty"] == pytest.approx(0.05 * e["train_jacobian_sqnorm"], rel=1e-6)
+        assert 0 <= e["train_error"] <= 1 and e["recoveries"] == 0
+    assert whole["precision_used"] == "fp32"
+
+
+def test_bad_checkpoint_is_refused(files, tmp_path):
+    ck = tmp_path / "bad.jnc"
+    ck.write_bytes(b"not a checkpoint at all")
+    r = run("train", "--train", files / "train.csv", "--valid-fraction", 0.2, "--model", "mlp", "--hidden", 5,
+            "--epochs", 2, "--checkpoint", ck, "--quiet")
+    assert r.returncode == 1 and "format" in r.stderr, r.stderr
+    assert ck.read_bytes() == b"not a checkpoint at all"
