@@ -12,6 +12,6 @@ $J sweep $common --model mlp --lr 0.1,0.03 "$@"
 $J sweep $common --model l2 --lambda 0.00001,0.0001,0.001 "$@"
 $J sweep $common --model noise --noise-std 0.1,0.2,0.3,0.5 "$@"
 $J sweep $common --model jacobian --lambda 0.1,0.3,1,3,10 "$@"
-$J sweep $common --model nj --lambda 0.3,1,3 --noise-std 0.1,0.3 "$@"
+$J sweep $common --model nj --lambda 0.3,1,3,10 --noise-std 0.1,0.3 "$@"
 # Noise on both inputs, at the loss-noise std that won for "noise" (0.3).
 $J sweep $common --model nj-both --lambda 0.3,1 --noise-std 0.3 "$@"
