@@ -35,7 +35,7 @@ def main(argv=None):
     for label, model in MODELS:
         path = os.path.join(a.out, model + ".jn")
         with jacnet.Net([256, 64, 10], "tanh", "sigmoid").init(1) as net, \
-                jacnet.Objective.model(model, 0.1, 0.1) as obj:
+                jacnet.Objective.model(model, 0.1 if model in jacnet.Objective.MODELS_WITH_LAMBDA else None, 0.1) as obj:
             jacnet.train(net, obj, X, y, epochs=a.epochs, lr=0.1, batch_size=20, seed=1, valid=splits["valid"])
             net.save(path)
         specs.append("%s=%s" % (label, path))

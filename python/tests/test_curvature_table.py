@@ -41,7 +41,7 @@ def test_table_on_usps(tmp_path, capsys):
         pytest.skip("no USPS in %s" % d)
     X, y = jacnet.usps_splits(d)["train"]
     paths = {}
-    for name, lam in (("mlp", 0.0), ("jacob", 1.0)):
+    for name, lam in (("mlp", None), ("jacob", 1.0)):
         with jacnet.Net([256, 16, 10], "tanh", "sigmoid").init(1) as net, jacnet.Objective.model(name, lam) as obj:
             jacnet.train(net, obj, X[:1000], y[:1000], epochs=2, lr=0.1, batch_size=20)
             paths[name] = str(tmp_path / (name + ".jn"))
