@@ -58,8 +58,8 @@ def read_list(path):
         for key in ("id", "file", "from", "to", "why"):
             if key not in m:
                 sys.exit(f"{path}: mutant {m.get('id', '?')} lacks '{key}'")
-        if not (m["file"].startswith("src/") and m["file"].endswith(".c")):
-            sys.exit(f"{path}: mutant {m['id']}: only src/*.c files are mutated")
+        if not (m["file"].startswith("src/") and m["file"].endswith((".c", ".h"))):
+            sys.exit(f"{path}: mutant {m['id']}: only src/*.c and src/*.h files are mutated")
         if m["id"] in ids:
             sys.exit(f"{path}: mutant id {m['id']} twice")
         ids.add(m["id"])
@@ -174,6 +174,8 @@ def main():
             path = os.path.join(tree, m["file"])
             with open(path, encoding="utf-8") as f:
                 original = f.read()
+            # A header is rebuilt through make's dependencies (every object
+            # depends on src/internal.h), a source file by removing its object.
             obj = os.path.join(tree, "build", "obj", os.path.basename(m["file"])[:-2] + ".o")
             t0 = time.monotonic()
             try:

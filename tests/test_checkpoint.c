@@ -332,6 +332,44 @@ START_TEST(longer_run_continues_a_finished_one)
 }
 END_TEST
 
+/* Early stopping carries over a stop: a run with patience 2 stopped by its
+ * callback one epoch before patience ends it (one epoch since the best)
+ * and resumed stops after the same epoch as the uninterrupted run, with
+ * the same (best) parameters. */
+START_TEST(patience_survives_a_resume)
+{
+    jn_set_threads(1);
+    const unsigned E = 30;
+    setup whole = {.epochs = E, .patience = 2};
+    outcome ref;
+    run_setup(&whole, &ref);
+    ck_assert_int_eq(ref.st, JN_OK);
+    unsigned S = ref.calls;
+    ck_assert_msg(S >= 4 && S < E, "the uninterrupted run should stop early, ran %u of %u epochs", S, E);
+    ck_assert_uint_eq(S - ref.rep[S - 1].best_epoch, 2); /* stopped by patience */
+    char *dir = make_temp_dir(), *path = join(dir, "run.jnc");
+    setup first = whole;
+    first.ckpt = path;
+    first.every = 1;
+    first.stop_epoch = S - 1; /* one epoch since the best */
+    outcome a, b;
+    run_setup(&first, &a);
+    ck_assert_int_eq(a.st, JN_ERR_STOPPED);
+    ck_assert_uint_eq(S - 1 - a.rep[S - 2].best_epoch, 1);
+    setup second = whole;
+    second.ckpt = path;
+    second.every = 1;
+    second.init_seed = 99;
+    run_setup(&second, &b);
+    ck_assert_msg(b.st == JN_OK, "resume: %s", b.message);
+    ck_assert_msg(b.calls == 1, "the resumed run ran %u epochs; patience allowed 1", b.calls);
+    same_report(&ref.rep[S - 1], &b.rep[S - 1]);
+    same_params(&ref, &b);
+    free(a.params); free(b.params); free(ref.params); free(path);
+    remove_dir(dir);
+}
+END_TEST
+
 /* (b) A child process trains with a checkpoint every epoch (each minibatch
  * slowed down so the run lasts a while) and is killed with SIGKILL at
  * varying moments after its third epoch, possibly while it writes a
@@ -708,6 +746,7 @@ int main(void)
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, stop_and_resume_is_bit_for_bit);
     tcase_add_test(tc, longer_run_continues_a_finished_one);
+    tcase_add_test(tc, patience_survives_a_resume);
     tcase_add_test(tc, sigkill_then_restart);
     tcase_add_test(tc, damaged_checkpoints_refused);
     tcase_add_test(tc, mismatched_checkpoints_refused);

@@ -15,9 +15,18 @@
  * the 40- and 50-example cases below, up to 3.9e-3 and 5.7e-3 on the
  * oracle's 4-example cases (fewer products to average the rounding over).
  * The tolerances are about 3 times the worst: 1.2e-2 and 1.7e-2
- * (docs/PERFORMANCE.md). */
+ * (docs/PERFORMANCE.md).
+ *
+ * The conversion itself (jn__bf16, src/internal.h; this test includes that
+ * header) is checked bit for bit against a reference that picks the nearer
+ * of the two bfloat16 neighbours in double, ties to the even one, on every
+ * kind of float: exact ties, zeros, subnormals, the largest finite values
+ * (which round to infinity), infinities, NaNs, and 10^6 random bit
+ * patterns. It needs no oneDNN. */
 #define _GNU_SOURCE 1
 #include "testutil.h"
+
+#include "../src/internal.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -332,12 +341,83 @@ START_TEST(bf16_trains)
 }
 END_TEST
 
+/* ---- float32 -> bfloat16 rounding ---- */
+
+static float bits_float(uint32_t b)
+{
+    float f;
+    memcpy(&f, &b, sizeof f);
+    return f;
+}
+
+/* The bfloat16 nearest to the float with bits b: of the neighbour towards
+ * zero (b's top 16 bits) and the next one away from zero, the nearer in
+ * exact double arithmetic, the even one on a tie. A NaN stays a NaN of the
+ * same sign. */
+static uint16_t ref_bf16(uint32_t b)
+{
+    if ((b & 0x7fffffffu) > 0x7f800000u) return 0; /* NaN: checked apart */
+    if ((b & 0x7fffffffu) == 0x7f800000u) return (uint16_t)(b >> 16); /* infinity is exact */
+    uint32_t lo = b & 0xffff0000u, hi = lo + 0x10000u;
+    double x = bits_float(b), dl = fabs(x - (double)bits_float(lo));
+    /* Past the largest finite bfloat16 the next one up is infinity: round
+     * as if it were 2^128, as IEEE rounding does. */
+    double up = (hi & 0x7fffffffu) == 0x7f800000u ? copysign(ldexp(1.0, 128), x) : (double)bits_float(hi);
+    double dh = fabs(up - x);
+    if (dl < dh || (dl == dh && ((lo >> 16) & 1u) == 0)) return (uint16_t)(lo >> 16);
+    return (uint16_t)(hi >> 16);
+}
+
+static void check_bf16(uint32_t b)
+{
+    uint16_t got = jn__bf16(bits_float(b));
+    if ((b & 0x7fffffffu) > 0x7f800000u) {
+        ck_assert_msg((got & 0x7f80u) == 0x7f80u && (got & 0x7fu) != 0 && (got >> 15) == (b >> 31),
+                      "NaN 0x%08x became 0x%04x, not a NaN of the same sign", (unsigned)b, (unsigned)got);
+        return;
+    }
+    uint16_t want = ref_bf16(b);
+    ck_assert_msg(got == want, "bf16(0x%08x = %.9g) = 0x%04x, nearest (ties to even) is 0x%04x", (unsigned)b,
+                  (double)bits_float(b), (unsigned)got, (unsigned)want);
+}
+
+START_TEST(bf16_rounding)
+{
+    static const uint32_t cases[] = {
+        0x00000000u, 0x80000000u,             /* zeros */
+        0x3f800000u, 0x3f808000u, 0x3f818000u, /* 1, ties to even down and up */
+        0xbf808000u, 0xbf818000u,             /* the same ties, negative */
+        0x3f808001u, 0x3f807fffu,             /* just above and below a tie */
+        0x00000001u, 0x00008000u, 0x00018000u, 0x007fffffu, /* subnormals, ties among them */
+        0x7f7f7fffu, 0x7f7f8000u, 0x7f7fffffu, 0xff7fffffu, /* largest finite: stays, or rounds to inf */
+        0x7f800000u, 0xff800000u,             /* infinities */
+        0x7fc00000u, 0xffc00000u, 0x7f800001u, 0x7f810000u, 0xff800001u, /* NaNs, quiet and signalling */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) check_bf16(cases[i]);
+    /* Exactly half-way, at every exponent, with an even and an odd bfloat16
+     * below: the ties are where a rounding slip hides. */
+    for (uint32_t e = 0; e < 255; e++) {
+        check_bf16((e << 23) | 0x8000u);
+        check_bf16((e << 23) | 0x18000u);
+        check_bf16(0x80000000u | (e << 23) | 0x18000u);
+    }
+    uint64_t s = 0x9e3779b97f4a7c15ull; /* xorshift64: fixed patterns */
+    for (int i = 0; i < 1000000; i++) {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        check_bf16((uint32_t)(s >> 32));
+    }
+}
+END_TEST
+
 static Suite *precision_suite(void)
 {
     Suite *s = suite_create("precision");
     TCase *tc = tcase_create("bf16");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, api);
+    tcase_add_test(tc, bf16_rounding);
     tcase_add_test(tc, fallback_is_fp32);
     tcase_add_test(tc, bf16_against_fp32);
     tcase_add_test(tc, bf16_mnist_shape);

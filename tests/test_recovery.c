@@ -226,6 +226,42 @@ START_TEST(recovers_from_divergence)
 }
 END_TEST
 
+/* Recoveries compound: each scales the rate the run has, not the
+ * snapshot's. At lr 1e300 every update overflows float, so each attempt
+ * diverges: two recoveries (x 0.5 each), then the third divergence gives
+ * up with the network at the start and the rate at 1e300 / 4. */
+START_TEST(recoveries_compound)
+{
+    jn_set_threads(1);
+    jn_dataset *train, *test;
+    clusters(&train, &test);
+    const size_t sizes[] = {D, 32, K};
+    jn_net *net = NULL;
+    ck_assert_int_eq(jn_net_create(&net, sizes, 3, JN_ACT_TANH, JN_ACT_SIGMOID), JN_OK);
+    ck_assert_int_eq(jn_net_init(net, 1), JN_OK);
+    size_t P = jn_net_param_count(net);
+    float *start = malloc(P * sizeof *start);
+    memcpy(start, jn_net_params(net), P * sizeof *start);
+    jn_objective *obj = NULL;
+    ck_assert_int_eq(jn_objective_create(&obj, JN_LOSS_MSE), JN_OK);
+    jn_optimizer *opt = NULL;
+    ck_assert_int_eq(jn_optimizer_create_sgd(&opt, 1e300, 0.0), JN_OK);
+    jn_trainer *t = NULL;
+    ck_assert_int_eq(jn_trainer_create(&t), JN_OK);
+    ck_assert_int_eq(jn_trainer_set_epochs(t, 3), JN_OK);
+    ck_assert_int_eq(jn_trainer_set_batch_size(t, 20), JN_OK);
+    ck_assert_int_eq(jn_trainer_set_recovery(t, 3.0, 0.5, 2), JN_OK);
+    ck_assert_int_eq(jn_trainer_run(t, net, obj, opt, train, NULL), JN_ERR_DIVERGED);
+    ck_assert_msg(strstr(jn_last_error(), "after 2 recoveries") != NULL, "%s", jn_last_error());
+    ck_assert_msg(jn_optimizer_lr(opt) == 0.25e300, "lr %.17g after two recoveries, want 2.5e299",
+                  jn_optimizer_lr(opt));
+    ck_assert(memcmp(jn_net_params(net), start, P * sizeof(float)) == 0);
+    free(start);
+    jn_trainer_free(t); jn_optimizer_free(opt); jn_objective_free(obj); jn_net_free(net);
+    jn_dataset_free(train); jn_dataset_free(test);
+}
+END_TEST
+
 /* A run with recovery stopped (mid-epoch, before and after its recovery)
  * and resumed from its checkpoint is the uninterrupted run: the reference
  * level, the snapshot and the scaled rate travel in the checkpoint. */
@@ -495,6 +531,47 @@ START_TEST(report_terms_are_measured)
 }
 END_TEST
 
+/* The Jacobian norm is the mean over the minibatches that computed it:
+ * with the penalty every 2nd step and 34 minibatches an epoch, 17 have it,
+ * and their mean penalty over all 34 is 2 lambda (sum ||J||^2) / 34 =
+ * lambda x the mean ||J||^2 over the 17. */
+START_TEST(report_sqnorm_over_penalised_minibatches)
+{
+    jn_set_threads(1);
+    jn_dataset *train, *test;
+    clusters(&train, &test);
+    const size_t sizes[] = {D, 32, K};
+    jn_net *net = NULL;
+    ck_assert_int_eq(jn_net_create(&net, sizes, 3, JN_ACT_TANH, JN_ACT_SIGMOID), JN_OK);
+    ck_assert_int_eq(jn_net_init(net, 4), JN_OK);
+    const double lambda = 0.2;
+    jn_objective *obj = NULL;
+    ck_assert_int_eq(jn_objective_create(&obj, JN_LOSS_MSE), JN_OK);
+    ck_assert_int_eq(jn_objective_set_jacobian(obj, lambda, 0), JN_OK);
+    ck_assert_int_eq(jn_objective_set_penalty_every(obj, 2), JN_OK);
+    jn_optimizer *opt = NULL;
+    ck_assert_int_eq(jn_optimizer_create_sgd(&opt, 0.1, 0.0), JN_OK);
+    jn_trainer *t = NULL;
+    reports rs = {.net = net};
+    ck_assert_int_eq(jn_trainer_create(&t), JN_OK);
+    ck_assert_int_eq(jn_trainer_set_epochs(t, 2), JN_OK);
+    ck_assert_int_eq(jn_trainer_set_batch_size(t, 30), JN_OK); /* 34 minibatches */
+    ck_assert_int_eq(jn_trainer_set_epoch_callback(t, keep_report, &rs), JN_OK);
+    ck_assert_int_eq(jn_trainer_run(t, net, obj, opt, train, NULL), JN_OK);
+    ck_assert_uint_eq(rs.n, 2);
+    for (unsigned e = 0; e < 2; e++) {
+        const jn_epoch_report *r = &rs.rep[e];
+        ck_assert(r->train_jacobian_sqnorm > 0.0);
+        ck_assert_msg(rel_diff(r->train_penalty, lambda * r->train_jacobian_sqnorm, 1e-12) < 1e-6,
+                      "epoch %u: penalty %.9g, lambda x mean ||J||^2 = %.9g", e + 1, r->train_penalty,
+                      lambda * r->train_jacobian_sqnorm);
+        free(rs.params[e]);
+    }
+    jn_trainer_free(t); jn_optimizer_free(opt); jn_objective_free(obj); jn_net_free(net);
+    jn_dataset_free(train); jn_dataset_free(test);
+}
+END_TEST
+
 /* Without a Jacobian term: nothing is computed for it (-1, 0), the loss is
  * the whole objective; over several minibatches the training error is the
  * count of mistakes over the epoch. */
@@ -544,9 +621,11 @@ int main(void)
     tcase_add_test(tc, recovers_from_a_blow_up_and_resumes);
     tcase_add_test(tc, gives_up_at_the_best_point);
     tcase_add_test(tc, recovers_from_divergence);
+    tcase_add_test(tc, recoveries_compound);
     tcase_add_test(tc, bad_recovery_arguments);
     tcase_add_test(tc, scale_lr_updates);
     tcase_add_test(tc, report_terms_are_measured);
+    tcase_add_test(tc, report_sqnorm_over_penalised_minibatches);
     tcase_add_test(tc, report_without_penalty);
     suite_add_tcase(s, tc);
     return run_suite(s);
