@@ -14,7 +14,9 @@ out=docs/results/$ds/final
 mkdir -p "$out" "$out/models"
 for model in "$@"; do
     rec=$out/$model-seed1.json
-    [ -f "$rec" ] && { echo "$rec exists: skipped"; continue; }
+    # A complete record (finished or diverged) ends a model; a stopped one
+    # (Ctrl-C, a killed session) is redone from its checkpoint.
+    if [ -f "$rec" ] && grep -q '"complete": 1' "$rec"; then echo "$rec complete: skipped"; continue; fi
     case $model in
     mlp|noise) extra= ;;
     l2) extra="--lambda ${L2:-0.00001}" ;;
