@@ -138,7 +138,9 @@ START_TEST(recovers_from_a_blow_up_and_resumes)
         double best = INFINITY, worst_late = 0.0;
         for (unsigned e = 0; e < without.epochs; e++) best = fmin(best, without.objective[e]);
         for (unsigned e = 20; e < without.epochs; e++) worst_late = fmax(worst_late, without.objective[e]);
-        ck_assert_msg(worst_late > 10.0 * best, "seed %d: no blow-up to recover from (best %g, late %g)", (int)seed,
+        /* Above the recovery threshold (3x) with margin; how far above depends
+         * on the BLAS's summation order (OpenBLAS: >10x, reference: 5.5x). */
+        ck_assert_msg(worst_late > 4.0 * best, "seed %d: no blow-up to recover from (best %g, late %g)", (int)seed,
                       best, worst_late);
         ck_assert_msg(err_without > 0.5, "seed %d: without recovery the test error is %g", (int)seed, err_without);
         ck_assert_msg(err_with < 0.05, "seed %d: with recovery the test error is %g", (int)seed, err_with);
