@@ -24,6 +24,8 @@ endif
 
 ifeq ($(DNNL),1)
   DEP_LIBS += $(DNNL_LIBS)
+  # oneDNN has no .pc on Debian: static users of jacnet.pc need it here.
+  PC_LIBS_PRIVATE += $(DNNL_LIBS)
   $(BUILD)/obj/dnnl.o: LIB_CFLAGS += -DJN_HAVE_DNNL $(DNNL_CFLAGS)
   $(TEST_BINS): CHECK_CFLAGS += -DJN_TEST_HAVE_DNNL
 endif
