@@ -29,6 +29,7 @@ CMAKE_SED = sed -e 's|@VERSION@|$(VERSION)|g' -e 's|@VERSION_MAJOR@|$(VERSION_MA
 	-e 's|@CONFIG_LIBDIR@|$(call cmake_from_prefix,$(libdir))|' \
 	-e 's|@CONFIG_INCLUDEDIR@|$(call cmake_from_prefix,$(includedir))|' \
 	-e 's|@BLAS_PC@|$(BLAS_PC)|' -e 's|@BLAS_LIBS_LIST@|$(foreach f,$(BLAS_LIBS),"$(f)")|' \
+	-e 's|@DNNL_LIBS_LIST@|$(if $(filter 1,$(DNNL)),$(foreach f,$(DNNL_LIBS),"$(f)"))|' \
 	-e 's|@SIZEOF_VOID_P@|$(or $(CMAKE_SIZEOF_VOID_P),8)|g'
 
 install-cmake:
