@@ -96,6 +96,13 @@ void json_num(json_out *j, const char *key, double value); /* non-finite -> null
 void json_int(json_out *j, const char *key, long long value);
 /* Read a number field `"key": value` from a record file; nonzero if absent. */
 int json_read_number(const char *path, const char *key, double *out);
+/* A resumed run (resume.c): the epochs 1..first-1 of the earlier record at
+ * `path` when it is a record of the run checkpointed at `checkpoint` and
+ * lists them all, with its total seconds; else none (*count 0). first 0:
+ * the resumed invocation ran no whole epoch; all earlier epochs. Returns
+ * nonzero only when out of memory. *out is the caller's to free. */
+int record_earlier_epochs(const char *path, const char *checkpoint, unsigned first, jn_epoch_report **out,
+                          size_t *count, double *seconds);
 /* Write `text` to path atomically (temp file, fsync, rename). */
 int write_file_atomic(const char *path, const char *text, size_t len);
 

@@ -80,6 +80,9 @@ typedef struct run_state {
     const char *precision_used;
     size_t n_reports, cap_reports;
     int out_of_memory;
+    int resuming;           /* the checkpoint existed at the start */
+    unsigned resumed_at;    /* first epoch this invocation ran when resumed, else 0 */
+    double earlier_seconds; /* the earlier invocations' total seconds */
 } run_state;
 
 static void format_duration(char *buf, size_t size, double s)
@@ -169,6 +172,28 @@ static void write_config(json_out *j, const train_config *c)
     json_close(j, '}');
 }
 
+/* A resumed run's record lists the whole run: the epochs before the
+ * checkpoint come from the record the earlier invocation wrote. */
+static int join_earlier_record(const train_config *c, run_state *r)
+{
+    if (!r->resuming || !c->json || c->record_text) return 0;
+    /* Stopped again before a whole epoch: keep every earlier epoch. */
+    r->resumed_at = r->n_reports ? r->reports[0].epoch : 0;
+    jn_epoch_report *earlier;
+    size_t n;
+    if (record_earlier_epochs(c->json, c->checkpoint, r->resumed_at, &earlier, &n, &r->earlier_seconds)) return -1;
+    if (!n) return 0;
+    if (!r->resumed_at) r->resumed_at = (unsigned)n + 1;
+    jn_epoch_report *all = realloc(earlier, (n + r->n_reports) * sizeof *all);
+    if (!all) { free(earlier); return -1; }
+    memcpy(all + n, r->reports, r->n_reports * sizeof *all);
+    free(r->reports);
+    r->reports = all;
+    r->n_reports += n;
+    r->cap_reports = r->n_reports;
+    return 0;
+}
+
 static int write_record(const train_config *c, const run_state *r, const size_t *sizes, size_t n_sizes,
                         const char *status, double test_error, double total_seconds)
 {
@@ -212,8 +237,9 @@ static int write_record(const train_config *c, const run_state *r, const size_t 
     /* A sweep skips a point whose record is complete (finished or diverged). */
     json_int(&j, "complete", !strcmp(status, "finished") || !strcmp(status, "diverged"));
     json_int(&j, "epochs_run", (long long)r->n_reports);
-    /* A run resumed from a checkpoint reports only the epochs it ran itself. */
+    /* 1, or later when a resumed run found no earlier record to join. */
     json_int(&j, "first_epoch", r->n_reports ? r->reports[0].epoch : 0);
+    json_int(&j, "resumed_at_epoch", r->resumed_at);
     json_str(&j, "precision_used", r->precision_used);
     long long recoveries = 0;
     for (size_t i = 0; i < r->n_reports; i++) recoveries += r->reports[i].recoveries;
@@ -299,7 +325,8 @@ int train_run(const train_config *c, double *valid_error, double *test_error)
      * when an epoch's mean objective passes 3 times the lowest so far. */
     if (c->recovery) TRY(jn_trainer_set_recovery(tr, 3.0, 0.5, 10));
     if (c->checkpoint) {
-        if (!c->quiet && access(c->checkpoint, F_OK) == 0) printf("resuming from %s\n", c->checkpoint);
+        r.resuming = access(c->checkpoint, F_OK) == 0;
+        if (!c->quiet && r.resuming) printf("resuming from %s\n", c->checkpoint);
         TRY(jn_trainer_set_checkpoint(tr, c->checkpoint, c->checkpoint_every));
     }
 
@@ -340,7 +367,12 @@ int train_run(const train_config *c, double *valid_error, double *test_error)
     if (c->save) TRY(jn_net_save(net, c->save));
     rc = st == JN_OK ? 0 : EXIT_RUN;
 done:
-    if (c->json && write_record(c, &r, sizes, n_hidden + 2, status, test, now_seconds() - t0) != 0) rc = EXIT_RUN;
+    if (c->json && join_earlier_record(c, &r) != 0) {
+        fprintf(stderr, "jacnet train: out of memory joining the earlier record\n");
+        rc = EXIT_RUN;
+    }
+    if (c->json && write_record(c, &r, sizes, n_hidden + 2, status, test, r.earlier_seconds + now_seconds() - t0) != 0)
+        rc = EXIT_RUN;
     free(r.reports);
     jn_trainer_free(tr);
     jn_optimizer_free(opt);

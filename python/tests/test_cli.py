@@ -214,6 +214,41 @@ def test_checkpoint_resume_equals_uninterrupted_run(files, tmp_path):
     assert whole["precision_used"] == "fp32"
 
 
+def test_resumed_record_lists_the_whole_run(files, tmp_path):
+    # A run stopped after 2 epochs and resumed to 5 rewrites its record: the
+    # new one joins the earlier record's epochs 1-2 to its own 3-5.
+    base = ["train", "--train", files / "train.csv", "--valid-fraction", 0.2, "--model", "nj", "--lambda", 0.05,
+            "--hidden", 12, "--patience", 0, "--quiet", "--threads", 1]
+    r = run(*base, "--epochs", 5, "--json", tmp_path / "whole.json")
+    assert r.returncode == 0, r.stderr
+    ck, rec = tmp_path / "run.jnc", tmp_path / "run.json"
+    r = run(*base, "--epochs", 2, "--checkpoint", ck, "--json", rec)
+    assert r.returncode == 0, r.stderr
+    first = json.load(open(rec))
+    r = run(*base, "--epochs", 5, "--checkpoint", ck, "--json", rec)
+    assert r.returncode == 0, r.stderr
+    joined, whole = json.load(open(rec)), json.load(open(tmp_path / "whole.json"))
+    untimed = lambda eps: [{k: v for k, v in e.items() if k != "seconds"} for e in eps]  # noqa: E731
+    assert untimed(joined["epochs"]) == untimed(whole["epochs"])
+    assert joined["epochs"][:2] == first["epochs"]  # the earlier epochs verbatim, seconds included
+    assert joined["first_epoch"] == 1 and joined["resumed_at_epoch"] == 3 and joined["epochs_run"] == 5
+    assert joined["best_epoch"] == whole["best_epoch"] and joined["test_error"] == whole["test_error"]
+    assert joined["total_seconds"] > first["total_seconds"]
+    # Resumed again with nothing left to run, the record keeps every epoch.
+    r = run(*base, "--epochs", 5, "--checkpoint", ck, "--json", rec)
+    assert r.returncode == 0, r.stderr
+    again = json.load(open(rec))
+    assert again["epochs"] == joined["epochs"] and again["best_epoch"] == whole["best_epoch"]
+    # A record of another run (not this checkpoint's) is not joined.
+    other = tmp_path / "other.jnc"
+    r = run(*base, "--epochs", 2, "--checkpoint", other, "--json", tmp_path / "o.json")
+    assert r.returncode == 0, r.stderr
+    r = run(*base, "--epochs", 3, "--checkpoint", other, "--json", rec)
+    assert r.returncode == 0, r.stderr
+    alone = json.load(open(rec))
+    assert [e["epoch"] for e in alone["epochs"]] == [3] and alone["first_epoch"] == 3
+
+
 def test_bad_checkpoint_is_refused(files, tmp_path):
     ck = tmp_path / "bad.jnc"
     ck.write_bytes(b"not a checkpoint at all")
