@@ -539,7 +539,7 @@ int main(int argc, char **argv)
         if (!strcmp(bf->precision, "bf16"))
             printf("B2bf16 / B2 throughput, %d thread(s): %.2fx\n", tl[t], b2->best / bf->best);
         else
-            printf("B2bf16, %d thread(s): BF16 fell back to FP32 (no oneDNN, or no AMX on this CPU; "
+            printf("B2bf16, %d thread(s): BF16 fell back to FP32 (no oneDNN, or a CPU where it does not pay; "
                    "JACNET_FORCE_BF16=1 forces the bfloat16 path)\n", tl[t]);
     }
     printf("\n");

@@ -308,7 +308,7 @@ int train_run(const train_config *c, double *valid_error, double *test_error)
         return usage_error("train", "--precision '%s': fp32 or bf16", c->precision);
     r.precision_used = jn_objective_precision_used(obj) == JN_PRECISION_BF16 ? "bf16" : "fp32";
     if (strcmp(c->precision, r.precision_used) && !c->quiet)
-        printf("precision: bf16 asked, fp32 runs (no oneDNN or no AMX on this CPU; JACNET_FORCE_BF16=1 forces it)\n");
+        printf("precision: bf16 asked, fp32 runs (no oneDNN, or a CPU where bf16 does not pay; JACNET_FORCE_BF16=1 forces it)\n");
     TRY(jn_optimizer_create_sgd(&opt, c->lr, c->momentum));
     size_t n_train = jn_dataset_count(data.train);
     unsigned long batches = (unsigned long)((n_train + c->batch - 1) / c->batch);
@@ -427,7 +427,7 @@ int cmd_train(int argc, char **argv)
         {"checkpoint", OPT_STRING, &c.checkpoint, "FILE", "save the run's state there; resume from it when it exists", 0, 0},
         {"checkpoint-every", OPT_UINT, &c.checkpoint_every, "N", "checkpoint every N epochs (also on Ctrl-C and at the end)", 0, 1000000},
         {"recovery", OPT_FLAG, &c.recovery, NULL, "on a blow-up, go back to the best epoch with half the learning rate", 0, 0},
-        {"precision", OPT_STRING, &c.precision, "P", "fp32, or bf16 for the penalty's products (oneDNN on AMX)", 0, 0},
+        {"precision", OPT_STRING, &c.precision, "P", "fp32, or bf16 for the penalty's products (oneDNN; AMX or AMD Zen 5)", 0, 0},
         {"plot", OPT_STRING, &plot, "PNG", "draw the learning curves of the --json record (python3 -m jacnet.plot)", 0, 0},
         {"no-test", OPT_FLAG, &c.no_test, NULL, "do not evaluate the test set (model selection runs)", 0, 0},
         {"quiet", OPT_FLAG, &c.quiet, NULL, "no progress output", 0, 0},

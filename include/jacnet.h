@@ -259,10 +259,13 @@ JN_API jn_status jn_objective_set_penalty_form(jn_objective *obj, jn_penalty_for
  * few 1e-3 relative to the penalty's value and gradient (up to 4e-3 and
  * 6e-3 on tiny batches; docs/PERFORMANCE.md).
  * BF16 runs only where it pays: libjacnet built with oneDNN (make DNNL=1, or
- * found automatically) and a CPU with AMX-BF16 that the OS lets the process
- * use; JACNET_FORCE_BF16=1 in the environment also allows it wherever oneDNN
- * can multiply bfloat16 at all (e.g. AVX-512 BF16, slower than float32
- * there: for tests). Elsewhere BF16 falls back to FP32;
+ * found automatically) and a CPU where bfloat16 products were measured
+ * faster: AMX-BF16 that the OS lets the process use, or an AMD CPU of
+ * family 1Ah (Zen 5) or later with AVX-512 BF16 (docs/PERFORMANCE.md).
+ * JACNET_FORCE_BF16=1 in the environment allows it wherever oneDNN can
+ * multiply bfloat16 at all (e.g. an Intel CPU with AVX-512 BF16 but no AMX,
+ * slower than float32 there: for tests), JACNET_FORCE_BF16=0 never. Elsewhere
+ * BF16 falls back to FP32;
  * jn_objective_precision_used says which runs. Returns JN_ERR_INVALID for an
  * unknown value. */
 typedef enum { JN_PRECISION_FP32, JN_PRECISION_BF16 } jn_precision;

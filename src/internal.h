@@ -253,9 +253,10 @@ static inline uint16_t jn__bf16(float f)
 /* dst = bf16(src), count values (threaded). */
 void jn__to_bf16(const float *src, uint16_t *dst, size_t count);
 /* 1 when oneDNN is built in and multiplies bfloat16 correctly on this CPU
- * (probed once); 1 when, besides, it runs them on AMX. */
+ * (probed once); 1 when, besides, it runs them with bfloat16 instructions
+ * (AMX or AVX-512 BF16). */
 int jn__dnnl_bf16_works(void);
-int jn__dnnl_bf16_amx(void);
+int jn__dnnl_bf16_native(void);
 /* C = op(A) op(B) with bfloat16 A (m x k after op) and B (k x n after op),
  * float32 C (m x n), all row-major with leading dimensions lda, ldb, ldc;
  * trans_a / trans_b: the stored matrix is the transpose. Primitives are kept

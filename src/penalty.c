@@ -17,9 +17,10 @@
 #include <math.h>
 #include <string.h>
 
-/* Speed of oneDNN's bfloat16 products on AMX over OpenBLAS's sgemm, for the
- * form choice: the issue's measurement (3.6-3.9x, conversions included),
- * rounded down. */
+/* Speed of oneDNN's bfloat16 products over OpenBLAS's sgemm, for the form
+ * choice: AMX's (3.6-3.9x, conversions included, issue 12's measurement),
+ * rounded down. Zen 5's raw product rate measured higher still
+ * (docs/PERFORMANCE.md), so the choice leans the same way there. */
 #define JN_BF16_SPEEDUP 3.5
 
 /* sum_j a_j b_j over [begin, end), accumulated in double. A single double

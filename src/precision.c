@@ -1,13 +1,19 @@
 /* precision.c - which arithmetic the Jacobian penalty's products run in, and
  * conversion to bfloat16.
  *
- * BF16 is taken only where it pays: oneDNN multiplies bfloat16 matrices at
- * 3.6-3.9 times OpenBLAS's sgemm rate on AMX, but more slowly than float32
- * with AVX-512 BF16 alone (measurements in docs/PERFORMANCE.md). So a
- * request for BF16 runs it when (1) the library was built with oneDNN and
- * oneDNN's bfloat16 product works here (dnnl.c probes it once), and (2) the
- * CPU has AMX-BF16 that this process may use, or JACNET_FORCE_BF16=1 asks
- * for the bfloat16 path anyway (for testing it on any machine). */
+ * BF16 is taken only where it pays, which depends on the CPU: oneDNN
+ * multiplies bfloat16 matrices at 3.6-3.9 times OpenBLAS's sgemm rate on
+ * Intel's AMX, more slowly than float32 on an Intel CPU with AVX-512 BF16
+ * alone, and on AMD's Zen 5 (AVX-512 BF16 on full-width units, no AMX) it
+ * made the whole exact-penalty step 2.2-2.3 times faster on one thread
+ * (measurements in docs/PERFORMANCE.md). So a request for BF16 runs it when
+ * (1) the library was built with oneDNN and oneDNN's bfloat16 product works
+ * here (dnnl.c probes it once), and (2) the CPU is one where it was measured
+ * to pay: AMX-BF16 that this process may use, or an AMD CPU of family 1Ah
+ * (Zen 5) or later with AVX-512 BF16 that oneDNN dispatches to.
+ * JACNET_FORCE_BF16=1 takes the bfloat16 path wherever oneDNN can multiply
+ * bfloat16 at all, and JACNET_FORCE_BF16=0 never takes it (both for tests
+ * and measurements). */
 #define _GNU_SOURCE 1
 #include "internal.h"
 
@@ -25,8 +31,8 @@
 #define JN_X86 1
 #endif
 
-static pthread_once_t amx_once = PTHREAD_ONCE_INIT;
-static int amx_usable;
+static pthread_once_t cpu_once = PTHREAD_ONCE_INIT;
+static int amx_usable, zen5_bf16;
 
 #ifdef JN_X86
 /* XCR0, the register of state components the OS saves (xgetbv 0). */
@@ -61,27 +67,58 @@ static void detect_amx(void)
 #endif
 }
 
-static int cpu_has_amx(void)
+/* An AMD CPU of family 1Ah or later ("AuthenticAMD"; family = base family
+ * + extended family, CPUID leaf 1 EAX bits 8-11 and 20-27) with AVX512_BF16
+ * (CPUID.(EAX=7,ECX=1):EAX bit 5) and the OS saving the AVX-512 state (XCR0
+ * bits 1, 2 and 5-7). */
+static void detect_zen5_bf16(void)
 {
-    pthread_once(&amx_once, detect_amx);
-    return amx_usable;
+#ifdef JN_X86
+    unsigned a, b, c, d;
+    if (!__get_cpuid(0, &a, &b, &c, &d) || a < 7) return;
+    if (b != 0x68747541u || d != 0x69746e65u || c != 0x444d4163u) return; /* "AuthenticAMD" */
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 27))) return;     /* OSXSAVE */
+    unsigned family = (a >> 8) & 0xfu;
+    if (family == 0xfu) family += (a >> 20) & 0xffu;
+    if (family < 0x1au) return;
+    if (!__get_cpuid_count(7, 1, &a, &b, &c, &d) || !(a & (1u << 5))) return;
+    uint64_t avx512_state = 0xe6u;
+    if ((xcr0() & avx512_state) != avx512_state) return;
+    zen5_bf16 = 1;
+#endif
 }
 
+static void detect_cpu(void)
+{
+    detect_amx();
+    detect_zen5_bf16();
+}
+
+/* A CPU where bfloat16 products were measured to pay (above). */
+static int cpu_bf16_pays(void)
+{
+    pthread_once(&cpu_once, detect_cpu);
+    return amx_usable || zen5_bf16;
+}
+
+/* JACNET_FORCE_BF16: 1 always, 0 never, otherwise (unset) -1: decide. */
 static int forced(void)
 {
     const char *s = getenv("JACNET_FORCE_BF16");
-    return s && strcmp(s, "1") == 0;
+    if (s && strcmp(s, "1") == 0) return 1;
+    if (s && strcmp(s, "0") == 0) return 0;
+    return -1;
 }
 
 jn_precision jn__precision_resolve(jn_precision want)
 {
-    /* The CPU and the environment first: on a machine without AMX a BF16
-     * request then never even starts oneDNN. */
+    /* The CPU and the environment first: on a machine where BF16 does not
+     * pay, a BF16 request then never even starts oneDNN. */
     if (want != JN_PRECISION_BF16) return JN_PRECISION_FP32;
     int force = forced();
-    if (!force && !cpu_has_amx()) return JN_PRECISION_FP32;
+    if (force == 0 || (force < 0 && !cpu_bf16_pays())) return JN_PRECISION_FP32;
     if (!jn__dnnl_bf16_works()) return JN_PRECISION_FP32;
-    return force || jn__dnnl_bf16_amx() ? JN_PRECISION_BF16 : JN_PRECISION_FP32;
+    return force == 1 || jn__dnnl_bf16_native() ? JN_PRECISION_BF16 : JN_PRECISION_FP32;
 }
 
 JN_API jn_status jn_objective_set_precision(jn_objective *obj, jn_precision precision)

@@ -36,10 +36,11 @@
 #define TOL_VALUE 1.2e-2
 #define TOL_GRAD 1.7e-2
 
-static void force(int on)
+/* JACNET_FORCE_BF16: 1 always bfloat16, 0 never, -1 unset (the CPU decides). */
+static void force(int mode)
 {
-    if (on) setenv("JACNET_FORCE_BF16", "1", 1);
-    else unsetenv("JACNET_FORCE_BF16");
+    if (mode < 0) unsetenv("JACNET_FORCE_BF16");
+    else setenv("JACNET_FORCE_BF16", mode ? "1" : "0", 1);
 }
 
 /* 1 if the forced bfloat16 path runs in this build on this CPU; says why
@@ -165,14 +166,52 @@ START_TEST(api)
     jn_objective *copy = NULL;
     ck_assert_int_eq(jn_objective_clone(&copy, obj), JN_OK);
     ck_assert_int_eq(jn_objective_precision_used(copy), jn_objective_precision_used(obj));
-    force(0);
+    force(-1);
     jn_objective_free(copy);
     jn_objective_free(obj);
 }
 END_TEST
 
-/* Where BF16 does not run (here: no AMX and no JACNET_FORCE_BF16, or no
- * oneDNN), a BF16 objective gives exactly the FP32 results. */
+/* Unforced, BF16 runs exactly on the CPUs where it was measured to pay:
+ * AMX-BF16, or an AMD CPU of family 1Ah (Zen 5) or later with AVX-512 BF16.
+ * The expectation is read from the kernel's /proc/cpuinfo, independently of
+ * the library's CPUID code; oneDNN must be built in and work (the forced
+ * path shows whether it does). Linux only. */
+START_TEST(auto_choice_follows_cpu)
+{
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (!f) {
+        printf("test_precision: no /proc/cpuinfo; automatic choice not checked\n");
+        return;
+    }
+    char line[8192];
+    int amd = 0, family = 0, avx512_bf16 = 0, amx_bf16 = 0, seen_flags = 0;
+    while (fgets(line, sizeof line, f) && !seen_flags) {
+        if (!strncmp(line, "vendor_id", 9)) amd = strstr(line, "AuthenticAMD") != NULL;
+        else if (!strncmp(line, "cpu family", 10)) family = atoi(strchr(line, ':') + 1);
+        else if (!strncmp(line, "flags", 5)) {
+            seen_flags = 1;
+            avx512_bf16 = strstr(line, " avx512_bf16") != NULL;
+            amx_bf16 = strstr(line, " amx_bf16") != NULL;
+        }
+    }
+    fclose(f);
+    int oneDNN_runs = bf16_runs(); /* forced: does oneDNN multiply bfloat16 here at all? */
+    force(-1);
+    int expect = oneDNN_runs && (amx_bf16 || (amd && family >= 0x1a && avx512_bf16));
+    jn_objective *obj = make_obj(JN_LOSS_MSE, 0.2, 0, JN_FORM_AUTO, 0.0, JN_PRECISION_BF16);
+    ck_assert_msg(jn_objective_precision_used(obj) == (expect ? JN_PRECISION_BF16 : JN_PRECISION_FP32),
+                  "BF16 %s, expected %s (amd %d family %#x avx512_bf16 %d amx_bf16 %d oneDNN %d)",
+                  jn_objective_precision_used(obj) == JN_PRECISION_BF16 ? "runs" : "falls back",
+                  expect ? "to run" : "to fall back", amd, family, avx512_bf16, amx_bf16, oneDNN_runs);
+    printf("test_precision: unforced BF16 %s on this CPU\n", expect ? "runs" : "falls back to FP32");
+    jn_objective_free(obj);
+}
+END_TEST
+
+/* Where BF16 does not run (JACNET_FORCE_BF16=0 here; also without oneDNN
+ * or on a CPU where it does not pay), a BF16 objective gives exactly the
+ * FP32 results. */
 START_TEST(fallback_is_fp32)
 {
     force(0);
@@ -180,22 +219,20 @@ START_TEST(fallback_is_fp32)
     jn_net *net = make_net(sizes, 3, JN_ACT_TANH, JN_ACT_SIGMOID);
     jn_objective *f = make_obj(JN_LOSS_MSE, 0.2, 0, JN_FORM_AUTO, 0.0, JN_PRECISION_FP32);
     jn_objective *b = make_obj(JN_LOSS_MSE, 0.2, 0, JN_FORM_AUTO, 0.0, JN_PRECISION_BF16);
-    if (jn_objective_precision_used(b) == JN_PRECISION_BF16) {
-        printf("test_precision: this CPU runs BF16 natively (AMX); fallback not testable here\n");
-    } else {
-        size_t n = 16, P = jn_net_param_count(net);
-        float *X = uniform(n * 30, 1, 0.0f, 1.0f), *Xj = uniform(n * 30, 2, 0.0f, 1.0f), *Y = onehot(n, 5);
-        float *g1 = malloc(P * sizeof *g1), *g2 = malloc(P * sizeof *g2);
-        double v1, v2;
-        ck_assert_int_eq(jn_net_objective(net, f, X, Xj, Y, n, &v1, g1), JN_OK);
-        ck_assert_int_eq(jn_net_objective(net, b, X, Xj, Y, n, &v2, g2), JN_OK);
-        ck_assert(v1 == v2);
-        ck_assert(memcmp(g1, g2, P * sizeof *g1) == 0);
-        free(X); free(Xj); free(Y); free(g1); free(g2);
-    }
+    ck_assert_int_eq(jn_objective_precision_used(b), JN_PRECISION_FP32);
+    size_t n = 16, P = jn_net_param_count(net);
+    float *X = uniform(n * 30, 1, 0.0f, 1.0f), *Xj = uniform(n * 30, 2, 0.0f, 1.0f), *Y = onehot(n, 5);
+    float *g1 = malloc(P * sizeof *g1), *g2 = malloc(P * sizeof *g2);
+    double v1, v2;
+    ck_assert_int_eq(jn_net_objective(net, f, X, Xj, Y, n, &v1, g1), JN_OK);
+    ck_assert_int_eq(jn_net_objective(net, b, X, Xj, Y, n, &v2, g2), JN_OK);
+    ck_assert(v1 == v2);
+    ck_assert(memcmp(g1, g2, P * sizeof *g1) == 0);
+    free(X); free(Xj); free(Y); free(g1); free(g2);
     jn_objective_free(f);
     jn_objective_free(b);
     jn_net_free(net);
+    force(-1);
 }
 END_TEST
 
@@ -235,7 +272,7 @@ START_TEST(bf16_against_fp32)
         free(X); free(Xj); free(Y);
         jn_net_free(net);
     }
-    force(0);
+    force(-1);
 }
 END_TEST
 
@@ -255,7 +292,7 @@ START_TEST(bf16_mnist_shape)
     jn_rng_free(rng);
     free(X); free(Xj); free(Y);
     jn_net_free(net);
-    force(0);
+    force(-1);
 }
 END_TEST
 
@@ -300,7 +337,7 @@ START_TEST(bf16_oracle)
     jn_objective_free(z);
     jn_net_free(net);
     oracle_free(&c);
-    force(0);
+    force(-1);
 }
 END_TEST
 
@@ -337,7 +374,7 @@ START_TEST(bf16_trains)
     jn_net_free(net);
     jn_dataset_free(ds);
     free(X); free(y);
-    force(0);
+    force(-1);
 }
 END_TEST
 
@@ -419,6 +456,7 @@ static Suite *precision_suite(void)
     tcase_add_test(tc, api);
     tcase_add_test(tc, bf16_rounding);
     tcase_add_test(tc, fallback_is_fp32);
+    tcase_add_test(tc, auto_choice_follows_cpu);
     tcase_add_test(tc, bf16_against_fp32);
     tcase_add_test(tc, bf16_mnist_shape);
     tcase_add_loop_test(tc, bf16_oracle, 0, sizeof oracle_cases / sizeof oracle_cases[0]);

@@ -408,8 +408,9 @@ class Objective(_Handle):
     (Net.objective never draws noise). penalty_target: "output" or "logits".
     penalty_form: "auto", "direct" or "gram" (docs/METHOD.md).
     precision: "fp32" (default) or "bf16", the penalty's products in bfloat16
-    where libjacnet has oneDNN and the CPU AMX (else fp32; precision_used
-    says which runs; JACNET_FORCE_BF16=1 allows it without AMX).
+    where libjacnet has oneDNN and the CPU is one where it pays (AMX, or AMD
+    Zen 5 and later; else fp32; precision_used says which runs;
+    JACNET_FORCE_BF16=1 takes it wherever oneDNN can, =0 never).
     copy.copy, copy.deepcopy and pickle copy it by its settings."""
 
     _free_name = "jn_objective_free"
