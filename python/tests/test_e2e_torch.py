@@ -66,19 +66,21 @@ def test_objective_and_gradient_match_libjacnet(nets, seed, n):
     assert abs(mixed - want) > 1e-3 * abs(want)
 
 
-def test_sgd_step_matches_libjacnet(nets):
-    """One train_step (the loop's own) moves the parameters as libjacnet's
-    objective + plain SGD (lr 0.1, no momentum) does."""
+def test_sgd_steps_match_libjacnet(nets):
+    """Two train_step calls (the loop's own) move the parameters as
+    libjacnet's objective + plain SGD (lr 0.1, no momentum) does: the
+    second step also catches gradients left over from the first."""
     start = nets[0].params
     jn, tn = nets[0].clone(), e2e_torch.make_net(SIZES)
     e2e_torch.set_flat_params(tn, start)
-    X, Xj, Y = batch(4)
     opt = torch.optim.SGD(tn.parameters(), lr=0.1)
-    e2e_torch.train_step(tn, opt, *map(torch.from_numpy, (X, Y, Xj)), LAM)
-    _, grad = jn.objective(jacnet.Objective.model("nj", LAM, STD), X, Y, Xj)
-    jacnet.Optimizer.sgd(0.1, 0.0).step(jn, grad)
+    obj, sgd = jacnet.Objective.model("nj", LAM, STD), jacnet.Optimizer.sgd(0.1, 0.0)
+    for seed in (4, 5):
+        X, Xj, Y = batch(seed)
+        e2e_torch.train_step(tn, opt, *map(torch.from_numpy, (X, Y, Xj)), LAM)
+        sgd.step(jn, jn.objective(obj, X, Y, Xj)[1])
     want = jn.params - start
-    assert np.max(np.abs(want)) > 1e-4  # the step did something
+    assert np.max(np.abs(want)) > 1e-4  # the steps did something
     assert worst_rel(e2e_torch.flat_params(tn).numpy() - start, want) < 1e-3
 
 
