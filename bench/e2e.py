@@ -24,10 +24,13 @@ beside it.
 
 PyTorch's threads (see bench/compare.py, torch_configs): OpenBLAS gets T
 threads (OPENBLAS_NUM_THREADS) and torch.set_num_threads sizes its OpenMP
-pool. With --torch-omp auto and T > 1 the driver first times a
-short run (--calibrate-epochs) with OpenMP at T and at 1 and keeps the
-faster setting for the full run, the choice a PyTorch user tuning for speed
-would make; --torch-omp N fixes it.
+pool. With --torch-omp auto and T > 1 the driver first times short runs
+(--calibrate-epochs epochs of --calibrate-batches minibatches) with OpenMP
+at T and at 1 and keeps the faster setting for the full run, the choice a
+PyTorch user tuning for speed would make; --torch-omp N fixes it. (On the
+shared and busy 2-core development machine OpenMP 2 + OpenBLAS 2 ran 13x
+slower than OpenMP 1 + OpenBLAS 2: the two pools' spinning threads fight for
+the cores.)
 """
 import argparse
 import csv
@@ -117,8 +120,10 @@ def run_jacnet(a, impl, env):
     return row
 
 
-def torch_cmd(a, rec, omp, epochs):
+def torch_cmd(a, rec, omp, epochs, max_batches=0):
     cmd = [sys.executable, os.path.join(HERE, "e2e_torch.py"), "--json", rec, "--threads", str(omp)]
+    if max_batches:
+        cmd += ["--max-batches", str(max_batches)]
     cmd += protocol_args(epochs)  # e2e_torch.py takes jacnet train's option names
     if a.data:
         cmd += ["--data", a.data]
@@ -149,17 +154,17 @@ def pick_torch_config(a):
     timings = []
     for env, omp in configs:
         rec = os.path.join(a.out, f"c-calibrate-omp{omp}.json")
-        status, wall, _ = launch(torch_cmd(a, rec, omp, a.calibrate_epochs), env,
+        status, wall, _ = launch(torch_cmd(a, rec, omp, a.calibrate_epochs, a.calibrate_batches), env,
                                  os.path.join(a.out, f"c-calibrate-omp{omp}.log"))
         if status != 0:
             sys.exit(f"e2e: PyTorch calibration (OpenMP {omp}) failed (status {status})")
         with open(rec) as f:
             # The first epoch carries the warm-up: judge by the fastest.
-            best = min(e["seconds"] for e in json.load(f)["epochs"])
-        timings.append({"omp_threads": omp, "best_epoch_seconds": best})
-        print(f"[c] calibration: OpenMP {omp} + OpenBLAS {a.threads}: {best:.2f} s per epoch",
+            best = min(e["seconds"] / e["batches"] for e in json.load(f)["epochs"])
+        timings.append({"omp_threads": omp, "best_seconds_per_step": best})
+        print(f"[c] calibration: OpenMP {omp} + OpenBLAS {a.threads}: {1e3 * best:.1f} ms per step",
               file=sys.stderr, flush=True)
-    fastest = min(range(len(configs)), key=lambda i: timings[i]["best_epoch_seconds"])
+    fastest = min(range(len(configs)), key=lambda i: timings[i]["best_seconds_per_step"])
     return configs[fastest][0], configs[fastest][1], timings
 
 
@@ -218,7 +223,8 @@ def main():
     ap.add_argument("--out", default=os.path.join(REPO, "docs", "results", "e2e"), help="output directory")
     ap.add_argument("--data", default=os.environ.get("JACNET_DATA"), help="directory holding usps/")
     ap.add_argument("--torch-omp", default="auto", help="PyTorch's OpenMP threads: auto or a number")
-    ap.add_argument("--calibrate-epochs", type=int, default=2)
+    ap.add_argument("--calibrate-epochs", type=int, default=2, help="--torch-omp auto: epochs of each timing run")
+    ap.add_argument("--calibrate-batches", type=int, default=50, help="--torch-omp auto: minibatches per epoch")
     a = ap.parse_args()
     only = [x for x in a.only.split(",") if x]
     bad = [x for x in only if x not in NAMES]

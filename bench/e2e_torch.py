@@ -141,14 +141,15 @@ def run(a):
         perm = torch.randperm(n_train)
         sums = torch.zeros(3)
         batches = 0
-        for start in range(0, n_train, a.batch):
+        for start in range(0, min(n_train, a.max_batches * a.batch) if a.max_batches else n_train, a.batch):
             idx = perm[start:start + a.batch]
             X, Y = Xtr[idx], Ytr[idx]
             Xj = X + a.noise_std * torch.randn_like(X)
             sums += torch.stack(train_step(net, opt, X, Y, Xj, a.lam))
             batches += 1
         seconds = time.perf_counter() - t_epoch
-        value, loss, pen = (sums / batches).tolist()
+        value, loss, sqnorm = (sums / batches).tolist()
+        pen = a.lam * sqnorm  # the penalty's share of the objective, as libjacnet reports it
         if value != value or value in (float("inf"), float("-inf")):
             status = "diverged"
             break
@@ -159,9 +160,10 @@ def run(a):
         else:
             since_best += 1
         epochs.append({"epoch": epoch, "train_objective": value, "train_loss": loss, "train_penalty": pen,
-                       "valid_error": err, "seconds": seconds})
+                       "train_jacobian_sqnorm": sqnorm, "valid_error": err, "seconds": seconds,
+                       "batches": batches})
         if not a.quiet:
-            print(f"epoch {epoch:3d}  objective {value:.5f} (loss {loss:.5f} + penalty {pen:.5f})  "
+            print(f"epoch {epoch:3d}  objective {value:.5f} (loss {loss:.5f} + penalty {pen:.5f})  ||J||^2 {sqnorm:.4g}  "
                   f"valid {100 * err:6.2f}%  best {100 * best_err:6.2f}% (epoch {best_epoch})  {seconds:.1f} s",
                   flush=True)
         if a.patience and since_best >= a.patience:
@@ -179,7 +181,8 @@ def run(a):
         "torch_version": torch.__version__,
         "config": {"dataset": "usps", "model": "nj", "hidden": str(a.hidden), "lr": a.lr, "momentum": 0.0,
                    "lambda": a.lam, "noise_std": a.noise_std, "epochs": a.epochs, "patience": a.patience,
-                   "batch": a.batch, "threads": a.threads, "seed": a.seed, "precision": "fp32"},
+                   "batch": a.batch, "threads": a.threads, "seed": a.seed, "precision": "fp32",
+                   "max_batches": a.max_batches},
         "torch_threads": torch.get_num_threads(),
         "openblas_num_threads": os.environ.get("OPENBLAS_NUM_THREADS"),
         "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
@@ -214,6 +217,8 @@ def main():
     ap.add_argument("--lr", type=float, default=0.1)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--data", default=None, help="directory holding usps/ (else $JACNET_DATA, else ./data)")
+    ap.add_argument("--max-batches", type=int, default=0,
+                    help="only the first N minibatches of every epoch (timing checks; 0: all)")
     ap.add_argument("--quiet", action="store_true")
     sys.exit(run(ap.parse_args()))
 
