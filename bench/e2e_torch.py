@@ -35,6 +35,7 @@ precision_used.
 """
 import argparse
 import json
+import math
 import os
 import sys
 import time
@@ -78,23 +79,23 @@ def flat_grad(net):
 
 
 def objective(net, X, Y, Xj, lam):
-    """(value, loss, penalty) as tensors: libjacnet's objective of model nj
-    for a minibatch, value = loss + lam * penalty, the loss
-    (1/n) sum_i sum_k (F_k(X_i) - Y_ik)^2 at the clean inputs and the
-    penalty (1/n) sum_i ||J_F(Xj_i)||_F^2 at the noisy ones."""
+    """(value, loss, sqnorm) as tensors: libjacnet's objective of model nj
+    for a minibatch, value = loss + lam * sqnorm, with the loss
+    (1/n) sum_i sum_k (F_k(X_i) - Y_ik)^2 at the clean inputs and
+    sqnorm = (1/n) sum_i ||J_F(Xj_i)||_F^2 at the noisy ones."""
     F, _ = forward(net, X)
     loss = ((F - Y) ** 2).sum() / X.shape[0]
-    pen = penalty_closed(net, Xj)
-    return loss + lam * pen, loss, pen
+    sqnorm = penalty_closed(net, Xj)
+    return loss + lam * sqnorm, loss, sqnorm
 
 
 def train_step(net, opt, X, Y, Xj, lam):
     """One SGD step on the minibatch; returns the objective's parts before it."""
     opt.zero_grad(set_to_none=True)
-    value, loss, pen = objective(net, X, Y, Xj, lam)
+    value, loss, sqnorm = objective(net, X, Y, Xj, lam)
     value.backward()
     opt.step()
-    return value.detach(), loss.detach(), pen.detach()
+    return value.detach(), loss.detach(), sqnorm.detach()
 
 
 def error_rate(net, X, y):
@@ -128,6 +129,7 @@ def run(a):
     K = int(max(ytr.max(), yva.max(), yte.max())) + 1
     Ytr = torch.nn.functional.one_hot(ytr, K).float()
     n_train = Xtr.shape[0]
+    end = min(n_train, a.max_batches * a.batch) if a.max_batches else n_train
 
     net = make_net([Xtr.shape[1], a.hidden, K])
     init_like_jacnet(net)
@@ -141,7 +143,7 @@ def run(a):
         perm = torch.randperm(n_train)
         sums = torch.zeros(3)
         batches = 0
-        for start in range(0, min(n_train, a.max_batches * a.batch) if a.max_batches else n_train, a.batch):
+        for start in range(0, end, a.batch):  # the last minibatch may be short
             idx = perm[start:start + a.batch]
             X, Y = Xtr[idx], Ytr[idx]
             Xj = X + a.noise_std * torch.randn_like(X)
@@ -150,7 +152,7 @@ def run(a):
         seconds = time.perf_counter() - t_epoch
         value, loss, sqnorm = (sums / batches).tolist()
         pen = a.lam * sqnorm  # the penalty's share of the objective, as libjacnet reports it
-        if value != value or value in (float("inf"), float("-inf")):
+        if not math.isfinite(value):
             status = "diverged"
             break
         err = error_rate(net, Xva, yva)
@@ -163,9 +165,9 @@ def run(a):
                        "train_jacobian_sqnorm": sqnorm, "valid_error": err, "seconds": seconds,
                        "batches": batches})
         if not a.quiet:
-            print(f"epoch {epoch:3d}  objective {value:.5f} (loss {loss:.5f} + penalty {pen:.5f})  ||J||^2 {sqnorm:.4g}  "
-                  f"valid {100 * err:6.2f}%  best {100 * best_err:6.2f}% (epoch {best_epoch})  {seconds:.1f} s",
-                  flush=True)
+            print(f"epoch {epoch:3d}  objective {value:.5f} (loss {loss:.5f} + penalty {pen:.5f})  "
+                  f"||J||^2 {sqnorm:.4g}  valid {100 * err:6.2f}%  best {100 * best_err:6.2f}% "
+                  f"(epoch {best_epoch})  {seconds:.1f} s", flush=True)
         if a.patience and since_best >= a.patience:
             break
     test = float("nan")

@@ -44,9 +44,9 @@ def batch(seed, n=20):
 def torch_objective(tn, X, Y, Xj):
     for p in tn.parameters():
         p.grad = None
-    value, loss, pen = e2e_torch.objective(tn, *map(torch.from_numpy, (X, Y, Xj)), LAM)
+    value, loss, sqnorm = e2e_torch.objective(tn, *map(torch.from_numpy, (X, Y, Xj)), LAM)
     value.backward()
-    return value.item(), loss.item(), pen.item(), e2e_torch.flat_grad(tn).numpy()
+    return value.item(), loss.item(), sqnorm.item(), e2e_torch.flat_grad(tn).numpy()
 
 
 @pytest.mark.parametrize("seed,n", [(1, 20), (2, 11), (3, 1)])
@@ -55,13 +55,13 @@ def test_objective_and_gradient_match_libjacnet(nets, seed, n):
     X, Xj, Y = batch(seed, n)
     obj = jacnet.Objective.model("nj", LAM, STD)
     want, want_grad = jn.objective(obj, X, Y, Xj)
-    got, loss, pen, got_grad = torch_objective(tn, X, Y, Xj)
+    got, loss, sqnorm, got_grad = torch_objective(tn, X, Y, Xj)
     assert abs(got - want) <= 1e-5 * abs(want), (got, want)
     assert worst_rel(got_grad, want_grad) < 1e-4
     # Both parts matter at these weights, so a wrong lambda or a missing
     # part would show above; the penalty is at Xj, the loss at X: with the
     # roles mixed up the value moves far beyond the tolerance.
-    assert loss > 0.1 * want and LAM * pen > 0.01 * want
+    assert loss > 0.1 * want and LAM * sqnorm > 0.01 * want
     mixed, _, _, _ = torch_objective(tn, Xj, Y, X)
     assert abs(mixed - want) > 1e-3 * abs(want)
 
