@@ -140,6 +140,10 @@ int jn__threads(void);
  * fn must compute each item independently of the partition. */
 typedef void (*jn__range_fn)(void *ctx, size_t begin, size_t end);
 void jn__parallel_for(size_t count, size_t grain, size_t cost, jn__range_fn fn, void *ctx);
+/* C = alpha op(A) op(B) + beta C, row-major float32 (gemm.c). */
+void jn__sgemm(int trans_a, int trans_b, size_t m, size_t n, size_t k, float alpha, const float *A, size_t lda,
+               const float *B, size_t ldb, float beta, float *C, size_t ldc);
+int jn__gemm_split(void);
 /* sum over chunks c of fn(ctx, c chunk, (c + 1) chunk), the partial sums
  * added in order of c. The chunk size grows only with count (never with
  * the thread count), so the result is the same for any number of threads. */

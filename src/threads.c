@@ -47,7 +47,7 @@ static atomic_int pool_threads = 1;
 static int blas_set(int n)
 {
     void (*set)(int) = (void (*)(int))dlsym(RTLD_DEFAULT, "openblas_set_num_threads");
-    if (set) set(n);
+    if (set) set(jn__gemm_split() ? 1 : n);
     return set != NULL || n == 1;
 }
 
