@@ -1,7 +1,6 @@
 /* backward.c - batched backpropagation of dObj/dz_L to every weight. */
 #include "internal.h"
 
-#include <cblas.h>
 #include <string.h>
 
 /* Column sums of delta (n x width) into the bias gradient, for the columns

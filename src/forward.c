@@ -1,7 +1,6 @@
 /* forward.c - the batched forward pass: z_l = a_{l-1} W_l^T + b_l, a_l = act(z_l). */
 #include "internal.h"
 
-#include <cblas.h>
 #include <string.h>
 
 

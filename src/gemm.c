@@ -1,18 +1,44 @@
-/* gemm.c - the library's float32 GEMM: cblas_sgemm, with the rows of C
- * split over the library's own threads (experiment: JACNET_GEMM_SPLIT=1).
+/* gemm.c - the library's float32 products on the CBLAS: GEMM, and the SYRK
+ * and SYMM of the penalty's Gram form and of the Hessian.
  *
- * Why: with OpenBLAS's own threads, every GEMM call wakes its workers, which
- * then busy-wait with sched_yield until they sleep; a training step makes a
- * dozen mid-sized calls, and on 2 cores about a fifth of the step went into
- * that hand-off (perf, docs/PERFORMANCE.md). Split here, the BLAS runs one
- * thread in each part and the parts are woken by the pool's condition
- * variable. Each row block is the same single-threaded product over the
- * same k, so C does not depend on the number of parts. */
+ * When the thread count was chosen (jn_set_threads or JACNET_THREADS,
+ * threads.c), the BLAS runs one thread and every product is split here over
+ * the library's own pool, whose workers sleep between regions instead of
+ * spinning like OpenBLAS's (the why: threads.c, docs/PERFORMANCE.md).
+ * Otherwise each product is one BLAS call, threaded as the BLAS is.
+ *
+ * Why the results do not depend on the number of threads:
+ *  - GEMM and SYMM: a part is the same single-threaded product on a block of
+ *    rows of C (SYMM with the symmetric matrix on the left: of columns) over
+ *    the same k. Each element of C is a dot product over k that the BLAS
+ *    sums in an order fixed by k alone (OpenBLAS blocks k independently of
+ *    m and n), so it comes out the same in any block. test_pool_threads and
+ *    test_blas_threads check this bit for bit.
+ *  - SYRK: a triangle has no such rectangular blocks, so in split mode it is
+ *    always, at every thread count, the same fixed sequence of GEMMs, one per
+ *    band of SYRK_BAND rows of the upper triangle; only which thread runs a
+ *    band varies. */
 #include "internal.h"
 
 #include <cblas.h>
-#include <stdlib.h>
-#include <string.h>
+
+/* Parts of a split are whole multiples of this many rows (or columns): the
+ * kernels' tile sizes divide it, so only the last part has a ragged edge. */
+#define SPLIT_GRAIN 16
+/* Rows per band of the split SYRK; fixed, never derived from the thread
+ * count. 64 rows keep the bands' GEMMs efficient and give 16 bands to share
+ * out at the networks' usual width (1000). */
+#define SYRK_BAND 64
+
+/* Work units (threads.c's JN_PART_MIN_WORK) of one row of C with n columns
+ * over k: a unit is about 8 multiply-adds, which cost about what one float
+ * of an elementwise pass does, so GEMMs below ~2^18 multiply-adds per part
+ * stay in one call. */
+static size_t row_cost(size_t n, size_t k) { return n * k / 8 + 1; }
+
+static CBLAS_TRANSPOSE op(int trans) { return trans ? CblasTrans : CblasNoTrans; }
+
+/* ---- GEMM ---- */
 
 typedef struct gemm_job {
     int trans_a, trans_b;
@@ -27,30 +53,91 @@ static void gemm_rows(void *ctx, size_t begin, size_t end)
     const gemm_job *j = ctx;
     /* Row i of op(A) is row i of A, or column i of A when transposed. */
     const float *A = j->trans_a ? j->A + begin : j->A + begin * j->lda;
-    cblas_sgemm(CblasRowMajor, j->trans_a ? CblasTrans : CblasNoTrans, j->trans_b ? CblasTrans : CblasNoTrans,
-                (int)(end - begin), (int)j->n, (int)j->k, j->alpha, A, (int)j->lda, j->B, (int)j->ldb, j->beta,
-                j->C + begin * j->ldc, (int)j->ldc);
-}
-
-int jn__gemm_split(void)
-{
-    static int split = -1;
-    if (split < 0) {
-        const char *s = getenv("JACNET_GEMM_SPLIT");
-        split = s && !strcmp(s, "1");
-    }
-    return split;
+    cblas_sgemm(CblasRowMajor, op(j->trans_a), op(j->trans_b), (int)(end - begin), (int)j->n, (int)j->k, j->alpha,
+                A, (int)j->lda, j->B, (int)j->ldb, j->beta, j->C + begin * j->ldc, (int)j->ldc);
 }
 
 void jn__sgemm(int trans_a, int trans_b, size_t m, size_t n, size_t k, float alpha, const float *A, size_t lda,
                const float *B, size_t ldb, float beta, float *C, size_t ldc)
 {
-    gemm_job j = {trans_a, trans_b, n, k, lda, ldb, ldc, alpha, beta, A, B, C};
+    gemm_job job = {trans_a, trans_b, n, k, lda, ldb, ldc, alpha, beta, A, B, C};
+    if (jn__gemm_split()) jn__parallel_for(m, SPLIT_GRAIN, row_cost(n, k), gemm_rows, &job);
+    else gemm_rows(&job, 0, m);
+}
+
+/* ---- SYMM ---- */
+
+typedef struct symm_job {
+    int right;
+    size_t m, n, lds, ldb, ldc;
+    float alpha, beta;
+    const float *S, *B;
+    float *C;
+} symm_job;
+
+/* Right (C = alpha B S + beta C): rows [begin, end) of C, from the same
+ * rows of B. Left (C = alpha S B + beta C): columns [begin, end) of C, from
+ * the same columns of B. */
+static void symm_part(void *ctx, size_t begin, size_t end)
+{
+    const symm_job *j = ctx;
+    if (j->right)
+        cblas_ssymm(CblasRowMajor, CblasRight, CblasUpper, (int)(end - begin), (int)j->n, j->alpha, j->S, (int)j->lds,
+                    j->B + begin * j->ldb, (int)j->ldb, j->beta, j->C + begin * j->ldc, (int)j->ldc);
+    else
+        cblas_ssymm(CblasRowMajor, CblasLeft, CblasUpper, (int)j->m, (int)(end - begin), j->alpha, j->S, (int)j->lds,
+                    j->B + begin, (int)j->ldb, j->beta, j->C + begin, (int)j->ldc);
+}
+
+void jn__ssymm(int right, size_t m, size_t n, float alpha, const float *S, size_t lds, const float *B, size_t ldb,
+               float beta, float *C, size_t ldc)
+{
+    symm_job job = {right, m, n, lds, ldb, ldc, alpha, beta, S, B, C};
+    if (!jn__gemm_split()) symm_part(&job, 0, right ? m : n);
+    else if (right) jn__parallel_for(m, SPLIT_GRAIN, row_cost(n, n), symm_part, &job);
+    else jn__parallel_for(n, SPLIT_GRAIN, row_cost(m, m), symm_part, &job); /* a column: m x m multiply-adds */
+}
+
+/* ---- SYRK ---- */
+
+typedef struct syrk_job {
+    int trans;
+    size_t n, k, lda, ldc, bands;
+    float alpha, beta;
+    const float *A;
+    float *C;
+} syrk_job;
+
+/* The bands in the order the pool hands them out: first, last, second,
+ * second to last... Band b spans n - 64 b columns, so the pairs carry equal
+ * work and a contiguous run of slots (one thread's part) a fair share. */
+static size_t band_of_slot(size_t slot, size_t bands) { return slot % 2 == 0 ? slot / 2 : bands - 1 - slot / 2; }
+
+/* Band rows [r0, r1) of the upper triangle, from the diagonal on:
+ * C[r0:r1, r0:n] = alpha op(A)[r0:r1] op(A)[r0:n]^T + beta C[r0:r1, r0:n].
+ * The diagonal block is computed whole, so its strictly lower part is
+ * written too. */
+static void syrk_bands(void *ctx, size_t begin, size_t end)
+{
+    const syrk_job *j = ctx;
+    for (size_t slot = begin; slot < end; slot++) {
+        size_t r0 = band_of_slot(slot, j->bands) * SYRK_BAND;
+        size_t r1 = r0 + SYRK_BAND < j->n ? r0 + SYRK_BAND : j->n;
+        /* Row i of op(A): row i of A, or column i of A when transposed. */
+        const float *rows = j->trans ? j->A + r0 : j->A + r0 * j->lda;
+        cblas_sgemm(CblasRowMajor, op(j->trans), op(!j->trans), (int)(r1 - r0), (int)(j->n - r0), (int)j->k,
+                    j->alpha, rows, (int)j->lda, rows, (int)j->lda, j->beta, j->C + r0 * j->ldc + r0, (int)j->ldc);
+    }
+}
+
+void jn__ssyrk(int trans, size_t n, size_t k, float alpha, const float *A, size_t lda, float beta, float *C,
+               size_t ldc)
+{
     if (!jn__gemm_split()) {
-        gemm_rows(&j, 0, m);
+        cblas_ssyrk(CblasRowMajor, CblasUpper, op(trans), (int)n, (int)k, alpha, A, (int)lda, beta, C, (int)ldc);
         return;
     }
-    /* Rows in blocks of 16 (the kernels' tile height is a divisor); cost per
-     * row ~ n k multiply-adds. */
-    jn__parallel_for(m, 16, n * k / 8 + 1, gemm_rows, &j);
+    syrk_job job = {trans, n, k, lda, ldc, (n + SYRK_BAND - 1) / SYRK_BAND, alpha, beta, A, C};
+    /* a band's average work: SYRK_BAND rows of about (n + SYRK_BAND) / 2 columns */
+    jn__parallel_for(job.bands, 1, SYRK_BAND * row_cost((n + SYRK_BAND) / 2, k), syrk_bands, &job);
 }
