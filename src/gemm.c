@@ -7,24 +7,32 @@
  * spinning like OpenBLAS's (the why: threads.c, docs/PERFORMANCE.md).
  * Otherwise each product is one BLAS call, threaded as the BLAS is.
  *
- * Why the results do not depend on the number of threads:
- *  - GEMM and SYMM: a part is the same single-threaded product on a block of
- *    rows of C (SYMM with the symmetric matrix on the left: of columns) over
- *    the same k. Each element of C is a dot product over k that the BLAS
- *    sums in an order fixed by k alone (OpenBLAS blocks k independently of
- *    m and n), so it comes out the same in any block. test_pool_threads and
- *    test_blas_threads check this bit for bit.
- *  - SYRK: a triangle has no such rectangular blocks, so in split mode it is
+ * Results must not depend on the number of threads, and a BLAS computes an
+ * element of C in the same order whatever else is in the call only along
+ * some directions, at some boundaries. Measured with OpenBLAS 0.3.21
+ * (Haswell kernels; row-major C, whose rows are the kernels' N direction):
+ *  - Rows: a block of rows of C starting at a multiple of 12 gives the very
+ *    same bits as the whole product, for any m, n, k and transposes; at
+ *    other offsets the rows near the edge differ (the kernel handles its
+ *    column panels, 3 x 4 wide, differently from their remainders). So GEMM
+ *    and SYMM with the symmetric matrix on the right are split by rows, in
+ *    multiples of SPLIT_GRAIN = 48 (a multiple of 12, and of the 16 and 24
+ *    of OpenBLAS's other x86 kernels).
+ *  - Columns: not so at any offset tried (OpenBLAS shares the M direction
+ *    out by halves of m). So SYMM with the symmetric matrix on the left
+ *    mirrors S into a full matrix and becomes a row-split GEMM.
+ *  - SYRK: a triangle has no rectangular row blocks, so in split mode it is
  *    always, at every thread count, the same fixed sequence of GEMMs, one per
  *    band of SYRK_BAND rows of the upper triangle; only which thread runs a
- *    band varies. */
+ *    band varies.
+ * test_pool_threads and test_blas_threads check the products bit for bit
+ * between 1 and 2 threads. */
 #include "internal.h"
 
 #include <cblas.h>
 
-/* Parts of a split are whole multiples of this many rows (or columns): the
- * kernels' tile sizes divide it, so only the last part has a ragged edge. */
-#define SPLIT_GRAIN 16
+/* Parts of a split start at multiples of this many rows (see above). */
+#define SPLIT_GRAIN 48
 /* Rows per band of the split SYRK; fixed, never derived from the thread
  * count. 64 rows keep the bands' GEMMs efficient and give 16 bands to share
  * out at the networks' usual width (1000). */
@@ -68,34 +76,54 @@ void jn__sgemm(int trans_a, int trans_b, size_t m, size_t n, size_t k, float alp
 /* ---- SYMM ---- */
 
 typedef struct symm_job {
-    int right;
-    size_t m, n, lds, ldb, ldc;
+    size_t n, lds, ldb, ldc;
     float alpha, beta;
     const float *S, *B;
     float *C;
 } symm_job;
 
-/* Right (C = alpha B S + beta C): rows [begin, end) of C, from the same
- * rows of B. Left (C = alpha S B + beta C): columns [begin, end) of C, from
- * the same columns of B. */
-static void symm_part(void *ctx, size_t begin, size_t end)
+/* Rows [begin, end) of C = alpha B S + beta C, from the same rows of B. */
+static void symm_rows(void *ctx, size_t begin, size_t end)
 {
     const symm_job *j = ctx;
-    if (j->right)
-        cblas_ssymm(CblasRowMajor, CblasRight, CblasUpper, (int)(end - begin), (int)j->n, j->alpha, j->S, (int)j->lds,
-                    j->B + begin * j->ldb, (int)j->ldb, j->beta, j->C + begin * j->ldc, (int)j->ldc);
-    else
-        cblas_ssymm(CblasRowMajor, CblasLeft, CblasUpper, (int)j->m, (int)(end - begin), j->alpha, j->S, (int)j->lds,
-                    j->B + begin, (int)j->ldb, j->beta, j->C + begin, (int)j->ldc);
+    cblas_ssymm(CblasRowMajor, CblasRight, CblasUpper, (int)(end - begin), (int)j->n, j->alpha, j->S, (int)j->lds,
+                j->B + begin * j->ldb, (int)j->ldb, j->beta, j->C + begin * j->ldc, (int)j->ldc);
 }
 
-void jn__ssymm(int right, size_t m, size_t n, float alpha, const float *S, size_t lds, const float *B, size_t ldb,
-               float beta, float *C, size_t ldc)
+void jn__ssymm_right(size_t m, size_t n, float alpha, const float *S, size_t lds, const float *B, size_t ldb,
+                     float beta, float *C, size_t ldc)
 {
-    symm_job job = {right, m, n, lds, ldb, ldc, alpha, beta, S, B, C};
-    if (!jn__gemm_split()) symm_part(&job, 0, right ? m : n);
-    else if (right) jn__parallel_for(m, SPLIT_GRAIN, row_cost(n, n), symm_part, &job);
-    else jn__parallel_for(n, SPLIT_GRAIN, row_cost(m, m), symm_part, &job); /* a column: m x m multiply-adds */
+    symm_job job = {n, lds, ldb, ldc, alpha, beta, S, B, C};
+    if (jn__gemm_split()) jn__parallel_for(m, SPLIT_GRAIN, row_cost(n, n), symm_rows, &job);
+    else symm_rows(&job, 0, m);
+}
+
+typedef struct mirror_job {
+    float *S;
+    size_t lds;
+} mirror_job;
+
+/* Rows [begin, end) of the strictly lower triangle of S from its upper one
+ * (read only above the diagonal, so parts never read what others write).
+ * Row by row, the columns read stay in cache for the next rows. */
+static void mirror_rows(void *ctx, size_t begin, size_t end)
+{
+    const mirror_job *j = ctx;
+    for (size_t i = begin; i < end; i++)
+        for (size_t c = 0; c < i; c++) j->S[i * j->lds + c] = j->S[c * j->lds + i];
+}
+
+void jn__ssymm_left(size_t m, size_t n, float alpha, float *S, size_t lds, const float *B, size_t ldb, float beta,
+                    float *C, size_t ldc)
+{
+    if (!jn__gemm_split()) {
+        cblas_ssymm(CblasRowMajor, CblasLeft, CblasUpper, (int)m, (int)n, alpha, S, (int)lds, B, (int)ldb, beta, C,
+                    (int)ldc);
+        return;
+    }
+    mirror_job mirror = {S, lds};
+    jn__parallel_for(m, SPLIT_GRAIN, m / 2 + 1, mirror_rows, &mirror); /* a row: m / 2 copies on average */
+    jn__sgemm(0, 0, m, n, m, alpha, S, lds, B, ldb, beta, C, ldc);
 }
 
 /* ---- SYRK ---- */

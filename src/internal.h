@@ -155,10 +155,15 @@ void jn__sgemm(int trans_a, int trans_b, size_t m, size_t n, size_t k, float alp
  * (it may be written): read only the upper one. */
 void jn__ssyrk(int trans, size_t n, size_t k, float alpha, const float *A, size_t lda, float beta, float *C,
                size_t ldc);
-/* C (m x n) = alpha B S + beta C (right) or alpha S B + beta C (left), S
- * symmetric (n x n or m x m), only its upper triangle read. */
-void jn__ssymm(int right, size_t m, size_t n, float alpha, const float *S, size_t lds, const float *B, size_t ldb,
-               float beta, float *C, size_t ldc);
+/* C (m x n) = alpha B S + beta C, S (n x n) symmetric, only its upper
+ * triangle read. */
+void jn__ssymm_right(size_t m, size_t n, float alpha, const float *S, size_t lds, const float *B, size_t ldb,
+                     float beta, float *C, size_t ldc);
+/* C (m x n) = alpha S B + beta C, S (m x m) symmetric given by its upper
+ * triangle; its lower triangle may be overwritten (with the upper one's
+ * mirror). */
+void jn__ssymm_left(size_t m, size_t n, float alpha, float *S, size_t lds, const float *B, size_t ldb, float beta,
+                    float *C, size_t ldc);
 /* sum over chunks c of fn(ctx, c chunk, (c + 1) chunk), the partial sums
  * added in order of c. The chunk size grows only with count (never with
  * the thread count), so the result is the same for any number of threads. */
