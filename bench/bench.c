@@ -15,7 +15,9 @@
  * Benchmarks (random data; H = --width, default 1000; L hidden layers of
  * width H, K = --outputs outputs, default 10; n = --batch):
  *   sgemm  1000 x 1000 x 1000 cblas_sgemm, the BLAS's rate on this machine
- *   sgemmJ the penalty's main product shape (n K) x D x H = 1000 x 784 x H
+ *          with its own threads (OpenBLAS set to the benchmark's count)
+ *   sgemmJ the penalty's main product shape (n K) x D x H = 1000 x 784 x H,
+ *          likewise
  *   sgemmbf16  1000 x 1000 x 1000 oneDNN matmul of bfloat16 matrices into
  *          float32 (built when libjacnet has oneDNN: the rate BF16 can reach)
  *   B1  784-H-10 tanh/sigmoid MSE, batch 100: jn_net_objective + SGD step
@@ -38,6 +40,7 @@
 #include <oneapi/dnnl/dnnl.h>
 #endif
 
+#include <dlfcn.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -303,11 +306,23 @@ static void measure(bench *b, double block, double *best, double *median)
     *median = per[BLOCKS / 2];
 }
 
+/* The baselines time OpenBLAS's own threaded sgemm at the benchmark's
+ * thread count. jn_set_threads(t) holds the BLAS at one thread (the library
+ * splits its products over its own t threads instead), so without this the
+ * sgemm rate would be one core's and %sgemm inflated at t > 1. Looked up at
+ * run time: a BLAS without the function runs as built. */
+static void blas_own_threads(int threads)
+{
+    void (*set)(int) = (void (*)(int))dlsym(RTLD_DEFAULT, "openblas_set_num_threads");
+    if (set) set(threads);
+}
+
 static int run_child(const char *name, int threads, double block, const shape_opts *o)
 {
     CHECK(jn_set_threads(threads));
     bench b;
     setup(&b, name, o);
+    if (!strcmp(name, "sgemm") || !strcmp(name, "sgemmJ")) blas_own_threads(threads);
     double best, median;
     measure(&b, block, &best, &median);
     size_t examples = b.kind == 0 || b.kind == 6 ? 0 : b.n;
@@ -320,7 +335,7 @@ static int run_child(const char *name, int threads, double block, const shape_op
 /* ---- does the thread count change results? ---- */
 
 /* jn_net_objective's value and gradient on the same inputs with 1 and with
- * 2 BLAS threads: the relative difference of the values and the largest
+ * 2 threads (jn_set_threads: the library's, the BLAS held at one): the relative difference of the values and the largest
  * gradient difference relative to the gradient's largest magnitude. */
 static void threads_diff(const char *name, const shape_opts *o)
 {

@@ -236,7 +236,9 @@ def main():
         sys.exit(f"e2e: {a.jacnet} is not there (make)")
     os.makedirs(a.out, exist_ok=True)
 
-    # Both implementations get the same BLAS thread count from the start.
+    # Both implementations get the same thread count from the start (libjacnet
+    # through --threads: its own threads, OpenBLAS held at one; PyTorch's
+    # OpenBLAS through OPENBLAS_NUM_THREADS).
     env = dict(os.environ, OPENBLAS_NUM_THREADS=str(a.threads))
     env.pop("JACNET_THREADS", None)
     rows = []

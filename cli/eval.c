@@ -59,7 +59,7 @@ int cmd_eval(int argc, char **argv)
         {"split", OPT_STRING, &split, "NAME", "with --dataset: test, valid or train", 0, 0},
         {"noise-std", OPT_STRING, &noise_list, "S[,S..]", "Gaussian noise stds added to the inputs", 0, 0},
         {"seed", OPT_U64, &seed, "S", "seed of the noise", 0, 1.8e19},
-        {"threads", OPT_UINT, &threads, "T", "BLAS threads (0: the library's default)", 0, 256},
+        {"threads", OPT_UINT, &threads, "T", "threads (BLAS held at 1; the library splits the products; 0: the default)", 0, 256},
         {"curvature", OPT_FLAG, &want_curvature, NULL, "also mean ||J_F||^2 and ||H_F||^2 over the clean inputs", 0, 0},
         {"json", OPT_STRING, &json, "FILE", "write the results as JSON", 0, 0},
         {0},

@@ -238,7 +238,7 @@ int cmd_sweep(int argc, char **argv)
         {"patience", OPT_UINT, &base.patience, "N", "early-stopping patience", 0, 1000000},
         {"batch", OPT_SIZE, &base.batch, "B", "minibatch size", 1, 1 << 20},
         {"projections", OPT_UINT, &base.projections, "K", "0: exact penalty; K: projections", 0, 100000},
-        {"threads", OPT_UINT, &base.threads, "T", "BLAS threads per run (0: the library's default)", 0, 256},
+        {"threads", OPT_UINT, &base.threads, "T", "threads per run (BLAS held at 1; the library splits the products; 0: the default)", 0, 256},
         {"quiet", OPT_FLAG, &base.quiet, NULL, "no per-epoch output", 0, 0},
         {"mpi", OPT_FLAG, &mpi, NULL, "spread the points over the ranks of mpirun (one thread each)", 0, 0},
         {0},

@@ -24,8 +24,10 @@
  *    used concurrently. Functions taking a const handle never write through
  *    it, so a handle nobody modifies may be shared: see "Threads" below.
  *
- * Threads. libjacnet keeps no mutable global state except the BLAS thread
- * count (jn_set_threads) and a once-flag guarding it, and takes no locks.
+ * Threads. libjacnet keeps no mutable global state except the thread count
+ * (jn_set_threads), a once-flag guarding it and the pool of its own threads
+ * (one region at a time per process; a caller that finds it busy runs its
+ * loop alone, with the same result).
  *  - Distinct handles may be used from distinct threads at the same time:
  *    networks, objectives, optimizers, trainers, RNGs, datasets, and every
  *    loader and jn_net_save / jn_net_load call on distinct files.
@@ -45,8 +47,9 @@
  *    callbacks run in the thread that called jn_trainer_run).
  *  - jn_last_error() is per thread: a failure in one thread never changes
  *    the message another thread reads.
- *  - jn_set_threads changes a process-wide BLAS setting: call it before
- *    starting the threads that use libjacnet, not while they run.
+ *  - jn_set_threads changes a process-wide setting, the BLAS's included:
+ *    call it before starting the threads that use libjacnet, not while they
+ *    run.
  *    jn_load_mnist / jn_load_usps with dir NULL read $JACNET_DATA: no
  *    setenv meanwhile.
  * tests/test_threads.c does exactly these things from 4 threads and
@@ -106,16 +109,24 @@ JN_API const char *jn_status_str(jn_status status);
  * thread-local and stays valid until the next failing call in that thread. */
 JN_API const char *jn_last_error(void);
 
-/* Number of threads libjacnet uses: the BLAS's threads for the GEMMs (n in
- * 1..256, capped by the BLAS; tested with 1 and 2), and as many of the library's own
- * for the elementwise and row-wise work around them (small networks stay on
- * one thread); process-wide, like the BLAS setting it changes.
- * JACNET_THREADS is read once, at first use, and a later call overrides it;
- * without either, the BLAS's default (OpenBLAS: every core). Random draws
- * never depend on the thread count, and the library's own threads change no
- * result bit; results differ between thread counts only through the BLAS's
- * summation order (measured: about 1e-7 of the largest gradient entry,
- * docs/PERFORMANCE.md). A BLAS without thread control accepts only n = 1. */
+/* Number of threads libjacnet uses, n in 1..256 (tested with 1 and 2):
+ * n threads of the library's own run the float32 products, split into
+ * blocks of rows, and the elementwise and row-wise work around them (small
+ * products and networks stay on one thread), and the BLAS is held at one
+ * thread (OpenBLAS: openblas_set_num_threads(1)), because handing each of a
+ * step's many mid-sized GEMMs to OpenBLAS's own threads cost about a fifth
+ * of a step (docs/PERFORMANCE.md). Process-wide, like the BLAS setting it
+ * changes: other users of OpenBLAS in the process then run one thread too.
+ * JACNET_THREADS=n does the same, read once, at first use; a later call
+ * overrides it. With neither, libjacnet never touches the BLAS's setting:
+ * the products run on the BLAS's own threads and the library's work on as
+ * many (OpenBLAS: OPENBLAS_NUM_THREADS, else every core).
+ * With a count set, float32 results do not depend on it, bit for bit
+ * (with OpenBLAS; tested): random draws never do, and the products' blocks
+ * and every sum's partition are chosen so that they cannot. Without one, the
+ * BLAS's threads may change its summation order (measured: about 1e-7 of
+ * the largest gradient entry). Any BLAS accepts any n, with or without
+ * thread control of its own. JN_ERR_INVALID for n outside 1..256. */
 JN_API jn_status jn_set_threads(int n);
 
 /* ------------------------------------------------------------------ */

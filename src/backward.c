@@ -1,7 +1,6 @@
 /* backward.c - batched backpropagation of dObj/dz_L to every weight. */
 #include "internal.h"
 
-#include <cblas.h>
 #include <string.h>
 
 /* Column sums of delta (n x width) into the bias gradient, for the columns
@@ -55,15 +54,13 @@ void jn__backward(jn_net *net, int p, int add_zbar, int overwrite, float *grad)
         const float *delta = w->delta[l];
         const float *in = l == 1 ? pass->input : pass->a[l - 1];
         /* dW_l += delta_l^T a_{l-1};  db_l += column sums of delta_l. */
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)width, (int)fan_in, (int)n, 1.0f, delta,
-                    (int)width, in, (int)fan_in, beta, grad + net->w_offset[l - 1], (int)fan_in);
+        jn__sgemm(1, 0, width, fan_in, n, 1.0f, delta, width, in, fan_in, beta, grad + net->w_offset[l - 1], fan_in);
         bias_job bj = {delta, grad + net->b_offset[l - 1], n, width, overwrite};
         jn__parallel_for(width, 16, n, bias_range, &bj);
         if (l == 1) break;
         /* delta_{l-1} = (delta_l W_l) * act'(z_{l-1}) [+ penalty adjoint]. */
         float *below = w->delta[l - 1];
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)fan_in, (int)width, 1.0f, delta,
-                    (int)width, jn__W(net, l), (int)fan_in, 0.0f, below, (int)fan_in);
+        jn__sgemm(0, 0, n, fan_in, width, 1.0f, delta, width, jn__W(net, l), fan_in, 0.0f, below, fan_in);
         scale_job sj = {below, pass->d1[l - 1], add_zbar ? w->zbar[l - 1] : NULL};
         jn__parallel_for(n * fan_in, 1024, 3, scale_range, &sj);
     }

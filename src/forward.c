@@ -1,7 +1,6 @@
 /* forward.c - the batched forward pass: z_l = a_{l-1} W_l^T + b_l, a_l = act(z_l). */
 #include "internal.h"
 
-#include <cblas.h>
 #include <string.h>
 
 
@@ -63,8 +62,7 @@ jn_status jn__forward(jn_net *net, int p, const float *X, size_t n, int with_der
         layer_job job = {0, act, width, jn__b(net, l), keep_z ? pass->z[l] : NULL, pass->a[l],
                          derivs ? pass->d1[l] : NULL, derivs && with_derivs > 1 ? pass->d2[l] : NULL};
         jn__parallel_for(n, 1, width, layer_rows_range, &job);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)width, (int)fan_in, 1.0f, in,
-                    (int)fan_in, jn__W(net, l), (int)fan_in, 1.0f, pass->a[l], (int)width);
+        jn__sgemm(0, 1, n, width, fan_in, 1.0f, in, fan_in, jn__W(net, l), fan_in, 1.0f, pass->a[l], width);
         job.stage = 1;
         /* about 4 floats touched per value, more for tanh/sigmoid */
         jn__parallel_for(n, 1, 4 * width, layer_rows_range, &job);

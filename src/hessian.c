@@ -23,7 +23,6 @@
  * rows (deeper tangents, the output layer's) are per example. docs/METHOD.md has the derivation and the flop count. */
 #include "internal.h"
 
-#include <cblas.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -170,9 +169,8 @@ static void coefficients(jn_net *net, const shape *s, size_t m, buffers *b)
         size_t width = net->sizes[l];
         /* beta_i = O_i V_i: (K x K)(K x width) for each example. */
         for (size_t i = 0; i < m; i++)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)K, (int)width, (int)K, 1.0f,
-                        w->O + i * K * K, (int)K, w->V[l] + i * K * width, (int)width, 0.0f,
-                        b->beta + i * K * width, (int)width);
+            jn__sgemm(0, 0, K, width, K, 1.0f, w->O + i * K * K, K, w->V[l] + i * K * width, width, 0.0f,
+                      b->beta + i * K * width, width);
         for (size_t i = 0; i < m; i++) {
             const float *d2 = pass->d2[l] + i * width;
             for (size_t k = 0; k < K; k++) {
@@ -204,8 +202,7 @@ static void example_rows(jn_net *net, const shape *s, size_t i, buffers *b)
         const float *d1 = pass->d1[l - 1] + i * below;
         for (size_t h = 0; h < below; h++)
             for (size_t j = 0; j < D; j++) b->Y[h * D + j] = d1[h] * prev[h * D + j];
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)width, (int)D, (int)below, 1.0f, jn__W(net, l),
-                    (int)below, b->Y, (int)D, 0.0f, rows, (int)D);
+        jn__sgemm(0, 0, width, D, below, 1.0f, jn__W(net, l), below, b->Y, D, 0.0f, rows, D);
         prev = rows;
         rows += width * D;
     }
@@ -255,26 +252,21 @@ static jn_status hessian_chunk(jn_net *net, const shape *s, const float *X, size
     coefficients(net, s, m, b);
     /* First-layer block for the whole chunk: A = C1 Q11. */
     if (s->first_curved)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(m * K), (int)H1, (int)H1, 1.0f, b->C1,
-                    (int)H1, b->Q11, (int)H1, 0.0f, b->A, (int)H1);
+        jn__sgemm(0, 0, m * K, H1, H1, 1.0f, b->C1, H1, b->Q11, H1, 0.0f, b->A, H1);
     for (size_t i = 0; i < m; i++) {
         double total = s->first_curved ? dot(b->A + i * K * H1, b->C1 + i * K * H1, K * H1) : 0.0;
         if (Nr) {
             example_rows(net, s, i, b);
             if (s->first_curved) {
                 /* Cross block: 2 sum_k c1_k^T ((W_1 R^T) o (W_1 R^T)) s_k. */
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)H1, (int)Nr, (int)D, 1.0f,
-                            jn__W(net, 1), (int)D, b->R, (int)D, 0.0f, b->G1r, (int)Nr);
+                jn__sgemm(0, 1, H1, Nr, D, 1.0f, jn__W(net, 1), D, b->R, D, 0.0f, b->G1r, Nr);
                 for (size_t j = 0; j < H1 * Nr; j++) b->G1r[j] *= b->G1r[j];
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)K, (int)Nr, (int)H1, 1.0f,
-                            b->C1 + i * K * H1, (int)H1, b->G1r, (int)Nr, 0.0f, b->U, (int)Nr);
+                jn__sgemm(0, 0, K, Nr, H1, 1.0f, b->C1 + i * K * H1, H1, b->G1r, Nr, 0.0f, b->U, Nr);
                 total += 2.0 * dot(b->U, b->S, K * Nr);
             }
-            cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, (int)Nr, (int)D, 1.0f, b->R, (int)D, 0.0f, b->Grr,
-                        (int)Nr);
+            jn__ssyrk(0, Nr, D, 1.0f, b->R, D, 0.0f, b->Grr, Nr);
             symmetrize_and_square(b->Grr, Nr);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)K, (int)Nr, (int)Nr, 1.0f, b->S, (int)Nr,
-                        b->Grr, (int)Nr, 0.0f, b->U, (int)Nr);
+            jn__sgemm(0, 0, K, Nr, Nr, 1.0f, b->S, Nr, b->Grr, Nr, 0.0f, b->U, Nr);
             total += dot(b->U, b->S, K * Nr);
         }
         /* A sum of squares: negative only through float rounding. */
@@ -299,8 +291,7 @@ JN_API jn_status jn_net_hessian_sqnorm(jn_net *net, const float *X, size_t n, fl
     if ((st = alloc_buffers(&s, chunk, &b)) != JN_OK) return st;
     if (s.first_curved) {
         size_t D = s.D, H1 = s.H1;
-        cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, (int)H1, (int)D, 1.0f, jn__W(net, 1), (int)D, 0.0f,
-                    b.Q11, (int)H1);
+        jn__ssyrk(0, H1, D, 1.0f, jn__W(net, 1), D, 0.0f, b.Q11, H1);
         symmetrize_and_square(b.Q11, H1);
     }
     for (size_t i = 0; i < n && st == JN_OK; i += chunk) {

@@ -131,15 +131,39 @@ jn_status jn__work_reserve_bf16(jn_net *net);
 /* Apply JACNET_THREADS once per process; jn__work_reserve calls it, since
  * every GEMM-using path reserves its workspace first. */
 void jn__threads_init(void);
-/* Threads the library uses (the BLAS's count, as set by jn_set_threads or
- * JACNET_THREADS). */
+/* Threads the library uses: as set by jn_set_threads or JACNET_THREADS,
+ * else the BLAS's own default count. */
 int jn__threads(void);
+/* 1 when a count was set (jn_set_threads or JACNET_THREADS): the BLAS is
+ * held at one thread and gemm.c splits the products over the library's
+ * threads; 0 when the BLAS threads its own products. */
+int jn__gemm_split(void);
 /* fn(ctx, begin, end) over contiguous parts of [0, count), split at
  * multiples of grain, one part per thread; serial when the work (count x
  * cost, cost ~ floats touched per item) is too small to pay for a wake-up.
  * fn must compute each item independently of the partition. */
 typedef void (*jn__range_fn)(void *ctx, size_t begin, size_t end);
 void jn__parallel_for(size_t count, size_t grain, size_t cost, jn__range_fn fn, void *ctx);
+/* ---- products (gemm.c): row-major float32, split over the library's
+ * threads when jn__gemm_split(), results independent of the thread count.
+ * beta = 0 never reads C. ---- */
+/* C (m x n) = alpha op(A) op(B) + beta C; op(A) m x k, op(B) k x n. */
+void jn__sgemm(int trans_a, int trans_b, size_t m, size_t n, size_t k, float alpha, const float *A, size_t lda,
+               const float *B, size_t ldb, float beta, float *C, size_t ldc);
+/* Upper triangle of C (n x n) = alpha op(A) op(A)^T + beta C, op(A) n x k
+ * (A, or A^T when trans). The strictly lower triangle is left undefined
+ * (it may be written): read only the upper one. */
+void jn__ssyrk(int trans, size_t n, size_t k, float alpha, const float *A, size_t lda, float beta, float *C,
+               size_t ldc);
+/* C (m x n) = alpha B S + beta C, S (n x n) symmetric, only its upper
+ * triangle read. */
+void jn__ssymm_right(size_t m, size_t n, float alpha, const float *S, size_t lds, const float *B, size_t ldb,
+                     float beta, float *C, size_t ldc);
+/* C (m x n) = alpha S B + beta C, S (m x m) symmetric given by its upper
+ * triangle; its lower triangle may be overwritten (with the upper one's
+ * mirror). */
+void jn__ssymm_left(size_t m, size_t n, float alpha, float *S, size_t lds, const float *B, size_t ldb, float beta,
+                    float *C, size_t ldc);
 /* sum over chunks c of fn(ctx, c chunk, (c + 1) chunk), the partial sums
  * added in order of c. The chunk size grows only with count (never with
  * the thread count), so the result is the same for any number of threads. */
@@ -265,7 +289,7 @@ struct jn_dnnl;
 jn_status jn__dnnl_matmul(jn_work *w, int trans_a, int trans_b, size_t m, size_t n, size_t k, const uint16_t *A,
                           size_t lda, const uint16_t *B, size_t ldb, float *C, size_t ldc);
 void jn__dnnl_free(struct jn_dnnl *d);
-/* C = alpha op(A) op(B) (beta 0): cblas_sgemm on the float32 operands A, B,
+/* C = alpha op(A) op(B) (beta 0): jn__sgemm on the float32 operands A, B,
  * or with bf16 a oneDNN product of their bfloat16 copies A16, B16 (callers
  * fold alpha into the conversion where they can: it costs a pass here). */
 jn_status jn__product(jn_work *w, int bf16, int trans_a, int trans_b, size_t m, size_t n, size_t k, float alpha,

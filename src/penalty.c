@@ -13,7 +13,6 @@
  * the derivation and flop counts. */
 #include "internal.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <string.h>
 
@@ -105,17 +104,14 @@ static double first_layer_gram(jn_net *net, size_t nr, float c2, float *grad)
     size_t D = net->sizes[0], H1 = net->sizes[1];
     const float *W1 = jn__W(net, 1), *T1 = w->T[1];
     float *U = w->Tbar[1];
-    cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, (int)H1, (int)D, 1.0f, W1, (int)D, 0.0f, w->gram_G,
-                (int)H1);
-    cblas_ssymm(CblasRowMajor, CblasRight, CblasUpper, (int)nr, (int)H1, 1.0f, w->gram_G, (int)H1, T1, (int)H1,
-                0.0f, U, (int)H1);
+    /* G and A: upper triangles only, which is what the SYMMs read. */
+    jn__ssyrk(0, H1, D, 1.0f, W1, D, 0.0f, w->gram_G, H1);
+    jn__ssymm_right(nr, H1, 1.0f, w->gram_G, H1, T1, H1, 0.0f, U, H1);
     /* sum(U * T_1), and U becomes T_1_bar = 2c U in the same sweep. */
     double sum = dot_sum(U, T1, nr * H1, grad ? &c2 : NULL, NULL);
     if (!grad) return sum;
-    cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)H1, (int)nr, 1.0f, T1, (int)H1, 0.0f, w->gram_A,
-                (int)H1);
-    cblas_ssymm(CblasRowMajor, CblasLeft, CblasUpper, (int)H1, (int)D, c2, w->gram_A, (int)H1, W1, (int)D, 0.0f,
-                grad + net->w_offset[0], (int)D);
+    jn__ssyrk(1, H1, nr, 1.0f, T1, H1, 0.0f, w->gram_A, H1);
+    jn__ssymm_left(H1, D, c2, w->gram_A, H1, W1, D, 0.0f, grad + net->w_offset[0], D);
     return sum;
 }
 

@@ -17,7 +17,6 @@
 #define _GNU_SOURCE 1
 #include "internal.h"
 
-#include <cblas.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,8 +169,7 @@ jn_status jn__product(jn_work *w, int bf16, int trans_a, int trans_b, size_t m, 
                       size_t ldb, float *C, size_t ldc)
 {
     if (!bf16) {
-        cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, (int)m,
-                    (int)n, (int)k, alpha, A, (int)lda, B, (int)ldb, 0.0f, C, (int)ldc);
+        jn__sgemm(trans_a, trans_b, m, n, k, alpha, A, lda, B, ldb, 0.0f, C, ldc);
         return JN_OK;
     }
     jn_status st = jn__dnnl_matmul(w, trans_a, trans_b, m, n, k, A16, lda, B16, ldb, C, ldc);

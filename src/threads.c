@@ -1,14 +1,26 @@
 /* threads.c - the thread count, and a small pool of the library's own
- * threads for the elementwise and row-wise loops around the GEMMs.
+ * threads for the products (gemm.c) and the elementwise and row-wise loops
+ * around them.
  *
  * The count: JACNET_THREADS (an integer 1..256) is read once, at the first
  * GEMM-using call (jn__work_reserve) or the first jn_set_threads, whichever
- * comes first; an explicit jn_set_threads afterwards overrides it. It sets
- * both the BLAS's threads (looked up at run time, so the library links
- * against any CBLAS, including reference ones without threads) and this
- * pool's. Unset, empty or invalid: the BLAS's own default (OpenBLAS:
- * OPENBLAS_NUM_THREADS, else every core), which the pool then follows. The
- * setting is process-wide, like the BLAS's.
+ * comes first; an explicit jn_set_threads afterwards overrides it.
+ *  - Chosen (by either): the library runs n threads of its own and holds
+ *    the BLAS at one thread (openblas_set_num_threads(1), looked up at run
+ *    time, so the library links against any CBLAS, including reference ones
+ *    without threads); gemm.c then splits every float32 product into row
+ *    blocks over this pool. Why not let the BLAS thread its GEMMs: a
+ *    training step makes a dozen mid-sized GEMMs, and OpenBLAS's workers
+ *    hand each one over by spinning with sched_yield and waking up in the
+ *    kernel; on 2 cores that took about a fifth of an exact-penalty step
+ *    (issue 12, docs/PERFORMANCE.md).
+ *  - Not chosen (unset, empty or invalid): the BLAS's own default count
+ *    (OpenBLAS: OPENBLAS_NUM_THREADS, else every core), which the pool then
+ *    follows; the GEMMs are the BLAS's own, threaded as it is, and the
+ *    library never changes the BLAS's setting. A library must not quietly
+ *    make its host (numpy, say) single-threaded; choosing a count is the
+ *    caller's consent to holding the process's BLAS at one thread.
+ * The setting is process-wide, like the BLAS's.
  *
  * Why a pool of our own rather than OpenMP (docs/PERFORMANCE.md): OpenBLAS's
  * pthreads build keeps its workers busy-waiting (with sched_yield) for a
@@ -17,14 +29,14 @@
  * library cannot do once libgomp has started. Two spinning pools on two cores
  * take turns stealing each other's core. This pool's workers never spin:
  * they sleep on a condition variable and are woken for each region, so
- * between regions the BLAS has the cores to itself, and a region costs one
- * wake-up (a few microseconds), which the size threshold below amortises.
- * It also adds no run-time dependency and survives fork().
+ * between regions the cores are free, and a region costs one wake-up (a few
+ * microseconds), which the size threshold below amortises. It also adds no
+ * run-time dependency and survives fork().
  *
  * Results never depend on the thread count: a region splits a range into
  * contiguous parts and each element is computed by the same code whoever
  * runs it; sums go through jn__parallel_sum, whose partition into chunks
- * depends only on the range's length. */
+ * depends only on the range's length; gemm.c says why its products qualify. */
 #define _GNU_SOURCE 1
 #include "internal.h"
 
@@ -43,12 +55,15 @@
 
 static pthread_once_t env_once = PTHREAD_ONCE_INIT;
 static atomic_int pool_threads = 1;
+/* 1 once a count was chosen: the BLAS held at one thread, products split here. */
+static atomic_int count_chosen = 0;
 
-static int blas_set(int n)
+/* A BLAS without openblas_set_num_threads runs as it was built (reference
+ * CBLAS: one thread anyway). */
+static void blas_hold_at_one(void)
 {
     void (*set)(int) = (void (*)(int))dlsym(RTLD_DEFAULT, "openblas_set_num_threads");
-    if (set) set(n);
-    return set != NULL || n == 1;
+    if (set) set(1);
 }
 
 static int blas_get(void)
@@ -58,6 +73,13 @@ static int blas_get(void)
     return n < 1 ? 1 : n > JN_MAX_THREADS ? JN_MAX_THREADS : n;
 }
 
+static void choose(int n)
+{
+    blas_hold_at_one();
+    atomic_store(&pool_threads, n);
+    atomic_store(&count_chosen, 1);
+}
+
 static void read_env(void)
 {
     const char *s = getenv("JACNET_THREADS");
@@ -65,8 +87,8 @@ static void read_env(void)
         char *end;
         long n = strtol(s, &end, 10);
         /* A bad value is ignored rather than failing some unrelated call later. */
-        if (*end == 0 && n >= 1 && n <= JN_MAX_THREADS && blas_set((int)n)) {
-            atomic_store(&pool_threads, (int)n);
+        if (*end == 0 && n >= 1 && n <= JN_MAX_THREADS) {
+            choose((int)n);
             return;
         }
     }
@@ -81,14 +103,18 @@ int jn__threads(void)
     return atomic_load(&pool_threads);
 }
 
+int jn__gemm_split(void)
+{
+    jn__threads_init();
+    return atomic_load(&count_chosen);
+}
+
 JN_API jn_status jn_set_threads(int n)
 {
     if (n < 1 || n > JN_MAX_THREADS)
         return jn__fail(JN_ERR_INVALID, "jn_set_threads: n = %d, need 1..%d", n, JN_MAX_THREADS);
     jn__threads_init(); /* so a later first GEMM does not override n with the environment */
-    if (!blas_set(n))
-        return jn__fail(JN_ERR_INVALID, "jn_set_threads: this BLAS has no thread control; it runs as built");
-    atomic_store(&pool_threads, n);
+    choose(n);
     return JN_OK;
 }
 

@@ -1,15 +1,17 @@
-/* test_pool_threads.c - the library's own thread pool changes no result.
+/* test_pool_threads.c - the library's own threads change no result.
  *
  * Every computation is run with jn_set_threads(1) and jn_set_threads(2) and
- * the results compared bit for bit. Between the two runs only the library's
- * pool may change anything: after jn_set_threads the BLAS is put back to one
- * thread (openblas_set_num_threads, found at run time), so its GEMMs are the
- * same in both runs. The shapes are chosen so that every threaded loop is
- * above the size at which threads.c splits it (worked out per loop in the
- * comments). A last test lets the BLAS use 2 threads too and bounds the
- * difference, which then comes from the BLAS's summation order only.
- *
- * Skipped (with a message) where the BLAS has no thread control. */
+ * the results compared bit for bit. A count set with jn_set_threads holds
+ * the BLAS at one thread and splits every product into row blocks over the
+ * library's threads (src/gemm.c), so between the two runs only that split
+ * and the elementwise loops' split change. The shapes are chosen so that
+ * every threaded loop and product is above the size at which threads.c
+ * splits it (worked out per loop in the comments), and one set of shapes
+ * (awkward_shapes) has row counts that are no multiple of the split's grain
+ * (48 rows) or of the SYRK's band (64), in both penalty forms and in the
+ * Hessian. A last test lets the BLAS use 2 threads inside the library's
+ * parts too and bounds the difference, which then comes from the BLAS's
+ * summation order only (skipped where the BLAS has no thread control). */
 #define _GNU_SOURCE 1
 #include "testutil.h"
 
@@ -31,23 +33,20 @@
 #define K_SOFTMAX 20
 #define N 256
 
+/* OpenBLAS's thread setter, or NULL for a BLAS without one. */
 static void (*blas_threads)(int);
 
-static int have_thread_control(void)
+static void find_blas_threads(void)
 {
     blas_threads = (void (*)(int))dlsym(RTLD_DEFAULT, "openblas_set_num_threads");
-    if (!blas_threads || jn_set_threads(2) != JN_OK) {
-        printf("test_pool_threads: the BLAS has no thread control; skipped\n");
-        return 0;
-    }
-    return 1;
 }
 
-/* The library's pool at t threads, the BLAS at blas_t. */
+/* The library at t threads (the BLAS then held at one), and the BLAS set
+ * to blas_t behind its back when it can be. */
 static void use_threads(int t, int blas_t)
 {
     ck_assert_int_eq(jn_set_threads(t), JN_OK);
-    blas_threads(blas_t);
+    if (blas_threads && blas_t != 1) blas_threads(blas_t);
 }
 
 static jn_net *make_net(size_t n_sizes, const size_t *sizes, jn_act hidden, jn_act output)
@@ -108,7 +107,6 @@ static void objective_same(jn_net *net, const jn_objective *obj, const float *X,
 
 START_TEST(objective_exact_penalty)
 {
-    if (!have_thread_control()) return;
     const size_t sizes[] = {D, H1, H2, K};
     jn_net *net = make_net(4, sizes, JN_ACT_TANH, JN_ACT_SIGMOID);
     float *X = uniform(N * D, 1, 0.0f, 1.0f), *Xj = uniform(N * D, 2, 0.0f, 1.0f), *Y = onehot(N, K, 1);
@@ -133,7 +131,6 @@ END_TEST
  * O_bar loops (256 x 20 x 4 x 22 values) and the softmax adjoint. */
 START_TEST(objective_projections_softmax)
 {
-    if (!have_thread_control()) return;
     const size_t sizes[] = {D, H1, K_SOFTMAX};
     jn_net *net = make_net(3, sizes, JN_ACT_SIGMOID, JN_ACT_SOFTMAX);
     float *X = uniform(N * D, 3, 0.0f, 1.0f), *Xj = uniform(N * D, 4, 0.0f, 1.0f);
@@ -153,7 +150,6 @@ END_TEST
  * units each), relu hidden layer (z kept). */
 START_TEST(objective_plain_many_rows)
 {
-    if (!have_thread_control()) return;
     const size_t sizes[] = {D, H1, 10}, n = 2048;
     jn_net *net = make_net(3, sizes, JN_ACT_RELU, JN_ACT_SIGMOID);
     float *X = uniform(n * D, 5, -1.0f, 1.0f), *Y = onehot(n, 10, 3);
@@ -168,7 +164,6 @@ END_TEST
 
 START_TEST(forward_and_jacobian)
 {
-    if (!have_thread_control()) return;
     const size_t sizes[] = {D, H1, H2, K};
     jn_net *net = make_net(4, sizes, JN_ACT_TANH, JN_ACT_SIGMOID);
     float *X = uniform(N * D, 6, 0.0f, 1.0f);
@@ -199,10 +194,57 @@ START_TEST(forward_and_jacobian)
 }
 END_TEST
 
+/* Shapes that line up with nothing: 77-203-45-7, 149 rows, so 1043
+ * Jacobian rows. The products split at multiples of 48 rows leave ragged
+ * last parts: the forward GEMMs (149 rows), the backward's dW (203 and 45
+ * rows) and delta (149), the chain's and the direct form's (1043 rows).
+ * Gram form: G = W_1 W_1^T and A = T_1^T T_1 in 4 SYRK bands of 64 rows
+ * (the last 11 rows), U = T_1 G split by rows (1043 x 203, cost 5151 a
+ * row), and A W_1 (203 x 77 over 203) split by rows. Hessian: the
+ * first-layer block C1 Q11 (896 and 147 rows: chunks of 128 and 21
+ * examples, 7 rows each) and the cross products W_1 R^T
+ * (203 rows over 77) are split, Q11 is a SYRK of 4 bands. */
+START_TEST(awkward_shapes)
+{
+    enum { AD = 77, AH1 = 203, AH2 = 45, AK = 7, AN = 149 };
+    const size_t sizes[] = {AD, AH1, AH2, AK};
+    jn_net *net = make_net(4, sizes, JN_ACT_TANH, JN_ACT_SIGMOID);
+    float *X = uniform(AN * AD, 21, 0.0f, 1.0f), *Xj = uniform(AN * AD, 22, 0.0f, 1.0f), *Y = onehot(AN, AK, 4);
+    static const jn_penalty_form forms[] = {JN_FORM_DIRECT, JN_FORM_GRAM};
+    for (int f = 0; f < 2; f++) {
+        jn_objective *obj = NULL;
+        ck_assert_int_eq(jn_objective_create(&obj, JN_LOSS_MSE), JN_OK);
+        ck_assert_int_eq(jn_objective_set_jacobian(obj, 0.3, 0), JN_OK);
+        ck_assert_int_eq(jn_objective_set_penalty_form(obj, forms[f]), JN_OK);
+        objective_same(net, obj, X, Xj, Y, AN, f ? "77-203-45-7, Gram form" : "77-203-45-7, direct form");
+        jn_objective_free(obj);
+    }
+    float *F[2], *Hs[2], *sq[2];
+    for (int t = 0; t < 2; t++) {
+        use_threads(t + 1, 1);
+        F[t] = malloc(AN * AK * sizeof(float));
+        Hs[t] = malloc(AN * sizeof(float));
+        sq[t] = malloc(AN * sizeof(float));
+        ck_assert_int_eq(jn_net_forward(net, X, AN, F[t]), JN_OK);
+        ck_assert_int_eq(jn_net_jacobian_sqnorm(net, X, AN, sq[t]), JN_OK);
+        ck_assert_int_eq(jn_net_hessian_sqnorm(net, X, AN, Hs[t]), JN_OK);
+    }
+    assert_same(F[0], F[1], AN * AK, "77-203-45-7 forward");
+    assert_same(sq[0], sq[1], AN, "77-203-45-7 Jacobian squared norms");
+    assert_same(Hs[0], Hs[1], AN, "77-203-45-7 Hessian squared norms");
+    /* the Hessian norms are not all zero (or the comparison proves little) */
+    ck_assert(Hs[0][0] > 0.0f && Hs[0][AN - 1] > 0.0f);
+    for (int t = 0; t < 2; t++) {
+        free(F[t]); free(Hs[t]); free(sq[t]);
+    }
+    free(X); free(Xj); free(Y);
+    jn_net_free(net);
+}
+END_TEST
+
 /* SGD with momentum and Adam over 17k parameters, three steps each. */
 START_TEST(optimizer_steps)
 {
-    if (!have_thread_control()) return;
     const size_t sizes[] = {D, H1, H2, K};
     for (int kind = 0; kind < 2; kind++) {
         float *p[2];
@@ -236,7 +278,6 @@ END_TEST
  * either thread count. */
 START_TEST(optimizer_first_bad_index)
 {
-    if (!have_thread_control()) return;
     const size_t sizes[] = {D, H1, H2, K};
     char msg[2][256];
     for (int t = 0; t < 2; t++) {
@@ -267,7 +308,6 @@ END_TEST
  * of 512 plus a partial one. */
 START_TEST(noise_draws)
 {
-    if (!have_thread_control()) return;
     size_t n = 300001;
     float *src = uniform(n, 12, -1.0f, 1.0f), *out[2], *inplace = malloc(n * sizeof(float)), *plain[2];
     for (int t = 0; t < 2; t++) {
@@ -305,7 +345,6 @@ END_TEST
  * the same final parameters. */
 START_TEST(trainer_run)
 {
-    if (!have_thread_control()) return;
     size_t n = 600;
     float *X = uniform(n * D, 13, 0.0f, 1.0f);
     int32_t *y = malloc(n * sizeof *y);
@@ -342,12 +381,15 @@ START_TEST(trainer_run)
 }
 END_TEST
 
-/* With the BLAS at 2 threads as well, results may differ by the BLAS's
- * summation order only: a few float32 ulps (docs/PERFORMANCE.md measured
+/* With the BLAS set to 2 threads as well (by the application, after
+ * jn_set_threads), results may differ by the BLAS's summation order only: a few float32 ulps (docs/PERFORMANCE.md measured
  * about 2e-7 of the largest gradient entry); 1e-5 leaves room. */
 START_TEST(blas_threads_bounded)
 {
-    if (!have_thread_control()) return;
+    if (!blas_threads) {
+        printf("blas_threads_bounded: the BLAS has no thread control; skipped\n");
+        return;
+    }
     const size_t sizes[] = {D, H1, H2, K};
     jn_net *net = make_net(4, sizes, JN_ACT_TANH, JN_ACT_SIGMOID);
     float *X = uniform(N * D, 1, 0.0f, 1.0f), *Xj = uniform(N * D, 2, 0.0f, 1.0f), *Y = onehot(N, K, 1);
@@ -379,19 +421,28 @@ END_TEST
 static Suite *threads_suite(void)
 {
     Suite *s = suite_create("pool_threads");
+    /* make check-tsan runs this case alone: the BLAS stays at one thread. */
     TCase *tc = tcase_create("same results");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, objective_exact_penalty);
     tcase_add_test(tc, objective_projections_softmax);
     tcase_add_test(tc, objective_plain_many_rows);
     tcase_add_test(tc, forward_and_jacobian);
+    tcase_add_test(tc, awkward_shapes);
     tcase_add_test(tc, optimizer_steps);
     tcase_add_test(tc, optimizer_first_bad_index);
     tcase_add_test(tc, noise_draws);
     tcase_add_test(tc, trainer_run);
-    tcase_add_test(tc, blas_threads_bounded);
     suite_add_tcase(s, tc);
+    TCase *blas = tcase_create("BLAS threads");
+    tcase_set_timeout(blas, 120);
+    tcase_add_test(blas, blas_threads_bounded);
+    suite_add_tcase(s, blas);
     return s;
 }
 
-int main(void) { return run_suite(threads_suite()); }
+int main(void)
+{
+    find_blas_threads();
+    return run_suite(threads_suite());
+}

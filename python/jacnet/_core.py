@@ -647,7 +647,8 @@ class Rng(_Handle):
 
 
 def set_threads(n: int) -> None:
-    """BLAS threads used by libjacnet's GEMMs."""
+    """Threads of libjacnet's own for its products and the work around them; the BLAS is
+    held at one thread (process-wide: numpy's OpenBLAS too). jn_set_threads."""
     F.jn_set_threads(int(n))
 
 

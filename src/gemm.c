@@ -1,0 +1,171 @@
+/* gemm.c - the library's float32 products on the CBLAS: GEMM, and the SYRK
+ * and SYMM of the penalty's Gram form and of the Hessian.
+ *
+ * When the thread count was chosen (jn_set_threads or JACNET_THREADS,
+ * threads.c), the BLAS runs one thread and every product is split here over
+ * the library's own pool, whose workers sleep between regions instead of
+ * spinning like OpenBLAS's (the why: threads.c, docs/PERFORMANCE.md).
+ * Otherwise each product is one BLAS call, threaded as the BLAS is.
+ *
+ * Results must not depend on the number of threads, and a BLAS computes an
+ * element of C in the same order whatever else is in the call only along
+ * some directions, at some boundaries. Measured with OpenBLAS 0.3.21
+ * (Haswell kernels; row-major C, whose rows are the kernels' N direction):
+ *  - Rows: a block of rows of C starting at a multiple of 12 gives the very
+ *    same bits as the whole product, for any m, n, k and transposes; at
+ *    other offsets the rows near the edge differ (the kernel handles its
+ *    column panels, 3 x 4 wide, differently from their remainders). So GEMM
+ *    and SYMM with the symmetric matrix on the right are split by rows, in
+ *    multiples of SPLIT_GRAIN = 48 (a multiple of 12, and of the 16 and 24
+ *    of OpenBLAS's other x86 kernels).
+ *  - Columns: not so at any offset tried (OpenBLAS shares the M direction
+ *    out by halves of m). So SYMM with the symmetric matrix on the left
+ *    mirrors S into a full matrix and becomes a row-split GEMM.
+ *  - SYRK: a triangle has no rectangular row blocks, so in split mode it is
+ *    always, at every thread count, the same fixed sequence of GEMMs, one per
+ *    band of SYRK_BAND rows of the upper triangle; only which thread runs a
+ *    band varies.
+ * test_pool_threads and test_blas_threads check the products bit for bit
+ * between 1 and 2 threads. */
+#include "internal.h"
+
+#include <cblas.h>
+
+/* Parts of a split start at multiples of this many rows (see above). */
+#define SPLIT_GRAIN 48
+/* Rows per band of the split SYRK; fixed, never derived from the thread
+ * count. 64 rows keep the bands' GEMMs efficient and give 16 bands to share
+ * out at the networks' usual width (1000). */
+#define SYRK_BAND 64
+
+/* Work units (threads.c's JN_PART_MIN_WORK) of one row of C with n columns
+ * over k: a unit is about 8 multiply-adds, which cost about what one float
+ * of an elementwise pass does, so GEMMs below ~2^18 multiply-adds per part
+ * stay in one call. */
+static size_t row_cost(size_t n, size_t k) { return n * k / 8 + 1; }
+
+static CBLAS_TRANSPOSE op(int trans) { return trans ? CblasTrans : CblasNoTrans; }
+
+/* ---- GEMM ---- */
+
+typedef struct gemm_job {
+    int trans_a, trans_b;
+    size_t n, k, lda, ldb, ldc;
+    float alpha, beta;
+    const float *A, *B;
+    float *C;
+} gemm_job;
+
+static void gemm_rows(void *ctx, size_t begin, size_t end)
+{
+    const gemm_job *j = ctx;
+    /* Row i of op(A) is row i of A, or column i of A when transposed. */
+    const float *A = j->trans_a ? j->A + begin : j->A + begin * j->lda;
+    cblas_sgemm(CblasRowMajor, op(j->trans_a), op(j->trans_b), (int)(end - begin), (int)j->n, (int)j->k, j->alpha,
+                A, (int)j->lda, j->B, (int)j->ldb, j->beta, j->C + begin * j->ldc, (int)j->ldc);
+}
+
+void jn__sgemm(int trans_a, int trans_b, size_t m, size_t n, size_t k, float alpha, const float *A, size_t lda,
+               const float *B, size_t ldb, float beta, float *C, size_t ldc)
+{
+    gemm_job job = {trans_a, trans_b, n, k, lda, ldb, ldc, alpha, beta, A, B, C};
+    if (jn__gemm_split()) jn__parallel_for(m, SPLIT_GRAIN, row_cost(n, k), gemm_rows, &job);
+    else gemm_rows(&job, 0, m);
+}
+
+/* ---- SYMM ---- */
+
+typedef struct symm_job {
+    size_t n, lds, ldb, ldc;
+    float alpha, beta;
+    const float *S, *B;
+    float *C;
+} symm_job;
+
+/* Rows [begin, end) of C = alpha B S + beta C, from the same rows of B. */
+static void symm_rows(void *ctx, size_t begin, size_t end)
+{
+    const symm_job *j = ctx;
+    cblas_ssymm(CblasRowMajor, CblasRight, CblasUpper, (int)(end - begin), (int)j->n, j->alpha, j->S, (int)j->lds,
+                j->B + begin * j->ldb, (int)j->ldb, j->beta, j->C + begin * j->ldc, (int)j->ldc);
+}
+
+void jn__ssymm_right(size_t m, size_t n, float alpha, const float *S, size_t lds, const float *B, size_t ldb,
+                     float beta, float *C, size_t ldc)
+{
+    symm_job job = {n, lds, ldb, ldc, alpha, beta, S, B, C};
+    if (jn__gemm_split()) jn__parallel_for(m, SPLIT_GRAIN, row_cost(n, n), symm_rows, &job);
+    else symm_rows(&job, 0, m);
+}
+
+typedef struct mirror_job {
+    float *S;
+    size_t lds;
+} mirror_job;
+
+/* Rows [begin, end) of the strictly lower triangle of S from its upper one
+ * (read only above the diagonal, so parts never read what others write).
+ * Row by row, the columns read stay in cache for the next rows. */
+static void mirror_rows(void *ctx, size_t begin, size_t end)
+{
+    const mirror_job *j = ctx;
+    for (size_t i = begin; i < end; i++)
+        for (size_t c = 0; c < i; c++) j->S[i * j->lds + c] = j->S[c * j->lds + i];
+}
+
+void jn__ssymm_left(size_t m, size_t n, float alpha, float *S, size_t lds, const float *B, size_t ldb, float beta,
+                    float *C, size_t ldc)
+{
+    if (!jn__gemm_split()) {
+        cblas_ssymm(CblasRowMajor, CblasLeft, CblasUpper, (int)m, (int)n, alpha, S, (int)lds, B, (int)ldb, beta, C,
+                    (int)ldc);
+        return;
+    }
+    mirror_job mirror = {S, lds};
+    jn__parallel_for(m, SPLIT_GRAIN, m / 2 + 1, mirror_rows, &mirror); /* a row: m / 2 copies on average */
+    jn__sgemm(0, 0, m, n, m, alpha, S, lds, B, ldb, beta, C, ldc);
+}
+
+/* ---- SYRK ---- */
+
+typedef struct syrk_job {
+    int trans;
+    size_t n, k, lda, ldc, bands;
+    float alpha, beta;
+    const float *A;
+    float *C;
+} syrk_job;
+
+/* The bands in the order the pool hands them out: first, last, second,
+ * second to last... Band b spans n - 64 b columns, so the pairs carry equal
+ * work and a contiguous run of slots (one thread's part) a fair share. */
+static size_t band_of_slot(size_t slot, size_t bands) { return slot % 2 == 0 ? slot / 2 : bands - 1 - slot / 2; }
+
+/* Band rows [r0, r1) of the upper triangle, from the diagonal on:
+ * C[r0:r1, r0:n] = alpha op(A)[r0:r1] op(A)[r0:n]^T + beta C[r0:r1, r0:n].
+ * The diagonal block is computed whole, so its strictly lower part is
+ * written too. */
+static void syrk_bands(void *ctx, size_t begin, size_t end)
+{
+    const syrk_job *j = ctx;
+    for (size_t slot = begin; slot < end; slot++) {
+        size_t r0 = band_of_slot(slot, j->bands) * SYRK_BAND;
+        size_t r1 = r0 + SYRK_BAND < j->n ? r0 + SYRK_BAND : j->n;
+        /* Row i of op(A): row i of A, or column i of A when transposed. */
+        const float *rows = j->trans ? j->A + r0 : j->A + r0 * j->lda;
+        cblas_sgemm(CblasRowMajor, op(j->trans), op(!j->trans), (int)(r1 - r0), (int)(j->n - r0), (int)j->k,
+                    j->alpha, rows, (int)j->lda, rows, (int)j->lda, j->beta, j->C + r0 * j->ldc + r0, (int)j->ldc);
+    }
+}
+
+void jn__ssyrk(int trans, size_t n, size_t k, float alpha, const float *A, size_t lda, float beta, float *C,
+               size_t ldc)
+{
+    if (!jn__gemm_split()) {
+        cblas_ssyrk(CblasRowMajor, CblasUpper, op(trans), (int)n, (int)k, alpha, A, (int)lda, beta, C, (int)ldc);
+        return;
+    }
+    syrk_job job = {trans, n, k, lda, ldc, (n + SYRK_BAND - 1) / SYRK_BAND, alpha, beta, A, C};
+    /* a band's average work: SYRK_BAND rows of about (n + SYRK_BAND) / 2 columns */
+    jn__parallel_for(job.bands, 1, SYRK_BAND * row_cost((n + SYRK_BAND) / 2, k), syrk_bands, &job);
+}
