@@ -40,12 +40,6 @@
 #define N (BLOCK * NBLOCKS)       /* 2^20 values */
 #define ZMAX 5.0
 
-static int verbose(void)
-{
-    const char *v = getenv("JN_TEST_VERBOSE");
-    return v && *v && *v != '0';
-}
-
 /* Largest |statistic / SE| seen by a check, for the verbose report. */
 static double worst_z;
 
