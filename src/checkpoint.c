@@ -82,7 +82,7 @@ typedef struct field {
 #define FIELD(type, member, file_type, name) {offsetof(type, member), sizeof(((type *)0)->member), file_type, name}
 #define COUNT(table) (sizeof(table) / sizeof(table)[0])
 
-/* What must match for a run to resume (docs/FORMAT.md, offsets 68-187). */
+/* What must match for a run to resume (docs/FORMAT.md, offsets 68-123). */
 static const field OBJECTIVE[] = {
     FIELD(jn_objective, loss, U32, "objective loss"),
     FIELD(jn_objective, l2, F64, "objective l2"),
@@ -96,7 +96,8 @@ static const field OBJECTIVE[] = {
     FIELD(jn_objective, jacobian_std, F64, "objective Jacobian-input noise"),
 };
 
-/* The kind comes first: a mismatch there is said as SGD against Adam. */
+/* Offsets 124-187. The kind comes first: a mismatch there is said as SGD
+ * against Adam. */
 static const field OPT_CONFIG[] = {
     FIELD(jn__opt_config, kind, U32, "optimizer kind"),
     FIELD(jn__opt_config, lr0, F64, "optimizer lr (as created)"),
