@@ -97,33 +97,46 @@ void jn__sink_f64(jn__sink *s, double v)
     jn__sink_u64(s, bits);
 }
 
-void jn__sink_f32s(jn__sink *s, const float *v, size_t n)
+/* One word of `width` bytes (4 or 8), host order to little-endian and
+ * back; the float arrays go through these, whatever the element type. */
+static void word_to_le(unsigned char *le, const unsigned char *host, size_t width)
 {
-    unsigned char buf[4096];
-    for (size_t i = 0; i < n;) {
-        size_t k = 0;
-        for (; k < sizeof buf / 4 && i < n; k++, i++) {
-            uint32_t bits;
-            memcpy(&bits, &v[i], 4);
-            jn__put_u32(buf + 4 * k, bits);
-        }
-        jn__sink_write(s, buf, 4 * k);
+    if (width == 4) {
+        uint32_t bits;
+        memcpy(&bits, host, 4);
+        jn__put_u32(le, bits);
+    } else {
+        uint64_t bits;
+        memcpy(&bits, host, 8);
+        jn__put_u64(le, bits);
     }
 }
 
-void jn__sink_f64s(jn__sink *s, const double *v, size_t n)
+static void word_from_le(unsigned char *host, const unsigned char *le, size_t width)
 {
+    if (width == 4) {
+        uint32_t bits = jn__get_u32(le);
+        memcpy(host, &bits, 4);
+    } else {
+        uint64_t bits = jn__get_u64(le);
+        memcpy(host, &bits, 8);
+    }
+}
+
+/* n words of `width` bytes, through a buffer of whole words. */
+static void sink_words(jn__sink *s, const void *words, size_t n, size_t width)
+{
+    const unsigned char *host = words;
     unsigned char buf[4096];
     for (size_t i = 0; i < n;) {
         size_t k = 0;
-        for (; k < sizeof buf / 8 && i < n; k++, i++) {
-            uint64_t bits;
-            memcpy(&bits, &v[i], 8);
-            jn__put_u64(buf + 8 * k, bits);
-        }
-        jn__sink_write(s, buf, 8 * k);
+        for (; k < sizeof buf / width && i < n; k++, i++) word_to_le(buf + width * k, host + width * i, width);
+        jn__sink_write(s, buf, width * k);
     }
 }
+
+void jn__sink_f32s(jn__sink *s, const float *v, size_t n) { sink_words(s, v, n, sizeof *v); }
+void jn__sink_f64s(jn__sink *s, const double *v, size_t n) { sink_words(s, v, n, sizeof *v); }
 
 void jn__sink_crc(jn__sink *s) { jn__sink_u32(s, (uint32_t)s->crc); }
 
@@ -289,34 +302,27 @@ jn_status jn__src_f64(jn__source *s, double *v, const char *what)
     return st;
 }
 
-jn_status jn__src_f32s(jn__source *s, float *v, size_t n, const char *what)
+static jn_status src_words(jn__source *s, void *words, size_t n, size_t width, const char *what)
 {
+    unsigned char *host = words;
     unsigned char buf[4096];
     for (size_t i = 0; i < n;) {
-        size_t k = n - i < sizeof buf / 4 ? n - i : sizeof buf / 4;
-        jn_status st = jn__src_read(s, buf, 4 * k, what);
+        size_t k = n - i < sizeof buf / width ? n - i : sizeof buf / width;
+        jn_status st = jn__src_read(s, buf, width * k, what);
         if (st != JN_OK) return st;
-        for (size_t j = 0; j < k; j++, i++) {
-            uint32_t bits = jn__get_u32(buf + 4 * j);
-            memcpy(&v[i], &bits, 4);
-        }
+        for (size_t j = 0; j < k; j++, i++) word_from_le(host + width * i, buf + width * j, width);
     }
     return JN_OK;
 }
 
+jn_status jn__src_f32s(jn__source *s, float *v, size_t n, const char *what)
+{
+    return src_words(s, v, n, sizeof *v, what);
+}
+
 jn_status jn__src_f64s(jn__source *s, double *v, size_t n, const char *what)
 {
-    unsigned char buf[4096];
-    for (size_t i = 0; i < n;) {
-        size_t k = n - i < sizeof buf / 8 ? n - i : sizeof buf / 8;
-        jn_status st = jn__src_read(s, buf, 8 * k, what);
-        if (st != JN_OK) return st;
-        for (size_t j = 0; j < k; j++, i++) {
-            uint64_t bits = jn__get_u64(buf + 8 * j);
-            memcpy(&v[i], &bits, 8);
-        }
-    }
-    return JN_OK;
+    return src_words(s, v, n, sizeof *v, what);
 }
 
 jn_status jn__src_error(const jn__source *s, uint64_t off, const char *fmt, ...)

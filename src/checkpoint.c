@@ -18,6 +18,7 @@
 #include "run.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +62,111 @@ uint32_t jn__dataset_crc(const jn_dataset *ds)
 }
 
 /* ------------------------------------------------------------------ */
+/* Field tables                                                        */
+/* ------------------------------------------------------------------ */
+
+/* Runs of fixed-width fields of one struct, in file order: the writer, the
+ * reader and the identity check's messages all walk the same table, so
+ * they cannot drift apart. In memory a field is an unsigned integer of 4
+ * or 8 bytes (unsigned, an enum, uint32_t, uint64_t, size_t), a double or
+ * a jn_rng; in the file a u32 or u64 (an f64 is its bits as a u64; a
+ * stream is its four state words as u64s). */
+typedef enum { U32, U64, F64, RNG } field_type;
+
+typedef struct field {
+    size_t offset, size; /* of the member */
+    field_type type;     /* in the file */
+    const char *name;    /* in messages */
+} field;
+
+#define FIELD(type, member, file_type, name) {offsetof(type, member), sizeof(((type *)0)->member), file_type, name}
+#define COUNT(table) (sizeof(table) / sizeof(table)[0])
+
+/* What must match for a run to resume (docs/FORMAT.md, offsets 68-123). */
+static const field OBJECTIVE[] = {
+    FIELD(jn_objective, loss, U32, "objective loss"),
+    FIELD(jn_objective, l2, F64, "objective l2"),
+    FIELD(jn_objective, jacobian, F64, "objective Jacobian weight"),
+    FIELD(jn_objective, projections, U32, "objective projections"),
+    FIELD(jn_objective, target, U32, "objective penalty target"),
+    FIELD(jn_objective, form, U32, "objective penalty form"),
+    FIELD(jn_objective, every, U32, "objective penalty every"),
+    FIELD(jn_objective, noise, U32, "objective noise kind"),
+    FIELD(jn_objective, input_std, F64, "objective input noise"),
+    FIELD(jn_objective, jacobian_std, F64, "objective Jacobian-input noise"),
+};
+
+/* Offsets 124-187. The kind comes first: a mismatch there is said as SGD
+ * against Adam. */
+static const field OPT_CONFIG[] = {
+    FIELD(jn__opt_config, kind, U32, "optimizer kind"),
+    FIELD(jn__opt_config, lr0, F64, "optimizer lr (as created)"),
+    FIELD(jn__opt_config, momentum, F64, "optimizer momentum"),
+    FIELD(jn__opt_config, beta1, F64, "optimizer beta1"),
+    FIELD(jn__opt_config, beta2, F64, "optimizer beta2"),
+    FIELD(jn__opt_config, eps, F64, "optimizer eps"),
+    FIELD(jn__opt_config, schedule, U32, "optimizer schedule"),
+    FIELD(jn__opt_config, gamma, F64, "optimizer schedule gamma"),
+    FIELD(jn__opt_config, period, U64, "optimizer schedule period"),
+};
+
+/* The run's progress (offsets B to B + 36), checked once read. */
+static const field POSITION[] = {
+    FIELD(jn__run, epochs_done, U32, "epochs done"),
+    FIELD(jn__run, batches_done, U64, "minibatches done"),
+    FIELD(jn__run, step, U64, "step counter"),
+    FIELD(jn__run, best_epoch, U32, "best epoch"),
+    FIELD(jn__run, best_valid_error, F64, "best validation error"),
+    FIELD(jn__run, since_best, U32, "epochs since the best"),
+};
+
+/* The random streams, the epoch's sums and the recovery counters (B + 36
+ * to B + 216). */
+static const field COUNTERS[] = {
+    FIELD(jn__run, shuffle, RNG, "shuffle stream"),
+    FIELD(jn__run, loss_noise, RNG, "loss-input noise stream"),
+    FIELD(jn__run, jac_noise, RNG, "Jacobian-input noise stream"),
+    FIELD(jn__run, sums.objective, F64, "objective sum"),
+    FIELD(jn__run, sums.loss, F64, "loss sum"),
+    FIELD(jn__run, sums.penalty, F64, "penalty sum"),
+    FIELD(jn__run, sums.sqnorm, F64, "squared norm sum"),
+    FIELD(jn__run, sums.seconds, F64, "seconds"),
+    FIELD(jn__run, sums.sqnorm_batches, U64, "minibatches with a squared norm"),
+    FIELD(jn__run, sums.errors, U64, "misclassified examples"),
+    FIELD(jn__run, sums.examples, U64, "examples seen"),
+    FIELD(jn__run, reference, F64, "recovery reference"),
+    FIELD(jn__run, recoveries_epoch, U32, "recoveries in the epoch"),
+    FIELD(jn__run, recoveries_total, U64, "recoveries in the run"),
+};
+
+/* An integer member of 4 or 8 bytes (or a double's bits), widened. */
+static uint64_t get_bits(const void *base, const field *f)
+{
+    const unsigned char *p = (const unsigned char *)base + f->offset;
+    if (f->size == 4) {
+        uint32_t v;
+        memcpy(&v, p, 4);
+        return v;
+    }
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+
+/* 0 when v does not fit the member (a u64 in a 4-byte size_t). */
+static int set_bits(void *base, const field *f, uint64_t v)
+{
+    unsigned char *p = (unsigned char *)base + f->offset;
+    if (f->size == 8) {
+        memcpy(p, &v, 8);
+        return 1;
+    }
+    uint32_t v32 = (uint32_t)v;
+    memcpy(p, &v32, 4);
+    return v32 == v;
+}
+
+/* ------------------------------------------------------------------ */
 /* Writing                                                             */
 /* ------------------------------------------------------------------ */
 
@@ -81,9 +187,18 @@ static void put_opt_state(jn__sink *s, const jn__opt_state *st)
     for (unsigned k = 0; k < st->vectors && st->n > 0; k++) jn__sink_f64s(s, st->s[k], st->n);
 }
 
-static void put_rng(jn__sink *s, const jn_rng *r)
+static void put_fields(jn__sink *s, const void *base, const field *t, size_t n)
 {
-    for (int k = 0; k < 4; k++) jn__sink_u64(s, r->s[k]);
+    for (size_t i = 0; i < n; i++) {
+        if (t[i].type == RNG) {
+            const jn_rng *r = (const jn_rng *)((const unsigned char *)base + t[i].offset);
+            for (int k = 0; k < 4; k++) jn__sink_u64(s, r->s[k]);
+        } else if (t[i].type == U32) {
+            jn__sink_u32(s, (uint32_t)get_bits(base, &t[i]));
+        } else {
+            jn__sink_u64(s, get_bits(base, &t[i]));
+        }
+    }
 }
 
 static void encode(const void *ctx, jn__sink *s)
@@ -91,7 +206,6 @@ static void encode(const void *ctx, jn__sink *s)
     const ckpt_out *o = ctx;
     const jn__run_args *a = o->a;
     const jn__run *run = o->run;
-    const jn_objective *obj = a->obj;
     unsigned char head[12];
     memcpy(head, MAGIC, 8);
     jn__put_u32(head + 8, CHECKPOINT_VERSION);
@@ -105,54 +219,18 @@ static void encode(const void *ctx, jn__sink *s)
     jn__sink_u32(s, run->train_crc);
     jn__sink_u64(s, a->valid ? a->valid->count : 0);
     jn__sink_u32(s, a->valid ? run->valid_crc : 0);
-    jn__sink_u32(s, (uint32_t)obj->loss);
-    jn__sink_f64(s, obj->l2);
-    jn__sink_f64(s, obj->jacobian);
-    jn__sink_u32(s, obj->projections);
-    jn__sink_u32(s, (uint32_t)obj->target);
-    jn__sink_u32(s, (uint32_t)obj->form);
-    jn__sink_u32(s, obj->every);
-    jn__sink_u32(s, (uint32_t)obj->noise);
-    jn__sink_f64(s, obj->input_std);
-    jn__sink_f64(s, obj->jacobian_std);
+    put_fields(s, a->obj, OBJECTIVE, COUNT(OBJECTIVE));
     jn__opt_config cfg;
     jn__optimizer_config(a->opt, &cfg);
-    jn__sink_u32(s, cfg.kind);
-    jn__sink_f64(s, cfg.lr0);
-    jn__sink_f64(s, cfg.momentum);
-    jn__sink_f64(s, cfg.beta1);
-    jn__sink_f64(s, cfg.beta2);
-    jn__sink_f64(s, cfg.eps);
-    jn__sink_u32(s, cfg.schedule);
-    jn__sink_f64(s, cfg.gamma);
-    jn__sink_u64(s, cfg.period);
+    put_fields(s, &cfg, OPT_CONFIG, COUNT(OPT_CONFIG));
     /* networks: the architecture is part of the identity */
     jn__sink_u64(s, o->model_len);
     jn__sink_write(s, o->model, o->model_len);
     jn__sink_u64(s, o->best_len);
     jn__sink_write(s, o->best, o->best_len);
     /* progress */
-    jn__sink_u32(s, run->epochs_done);
-    jn__sink_u64(s, run->batches_done);
-    jn__sink_u64(s, run->step);
-    jn__sink_u32(s, run->best_epoch);
-    jn__sink_f64(s, run->best_valid_error);
-    jn__sink_u32(s, run->since_best);
-    put_rng(s, &run->shuffle);
-    put_rng(s, &run->loss_noise);
-    put_rng(s, &run->jac_noise);
-    const jn__epoch_sums *sum = &run->sums;
-    jn__sink_f64(s, sum->objective);
-    jn__sink_f64(s, sum->loss);
-    jn__sink_f64(s, sum->penalty);
-    jn__sink_f64(s, sum->sqnorm);
-    jn__sink_f64(s, sum->seconds);
-    jn__sink_u64(s, sum->sqnorm_batches);
-    jn__sink_u64(s, sum->errors);
-    jn__sink_u64(s, sum->examples);
-    jn__sink_f64(s, run->reference);
-    jn__sink_u32(s, run->recoveries_epoch);
-    jn__sink_u64(s, run->recoveries_total);
+    put_fields(s, run, POSITION, COUNT(POSITION));
+    put_fields(s, run, COUNTERS, COUNT(COUNTERS));
     jn__opt_state ost;
     jn__optimizer_state(a->opt, &ost);
     put_opt_state(s, &ost);
@@ -190,17 +268,58 @@ static jn_status same_u64(const jn__run_args *a, const char *what, uint64_t file
                     a->tr->checkpoint, what, (unsigned long long)file, (unsigned long long)mine);
 }
 
-static jn_status same_f64(const jn__run_args *a, const char *what, double file, double mine)
+/* Each field of the table, the file's against this run's, in order. */
+static jn_status same_fields(const jn__run_args *a, const field *t, size_t n, const void *file, const void *mine)
 {
-    /* Bit equality: the run must be the same one, not a close one. */
-    if (memcmp(&file, &mine, sizeof file) == 0) return JN_OK;
-    return jn__fail(JN_ERR_INVALID, "jn_trainer_run: checkpoint %s was written with %s %.17g, this run has %.17g",
-                    a->tr->checkpoint, what, file, mine);
+    for (size_t i = 0; i < n; i++) {
+        uint64_t f = get_bits(file, &t[i]), m = get_bits(mine, &t[i]);
+        /* Bit equality for doubles: the run must be the same one, not a
+         * close one. */
+        if (f == m) continue;
+        if (t[i].type != F64) return same_u64(a, t[i].name, f, m);
+        double fv, mv;
+        memcpy(&fv, &f, 8);
+        memcpy(&mv, &m, 8);
+        return jn__fail(JN_ERR_INVALID,
+                        "jn_trainer_run: checkpoint %s was written with %s %.17g, this run has %.17g",
+                        a->tr->checkpoint, t[i].name, fv, mv);
+    }
+    return JN_OK;
 }
 
 static jn_status read_u32(jn__source *s, uint32_t *v) { return jn__src_u32(s, v, "checkpoint fields"); }
 static jn_status read_u64(jn__source *s, uint64_t *v) { return jn__src_u64(s, v, "checkpoint fields"); }
 static jn_status read_f64(jn__source *s, double *v) { return jn__src_f64(s, v, "checkpoint fields"); }
+
+static jn_status read_rng(jn__source *s, jn_rng *r)
+{
+    jn_status st = JN_OK;
+    for (int k = 0; k < 4 && st == JN_OK; k++) st = read_u64(s, &r->s[k]);
+    return st;
+}
+
+static jn_status read_fields(jn__source *s, void *base, const field *t, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint64_t at = s->pos, v;
+        uint32_t v32;
+        jn_status st;
+        if (t[i].type == RNG) {
+            if ((st = read_rng(s, (jn_rng *)((unsigned char *)base + t[i].offset))) != JN_OK) return st;
+            continue;
+        }
+        if (t[i].type == U32) {
+            st = read_u32(s, &v32);
+            v = v32;
+        } else {
+            st = read_u64(s, &v);
+        }
+        if (st != JN_OK) return st;
+        if (!set_bits(base, &t[i], v))
+            return jn__src_error(s, at, "%s %llu does not fit this machine", t[i].name, (unsigned long long)v);
+    }
+    return JN_OK;
+}
 
 /* The run's identity, field by field against this run. */
 static jn_status check_identity(const jn__run_args *a, jn__source *s, const jn__run *run)
@@ -231,52 +350,18 @@ static jn_status check_identity(const jn__run_args *a, jn__source *s, const jn__
                         "this run's 0x%08x)",
                         a->tr->checkpoint, (unsigned)crc, (unsigned)run->valid_crc);
 
-    const jn_objective *obj = a->obj;
-    uint32_t loss, projections, target, form, every, noise;
-    double l2, jacobian, input_std, jacobian_std;
-    if ((st = read_u32(s, &loss)) || (st = read_f64(s, &l2)) || (st = read_f64(s, &jacobian)) ||
-        (st = read_u32(s, &projections)) || (st = read_u32(s, &target)) || (st = read_u32(s, &form)) ||
-        (st = read_u32(s, &every)) || (st = read_u32(s, &noise)) || (st = read_f64(s, &input_std)) ||
-        (st = read_f64(s, &jacobian_std)))
-        return st;
-    if ((st = same_u64(a, "objective loss", loss, (uint64_t)obj->loss)) ||
-        (st = same_f64(a, "objective l2", l2, obj->l2)) ||
-        (st = same_f64(a, "objective Jacobian weight", jacobian, obj->jacobian)) ||
-        (st = same_u64(a, "objective projections", projections, obj->projections)) ||
-        (st = same_u64(a, "objective penalty target", target, (uint64_t)obj->target)) ||
-        (st = same_u64(a, "objective penalty form", form, (uint64_t)obj->form)) ||
-        (st = same_u64(a, "objective penalty every", every, obj->every)) ||
-        (st = same_u64(a, "objective noise kind", noise, (uint64_t)obj->noise)) ||
-        (st = same_f64(a, "objective input noise", input_std, obj->input_std)) ||
-        (st = same_f64(a, "objective Jacobian-input noise", jacobian_std, obj->jacobian_std)))
+    jn_objective obj = {0};
+    if ((st = read_fields(s, &obj, OBJECTIVE, COUNT(OBJECTIVE))) != JN_OK ||
+        (st = same_fields(a, OBJECTIVE, COUNT(OBJECTIVE), &obj, a->obj)) != JN_OK)
         return st;
 
     jn__opt_config f, mine;
     jn__optimizer_config(a->opt, &mine);
-    if ((st = read_u32(s, &f.kind)) || (st = read_f64(s, &f.lr0)) || (st = read_f64(s, &f.momentum)) ||
-        (st = read_f64(s, &f.beta1)) || (st = read_f64(s, &f.beta2)) || (st = read_f64(s, &f.eps)) ||
-        (st = read_u32(s, &f.schedule)) || (st = read_f64(s, &f.gamma)) || (st = read_u64(s, &f.period)))
-        return st;
+    if ((st = read_fields(s, &f, OPT_CONFIG, COUNT(OPT_CONFIG))) != JN_OK) return st;
     if (f.kind != mine.kind)
         return jn__fail(JN_ERR_INVALID, "jn_trainer_run: checkpoint %s was written with %s, this run uses %s",
                         a->tr->checkpoint, f.kind ? "Adam" : "SGD", mine.kind ? "Adam" : "SGD");
-    if ((st = same_f64(a, "optimizer lr (as created)", f.lr0, mine.lr0)) ||
-        (st = same_f64(a, "optimizer momentum", f.momentum, mine.momentum)) ||
-        (st = same_f64(a, "optimizer beta1", f.beta1, mine.beta1)) ||
-        (st = same_f64(a, "optimizer beta2", f.beta2, mine.beta2)) ||
-        (st = same_f64(a, "optimizer eps", f.eps, mine.eps)) ||
-        (st = same_u64(a, "optimizer schedule", f.schedule, mine.schedule)) ||
-        (st = same_f64(a, "optimizer schedule gamma", f.gamma, mine.gamma)) ||
-        (st = same_u64(a, "optimizer schedule period", f.period, mine.period)))
-        return st;
-    return JN_OK;
-}
-
-static jn_status read_rng(jn__source *s, jn_rng *r)
-{
-    jn_status st = JN_OK;
-    for (int k = 0; k < 4 && st == JN_OK; k++) st = read_u64(s, &r->s[k]);
-    return st;
+    return same_fields(a, OPT_CONFIG + 1, COUNT(OPT_CONFIG) - 1, &f, &mine);
 }
 
 /* An optimizer state for P parameters with `vectors` vectors; the vectors
@@ -352,8 +437,8 @@ static jn_status parse_state(const jn__run_args *a, jn__source *s, jn__run *run,
 {
     size_t P = a->net->n_params, count = a->train->count;
     unsigned vectors = jn__optimizer_vectors(a->opt);
-    uint32_t epochs_done, best_epoch, since_best, rec_epoch, snap;
-    uint64_t batches_done, at = s->pos;
+    uint32_t snap;
+    uint64_t at = s->pos;
     jn_status st;
     if ((st = read_model(a, s, "current parameters", model)) != JN_OK) return st;
     jn_net *best = NULL;
@@ -361,33 +446,14 @@ static jn_status parse_state(const jn__run_args *a, jn__source *s, jn__run *run,
     memcpy(run->best, best->params, P * sizeof(float));
     jn_net_free(best);
     at = s->pos;
-    if ((st = read_u32(s, &epochs_done)) || (st = read_u64(s, &batches_done)) || (st = read_u64(s, &run->step)) ||
-        (st = read_u32(s, &best_epoch)) || (st = read_f64(s, &run->best_valid_error)) ||
-        (st = read_u32(s, &since_best)))
-        return st;
+    /* run is scratch until the caller commits: read into it, then check. */
+    if ((st = read_fields(s, run, POSITION, COUNT(POSITION))) != JN_OK) return st;
     size_t bs = a->tr->batch < count ? a->tr->batch : count;
     size_t batches = (count + bs - 1) / bs;
-    if (batches_done > batches || best_epoch > epochs_done)
-        return jn__src_error(s, at, "position (%u epochs and %llu of %zu minibatches done, best epoch %u) "
-                             "is impossible", (unsigned)epochs_done, (unsigned long long)batches_done, batches,
-                             (unsigned)best_epoch);
-    run->epochs_done = epochs_done;
-    run->batches_done = (size_t)batches_done;
-    run->best_epoch = best_epoch;
-    run->since_best = since_best;
-    if ((st = read_rng(s, &run->shuffle)) || (st = read_rng(s, &run->loss_noise)) ||
-        (st = read_rng(s, &run->jac_noise)))
-        return st;
-    jn__epoch_sums *sum = &run->sums;
-    if ((st = read_f64(s, &sum->objective)) || (st = read_f64(s, &sum->loss)) || (st = read_f64(s, &sum->penalty)) ||
-        (st = read_f64(s, &sum->sqnorm)) || (st = read_f64(s, &sum->seconds)) ||
-        (st = read_u64(s, &sum->sqnorm_batches)) || (st = read_u64(s, &sum->errors)) ||
-        (st = read_u64(s, &sum->examples)))
-        return st;
-    if ((st = read_f64(s, &run->reference)) || (st = read_u32(s, &rec_epoch)) ||
-        (st = read_u64(s, &run->recoveries_total)))
-        return st;
-    run->recoveries_epoch = rec_epoch;
+    if (run->batches_done > batches || run->best_epoch > run->epochs_done)
+        return jn__src_error(s, at, "position (%u epochs and %zu of %zu minibatches done, best epoch %u) "
+                             "is impossible", run->epochs_done, run->batches_done, batches, run->best_epoch);
+    if ((st = read_fields(s, run, COUNTERS, COUNT(COUNTERS))) != JN_OK) return st;
     if ((st = read_opt_state(s, P, vectors, ost, ost_buf)) != JN_OK) return st;
     for (size_t i = 0; i < count && run->batches_done > 0; i++) {
         uint64_t v;
@@ -405,9 +471,9 @@ static jn_status parse_state(const jn__run_args *a, jn__source *s, jn__run *run,
         uint32_t snap_epoch;
         at = s->pos;
         if ((st = read_u32(s, &snap_epoch)) != JN_OK) return st;
-        if (snap_epoch > epochs_done)
+        if (snap_epoch > run->epochs_done)
             return jn__src_error(s, at, "snapshot of epoch %u, after the %u epochs done", (unsigned)snap_epoch,
-                                 (unsigned)epochs_done);
+                                 run->epochs_done);
         run->snap_epoch = snap_epoch;
         if ((st = jn__src_f32s(s, run->snap_params, P, "snapshot parameters")) != JN_OK) return st;
         if ((st = read_opt_state(s, P, vectors, &run->snap_opt, run->snap_opt.s)) != JN_OK) return st;

@@ -68,10 +68,7 @@ static const char *make_dir(const char *name)
 static jn_net *make_net(size_t D, size_t H, size_t K)
 {
     const size_t sizes[] = {D, H, K};
-    jn_net *net = NULL;
-    ck_assert_int_eq(jn_net_create(&net, sizes, 3, JN_ACT_TANH, JN_ACT_SIGMOID), JN_OK);
-    ck_assert_int_eq(jn_net_init(net, 1), JN_OK);
-    return net;
+    return init_net(sizes, 3, JN_ACT_TANH, JN_ACT_SIGMOID, 1);
 }
 
 static jn_dataset *make_data(size_t n, size_t D, size_t classes)
@@ -87,38 +84,21 @@ static jn_dataset *make_data(size_t n, size_t D, size_t classes)
     return ds;
 }
 
-/* Train one epoch; the status, with jn_last_error describing a failure. */
-static jn_status train(jn_net *net, const jn_dataset *train_ds, const jn_dataset *valid_ds)
-{
-    jn_objective *obj = NULL;
-    jn_optimizer *opt = NULL;
-    jn_trainer *tr = NULL;
-    ck_assert_int_eq(jn_objective_create(&obj, JN_LOSS_MSE), JN_OK);
-    ck_assert_int_eq(jn_optimizer_create_sgd(&opt, 0.1, 0.0), JN_OK);
-    ck_assert_int_eq(jn_trainer_create(&tr), JN_OK);
-    ck_assert_int_eq(jn_trainer_set_epochs(tr, 1), JN_OK);
-    jn_status st = jn_trainer_run(tr, net, obj, opt, train_ds, valid_ds);
-    jn_trainer_free(tr);
-    jn_optimizer_free(opt);
-    jn_objective_free(obj);
-    return st;
-}
-
 START_TEST(input_width_mismatch)
 {
     jn_net *net = make_net(8, 5, 3);
     jn_dataset *narrow = make_data(20, 6, 3), *right = make_data(20, 8, 3);
     float *before = malloc(jn_net_param_count(net) * sizeof(float));
     ck_assert_int_eq(jn_net_get_params(net, before, jn_net_param_count(net)), JN_OK);
-    EXPECT_REFUSED(train(net, narrow, NULL), JN_ERR_INVALID, "train", "6 features, the network takes 8");
-    EXPECT_REFUSED(train(net, right, narrow), JN_ERR_INVALID, "valid", "6 features, the network takes 8");
+    EXPECT_REFUSED(train_one_epoch(net, narrow, NULL), JN_ERR_INVALID, "train", "6 features, the network takes 8");
+    EXPECT_REFUSED(train_one_epoch(net, right, narrow), JN_ERR_INVALID, "valid", "6 features, the network takes 8");
     double err;
     EXPECT_REFUSED(jn_net_error_rate(net, narrow, &err), JN_ERR_INVALID, "ds", "6 features, the network takes 8");
     /* Refused before any step: the network is as it was. */
     float *after = malloc(jn_net_param_count(net) * sizeof(float));
     ck_assert_int_eq(jn_net_get_params(net, after, jn_net_param_count(net)), JN_OK);
     ck_assert(memcmp(before, after, jn_net_param_count(net) * sizeof(float)) == 0);
-    ck_assert_int_eq(train(net, right, right), JN_OK);
+    ck_assert_int_eq(train_one_epoch(net, right, right), JN_OK);
     free(before);
     free(after);
     jn_dataset_free(narrow);
@@ -137,8 +117,8 @@ START_TEST(labels_beyond_outputs)
     ck_assert_uint_eq(jn_dataset_classes(ds), 12);
     jn_net *net = make_net(2, 4, 10);
     jn_dataset *ok = make_data(10, 2, 10);
-    EXPECT_REFUSED(train(net, ds, NULL), JN_ERR_INVALID, "train", "12 classes, the network has 10 outputs");
-    EXPECT_REFUSED(train(net, ok, ds), JN_ERR_INVALID, "valid", "12 classes, the network has 10 outputs");
+    EXPECT_REFUSED(train_one_epoch(net, ds, NULL), JN_ERR_INVALID, "train", "12 classes, the network has 10 outputs");
+    EXPECT_REFUSED(train_one_epoch(net, ok, ds), JN_ERR_INVALID, "valid", "12 classes, the network has 10 outputs");
     double err;
     EXPECT_REFUSED(jn_net_error_rate(net, ds, &err), JN_ERR_INVALID, "ds", "12 classes, the network has 10 outputs");
     /* Arrays with a label beyond the classes never become a dataset. */
@@ -162,8 +142,9 @@ START_TEST(model_for_another_architecture)
     jn_net *net = NULL;
     ck_assert_int_eq(jn_net_load(&net, path), JN_OK);
     jn_dataset *data = make_data(20, 6, 4), *wide_enough = make_data(20, 8, 4);
-    EXPECT_REFUSED(train(net, data, NULL), JN_ERR_INVALID, "train", "6 features, the network takes 8");
-    EXPECT_REFUSED(train(net, wide_enough, NULL), JN_ERR_INVALID, "train", "4 classes, the network has 3 outputs");
+    EXPECT_REFUSED(train_one_epoch(net, data, NULL), JN_ERR_INVALID, "train", "6 features, the network takes 8");
+    EXPECT_REFUSED(train_one_epoch(net, wide_enough, NULL), JN_ERR_INVALID, "train",
+                   "4 classes, the network has 3 outputs");
     /* Its parameters into a network of the intended architecture. */
     jn_net *mine = make_net(6, 5, 4);
     size_t n = jn_net_param_count(net);

@@ -46,12 +46,6 @@
 #define FD_STEP 1e-2
 #define FD_TOL 5e-4
 
-static int verbose(void)
-{
-    const char *v = getenv("JN_TEST_VERBOSE");
-    return v && *v && *v != '0';
-}
-
 typedef struct config {
     const char *name;
     size_t sizes[5], n_sizes;
@@ -121,7 +115,6 @@ static const config extra[] = {
 
 static const jn_act hiddens[] = {JN_ACT_TANH, JN_ACT_SIGMOID, JN_ACT_RELU, JN_ACT_LINEAR};
 static const jn_act outputs[] = {JN_ACT_SIGMOID, JN_ACT_SOFTMAX, JN_ACT_LINEAR, JN_ACT_TANH};
-static const char *const act_names[] = {"tanh", "sigmoid", "relu", "linear", "softmax"};
 #define N_GRID (4 * 4 * 2)
 
 /* Grid case i: hidden i/8, output (i/2)%4, penalty off (even) or on (odd,
@@ -147,22 +140,6 @@ typedef struct problem {
     const float *xj_arg; /* what is passed as Xj */
 } problem;
 
-static jn_net *make_net(const size_t *sizes, size_t n_sizes, jn_act hidden, jn_act output, unsigned seed)
-{
-    jn_net *net = NULL;
-    ck_assert_int_eq(jn_net_create(&net, sizes, n_sizes, hidden, output), JN_OK);
-    ck_assert_int_eq(jn_net_init(net, seed), JN_OK);
-    /* Non-zero biases, so that bias gradients and offsets are exercised. */
-    float *p = jn_net_params(net);
-    for (size_t l = 1; l < n_sizes; l++) {
-        size_t off = 0;
-        for (size_t m = 1; m < l; m++) off += sizes[m] * sizes[m - 1] + sizes[m];
-        off += sizes[l] * sizes[l - 1];
-        fill_uniform(p + off, sizes[l], seed * 31 + (unsigned)l, -0.5f, 0.5f);
-    }
-    return net;
-}
-
 /* form: the penalty form forced on both objectives (AUTO picks the Gram
  * form at every shape of this file). */
 static void problem_setup_form(problem *pb, const config *c, unsigned seed, jn_penalty_form form)
@@ -172,7 +149,8 @@ static void problem_setup_form(problem *pb, const config *c, unsigned seed, jn_p
     pb->n = 4;
     pb->D = c->sizes[0];
     pb->K = c->sizes[c->n_sizes - 1];
-    pb->net = make_net(c->sizes, c->n_sizes, c->hidden, c->output, seed);
+    /* Non-zero biases, so that bias gradients and offsets are exercised. */
+    pb->net = biased_net(c->sizes, c->n_sizes, c->hidden, c->output, seed, 1.0f);
     pb->P = jn_net_param_count(pb->net);
     pb->X = malloc(pb->n * pb->D * sizeof(float));
     pb->Xj = malloc(pb->n * pb->D * sizeof(float));

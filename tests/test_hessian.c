@@ -22,14 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int verbose(void)
-{
-    const char *v = getenv("JN_TEST_VERBOSE");
-    return v && *v && *v != '0';
-}
-
-static const char *const act_names[] = {"tanh", "sigmoid", "relu", "linear", "softmax"};
-
 /* ------------------------------------------------------------------ */
 /* Networks and inputs                                                  */
 /* ------------------------------------------------------------------ */
@@ -40,19 +32,7 @@ static const char *const act_names[] = {"tanh", "sigmoid", "relu", "linear", "so
  * biases in [-0.5, 0.5]. */
 static jn_net *make_net(const size_t *sizes, size_t n_sizes, jn_act hidden, jn_act output, unsigned seed)
 {
-    jn_net *net = NULL;
-    ck_assert_int_eq(jn_net_create(&net, sizes, n_sizes, hidden, output), JN_OK);
-    ck_assert_int_eq(jn_net_init(net, seed), JN_OK);
-    float *p = jn_net_params(net);
-    size_t off = 0;
-    for (size_t l = 1; l < n_sizes; l++) {
-        float gain = hidden == JN_ACT_LINEAR ? 1.0f : 2.0f;
-        for (size_t j = 0; j < sizes[l] * sizes[l - 1]; j++) p[off + j] *= gain;
-        off += sizes[l] * sizes[l - 1];
-        fill_uniform(p + off, sizes[l], seed * 31 + (unsigned)l, -0.5f, 0.5f);
-        off += sizes[l];
-    }
-    return net;
+    return biased_net(sizes, n_sizes, hidden, output, seed, hidden == JN_ACT_LINEAR ? 1.0f : 2.0f);
 }
 
 typedef struct {

@@ -20,30 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int verbose(void)
-{
-    const char *v = getenv("JN_TEST_VERBOSE");
-    return v && *v && *v != '0';
-}
-
-static const char *const act_names[] = {"tanh", "sigmoid", "relu", "linear", "softmax"};
-
-/* Glorot weights from jn_net_init and uniform biases in [-0.5, 0.5]. */
-static jn_net *make_net(const size_t *sizes, size_t n_sizes, jn_act hidden, jn_act output, unsigned seed)
-{
-    jn_net *net = NULL;
-    ck_assert_int_eq(jn_net_create(&net, sizes, n_sizes, hidden, output), JN_OK);
-    ck_assert_int_eq(jn_net_init(net, seed), JN_OK);
-    float *p = jn_net_params(net);
-    size_t off = 0;
-    for (size_t l = 1; l < n_sizes; l++) {
-        off += sizes[l] * sizes[l - 1];
-        fill_uniform(p + off, sizes[l], seed * 31 + (unsigned)l, -0.5f, 0.5f);
-        off += sizes[l];
-    }
-    ck_assert_uint_eq(off, jn_net_param_count(net));
-    return net;
-}
+/* The networks: biased_net(..., 1.0f), Glorot weights from jn_net_init and
+ * uniform biases in [-0.5, 0.5]. */
 
 /* max |a - b| / max(max|b|, floor) */
 static double max_rel(const float *a, const double *b, size_t n, double floor)
@@ -122,7 +100,7 @@ START_TEST(jacobian_matches_differences)
     const arch *a = &archs[_i / N_OUTPUTS];
     jn_act out = outputs[_i % N_OUTPUTS];
     size_t n = 6, D = a->sizes[0], K = a->sizes[a->n_sizes - 1];
-    jn_net *net = make_net(a->sizes, a->n_sizes, a->hidden, out, 20 + (unsigned)_i);
+    jn_net *net = biased_net(a->sizes, a->n_sizes, a->hidden, out, 20 + (unsigned)_i, 1.0f);
     float *X = malloc(n * D * sizeof *X), *J = malloc(n * K * D * sizeof *J), *F = malloc(n * K * sizeof *F);
     double *Jfd = malloc(n * K * D * sizeof *Jfd);
     fill_uniform(X, n * D, 5 + (unsigned)_i, -1.0f, 1.0f);
@@ -174,7 +152,7 @@ END_TEST
 START_TEST(jacobian_relu_hidden)
 {
     size_t sizes[] = {5, 6, 3}, n = 1, D = 5, K = 3, H = 6;
-    jn_net *net = make_net(sizes, 3, JN_ACT_RELU, JN_ACT_SIGMOID, 77);
+    jn_net *net = biased_net(sizes, 3, JN_ACT_RELU, JN_ACT_SIGMOID, 77, 1.0f);
     float X[5], J[15];
     double Jfd[15];
     fill_uniform(X, D, 3, -1.0f, 1.0f);
@@ -208,7 +186,7 @@ START_TEST(sqnorm_is_sum_of_squares)
     const arch *a = &archs[_i / N_OUTPUTS];
     jn_act out = outputs[_i % N_OUTPUTS];
     size_t n = 37, D = a->sizes[0], K = a->sizes[a->n_sizes - 1];
-    jn_net *net = make_net(a->sizes, a->n_sizes, a->hidden, out, 90 + (unsigned)_i);
+    jn_net *net = biased_net(a->sizes, a->n_sizes, a->hidden, out, 90 + (unsigned)_i, 1.0f);
     float *X = malloc(n * D * sizeof *X), *J = malloc(n * K * D * sizeof *J), *sq = malloc(n * sizeof *sq);
     fill_uniform(X, n * D, 15 + (unsigned)_i, -2.0f, 2.0f);
     ck_assert_int_eq(jn_net_jacobian(net, X, n, J), JN_OK);
@@ -234,7 +212,7 @@ START_TEST(penalty_value_isolated)
     const arch *a = &archs[_i / N_OUTPUTS];
     jn_act out = outputs[_i % N_OUTPUTS];
     size_t n = 9, D = a->sizes[0], K = a->sizes[a->n_sizes - 1];
-    jn_net *net = make_net(a->sizes, a->n_sizes, a->hidden, out, 40 + (unsigned)_i);
+    jn_net *net = biased_net(a->sizes, a->n_sizes, a->hidden, out, 40 + (unsigned)_i, 1.0f);
     jn_net *twin = NULL;
     ck_assert_int_eq(jn_net_create(&twin, a->sizes, a->n_sizes, a->hidden, JN_ACT_LINEAR), JN_OK);
     size_t P = jn_net_param_count(net);
@@ -292,7 +270,7 @@ START_TEST(zero_weights)
     const arch *a = &archs[_i / N_OUTPUTS];
     jn_act out = outputs[_i % N_OUTPUTS];
     size_t n = 5, D = a->sizes[0], K = a->sizes[a->n_sizes - 1];
-    jn_net *net = make_net(a->sizes, a->n_sizes, a->hidden, out, 7);
+    jn_net *net = biased_net(a->sizes, a->n_sizes, a->hidden, out, 7, 1.0f);
     size_t P = jn_net_param_count(net);
     float *zeros = calloc(P, sizeof *zeros);
     ck_assert_int_eq(jn_net_set_params(net, zeros, P), JN_OK);
@@ -341,7 +319,7 @@ START_TEST(constant_net)
     const arch *a = &archs[_i / N_OUTPUTS];
     jn_act out = outputs[_i % N_OUTPUTS];
     size_t n = 4, D = a->sizes[0], K = a->sizes[a->n_sizes - 1];
-    jn_net *net = make_net(a->sizes, a->n_sizes, a->hidden, out, 8);
+    jn_net *net = biased_net(a->sizes, a->n_sizes, a->hidden, out, 8, 1.0f);
     float *p = jn_net_params(net);
     size_t off = 0;
     for (size_t l = 1; l < a->n_sizes; l++) {
@@ -373,7 +351,7 @@ START_TEST(closed_form_one_hidden)
     jn_act hidden = hid[_i / 3], out = outs[_i % 3];
     enum { D = 7, H = 5, K = 4, N = 8 };
     size_t sizes[] = {D, H, K};
-    jn_net *net = make_net(sizes, 3, hidden, out, 300 + (unsigned)_i);
+    jn_net *net = biased_net(sizes, 3, hidden, out, 300 + (unsigned)_i, 1.0f);
     const float *p = jn_net_params(net);
     const float *W1 = p, *b1 = p + H * D, *W2 = b1 + H, *b2 = W2 + K * H;
     float X[N * D], J[N * K * D];
@@ -427,7 +405,7 @@ START_TEST(linear_net_product_of_weights)
     const arch *a = &archs[5 + _i]; /* the two linear architectures */
     ck_assert_int_eq(a->hidden, JN_ACT_LINEAR);
     size_t n = 3, D = a->sizes[0], K = a->sizes[a->n_sizes - 1], L = a->n_sizes - 1;
-    jn_net *net = make_net(a->sizes, a->n_sizes, JN_ACT_LINEAR, JN_ACT_LINEAR, 12);
+    jn_net *net = biased_net(a->sizes, a->n_sizes, JN_ACT_LINEAR, JN_ACT_LINEAR, 12, 1.0f);
     const float *p = jn_net_params(net);
     /* M = W_1 (H1 x D), then M = W_l M */
     double *M = malloc(16 * D * sizeof *M), *T = malloc(16 * D * sizeof *T);
@@ -476,7 +454,7 @@ START_TEST(batch_size_independence)
     static const size_t ns[] = {7, 256, 257, 513, 1000};
     size_t n = ns[_i];
     size_t sizes[] = {6, 5, 4, 3}, D = 6, K = 3;
-    jn_net *net = make_net(sizes, 4, JN_ACT_TANH, JN_ACT_SOFTMAX, 55);
+    jn_net *net = biased_net(sizes, 4, JN_ACT_TANH, JN_ACT_SOFTMAX, 55, 1.0f);
     float *X = malloc(n * D * sizeof *X), *J = malloc(n * K * D * sizeof *J), *sq = malloc(n * sizeof *sq);
     float *F = malloc(n * K * sizeof *F);
     fill_uniform(X, n * D, 66, -1.0f, 1.0f);
@@ -529,7 +507,7 @@ END_TEST
 static void projection_unbiased(unsigned k, jn_act out, jn_penalty_target target)
 {
     size_t sizes[] = {5, 4, 3}, D = 5, K = 3, n = 4;
-    jn_net *net = make_net(sizes, 3, JN_ACT_TANH, out, 17);
+    jn_net *net = biased_net(sizes, 3, JN_ACT_TANH, out, 17, 1.0f);
     size_t P = jn_net_param_count(net);
     float X[20], Xj[20], Y[12];
     fill_uniform(X, n * D, 1, -1.0f, 1.0f);
@@ -620,7 +598,7 @@ END_TEST
 START_TEST(projection_seed_reproducible)
 {
     size_t sizes[] = {5, 4, 3}, D = 5, K = 3, n = 6;
-    jn_net *net = make_net(sizes, 3, JN_ACT_TANH, JN_ACT_SIGMOID, 18);
+    jn_net *net = biased_net(sizes, 3, JN_ACT_TANH, JN_ACT_SIGMOID, 18, 1.0f);
     size_t P = jn_net_param_count(net);
     float X[30], Y[18];
     fill_uniform(X, n * D, 1, -1.0f, 1.0f);
@@ -666,7 +644,7 @@ END_TEST
 START_TEST(exact_penalty_ignores_seed)
 {
     size_t sizes[] = {5, 4, 3}, D = 5, K = 3, n = 6;
-    jn_net *net = make_net(sizes, 3, JN_ACT_TANH, JN_ACT_SIGMOID, 19);
+    jn_net *net = biased_net(sizes, 3, JN_ACT_TANH, JN_ACT_SIGMOID, 19, 1.0f);
     float X[30], Y[18];
     fill_uniform(X, n * D, 1, -1.0f, 1.0f);
     fill_uniform(Y, n * K, 3, 0.0f, 1.0f);

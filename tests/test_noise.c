@@ -40,26 +40,16 @@ static double uniform_cdf(double x, double std)
     return x <= -h ? 0.0 : x >= h ? 1.0 : (x + h) / (2.0 * h);
 }
 
-static void moments(const float *v, size_t n, double *mean, double *var)
-{
-    double s = 0.0, s2 = 0.0;
-    for (size_t i = 0; i < n; i++) s += v[i];
-    *mean = s / n;
-    for (size_t i = 0; i < n; i++) s2 += (v[i] - *mean) * (v[i] - *mean);
-    *var = s2 / (n - 1);
-}
-
 /* Sample variance of n normal draws has SE sigma^2 sqrt(2 / (n - 1)). */
 static void check_normal_sample(float *v, size_t n, double std, const char *what)
 {
-    double mean, var;
-    moments(v, n, &mean, &var);
+    sample_moments m = moments_of(v, 0, 1, n);
+    double mean = m.mean, var = m.var;
     double se_mean = std / sqrt((double)n), se_var = std * std * sqrt(2.0 / (n - 1));
     ck_assert_msg(fabs(mean) < 4 * se_mean, "%s: mean %g, SE %g", what, mean, se_mean);
     ck_assert_msg(fabs(var - std * std) < 4 * se_var, "%s: variance %g, want %g (SE %g)", what, var, std * std, se_var);
     double d = ks_stat(v, n, normal_cdf, std);
-    const char *verbose = getenv("JN_TEST_VERBOSE");
-    if (verbose && *verbose && *verbose != '0')
+    if (verbose())
         printf("  %-32s std %-4g mean/SE %+.2f  (var-std^2)/SE %+.2f  KS %.4f (crit %.4f)\n", what, std,
                mean / se_mean, (var - std * std) / se_var, d, KS_CRIT);
     ck_assert_msg(d < KS_CRIT, "%s: KS statistic %g >= %g", what, d, KS_CRIT);
@@ -69,8 +59,7 @@ START_TEST(gaussian_distribution)
 {
     static const double stds[] = {1.0, 0.1, 2.5};
     double std = stds[_i];
-    jn_rng *rng = NULL;
-    ck_assert_int_eq(jn_rng_create(&rng, 12345 + (uint64_t)_i), JN_OK);
+    jn_rng *rng = seeded_rng(12345 + (uint64_t)_i);
     float *v = malloc(N * sizeof *v);
     ck_assert_int_eq(jn_rng_gaussian(rng, v, N, std), JN_OK);
     check_normal_sample(v, N, std, "jn_rng_gaussian");
@@ -90,8 +79,7 @@ END_TEST
  * variance are far from normal at n = 10^5 (guards the test itself). */
 START_TEST(ks_check_has_power)
 {
-    jn_rng *rng = NULL;
-    ck_assert_int_eq(jn_rng_create(&rng, 5), JN_OK);
+    jn_rng *rng = seeded_rng(5);
     float *v = malloc(N * sizeof *v);
     ck_assert_int_eq(jn_rng_uniform_fill(rng, v, N, 1.0), JN_OK);
     ck_assert(ks_stat(v, N, normal_cdf, 1.0) > 3 * KS_CRIT);
@@ -102,8 +90,7 @@ END_TEST
 
 START_TEST(gaussian_zero_std)
 {
-    jn_rng *rng = NULL;
-    ck_assert_int_eq(jn_rng_create(&rng, 1), JN_OK);
+    jn_rng *rng = seeded_rng(1);
     float v[100];
     for (int i = 0; i < 100; i++) v[i] = 7.0f;
     ck_assert_int_eq(jn_rng_gaussian(rng, v, 100, 0.0), JN_OK);
@@ -116,8 +103,7 @@ START_TEST(uniform_fill_distribution)
 {
     static const double stds[] = {1.0, 0.3};
     double std = stds[_i], half = std * sqrt(3.0);
-    jn_rng *rng = NULL;
-    ck_assert_int_eq(jn_rng_create(&rng, 99 + (uint64_t)_i), JN_OK);
+    jn_rng *rng = seeded_rng(99 + (uint64_t)_i);
     float *v = malloc(N * sizeof *v);
     ck_assert_int_eq(jn_rng_uniform_fill(rng, v, N, std), JN_OK);
     float lo = INFINITY, hi = -INFINITY;
@@ -128,13 +114,12 @@ START_TEST(uniform_fill_distribution)
     }
     /* the whole support is used */
     ck_assert_msg(lo < -0.999 * half && hi > 0.999 * half, "range [%g, %g] of +-%g", lo, hi, half);
-    double mean, var;
-    moments(v, N, &mean, &var);
+    sample_moments m = moments_of(v, 0, 1, N);
     /* U(-h, h): variance h^2/3 = std^2, fourth moment h^4/5, so the sample
      * variance has SE sqrt((h^4/5 - std^4) / n) = std^2 sqrt(0.8 / n). */
     double se_var = std * std * sqrt(0.8 / N);
-    ck_assert_msg(fabs(mean) < 4 * std / sqrt((double)N), "mean %g", mean);
-    ck_assert_msg(fabs(var - std * std) < 4 * se_var, "variance %g, want %g", var, std * std);
+    ck_assert_msg(fabs(m.mean) < 4 * std / sqrt((double)N), "mean %g", m.mean);
+    ck_assert_msg(fabs(m.var - std * std) < 4 * se_var, "variance %g, want %g", m.var, std * std);
     double d = ks_stat(v, N, uniform_cdf, std);
     ck_assert_msg(d < KS_CRIT, "KS statistic %g", d);
     free(v);
@@ -144,8 +129,7 @@ END_TEST
 
 START_TEST(rng_uniform_unit_interval)
 {
-    jn_rng *rng = NULL;
-    ck_assert_int_eq(jn_rng_create(&rng, 3), JN_OK);
+    jn_rng *rng = seeded_rng(3);
     float *v = malloc(N * sizeof *v);
     double s = 0.0;
     for (size_t i = 0; i < N; i++) {
@@ -175,8 +159,7 @@ START_TEST(mask_fraction_and_survivors)
 {
     static const double ps[] = {0.3, 0.05, 0.9};
     double p = ps[_i];
-    jn_rng *rng = NULL;
-    ck_assert_int_eq(jn_rng_create(&rng, 7 + (uint64_t)_i), JN_OK);
+    jn_rng *rng = seeded_rng(7 + (uint64_t)_i);
     float *src = malloc(N * sizeof *src), *dst = malloc(N * sizeof *dst);
     fill_uniform(src, N, 4, 0.5f, 2.0f); /* no zeros in the source */
     ck_assert_int_eq(jn_corrupt(rng, JN_NOISE_MASK, p, src, dst, N), JN_OK);
@@ -195,8 +178,7 @@ END_TEST
 
 START_TEST(mask_extremes)
 {
-    jn_rng *rng = NULL;
-    ck_assert_int_eq(jn_rng_create(&rng, 8), JN_OK);
+    jn_rng *rng = seeded_rng(8);
     float src[1000], dst[1000];
     fill_uniform(src, 1000, 4, 0.5f, 2.0f);
     ck_assert_int_eq(jn_corrupt(rng, JN_NOISE_MASK, 0.0, src, dst, 1000), JN_OK);
@@ -209,8 +191,7 @@ END_TEST
 
 START_TEST(additive_noise)
 {
-    jn_rng *rng = NULL;
-    ck_assert_int_eq(jn_rng_create(&rng, 9), JN_OK);
+    jn_rng *rng = seeded_rng(9);
     float *src = malloc(N * sizeof *src), *dst = malloc(N * sizeof *dst);
     fill_uniform(src, N, 5, -1.0f, 1.0f);
     const double std = 0.1;
@@ -224,8 +205,7 @@ START_TEST(additive_noise)
         dst[i] -= src[i];
         ck_assert_msg(fabs(dst[i]) <= half + 1e-6, "uniform noise %g beyond %g", dst[i], half);
     }
-    double mean, var;
-    moments(dst, N, &mean, &var);
+    double var = moments_of(dst, 0, 1, N).var;
     ck_assert_msg(fabs(var - std * std) < 4 * std * std * sqrt(0.8 / N) + 1e-6, "uniform noise variance %g", var);
     ck_assert_msg(ks_stat(dst, N, uniform_cdf, std) < KS_CRIT + 1e-4, "uniform noise KS");
     free(src);
@@ -236,9 +216,7 @@ END_TEST
 
 START_TEST(none_copies)
 {
-    jn_rng *rng = NULL, *ref = NULL;
-    ck_assert_int_eq(jn_rng_create(&rng, 10), JN_OK);
-    ck_assert_int_eq(jn_rng_create(&ref, 10), JN_OK);
+    jn_rng *rng = seeded_rng(10), *ref = seeded_rng(10);
     float src[257], dst[257];
     fill_uniform(src, 257, 6, -5.0f, 5.0f);
     memset(dst, 0xff, sizeof dst);
@@ -259,9 +237,7 @@ START_TEST(in_place_equals_out_of_place)
 {
     static const jn_noise kinds[] = {JN_NOISE_NONE, JN_NOISE_GAUSSIAN, JN_NOISE_UNIFORM, JN_NOISE_MASK};
     jn_noise kind = kinds[_i];
-    jn_rng *a = NULL, *b = NULL;
-    ck_assert_int_eq(jn_rng_create(&a, 11), JN_OK);
-    ck_assert_int_eq(jn_rng_create(&b, 11), JN_OK);
+    jn_rng *a = seeded_rng(11), *b = seeded_rng(11);
     enum { M = 1001 };
     float src[M], out[M], buf[M];
     fill_uniform(src, M, 7, -1.0f, 1.0f);
@@ -279,10 +255,7 @@ END_TEST
 
 START_TEST(same_seed_same_stream)
 {
-    jn_rng *a = NULL, *b = NULL, *c = NULL;
-    ck_assert_int_eq(jn_rng_create(&a, 42), JN_OK);
-    ck_assert_int_eq(jn_rng_create(&b, 42), JN_OK);
-    ck_assert_int_eq(jn_rng_create(&c, 43), JN_OK);
+    jn_rng *a = seeded_rng(42), *b = seeded_rng(42), *c = seeded_rng(43);
     float va[1000], vb[1000], vc[1000];
     ck_assert_int_eq(jn_rng_gaussian(a, va, 1000, 1.0), JN_OK);
     ck_assert_int_eq(jn_rng_gaussian(b, vb, 1000, 1.0), JN_OK);
@@ -417,8 +390,7 @@ START_TEST(generator_matches_reference)
     for (size_t i = 0; i < sizeof seeds / sizeof seeds[0]; i++) {
         ref_rng ref;
         ref_seed(&ref, seeds[i], 0);
-        jn_rng *r = NULL;
-        ck_assert_int_eq(jn_rng_create(&r, seeds[i]), JN_OK);
+        jn_rng *r = seeded_rng(seeds[i]);
         for (int k = 0; k < 1000; k++) {
             uint64_t want = ref_next(&ref), got = jn_rng_next(r);
             ck_assert_msg(got == want, "seed %llu draw %d: %016llx, xoshiro256** gives %016llx",
@@ -475,8 +447,7 @@ END_TEST
 
 START_TEST(bad_arguments)
 {
-    jn_rng *rng = NULL;
-    ck_assert_int_eq(jn_rng_create(&rng, 1), JN_OK);
+    jn_rng *rng = seeded_rng(1);
     float v[8] = {1, 2, 3, 4, 5, 6, 7, 8}, w[8];
     EXPECT_INVALID(jn_rng_create(NULL, 1), "out");
     EXPECT_INVALID(jn_rng_create_stream(NULL, 1, 2), "out");

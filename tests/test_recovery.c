@@ -47,6 +47,39 @@ static void clusters(jn_dataset **train, jn_dataset **test)
     free(y);
 }
 
+/* What every run here trains: the clusters, a 16-32-10 tanh/sigmoid
+ * network from jn_net_init(init_seed) and a trainer of `epochs` epochs in
+ * minibatches of `batch`; each test adds its objective and optimizer. */
+typedef struct fixture {
+    jn_dataset *train, *test;
+    jn_net *net;
+    jn_objective *obj;
+    jn_optimizer *opt;
+    jn_trainer *t;
+} fixture;
+
+static void setup(fixture *f, uint64_t init_seed, unsigned epochs, size_t batch)
+{
+    const size_t sizes[] = {D, 32, K};
+    clusters(&f->train, &f->test);
+    f->net = init_net(sizes, 3, JN_ACT_TANH, JN_ACT_SIGMOID, init_seed);
+    f->obj = NULL;
+    f->opt = NULL;
+    f->t = trainer_for(epochs, batch);
+}
+
+static jn_status run(fixture *f) { return jn_trainer_run(f->t, f->net, f->obj, f->opt, f->train, NULL); }
+
+static void teardown(fixture *f)
+{
+    jn_trainer_free(f->t);
+    jn_optimizer_free(f->opt);
+    jn_objective_free(f->obj);
+    jn_net_free(f->net);
+    jn_dataset_free(f->train);
+    jn_dataset_free(f->test);
+}
+
 typedef struct history {
     unsigned epochs, recoveries;
     double objective[64], lr[64];
@@ -85,37 +118,30 @@ static void forget(history *h)
  * 1e10 and the sigmoid outputs saturate. Measured over trainer seeds 1-6:
  * without recovery 81-97% test error after 30 epochs, with recovery
  * (factor 3, lr x 0.5) 0-1.5%. */
+static void blow_up_setup(fixture *f, uint64_t seed, int recovery, unsigned max_recoveries)
+{
+    setup(f, 1, 30, 20);
+    ck_assert_int_eq(jn_objective_create_model(&f->obj, JN_MODEL_MLP_NJ, 3.0, 0.1), JN_OK);
+    ck_assert_int_eq(jn_optimizer_create_sgd(&f->opt, 1.0, 0.0), JN_OK);
+    ck_assert_int_eq(jn_trainer_set_seed(f->t, seed), JN_OK);
+    if (recovery) ck_assert_int_eq(jn_trainer_set_recovery(f->t, 3.0, 0.5, max_recoveries), JN_OK);
+}
+
 static jn_status blow_up_run(uint64_t seed, int recovery, unsigned max_recoveries, history *h, double *test_error,
                              jn_net **keep)
 {
-    jn_dataset *train, *test;
-    clusters(&train, &test);
-    const size_t sizes[] = {D, 32, K};
-    jn_net *net = NULL;
-    ck_assert_int_eq(jn_net_create(&net, sizes, 3, JN_ACT_TANH, JN_ACT_SIGMOID), JN_OK);
-    ck_assert_int_eq(jn_net_init(net, 1), JN_OK);
-    jn_objective *obj = NULL;
-    ck_assert_int_eq(jn_objective_create_model(&obj, JN_MODEL_MLP_NJ, 3.0, 0.1), JN_OK);
-    jn_optimizer *opt = NULL;
-    ck_assert_int_eq(jn_optimizer_create_sgd(&opt, 1.0, 0.0), JN_OK);
-    jn_trainer *t = NULL;
-    ck_assert_int_eq(jn_trainer_create(&t), JN_OK);
-    ck_assert_int_eq(jn_trainer_set_epochs(t, 30), JN_OK);
-    ck_assert_int_eq(jn_trainer_set_batch_size(t, 20), JN_OK);
-    ck_assert_int_eq(jn_trainer_set_seed(t, seed), JN_OK);
-    if (recovery) ck_assert_int_eq(jn_trainer_set_recovery(t, 3.0, 0.5, max_recoveries), JN_OK);
-    h->net = net;
-    ck_assert_int_eq(jn_trainer_set_epoch_callback(t, remember, h), JN_OK);
-    jn_status st = jn_trainer_run(t, net, obj, opt, train, NULL);
-    ck_assert_int_eq(jn_net_error_rate(net, test, test_error), JN_OK);
-    jn_trainer_free(t);
-    jn_optimizer_free(opt);
-    jn_objective_free(obj);
-    if (keep) *keep = net;
-    else jn_net_free(net);
+    fixture f;
+    blow_up_setup(&f, seed, recovery, max_recoveries);
+    h->net = f.net;
+    ck_assert_int_eq(jn_trainer_set_epoch_callback(f.t, remember, h), JN_OK);
+    jn_status st = run(&f);
+    ck_assert_int_eq(jn_net_error_rate(f.net, f.test, test_error), JN_OK);
+    if (keep) {
+        *keep = f.net;
+        f.net = NULL;
+    }
     h->net = NULL;
-    jn_dataset_free(train);
-    jn_dataset_free(test);
+    teardown(&f);
     return st;
 }
 
@@ -194,36 +220,25 @@ END_TEST
 START_TEST(recovers_from_divergence)
 {
     jn_set_threads(1);
-    jn_dataset *train, *test;
-    clusters(&train, &test);
-    const size_t sizes[] = {D, 32, K};
-    jn_net *net = NULL;
-    ck_assert_int_eq(jn_net_create(&net, sizes, 3, JN_ACT_TANH, JN_ACT_SIGMOID), JN_OK);
-    ck_assert_int_eq(jn_net_init(net, 1), JN_OK);
-    jn_objective *obj = NULL;
-    ck_assert_int_eq(jn_objective_create(&obj, JN_LOSS_MSE), JN_OK);
-    jn_optimizer *opt = NULL;
-    ck_assert_int_eq(jn_optimizer_create_sgd(&opt, 1e300, 0.5), JN_OK);
-    jn_trainer *t = NULL;
+    fixture f;
+    setup(&f, 1, 5, 20);
+    ck_assert_int_eq(jn_objective_create(&f.obj, JN_LOSS_MSE), JN_OK);
+    ck_assert_int_eq(jn_optimizer_create_sgd(&f.opt, 1e300, 0.5), JN_OK);
     history h = {0};
-    ck_assert_int_eq(jn_trainer_create(&t), JN_OK);
-    ck_assert_int_eq(jn_trainer_set_epochs(t, 5), JN_OK);
-    ck_assert_int_eq(jn_trainer_set_batch_size(t, 20), JN_OK);
-    ck_assert_int_eq(jn_trainer_set_epoch_callback(t, remember, &h), JN_OK);
+    ck_assert_int_eq(jn_trainer_set_epoch_callback(f.t, remember, &h), JN_OK);
     /* without recovery: JN_ERR_DIVERGED at the first step */
-    ck_assert_int_eq(jn_trainer_run(t, net, obj, opt, train, NULL), JN_ERR_DIVERGED);
+    ck_assert_int_eq(run(&f), JN_ERR_DIVERGED);
     ck_assert_uint_eq(h.epochs, 0);
-    ck_assert_int_eq(jn_trainer_set_recovery(t, 3.0, 1e-301, 2), JN_OK);
-    ck_assert_msg(jn_trainer_run(t, net, obj, opt, train, NULL) == JN_OK, "%s", jn_last_error());
+    ck_assert_int_eq(jn_trainer_set_recovery(f.t, 3.0, 1e-301, 2), JN_OK);
+    ck_assert_msg(run(&f) == JN_OK, "%s", jn_last_error());
     ck_assert_uint_eq(h.epochs, 5);
     ck_assert_uint_eq(h.rec[0], 1);
     ck_assert_uint_eq(h.recoveries, 1);
     ck_assert(fabs(h.lr[0] - 0.1) < 1e-12);
     double err;
-    ck_assert_int_eq(jn_net_error_rate(net, test, &err), JN_OK);
+    ck_assert_int_eq(jn_net_error_rate(f.net, f.test, &err), JN_OK);
     ck_assert_msg(err < 0.1, "test error %g after the recovery", err);
-    jn_trainer_free(t); jn_optimizer_free(opt); jn_objective_free(obj); jn_net_free(net);
-    jn_dataset_free(train); jn_dataset_free(test);
+    teardown(&f);
     forget(&h);
 }
 END_TEST
@@ -235,32 +250,21 @@ END_TEST
 START_TEST(recoveries_compound)
 {
     jn_set_threads(1);
-    jn_dataset *train, *test;
-    clusters(&train, &test);
-    const size_t sizes[] = {D, 32, K};
-    jn_net *net = NULL;
-    ck_assert_int_eq(jn_net_create(&net, sizes, 3, JN_ACT_TANH, JN_ACT_SIGMOID), JN_OK);
-    ck_assert_int_eq(jn_net_init(net, 1), JN_OK);
-    size_t P = jn_net_param_count(net);
+    fixture f;
+    setup(&f, 1, 3, 20);
+    size_t P = jn_net_param_count(f.net);
     float *start = malloc(P * sizeof *start);
-    memcpy(start, jn_net_params(net), P * sizeof *start);
-    jn_objective *obj = NULL;
-    ck_assert_int_eq(jn_objective_create(&obj, JN_LOSS_MSE), JN_OK);
-    jn_optimizer *opt = NULL;
-    ck_assert_int_eq(jn_optimizer_create_sgd(&opt, 1e300, 0.0), JN_OK);
-    jn_trainer *t = NULL;
-    ck_assert_int_eq(jn_trainer_create(&t), JN_OK);
-    ck_assert_int_eq(jn_trainer_set_epochs(t, 3), JN_OK);
-    ck_assert_int_eq(jn_trainer_set_batch_size(t, 20), JN_OK);
-    ck_assert_int_eq(jn_trainer_set_recovery(t, 3.0, 0.5, 2), JN_OK);
-    ck_assert_int_eq(jn_trainer_run(t, net, obj, opt, train, NULL), JN_ERR_DIVERGED);
+    memcpy(start, jn_net_params(f.net), P * sizeof *start);
+    ck_assert_int_eq(jn_objective_create(&f.obj, JN_LOSS_MSE), JN_OK);
+    ck_assert_int_eq(jn_optimizer_create_sgd(&f.opt, 1e300, 0.0), JN_OK);
+    ck_assert_int_eq(jn_trainer_set_recovery(f.t, 3.0, 0.5, 2), JN_OK);
+    ck_assert_int_eq(run(&f), JN_ERR_DIVERGED);
     ck_assert_msg(strstr(jn_last_error(), "after 2 recoveries") != NULL, "%s", jn_last_error());
-    ck_assert_msg(jn_optimizer_lr(opt) == 0.25e300, "lr %.17g after two recoveries, want 2.5e299",
-                  jn_optimizer_lr(opt));
-    ck_assert(memcmp(jn_net_params(net), start, P * sizeof(float)) == 0);
+    ck_assert_msg(jn_optimizer_lr(f.opt) == 0.25e300, "lr %.17g after two recoveries, want 2.5e299",
+                  jn_optimizer_lr(f.opt));
+    ck_assert(memcmp(jn_net_params(f.net), start, P * sizeof(float)) == 0);
     free(start);
-    jn_trainer_free(t); jn_optimizer_free(opt); jn_objective_free(obj); jn_net_free(net);
-    jn_dataset_free(train); jn_dataset_free(test);
+    teardown(&f);
 }
 END_TEST
 
@@ -291,39 +295,24 @@ static void resume_matches(const history *ref, jn_net *whole)
     const int stops[] = {50 * (int)(rec_epoch - 1) + 5, 60};
     char *dir = make_temp_dir(), path[512];
     snprintf(path, sizeof path, "%s/run.jnc", dir);
-    jn_dataset *train, *test;
-    clusters(&train, &test);
-    const size_t sizes[] = {D, 32, K};
     jn_status st = JN_ERR_STOPPED;
-    jn_net *net = NULL;
     int round = 0;
     while (st == JN_ERR_STOPPED) {
-        jn_net_free(net);
-        ck_assert_int_eq(jn_net_create(&net, sizes, 3, JN_ACT_TANH, JN_ACT_SIGMOID), JN_OK);
-        ck_assert_int_eq(jn_net_init(net, 1), JN_OK);
-        jn_objective *obj = NULL;
-        ck_assert_int_eq(jn_objective_create_model(&obj, JN_MODEL_MLP_NJ, 3.0, 0.1), JN_OK);
-        jn_optimizer *opt = NULL;
-        ck_assert_int_eq(jn_optimizer_create_sgd(&opt, 1.0, 0.0), JN_OK);
-        jn_trainer *t = NULL;
-        ck_assert_int_eq(jn_trainer_create(&t), JN_OK);
-        ck_assert_int_eq(jn_trainer_set_epochs(t, 30), JN_OK);
-        ck_assert_int_eq(jn_trainer_set_batch_size(t, 20), JN_OK);
-        ck_assert_int_eq(jn_trainer_set_seed(t, 1), JN_OK);
-        ck_assert_int_eq(jn_trainer_set_recovery(t, 3.0, 0.5, 10), JN_OK);
-        ck_assert_int_eq(jn_trainer_set_checkpoint(t, path, 1), JN_OK);
+        fixture f;
+        blow_up_setup(&f, 1, 1, 10);
+        ck_assert_int_eq(jn_trainer_set_checkpoint(f.t, path, 1), JN_OK);
         stop_at = round < 2 ? stops[round] : 0;
-        if (stop_at) ck_assert_int_eq(jn_trainer_set_batch_callback(t, stop_after, &stop_at), JN_OK);
-        st = jn_trainer_run(t, net, obj, opt, train, NULL);
+        if (stop_at) ck_assert_int_eq(jn_trainer_set_batch_callback(f.t, stop_after, &stop_at), JN_OK);
+        st = run(&f);
         round++;
-        jn_trainer_free(t); jn_optimizer_free(opt); jn_objective_free(obj);
+        if (st != JN_ERR_STOPPED) {
+            ck_assert_msg(st == JN_OK, "%s", jn_last_error());
+            ck_assert_int_eq(round, 3);
+            size_t bytes = jn_net_param_count(whole) * sizeof(float);
+            ck_assert(memcmp(jn_net_params(f.net), jn_net_params(whole), bytes) == 0);
+        }
+        teardown(&f);
     }
-    ck_assert_msg(st == JN_OK, "%s", jn_last_error());
-    ck_assert_int_eq(round, 3);
-    ck_assert(memcmp(jn_net_params(net), jn_net_params(whole), jn_net_param_count(net) * sizeof(float)) == 0);
-    jn_net_free(net);
-    jn_dataset_free(train);
-    jn_dataset_free(test);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     ck_assert_int_eq(system(cmd), 0);
@@ -472,37 +461,29 @@ static void evaluate(jn_net *net, const float *params, const jn_dataset *ds, dou
 START_TEST(report_terms_are_measured)
 {
     jn_set_threads(1);
-    jn_dataset *train, *test;
-    clusters(&train, &test);
     const size_t sizes[] = {D, 32, K};
     for (int every = 1; every <= 2; every++) {
-        jn_net *net = NULL, *probe = NULL;
-        ck_assert_int_eq(jn_net_create(&net, sizes, 3, JN_ACT_TANH, JN_ACT_SIGMOID), JN_OK);
+        fixture f;
+        setup(&f, 4, 4, N_TRAIN);
+        jn_net *probe = NULL;
         ck_assert_int_eq(jn_net_create(&probe, sizes, 3, JN_ACT_TANH, JN_ACT_SIGMOID), JN_OK);
-        ck_assert_int_eq(jn_net_init(net, 4), JN_OK);
-        size_t P = jn_net_param_count(net);
+        size_t P = jn_net_param_count(f.net);
         float *start = malloc(P * sizeof *start);
-        memcpy(start, jn_net_params(net), P * sizeof *start);
+        memcpy(start, jn_net_params(f.net), P * sizeof *start);
         const double lambda = 0.2, l2 = 0.001;
-        jn_objective *obj = NULL;
-        ck_assert_int_eq(jn_objective_create(&obj, JN_LOSS_MSE), JN_OK);
-        ck_assert_int_eq(jn_objective_set_jacobian(obj, lambda, 0), JN_OK);
-        ck_assert_int_eq(jn_objective_set_l2(obj, l2), JN_OK);
-        ck_assert_int_eq(jn_objective_set_penalty_every(obj, (unsigned)every), JN_OK);
-        jn_optimizer *opt = NULL;
-        ck_assert_int_eq(jn_optimizer_create_sgd(&opt, 0.5, 0.0), JN_OK);
-        jn_trainer *t = NULL;
-        reports rs = {.net = net};
-        ck_assert_int_eq(jn_trainer_create(&t), JN_OK);
-        ck_assert_int_eq(jn_trainer_set_epochs(t, 4), JN_OK);
-        ck_assert_int_eq(jn_trainer_set_batch_size(t, N_TRAIN), JN_OK);
-        ck_assert_int_eq(jn_trainer_set_epoch_callback(t, keep_report, &rs), JN_OK);
-        ck_assert_int_eq(jn_trainer_run(t, net, obj, opt, train, NULL), JN_OK);
+        ck_assert_int_eq(jn_objective_create(&f.obj, JN_LOSS_MSE), JN_OK);
+        ck_assert_int_eq(jn_objective_set_jacobian(f.obj, lambda, 0), JN_OK);
+        ck_assert_int_eq(jn_objective_set_l2(f.obj, l2), JN_OK);
+        ck_assert_int_eq(jn_objective_set_penalty_every(f.obj, (unsigned)every), JN_OK);
+        ck_assert_int_eq(jn_optimizer_create_sgd(&f.opt, 0.5, 0.0), JN_OK);
+        reports rs = {.net = f.net};
+        ck_assert_int_eq(jn_trainer_set_epoch_callback(f.t, keep_report, &rs), JN_OK);
+        ck_assert_int_eq(run(&f), JN_OK);
         ck_assert_uint_eq(rs.n, 4);
         for (unsigned e = 0; e < 4; e++) {
             const jn_epoch_report *r = &rs.rep[e];
             double loss, sqnorm, decay, error;
-            evaluate(probe, e ? rs.params[e - 1] : start, train, l2, &loss, &sqnorm, &decay, &error);
+            evaluate(probe, e ? rs.params[e - 1] : start, f.train, l2, &loss, &sqnorm, &decay, &error);
             int with_penalty = e % (unsigned)every == 0;
             ck_assert_msg(rel_diff(r->train_loss, loss, 1e-6) < 1e-5, "every %d epoch %u: loss %.9g, want %.9g", every,
                           e + 1, r->train_loss, loss);
@@ -526,10 +507,9 @@ START_TEST(report_terms_are_measured)
         }
         for (unsigned e = 0; e < 4; e++) free(rs.params[e]);
         free(start);
-        jn_trainer_free(t); jn_optimizer_free(opt); jn_objective_free(obj); jn_net_free(net); jn_net_free(probe);
+        jn_net_free(probe);
+        teardown(&f);
     }
-    jn_dataset_free(train);
-    jn_dataset_free(test);
 }
 END_TEST
 
@@ -540,26 +520,16 @@ END_TEST
 START_TEST(report_sqnorm_over_penalised_minibatches)
 {
     jn_set_threads(1);
-    jn_dataset *train, *test;
-    clusters(&train, &test);
-    const size_t sizes[] = {D, 32, K};
-    jn_net *net = NULL;
-    ck_assert_int_eq(jn_net_create(&net, sizes, 3, JN_ACT_TANH, JN_ACT_SIGMOID), JN_OK);
-    ck_assert_int_eq(jn_net_init(net, 4), JN_OK);
+    fixture f;
+    setup(&f, 4, 2, 30); /* 34 minibatches */
     const double lambda = 0.2;
-    jn_objective *obj = NULL;
-    ck_assert_int_eq(jn_objective_create(&obj, JN_LOSS_MSE), JN_OK);
-    ck_assert_int_eq(jn_objective_set_jacobian(obj, lambda, 0), JN_OK);
-    ck_assert_int_eq(jn_objective_set_penalty_every(obj, 2), JN_OK);
-    jn_optimizer *opt = NULL;
-    ck_assert_int_eq(jn_optimizer_create_sgd(&opt, 0.1, 0.0), JN_OK);
-    jn_trainer *t = NULL;
-    reports rs = {.net = net};
-    ck_assert_int_eq(jn_trainer_create(&t), JN_OK);
-    ck_assert_int_eq(jn_trainer_set_epochs(t, 2), JN_OK);
-    ck_assert_int_eq(jn_trainer_set_batch_size(t, 30), JN_OK); /* 34 minibatches */
-    ck_assert_int_eq(jn_trainer_set_epoch_callback(t, keep_report, &rs), JN_OK);
-    ck_assert_int_eq(jn_trainer_run(t, net, obj, opt, train, NULL), JN_OK);
+    ck_assert_int_eq(jn_objective_create(&f.obj, JN_LOSS_MSE), JN_OK);
+    ck_assert_int_eq(jn_objective_set_jacobian(f.obj, lambda, 0), JN_OK);
+    ck_assert_int_eq(jn_objective_set_penalty_every(f.obj, 2), JN_OK);
+    ck_assert_int_eq(jn_optimizer_create_sgd(&f.opt, 0.1, 0.0), JN_OK);
+    reports rs = {.net = f.net};
+    ck_assert_int_eq(jn_trainer_set_epoch_callback(f.t, keep_report, &rs), JN_OK);
+    ck_assert_int_eq(run(&f), JN_OK);
     ck_assert_uint_eq(rs.n, 2);
     for (unsigned e = 0; e < 2; e++) {
         const jn_epoch_report *r = &rs.rep[e];
@@ -569,8 +539,7 @@ START_TEST(report_sqnorm_over_penalised_minibatches)
                       lambda * r->train_jacobian_sqnorm);
         free(rs.params[e]);
     }
-    jn_trainer_free(t); jn_optimizer_free(opt); jn_objective_free(obj); jn_net_free(net);
-    jn_dataset_free(train); jn_dataset_free(test);
+    teardown(&f);
 }
 END_TEST
 
@@ -580,23 +549,13 @@ END_TEST
 START_TEST(report_without_penalty)
 {
     jn_set_threads(1);
-    jn_dataset *train, *test;
-    clusters(&train, &test);
-    const size_t sizes[] = {D, 32, K};
-    jn_net *net = NULL;
-    ck_assert_int_eq(jn_net_create(&net, sizes, 3, JN_ACT_TANH, JN_ACT_SIGMOID), JN_OK);
-    ck_assert_int_eq(jn_net_init(net, 4), JN_OK);
-    jn_objective *obj = NULL;
-    ck_assert_int_eq(jn_objective_create_model(&obj, JN_MODEL_MLP_NOISE, 0.0, 0.3), JN_OK);
-    jn_optimizer *opt = NULL;
-    ck_assert_int_eq(jn_optimizer_create_sgd(&opt, 0.5, 0.5), JN_OK);
-    jn_trainer *t = NULL;
-    reports rs = {.net = net};
-    ck_assert_int_eq(jn_trainer_create(&t), JN_OK);
-    ck_assert_int_eq(jn_trainer_set_epochs(t, 3), JN_OK);
-    ck_assert_int_eq(jn_trainer_set_batch_size(t, 30), JN_OK); /* 34 minibatches, the last of 10 */
-    ck_assert_int_eq(jn_trainer_set_epoch_callback(t, keep_report, &rs), JN_OK);
-    ck_assert_int_eq(jn_trainer_run(t, net, obj, opt, train, NULL), JN_OK);
+    fixture f;
+    setup(&f, 4, 3, 30); /* 34 minibatches, the last of 10 */
+    ck_assert_int_eq(jn_objective_create_model(&f.obj, JN_MODEL_MLP_NOISE, 0.0, 0.3), JN_OK);
+    ck_assert_int_eq(jn_optimizer_create_sgd(&f.opt, 0.5, 0.5), JN_OK);
+    reports rs = {.net = f.net};
+    ck_assert_int_eq(jn_trainer_set_epoch_callback(f.t, keep_report, &rs), JN_OK);
+    ck_assert_int_eq(run(&f), JN_OK);
     for (unsigned e = 0; e < 3; e++) {
         const jn_epoch_report *r = &rs.rep[e];
         ck_assert(r->train_jacobian_sqnorm == -1.0 && r->train_penalty == 0.0);
@@ -609,9 +568,7 @@ START_TEST(report_without_penalty)
     }
     /* it learns: the first epoch makes more mistakes than the last */
     ck_assert(rs.rep[0].train_error > rs.rep[2].train_error);
-    jn_trainer_free(t); jn_optimizer_free(opt); jn_objective_free(obj); jn_net_free(net);
-    jn_dataset_free(train);
-    jn_dataset_free(test);
+    teardown(&f);
 }
 END_TEST
 

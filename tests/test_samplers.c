@@ -40,12 +40,6 @@
 #define N (BLOCK * NBLOCKS)       /* 2^20 values */
 #define ZMAX 5.0
 
-static int verbose(void)
-{
-    const char *v = getenv("JN_TEST_VERBOSE");
-    return v && *v && *v != '0';
-}
-
 /* Largest |statistic / SE| seen by a check, for the verbose report. */
 static double worst_z;
 
@@ -89,24 +83,17 @@ static double corr(const float *x, const float *y, size_t n, size_t stride, int 
 static void check_moments(const float *v, size_t start, size_t stride, size_t count, double var, double kurt,
                           const char *what, const char *part)
 {
-    double s = 0, s2 = 0, s4 = 0;
-    for (size_t k = 0; k < count; k++) {
-        double x = v[start + k * stride];
-        s += x;
-        s2 += x * x;
-        s4 += x * x * x * x;
-    }
-    double m = s / count, m2 = s2 / count, m4 = s4 / count;
+    sample_moments m = moments_of(v, start, stride, count);
     char detail[96];
     snprintf(detail, sizeof detail, "mean (%s)", part);
-    expect_near(m, 0.0, sqrt(var / count), what, detail);
+    expect_near(m.mean, 0.0, sqrt(var / count), what, detail);
     /* Var(x^2) = E x^4 - var^2 = (kurt - 1) var^2 */
     snprintf(detail, sizeof detail, "variance (%s)", part);
-    expect_near(m2, var, var * sqrt((kurt - 1.0) / count), what, detail);
+    expect_near(m.m2, var, var * sqrt((kurt - 1.0) / count), what, detail);
     if (kurt == 3.0) {
         /* normal: Var(x^4) = E x^8 - (E x^4)^2 = (105 - 9) var^4 */
         snprintf(detail, sizeof detail, "fourth moment (%s)", part);
-        expect_near(m4, 3.0 * var * var, var * var * sqrt(96.0 / count), what, detail);
+        expect_near(m.m4, 3.0 * var * var, var * var * sqrt(96.0 / count), what, detail);
     }
 }
 
@@ -168,8 +155,7 @@ static void check_normal_stream(const float *v, size_t n, double std, const char
 START_TEST(gaussian_dependence)
 {
     static const double stds[] = {1.0, 0.25};
-    jn_rng *rng = NULL;
-    ck_assert_int_eq(jn_rng_create(&rng, 2024 + (uint64_t)_i), JN_OK);
+    jn_rng *rng = seeded_rng(2024 + (uint64_t)_i);
     float *v = malloc(N * sizeof *v);
     ck_assert_int_eq(jn_rng_gaussian(rng, v, N, stds[_i]), JN_OK);
     check_normal_stream(v, N, stds[_i], "jn_rng_gaussian");
@@ -182,8 +168,7 @@ END_TEST
  * fresh block, so the pairs lie at the same offsets inside each call. */
 START_TEST(gaussian_short_calls)
 {
-    jn_rng *rng = NULL;
-    ck_assert_int_eq(jn_rng_create(&rng, 77), JN_OK);
+    jn_rng *rng = seeded_rng(77);
     enum { CALL = 300, CALLS = 4000 };
     float *v = malloc((size_t)CALL * CALLS * sizeof *v);
     for (size_t c = 0; c < CALLS; c++) ck_assert_int_eq(jn_rng_gaussian(rng, v + c * CALL, CALL, 1.0), JN_OK);
@@ -215,8 +200,7 @@ END_TEST
 /* jn_corrupt: dst - src is the noise, with the same law. */
 START_TEST(corrupt_gaussian_dependence)
 {
-    jn_rng *rng = NULL;
-    ck_assert_int_eq(jn_rng_create(&rng, 31337), JN_OK);
+    jn_rng *rng = seeded_rng(31337);
     float *src = malloc(N * sizeof *src), *dst = malloc(N * sizeof *dst);
     fill_uniform(src, N, 3, -2.0f, 2.0f);
     ck_assert_int_eq(jn_corrupt(rng, JN_NOISE_GAUSSIAN, 0.5, src, dst, N), JN_OK);
@@ -233,8 +217,7 @@ END_TEST
 START_TEST(uniform_dependence)
 {
     const double std = 0.7, half = std * sqrt(3.0);
-    jn_rng *rng = NULL;
-    ck_assert_int_eq(jn_rng_create(&rng, 4242), JN_OK);
+    jn_rng *rng = seeded_rng(4242);
     float *v = malloc(N * sizeof *v), *src = malloc(N * sizeof *src);
     for (int kind = 0; kind < 2; kind++) {
         const char *what = kind ? "jn_corrupt uniform" : "jn_rng_uniform_fill";

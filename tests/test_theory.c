@@ -32,12 +32,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int verbose(void)
-{
-    const char *v = getenv("JN_TEST_VERBOSE");
-    return v && *v && *v != '0';
-}
-
 /* ------------------------------------------------------------------ */
 /* Cases                                                                */
 /* ------------------------------------------------------------------ */

@@ -659,6 +659,26 @@ def _is_targets(y: npt.ArrayLike) -> bool:
     return np.ndim(y) == 2
 
 
+def _labels_or_targets(y: npt.ArrayLike, n: int, K: int, name: str, like: Optional[str] = None) -> np.ndarray:
+    """y for n rows and K outputs: float32 targets n x K (2-D) or int32
+    labels of length n (1-D; integers only, not floats rounded). The messages
+    name the argument, and `like`, when given, the features whose row count
+    the labels must match."""
+    if _is_targets(y):
+        Y = as_float32(y, name)
+        if Y.shape != (n, K):
+            raise ValueError("%s: float targets of shape %s, expected (%d, %d)" % (name, Y.shape, n, K))
+        return Y
+    if np.asarray(y).dtype.kind not in "iu":
+        raise TypeError("%s: labels must be integers (1-D), or float targets 2-D (n, %d); got dtype %s, shape %s"
+                        % (name, K, np.asarray(y).dtype, np.shape(y)))
+    labels = as_int32(y, name)
+    if labels.shape != (n,):
+        raise ValueError("%s: shape %s, expected (%d,)%s"
+                         % (name, labels.shape, n, "" if like is None else " like " + like))
+    return labels
+
+
 class _Dataset(_Handle):
     """A dataset borrowing X (float32) and y: int32 labels (1-D, classes =
     K) or float32 targets (2-D, n x K). The arrays are kept alive until the C
@@ -673,25 +693,11 @@ class _Dataset(_Handle):
             raise ValueError("X: shape %s, expected (n, %s)" % (X.shape, D if D is not None else "D"))
         h = _lib.new_handle()
         self.targets = _is_targets(y)
-        if self.targets:
-            Y = as_float32(y, "y")
-            if Y.shape != (X.shape[0], classes):
-                raise ValueError("y: float targets of shape %s, expected (%d, %d)" % (Y.shape, X.shape[0], classes))
-            F.jn_dataset_create_targets(ctypes.byref(h), ptr(X), ptr(Y), X.shape[0], X.shape[1], int(classes),
-                                        _lib.DATASET_BORROW)
-            labels_or_targets: np.ndarray = Y
-        else:
-            if np.asarray(y).dtype.kind not in "iu":
-                raise TypeError("y: labels must be integers (1-D), or float targets 2-D (n, %d); got dtype %s, "
-                                "shape %s" % (classes, np.asarray(y).dtype, np.shape(y)))
-            labels = as_int32(y, "y")
-            if labels.shape != (X.shape[0],):
-                raise ValueError("y: shape %s, expected (%d,)" % (labels.shape, X.shape[0]))
-            F.jn_dataset_create(ctypes.byref(h), ptr(X), ptr(labels), X.shape[0], X.shape[1], int(classes),
-                                _lib.DATASET_BORROW)
-            labels_or_targets = labels
-        self._adopt(h, keep_alive=(X, labels_or_targets))
-        self.X, self.y = X, labels_or_targets
+        Y = _labels_or_targets(y, X.shape[0], classes, "y")
+        create = F.jn_dataset_create_targets if self.targets else F.jn_dataset_create
+        create(ctypes.byref(h), ptr(X), ptr(Y), X.shape[0], X.shape[1], int(classes), _lib.DATASET_BORROW)
+        self._adopt(h, keep_alive=(X, Y))
+        self.X, self.y = X, Y
 
 
 def _copy_out(h: int) -> Tuple[FloatArray, IntArray]:
@@ -775,19 +781,10 @@ def _train_set(X: npt.ArrayLike, y: npt.ArrayLike, K: int, D: int, xname: str, y
     labels below K, or float32 targets n x K; checked here so that the
     message names the argument."""
     Xa = _rows(X, D, xname, origin)
-    if _is_targets(y):
-        Ya = as_float32(y, yname)
-        if Ya.shape != (Xa.shape[0], K):
-            raise ValueError("%s: float targets of shape %s, expected (%d, %d)" % (yname, Ya.shape, Xa.shape[0], K))
-        return Xa, Ya
-    if np.asarray(y).dtype.kind not in "iu":
-        raise TypeError("%s: labels must be integers (1-D), or float targets 2-D (n, %d); got dtype %s, shape %s"
-                        % (yname, K, np.asarray(y).dtype, np.shape(y)))
-    ya = as_int32(y, yname)
-    if ya.shape != (Xa.shape[0],):
-        raise ValueError("%s: shape %s, expected (%d,) like %s" % (yname, ya.shape, Xa.shape[0], xname))
-    _check_labels(ya, K, yname, origin)
-    return Xa, ya
+    Ya = _labels_or_targets(y, Xa.shape[0], K, yname, like=xname)
+    if not _is_targets(y):
+        _check_labels(Ya, K, yname, origin)
+    return Xa, Ya
 
 
 def _report_dict(r: Any) -> Report:
