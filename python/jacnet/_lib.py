@@ -338,6 +338,9 @@ def as_int32(a, name):
     arr = a if isinstance(a, np.ndarray) else np.asarray(a)
     if arr.dtype.kind not in "iu":
         raise TypeError("%s: labels must be integers, got dtype %s" % (name, arr.dtype))
+    # A cast would wrap 2**40 + 1 around to 1: refuse what int32 cannot hold.
+    if arr.size and arr.dtype.itemsize >= 4 and (arr.max() > np.iinfo(np.int32).max or arr.min() < np.iinfo(np.int32).min):
+        raise ValueError("%s: labels must fit in 32 bits, got values from %d to %d" % (name, arr.min(), arr.max()))
     return np.ascontiguousarray(arr, dtype=np.int32)
 
 

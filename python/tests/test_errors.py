@@ -287,3 +287,13 @@ def test_version():
     assert major == jacnet.EXPECTED_MAJOR
     assert jacnet.VERSION_STRING == "%d.%d.%d" % (major, minor, patch)
     assert os.path.exists(jacnet.LIBRARY_PATH)
+
+
+def test_labels_beyond_32_bits_refused(small_net, no_c):
+    # A cast to int32 would wrap 2**40 + 1 around to label 1 and train on it.
+    X = np.zeros((3, 6), np.float32)
+    with pytest.raises(ValueError, match="32 bits"):
+        jacnet.train(small_net, jacnet.Objective(), X, np.array([0, 1, 2**40 + 1]), epochs=1)
+    with pytest.raises(ValueError, match="32 bits"):
+        small_net.error_rate(X, np.array([0, -2**33, 1]))
+    assert no_c == []
