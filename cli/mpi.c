@@ -143,7 +143,6 @@ void mpi_train_config(train_config *c)
         c->quiet = 1;
         c->json = NULL;
         c->save = NULL;
-        c->checkpoint = NULL; /* rank 0 alone writes checkpoints */
         c->no_test = 1;
     }
 }

@@ -208,6 +208,13 @@ PY
   elif msg=$(compare "$out-nj1" "$out-nj2" 2>&1); then echo "ok jacnet train --mpi --model nj: 2 ranks = 1 rank: $msg"
   else fail "jacnet train --mpi --model nj: 2 ranks differ from 1 rank: $msg"; fi
 
+  # No resume and no recovery under --mpi: refused on every rank (exit 2),
+  # never a job whose ranks start from different states.
+  run clickpt 2 "$LIMIT" "$jacnet" train --mpi $args --model mlp --checkpoint "$tmp/mpi.jnc"
+  if [ $rc != 2 ] || ! grep -q -- "--checkpoint is not available with --mpi" "$tmp/clickpt.out" || [ -e "$tmp/mpi.jnc" ]; then
+    fail "jacnet train --mpi --checkpoint: expected exit 2, the message and no file (exit $rc)"; cat "$tmp/clickpt.out"
+  else echo "ok jacnet train --mpi --checkpoint refused (exit 2)"; fi
+
   # A missing file: every rank fails to load; rank 0 alone says so.
   run climissing 2 "$LIMIT" "$jacnet" train --mpi --train "$tmp/missing.csv" --model mlp
   if [ $rc = 124 ] || [ $rc = 137 ]; then fail "jacnet train --mpi on a missing file: the job hung"
