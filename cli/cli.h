@@ -96,6 +96,8 @@ void json_num(json_out *j, const char *key, double value); /* non-finite -> null
 void json_int(json_out *j, const char *key, long long value);
 /* Read a number field `"key": value` from a record file; nonzero if absent. */
 int json_read_number(const char *path, const char *key, double *out);
+/* The same from a record's text already in memory. */
+int json_text_number(const char *text, const char *key, double *out);
 /* A resumed run (resume.c): the epochs 1..first-1 of the earlier record at
  * `path` when it is a record of the run checkpointed at `checkpoint` and
  * lists them all, with its total seconds; else none (*count 0). first 0:

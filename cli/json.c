@@ -83,6 +83,20 @@ void json_int(json_out *j, const char *key, long long value)
     fprintf(j->f, "%lld", value);
 }
 
+int json_text_number(const char *text, const char *key, double *out)
+{
+    char pattern[80];
+    snprintf(pattern, sizeof pattern, "\n  \"%s\": ", key); /* top-level members only */
+    const char *p = strstr(text, pattern);
+    if (!p) return -1;
+    p += strlen(pattern);
+    char *end;
+    double v = strtod(p, &end);
+    if (end == p) return -1;
+    *out = v;
+    return 0;
+}
+
 int json_read_number(const char *path, const char *key, double *out)
 {
     FILE *f = fopen(path, "rb");
@@ -97,16 +111,7 @@ int json_read_number(const char *path, const char *key, double *out)
         buf[n] = '\0';
     }
     fclose(f);
-    char pattern[80];
-    snprintf(pattern, sizeof pattern, "\n  \"%s\": ", key); /* top-level members only */
-    const char *p = strstr(buf, pattern);
-    if (!p) return -1;
-    p += strlen(pattern);
-    char *end;
-    double v = strtod(p, &end);
-    if (end == p) return -1;
-    *out = v;
-    return 0;
+    return json_text_number(buf, key, out);
 }
 
 int write_file_atomic(const char *path, const char *text, size_t len)

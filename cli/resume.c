@@ -114,15 +114,15 @@ int record_earlier_epochs(const char *path, const char *checkpoint, unsigned fir
     }
     /* All of them kept: the last one carries the record's best so far. */
     double best_epoch, best_valid;
-    if (!first && n && json_read_number(path, "best_epoch", &best_epoch) == 0 &&
-        json_read_number(path, "best_valid_error", &best_valid) == 0) {
+    if (!first && n && json_text_number(text, "best_epoch", &best_epoch) == 0 &&
+        json_text_number(text, "best_valid_error", &best_valid) == 0) {
         eps[n - 1].best_epoch = (unsigned)best_epoch;
         eps[n - 1].best_valid_error = best_valid;
     }
     *out = eps;
     *count = n;
     double total;
-    if (json_read_number(path, "total_seconds", &total) == 0) *seconds = total;
+    if (json_text_number(text, "total_seconds", &total) == 0) *seconds = total;
 done:
     free(text);
     return rc;
