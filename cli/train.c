@@ -276,6 +276,8 @@ int train_run(const train_config *c, double *valid_error, double *test_error)
     if (!m) return usage_error("train", "unknown --model '%s' (mlp, l2, noise, jacobian, nj, nj-both)", c->model);
     if (m->uses_lambda && !(c->lambda >= 0))
         return usage_error("train", "--model %s needs --lambda (its penalty weight)", c->model);
+    if (strcmp(c->precision, "fp32") && strcmp(c->precision, "bf16"))
+        return usage_error("train", "--precision '%s': fp32 or bf16", c->precision);
     size_t sizes[10], n_hidden;
     if (parse_hidden(c->hidden_spec, sizes + 1, &n_hidden))
         return usage_error("train", "--hidden '%s': widths like 1000 or 1000,500 (1 to 8 layers)", c->hidden_spec);
@@ -304,8 +306,6 @@ int train_run(const train_config *c, double *valid_error, double *test_error)
                            m->model == JN_MODEL_MLP_NJ_BOTH))
         TRY(jn_objective_set_jacobian(obj, c->lambda, c->projections));
     if (!strcmp(c->precision, "bf16")) TRY(jn_objective_set_precision(obj, JN_PRECISION_BF16));
-    else if (strcmp(c->precision, "fp32"))
-        return usage_error("train", "--precision '%s': fp32 or bf16", c->precision);
     r.precision_used = jn_objective_precision_used(obj) == JN_PRECISION_BF16 ? "bf16" : "fp32";
     if (strcmp(c->precision, r.precision_used) && !c->quiet)
         printf("precision: bf16 asked, fp32 runs (no oneDNN, or a CPU where bf16 does not pay; JACNET_FORCE_BF16=1 forces it)\n");

@@ -134,6 +134,12 @@ def test_bad_options_exit_2_with_one_line(files, args):
     assert r.stderr.count("\n") == 1 and r.stderr.startswith("jacnet"), r.stderr
 
 
+def test_bad_precision_refused_before_loading():
+    # Checked with the other options, before any data is read or object made.
+    r = run("train", "--model", "mlp", "--precision", "fp16", "--train", "/nonexistent/file.csv")
+    assert r.returncode == 2 and "--precision 'fp16'" in r.stderr and r.stderr.count("\n") == 1, r.stderr
+
+
 def test_help_lists_every_option():
     for cmd in ("train", "eval", "sweep"):
         r = run(cmd, "--help")
