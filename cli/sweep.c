@@ -1,6 +1,8 @@
 /* sweep.c - `jacnet sweep`: train every point of a grid, one JSON record
  * per run in a results folder. A point whose record says it is complete is
- * skipped, so a sweep killed at any moment resumes where it stopped.
+ * skipped, so a sweep killed at any moment resumes where it stopped; with
+ * --checkpoints a point stopped mid-run also resumes from its own epoch
+ * (checkpoints/NAME.jnc in the results folder), which long runs need.
  * Selection uses the validation error only; the test set is never read. */
 #include "cli.h"
 
@@ -75,6 +77,7 @@ typedef struct sweep_state {
     const train_config *base; /* the single-valued options */
     const data_sets *data;    /* loaded once for every point */
     const char *results, *models_dir;
+    const char *checkpoints_dir; /* NULL: points restart from epoch 1 */
     point_result *res;        /* the points to train, in grid order */
     size_t n_res, total;
 } sweep_state;
@@ -138,9 +141,14 @@ static int train_point(const sweep_state *s, size_t i, char **text)
     point_result *r = &s->res[i];
     train_config c;
     point_config(s, r->grid_index, &c, r);
-    char json[4400], model_path[4400], cmd[300];
+    char json[4400], model_path[4400], checkpoint[4400], cmd[300];
     record_path(s, r, json, sizeof json);
     snprintf(model_path, sizeof model_path, "%s/%s.jn", s->models_dir, r->name);
+    if (s->checkpoints_dir) {
+        /* train_run resumes from it and joins the stopped point's record. */
+        snprintf(checkpoint, sizeof checkpoint, "%s/%s.jnc", s->checkpoints_dir, r->name);
+        c.checkpoint = checkpoint;
+    }
     snprintf(cmd, sizeof cmd, "jacnet sweep point %s", r->name);
     *text = NULL;
     c.json = json;
@@ -215,7 +223,7 @@ int cmd_sweep(int argc, char **argv)
     grid_axis ax[N_AXES] = {{.text = "nj"},  {.text = "1000"}, {.text = "0.1"}, {.text = "0"},
                             {.text = "0"},   {.text = "0.1"},  {.text = "0.1"}, {.text = "1"}};
     const char *results = NULL;
-    int mpi = 0;
+    int mpi = 0, checkpoints = 0;
     data_sets data = {0};
     point_result *res = NULL;
     unsigned char *done = NULL;
@@ -239,6 +247,7 @@ int cmd_sweep(int argc, char **argv)
         {"batch", OPT_SIZE, &base.batch, "B", "minibatch size", 1, 1 << 20},
         {"projections", OPT_UINT, &base.projections, "K", "0: exact penalty; K: projections", 0, 100000},
         {"threads", OPT_UINT, &base.threads, "T", "threads per run (BLAS held at 1; the library splits the products; 0: the default)", 0, 256},
+        {"checkpoints", OPT_FLAG, &checkpoints, NULL, "checkpoint every run in DIR/checkpoints/: a stopped run resumes mid-way", 0, 0},
         {"quiet", OPT_FLAG, &base.quiet, NULL, "no per-epoch output", 0, 0},
         {"mpi", OPT_FLAG, &mpi, NULL, "spread the points over the ranks of mpirun (one thread each)", 0, 0},
         {0},
@@ -268,10 +277,15 @@ int cmd_sweep(int argc, char **argv)
         fprintf(stderr, "jacnet sweep: out of memory for %zu points\n", total);
         rc = EXIT_RUN;
     }
-    char models_dir[4096];
+    char models_dir[4096], checkpoints_dir[4096];
     snprintf(models_dir, sizeof models_dir, "%s/models", results);
+    snprintf(checkpoints_dir, sizeof checkpoints_dir, "%s/checkpoints", results);
     if (!rc && make_dirs(models_dir)) {
         fprintf(stderr, "jacnet sweep: cannot create %s: %s\n", models_dir, strerror(errno));
+        rc = EXIT_RUN;
+    }
+    if (!rc && checkpoints && make_dirs(checkpoints_dir)) {
+        fprintf(stderr, "jacnet sweep: cannot create %s: %s\n", checkpoints_dir, strerror(errno));
         rc = EXIT_RUN;
     }
     /* The data once for every point (the test set is never read); under
@@ -282,6 +296,7 @@ int cmd_sweep(int argc, char **argv)
     cli_install_signal_handlers();
 
     sweep_state s = {.ax = ax, .base = &base, .data = &data, .results = results, .models_dir = models_dir,
+                     .checkpoints_dir = checkpoints ? checkpoints_dir : NULL,
                      .res = res, .total = total};
     train_config scratch;
     for (size_t p = 0; p < total; p++)

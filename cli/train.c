@@ -176,7 +176,7 @@ static void write_config(json_out *j, const train_config *c)
  * checkpoint come from the record the earlier invocation wrote. */
 static int join_earlier_record(const train_config *c, run_state *r)
 {
-    if (!r->resuming || !c->json || c->record_text) return 0;
+    if (!r->resuming || !c->json) return 0;
     /* Stopped again before a whole epoch: keep every earlier epoch. */
     r->resumed_at = r->n_reports ? r->reports[0].epoch : 0;
     jn_epoch_report *earlier;

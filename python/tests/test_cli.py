@@ -176,6 +176,40 @@ def test_sweep_runs_grid_and_resumes(files, tmp_path):
     assert summary[0].startswith("run,model,valid_error_percent") and len(summary) == 4
 
 
+def test_sweep_checkpoints_resume_a_stopped_point(tmp_path):
+    # With --checkpoints a point stopped mid-run (Ctrl-C, or a killed
+    # session) resumes from its last epoch when the sweep is run again, and
+    # ends with the model and record of an uninterrupted sweep.
+    x, y = blobs(20000, dim=64)
+    write_csv(tmp_path / "big.csv", x, y)
+    args = ["sweep", "--train", tmp_path / "big.csv", "--valid-fraction", 0.1, "--model", "nj", "--lambda", 0.1,
+            "--hidden", 200, "--epochs", 4, "--patience", 0, "--threads", 1, "--checkpoints"]
+    r = run(*args, "--results", tmp_path / "whole", "--quiet", timeout=300)
+    assert r.returncode == 0, r.stderr
+    name = "nj_h200_lr0.1_l0.1_s0.1_seed1"
+    assert os.path.exists(tmp_path / "whole" / "checkpoints" / (name + ".jnc"))
+    stopped = tmp_path / "stopped"
+    p = subprocess.Popen([CLI, *map(str, args), "--results", str(stopped)], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, env=dict(os.environ, JACNET_THREADS="1"))
+    line = p.stdout.readline()
+    while line and not line.startswith("epoch"):
+        line = p.stdout.readline()
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=120)
+    assert p.returncode == 130, err
+    first = json.load(open(stopped / (name + ".json")))
+    assert first["status"] == "stopped" and first["complete"] == 0 and 1 <= first["epochs_run"] < 4
+    r = run(*args, "--results", stopped, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "resuming from" in r.stdout
+    resumed, whole = json.load(open(stopped / (name + ".json"))), json.load(open(tmp_path / "whole" / (name + ".json")))
+    assert resumed["complete"] == 1 and resumed["resumed_at_epoch"] == first["epochs_run"] + 1
+    untimed = lambda eps: [{k: v for k, v in e.items() if k != "seconds"} for e in eps]  # noqa: E731
+    assert untimed(resumed["epochs"]) == untimed(whole["epochs"])
+    model = lambda d: open(d / "models" / (name + ".jn"), "rb").read()  # noqa: E731
+    assert model(stopped) == model(tmp_path / "whole")
+
+
 def test_ctrl_c_stops_cleanly_keeping_the_best_model(files, tmp_path):
     x, y = blobs(20000, dim=64)
     write_csv(tmp_path / "big.csv", x, y)
