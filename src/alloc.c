@@ -3,13 +3,17 @@
  * Every allocation the library makes goes through here (zlib's too, via its
  * zalloc hook), so one place turns a failed malloc into JN_ERR_NOMEM with a
  * message, and the test build can make any chosen allocation fail. */
+/* madvise and MADV_HUGEPAGE are outside POSIX (Linux, the BSDs). */
+#define _DEFAULT_SOURCE 1
 #include "internal.h"
 #include "fault.h"
 
 #include <math.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 int jn__mul(size_t a, size_t b, size_t *out)
 {
@@ -55,12 +59,35 @@ static size_t checked_bytes(size_t count, size_t size, const char *what)
     return bytes == 0 ? 1 : bytes;
 }
 
+/* Large blocks (a data set's features: 188 MB for MNIST) are first
+ * written page by page, and on a VM each 4 KiB first touch is a costly
+ * fault: filling MNIST's arrays took 3x as long as inflating them. Asking
+ * for transparent huge pages on the block's 2 MiB-aligned interior cuts
+ * the faults 512-fold where the kernel allows it (THP "madvise" or
+ * "always"); elsewhere the advice is ignored. */
+#define HUGE_PAGE ((uintptr_t)2 << 20)
+#define HUGE_ADVICE_FROM ((size_t)32 << 20)
+
+static void advise_huge_pages(void *p, size_t bytes)
+{
+#ifdef MADV_HUGEPAGE
+    if (!p || bytes < HUGE_ADVICE_FROM) return;
+    uintptr_t start = ((uintptr_t)p + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+    uintptr_t end = ((uintptr_t)p + bytes) & ~(HUGE_PAGE - 1);
+    if (end > start) (void)madvise((void *)start, end - start, MADV_HUGEPAGE); /* advice only: failure is fine */
+#else
+    (void)p;
+    (void)bytes;
+#endif
+}
+
 static void *alloc_checked(size_t count, size_t size, const char *what, int zero)
 {
     size_t bytes = checked_bytes(count, size, what);
     if (!bytes) return NULL;
     void *p = injected_failure() ? NULL : zero ? calloc(1, bytes) : malloc(bytes);
     if (!p) jn__fail(JN_ERR_NOMEM, "%s: cannot allocate %zu bytes", what, bytes);
+    advise_huge_pages(p, bytes);
     return p;
 }
 
@@ -73,6 +100,7 @@ void *jn__realloc(void *p, size_t count, size_t size, const char *what)
     if (!bytes) return NULL;
     void *q = injected_failure() ? NULL : realloc(p, bytes);
     if (!q) jn__fail(JN_ERR_NOMEM, "%s: cannot allocate %zu bytes", what, bytes);
+    advise_huge_pages(q, bytes);
     return q;
 }
 
