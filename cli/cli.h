@@ -38,6 +38,8 @@ int parse_u64(const char *s, uint64_t *out);
 int parse_hidden(const char *s, size_t *widths, size_t *count);
 /* Print "jacnet CMD: message" to stderr; returns EXIT_USAGE. */
 int usage_error(const char *command, const char *fmt, ...);
+/* --threads T, else 0 if JACNET_THREADS is set, else the online CPUs. */
+unsigned cli_threads(unsigned requested);
 
 /* ---- data sets (data.c) ---- */
 typedef struct data_spec {

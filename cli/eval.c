@@ -59,7 +59,7 @@ int cmd_eval(int argc, char **argv)
         {"split", OPT_STRING, &split, "NAME", "with --dataset: test, valid or train", 0, 0},
         {"noise-std", OPT_STRING, &noise_list, "S[,S..]", "Gaussian noise stds added to the inputs", 0, 0},
         {"seed", OPT_U64, &seed, "S", "seed of the noise", 0, 1.8e19},
-        {"threads", OPT_UINT, &threads, "T", "threads (BLAS held at 1; the library splits the products; 0: the default)", 0, 256},
+        {"threads", OPT_UINT, &threads, "T", "threads (BLAS held at 1; the library splits the products; 0: $JACNET_THREADS, else every CPU)", 0, 256},
         {"curvature", OPT_FLAG, &want_curvature, NULL, "also mean ||J_F||^2 and ||H_F||^2 over the clean inputs", 0, 0},
         {"json", OPT_STRING, &json, "FILE", "write the results as JSON", 0, 0},
         {0},
@@ -78,6 +78,7 @@ int cmd_eval(int argc, char **argv)
     int which = !strcmp(split, "test") ? 0 : !strcmp(split, "valid") ? 1 : !strcmp(split, "train") ? 2 : -1;
     if (which < 0) return usage_error("eval", "--split '%s': test, valid or train", split);
     if (data.test) which = 0;
+    threads = cli_threads(threads);
     if (threads && jn_set_threads((int)threads) != JN_OK) {
         fprintf(stderr, "jacnet eval: %s\n", jn_last_error());
         return EXIT_USAGE;

@@ -246,7 +246,7 @@ int cmd_sweep(int argc, char **argv)
         {"patience", OPT_UINT, &base.patience, "N", "early-stopping patience", 0, 1000000},
         {"batch", OPT_SIZE, &base.batch, "B", "minibatch size", 1, 1 << 20},
         {"projections", OPT_UINT, &base.projections, "K", "0: exact penalty; K: projections", 0, 100000},
-        {"threads", OPT_UINT, &base.threads, "T", "threads per run (BLAS held at 1; the library splits the products; 0: the default)", 0, 256},
+        {"threads", OPT_UINT, &base.threads, "T", "threads per run (BLAS held at 1; the library splits the products; 0: $JACNET_THREADS, else every CPU)", 0, 256},
         {"checkpoints", OPT_FLAG, &checkpoints, NULL, "checkpoint every run in DIR/checkpoints/: a stopped run resumes mid-way", 0, 0},
         {"quiet", OPT_FLAG, &base.quiet, NULL, "no per-epoch output", 0, 0},
         {"mpi", OPT_FLAG, &mpi, NULL, "spread the points over the ranks of mpirun (one thread each)", 0, 0},

@@ -295,7 +295,8 @@ int train_run(const train_config *c, double *valid_error, double *test_error)
     double test = NAN, t0 = now_seconds();
     rc = EXIT_RUN;
 
-    if (c->threads) TRY(jn_set_threads((int)c->threads));
+    unsigned threads = cli_threads(c->threads);
+    if (threads) TRY(jn_set_threads((int)threads));
     sizes[0] = jn_dataset_dim(data.train);
     sizes[n_hidden + 1] = jn_dataset_classes(data.train);
     size_t n_sizes = n_hidden + 2;
@@ -421,7 +422,7 @@ int cmd_train(int argc, char **argv)
         {"noise-std", OPT_DOUBLE, &c.noise_std, "S", "Gaussian noise std for noise/nj/nj-both", 0, 1e3},
         {"projections", OPT_UINT, &c.projections, "K", "0: exact penalty; K: random-projection estimate", 0, 100000},
         {"seed", OPT_U64, &c.seed, "S", "seed of the initial weights, shuffling and noise", 0, 1.8e19},
-        {"threads", OPT_UINT, &c.threads, "T", "threads (BLAS held at 1; the library splits the products; 0: the default)", 0, 256},
+        {"threads", OPT_UINT, &c.threads, "T", "threads (BLAS held at 1; the library splits the products; 0: $JACNET_THREADS, else every CPU)", 0, 256},
         {"save", OPT_STRING, &c.save, "FILE", "save the selected (best-validation) model", 0, 0},
         {"json", OPT_STRING, &c.json, "FILE", "write a JSON record of the run", 0, 0},
         {"checkpoint", OPT_STRING, &c.checkpoint, "FILE", "save the run's state there; resume from it when it exists", 0, 0},

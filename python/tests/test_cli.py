@@ -210,6 +210,28 @@ def test_sweep_checkpoints_resume_a_stopped_point(tmp_path):
     assert model(stopped) == model(tmp_path / "whole")
 
 
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one CPU: the default is one thread either way")
+def test_default_threads_give_the_one_thread_model(tmp_path):
+    # Without --threads or JACNET_THREADS the tool runs every CPU on the
+    # library's pool, whose results do not depend on the count: the model
+    # equals --threads 1's bit for bit. (Left to OpenBLAS's own threads, as
+    # before, products this size are threaded and the bits differ.)
+    x, y = blobs(3000, dim=64)
+    write_csv(tmp_path / "t.csv", x, y)
+    env = {k: v for k, v in os.environ.items() if k not in ("JACNET_THREADS", "OPENBLAS_NUM_THREADS",
+                                                             "OMP_NUM_THREADS")}
+    models = []
+    for extra in ([], ["--threads", "1"]):
+        model = tmp_path / ("m%d.jn" % len(models))
+        r = subprocess.run([CLI, "train", "--train", str(tmp_path / "t.csv"), "--valid-fraction", "0.2", "--model",
+                            "nj", "--lambda", "0.1", "--hidden", "300", "--batch", "100", "--epochs", "2",
+                            "--patience", "0", "--quiet", "--save", str(model), *extra],
+                           capture_output=True, text=True, timeout=300, env=env)
+        assert r.returncode == 0, r.stderr
+        models.append(model.read_bytes())
+    assert models[0] == models[1]
+
+
 def test_ctrl_c_stops_cleanly_keeping_the_best_model(files, tmp_path):
     x, y = blobs(20000, dim=64)
     write_csv(tmp_path / "big.csv", x, y)
