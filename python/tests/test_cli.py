@@ -26,6 +26,18 @@ def run(*args, timeout=120):
     return subprocess.run([CLI, *map(str, args)], capture_output=True, text=True, timeout=timeout, env=env)
 
 
+def interrupt_after_first_epoch(*args, env=None):
+    """Start `jacnet ARGS`, wait for its first epoch line, press Ctrl-C;
+    returns (exit status, stderr)."""
+    p = subprocess.Popen([CLI, *map(str, args)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    line = p.stdout.readline()
+    while line and not line.startswith("epoch"):
+        line = p.stdout.readline()
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=120)
+    return p.returncode, err
+
+
 def blobs(n, dim=16, classes=3, seed=0):
     """Well separated Gaussian clusters with values in [0, 1]; the centers
     are the same for every seed, so train and test come from one law."""
@@ -189,14 +201,8 @@ def test_sweep_checkpoints_resume_a_stopped_point(tmp_path):
     name = "nj_h200_lr0.1_l0.1_s0.1_seed1"
     assert os.path.exists(tmp_path / "whole" / "checkpoints" / (name + ".jnc"))
     stopped = tmp_path / "stopped"
-    p = subprocess.Popen([CLI, *map(str, args), "--results", str(stopped)], stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True, env=dict(os.environ, JACNET_THREADS="1"))
-    line = p.stdout.readline()
-    while line and not line.startswith("epoch"):
-        line = p.stdout.readline()
-    p.send_signal(signal.SIGINT)
-    out, err = p.communicate(timeout=120)
-    assert p.returncode == 130, err
+    rc, err = interrupt_after_first_epoch(*args, "--results", stopped, env=dict(os.environ, JACNET_THREADS="1"))
+    assert rc == 130, err
     first = json.load(open(stopped / (name + ".json")))
     assert first["status"] == "stopped" and first["complete"] == 0 and 1 <= first["epochs_run"] < 4
     r = run(*args, "--results", stopped, timeout=300)
@@ -236,17 +242,10 @@ def test_ctrl_c_stops_cleanly_keeping_the_best_model(files, tmp_path):
     x, y = blobs(20000, dim=64)
     write_csv(tmp_path / "big.csv", x, y)
     rec, model = tmp_path / "r.json", tmp_path / "m.jn"
-    p = subprocess.Popen([CLI, "train", "--train", str(tmp_path / "big.csv"), "--valid-fraction", "0.1", "--model",
-                          "jacobian", "--lambda", "0.1", "--hidden", "200", "--epochs", "1000", "--batch", "20",
-                          "--json", str(rec), "--save", str(model)],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    # Wait for the first epoch line, then interrupt.
-    line = p.stdout.readline()
-    while line and not line.startswith("epoch"):
-        line = p.stdout.readline()
-    p.send_signal(signal.SIGINT)
-    out, err = p.communicate(timeout=60)
-    assert p.returncode == 130, err
+    rc, err = interrupt_after_first_epoch("train", "--train", tmp_path / "big.csv", "--valid-fraction", "0.1",
+                                          "--model", "jacobian", "--lambda", "0.1", "--hidden", "200", "--epochs",
+                                          "1000", "--batch", "20", "--json", rec, "--save", model)
+    assert rc == 130, err
     rep = json.load(open(rec))
     assert rep["status"] == "stopped" and rep["complete"] == 0 and rep["epochs_run"] >= 1
     assert os.path.getsize(model) > 0
