@@ -88,12 +88,14 @@ int data_load(const data_spec *spec, int want_test, data_sets *s)
         }
         return st == JN_OK ? 0 : fail(s, spec->dataset, st);
     }
-    if (!spec->train) {
+    /* A test file alone is what `jacnet eval --test FILE` loads. */
+    int test_only = !spec->train && want_test && spec->test;
+    if (!spec->train && !test_only) {
         fprintf(stderr, "jacnet: give --dataset NAME or --train FILE\n");
         return EXIT_USAGE;
     }
     snprintf(s->name, sizeof s->name, "files");
-    if ((st = load_file(spec->train, &s->train)) != JN_OK) return fail(s, spec->train, st);
+    if (spec->train && (st = load_file(spec->train, &s->train)) != JN_OK) return fail(s, spec->train, st);
     if (spec->valid) {
         if ((st = load_file(spec->valid, &s->valid)) != JN_OK) return fail(s, spec->valid, st);
     } else if (spec->valid_fraction > 0) {

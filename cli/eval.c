@@ -91,15 +91,11 @@ int cmd_eval(int argc, char **argv)
         return EXIT_RUN;
     }
     data_sets sets;
-    if (data.test) {
-        data.train = data.test; /* data_load reads a file spec as the training set */
-        data.test = NULL;
-    }
-    if ((rc = data_load(&data, which == 0 && data.dataset, &sets)) != 0) {
+    if ((rc = data_load(&data, which == 0, &sets)) != 0) {
         jn_net_free(net);
         return rc;
     }
-    const jn_dataset *ds = data.dataset ? (which == 0 ? sets.test : which == 1 ? sets.valid : sets.train) : sets.train;
+    const jn_dataset *ds = which == 0 ? sets.test : which == 1 ? sets.valid : sets.train;
     size_t n = jn_dataset_count(ds), dim = jn_dataset_dim(ds);
     double errors[64];
     float *noisy = malloc(n * dim * sizeof *noisy);
