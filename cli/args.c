@@ -2,9 +2,12 @@
  * gives the parser and the --help text, so the help cannot miss an option.
  * Numbers are parsed strictly: "abc", "1e", "5x" and out-of-range values are
  * refused with a one-line message (exit status 2). */
+/* sched_getaffinity and CPU_COUNT are GNU extensions. */
+#define _GNU_SOURCE 1
 #include "cli.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -146,7 +149,7 @@ int parse_options(const char *command, const char *synopsis, const opt_spec *spe
 }
 
 /* The threads a command runs with: --threads T; else 0 when JACNET_THREADS
- * is set (the library reads it); else every online CPU, on the library's own
+ * is set (the library reads it); else every CPU the process may use, on the library's own
  * pool. An embedding program keeps its BLAS's setting unless it asks; the
  * tool owns its process, and the library's split of the products ran USPS's
  * net 1.15-1.25x faster than OpenBLAS's own threads and MNIST's as fast
@@ -156,6 +159,8 @@ unsigned cli_threads(unsigned requested)
     if (requested) return requested;
     const char *env = getenv("JACNET_THREADS");
     if (env && *env) return 0;
-    long online = sysconf(_SC_NPROCESSORS_ONLN);
-    return online < 1 ? 1u : online > 256 ? 256u : (unsigned)online;
+    /* The CPUs this process may run on (taskset, cpusets), else all online. */
+    cpu_set_t mask;
+    long cpus = sched_getaffinity(0, sizeof mask, &mask) == 0 ? CPU_COUNT(&mask) : sysconf(_SC_NPROCESSORS_ONLN);
+    return cpus < 1 ? 1u : cpus > 256 ? 256u : (unsigned)cpus;
 }

@@ -78,6 +78,7 @@ typedef struct run_state {
     double epoch_start, run_start, last_draw;
     jn_epoch_report *reports;
     const char *precision_used;
+    unsigned threads_used;  /* the count set for the run; 0: $JACNET_THREADS's */
     size_t n_reports, cap_reports;
     int out_of_memory;
     int resuming;           /* the checkpoint existed at the start */
@@ -241,6 +242,8 @@ static int write_record(const train_config *c, const run_state *r, const size_t 
     json_int(&j, "first_epoch", r->n_reports ? r->reports[0].epoch : 0);
     json_int(&j, "resumed_at_epoch", r->resumed_at);
     json_str(&j, "precision_used", r->precision_used);
+    if (r->threads_used) json_int(&j, "threads_used", r->threads_used);
+    else json_num(&j, "threads_used", NAN); /* JACNET_THREADS: read by the library */
     long long recoveries = 0;
     for (size_t i = 0; i < r->n_reports; i++) recoveries += r->reports[i].recoveries;
     json_int(&j, "recoveries", recoveries);
@@ -295,8 +298,8 @@ int train_run(const train_config *c, double *valid_error, double *test_error)
     double test = NAN, t0 = now_seconds();
     rc = EXIT_RUN;
 
-    unsigned threads = cli_threads(c->threads);
-    if (threads) TRY(jn_set_threads((int)threads));
+    r.threads_used = cli_threads(c->threads);
+    if (r.threads_used) TRY(jn_set_threads((int)r.threads_used));
     sizes[0] = jn_dataset_dim(data.train);
     sizes[n_hidden + 1] = jn_dataset_classes(data.train);
     size_t n_sizes = n_hidden + 2;

@@ -8,6 +8,7 @@
 #include "internal.h"
 #include "fault.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -74,7 +75,9 @@ static void advise_huge_pages(void *p, size_t bytes)
     if (!p || bytes < HUGE_ADVICE_FROM) return;
     uintptr_t start = ((uintptr_t)p + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
     uintptr_t end = ((uintptr_t)p + bytes) & ~(HUGE_PAGE - 1);
-    if (end > start) (void)madvise((void *)start, end - start, MADV_HUGEPAGE); /* advice only: failure is fine */
+    int saved = errno; /* advice only: a refusal changes nothing, errno included */
+    if (end > start) (void)madvise((void *)start, end - start, MADV_HUGEPAGE);
+    errno = saved;
 #else
     (void)p;
     (void)bytes;

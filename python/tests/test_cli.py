@@ -216,7 +216,7 @@ def test_sweep_checkpoints_resume_a_stopped_point(tmp_path):
     assert model(stopped) == model(tmp_path / "whole")
 
 
-@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one CPU: the default is one thread either way")
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="one CPU: the default is one thread either way")
 def test_default_threads_give_the_one_thread_model(tmp_path):
     # Without --threads or JACNET_THREADS the tool runs every CPU on the
     # library's pool, whose results do not depend on the count: the model
@@ -226,16 +226,24 @@ def test_default_threads_give_the_one_thread_model(tmp_path):
     write_csv(tmp_path / "t.csv", x, y)
     env = {k: v for k, v in os.environ.items() if k not in ("JACNET_THREADS", "OPENBLAS_NUM_THREADS",
                                                              "OMP_NUM_THREADS")}
-    models = []
+    models, used = [], []
     for extra in ([], ["--threads", "1"]):
-        model = tmp_path / ("m%d.jn" % len(models))
+        model, rec = tmp_path / ("m%d.jn" % len(models)), tmp_path / ("r%d.json" % len(models))
         r = subprocess.run([CLI, "train", "--train", str(tmp_path / "t.csv"), "--valid-fraction", "0.2", "--model",
                             "nj", "--lambda", "0.1", "--hidden", "300", "--batch", "100", "--epochs", "2",
-                            "--patience", "0", "--quiet", "--save", str(model), *extra],
+                            "--patience", "0", "--quiet", "--save", str(model), "--json", str(rec), *extra],
                            capture_output=True, text=True, timeout=300, env=env)
         assert r.returncode == 0, r.stderr
         models.append(model.read_bytes())
+        used.append(json.load(open(rec))["threads_used"])
     assert models[0] == models[1]
+    assert used == [len(os.sched_getaffinity(0)), 1]
+    # JACNET_THREADS is the library's to read: the record says null.
+    r = subprocess.run([CLI, "train", "--train", str(tmp_path / "t.csv"), "--valid-fraction", "0.2", "--model", "mlp",
+                        "--hidden", "10", "--epochs", "1", "--quiet", "--json", str(tmp_path / "e.json")],
+                       capture_output=True, text=True, timeout=300, env=dict(env, JACNET_THREADS="1"))
+    assert r.returncode == 0, r.stderr
+    assert json.load(open(tmp_path / "e.json"))["threads_used"] is None
 
 
 def test_ctrl_c_stops_cleanly_keeping_the_best_model(files, tmp_path):
