@@ -96,9 +96,11 @@ void json_close(json_out *j, char bracket); /* '}' or ']' */
 void json_str(json_out *j, const char *key, const char *value);
 void json_num(json_out *j, const char *key, double value); /* non-finite -> null */
 void json_int(json_out *j, const char *key, long long value);
-/* Read a number field `"key": value` from a record file; nonzero if absent. */
-int json_read_number(const char *path, const char *key, double *out);
-/* The same from a record's text already in memory. */
+/* A whole record file, NUL-terminated (the caller frees it); NULL if it
+ * cannot be read. */
+char *json_read_text(const char *path);
+/* A top-level number field `"key": value` of a record's text; nonzero if
+ * absent (or null). */
 int json_text_number(const char *text, const char *key, double *out);
 /* A resumed run (resume.c): the epochs 1..first-1 of the earlier record at
  * `path` when it is a record of the run checkpointed at `checkpoint` and

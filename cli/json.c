@@ -97,21 +97,23 @@ int json_text_number(const char *text, const char *key, double *out)
     return 0;
 }
 
-int json_read_number(const char *path, const char *key, double *out)
+char *json_read_text(const char *path)
 {
     FILE *f = fopen(path, "rb");
-    if (!f) return -1;
-    char buf[1 << 16];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    buf[n] = '\0';
-    /* Records can be longer than the buffer: the summary fields are written
-     * last, so read the tail as well. */
-    if (n == sizeof buf - 1 && fseek(f, -(long)(sizeof buf - 1), SEEK_END) == 0) {
-        n = fread(buf, 1, sizeof buf - 1, f);
-        buf[n] = '\0';
+    if (!f) return NULL;
+    char *text = NULL;
+    long size = -1;
+    if (fseek(f, 0, SEEK_END) == 0) size = ftell(f);
+    if (size >= 0 && fseek(f, 0, SEEK_SET) == 0 && (text = malloc((size_t)size + 1)) != NULL) {
+        if (fread(text, 1, (size_t)size, f) != (size_t)size) {
+            free(text);
+            text = NULL;
+        } else {
+            text[size] = '\0';
+        }
     }
     fclose(f);
-    return json_text_number(buf, key, out);
+    return text;
 }
 
 int write_file_atomic(const char *path, const char *text, size_t len)

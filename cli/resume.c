@@ -9,26 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The whole file, NUL-terminated; NULL if it cannot be read. */
-static char *read_text(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    char *text = NULL;
-    long size = -1;
-    if (fseek(f, 0, SEEK_END) == 0) size = ftell(f);
-    if (size >= 0 && fseek(f, 0, SEEK_SET) == 0 && (text = malloc((size_t)size + 1)) != NULL) {
-        if (fread(text, 1, (size_t)size, f) != (size_t)size) {
-            free(text);
-            text = NULL;
-        } else {
-            text[size] = '\0';
-        }
-    }
-    fclose(f);
-    return text;
-}
-
 /* `"key": number` inside [obj, end); null (a value not measured) gives
  * `missing`. Nonzero when the key is absent or not a number. */
 static int field(const char *obj, const char *end, const char *key, double missing, double *out)
@@ -86,7 +66,7 @@ int record_earlier_epochs(const char *path, const char *checkpoint, unsigned fir
     *count = 0;
     *seconds = 0;
     if (first == 1) return 0; /* nothing came before */
-    char *text = read_text(path);
+    char *text = json_read_text(path);
     if (!text) return 0;
     const char *list = strstr(text, "\n  \"epochs\": [");
     int rc = 0;

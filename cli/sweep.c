@@ -126,10 +126,15 @@ static int done_before(const sweep_state *s, point_result *r)
 {
     char json[4400];
     record_path(s, r, json, sizeof json);
+    char *text = json_read_text(json);
     double complete = 0;
-    if (json_read_number(json, "complete", &complete) != 0 || complete != 1) return 0;
-    r->done = json_read_number(json, "best_valid_error", &r->valid) == 0;
-    json_read_number(json, "total_seconds", &r->seconds);
+    int skip = text && json_text_number(text, "complete", &complete) == 0 && complete == 1;
+    if (skip) {
+        r->done = json_text_number(text, "best_valid_error", &r->valid) == 0;
+        json_text_number(text, "total_seconds", &r->seconds);
+    }
+    free(text);
+    if (!skip) return 0;
     printf("[%zu/%zu] %s: done before (valid %.2f%%)\n", r->grid_index + 1, s->total, r->name, 100.0 * r->valid);
     return 1;
 }
@@ -206,8 +211,8 @@ static jn_status mpi_collect(size_t index, jn_status status, const char *record,
     if (write_file_atomic(json, record, strlen(record)) == 0) {
         /* As the serial sweep: done when the run finished. */
         r->done = strstr(record, "\n  \"status\": \"finished\"") != NULL;
-        if (json_read_number(json, "best_valid_error", &r->valid) != 0) r->valid = -1;
-        json_read_number(json, "total_seconds", &r->seconds);
+        if (json_text_number(record, "best_valid_error", &r->valid) != 0) r->valid = -1;
+        json_text_number(record, "total_seconds", &r->seconds);
     }
     if (r->done) printf("[%zu/%zu] %s: valid %.2f%%, %.0f s\n", r->grid_index + 1, s->total, r->name, 100.0 * r->valid,
                         r->seconds);
@@ -323,10 +328,10 @@ int cmd_sweep(int argc, char **argv)
             int run_rc = train_point(&s, i, &text);
             record_path(&s, r, json, sizeof json);
             if (text && write_file_atomic(json, text, strlen(text)) != 0 && run_rc == 0) run_rc = EXIT_RUN;
+            if (text) json_text_number(text, "total_seconds", &r->seconds);
             free(text);
             if (run_rc == EXIT_USAGE) { rc = run_rc; break; }
             r->done = run_rc == 0;
-            json_read_number(json, "total_seconds", &r->seconds);
         }
     }
 
