@@ -152,7 +152,7 @@ int parse_options(const char *command, const char *synopsis, const opt_spec *spe
  * is set (the library reads it); else every CPU the process may use, on the library's own
  * pool. An embedding program keeps its BLAS's setting unless it asks; the
  * tool owns its process, and the library's split of the products ran USPS's
- * net 1.15-1.25x faster than OpenBLAS's own threads and MNIST's as fast
+ * net 1.15-1.29x faster than OpenBLAS's own threads and MNIST's as fast
  * (docs/PERFORMANCE.md), with results that do not depend on the count. */
 unsigned cli_threads(unsigned requested)
 {
