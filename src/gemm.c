@@ -7,32 +7,33 @@
  * spinning like OpenBLAS's (the why: threads.c, docs/PERFORMANCE.md).
  * Otherwise each product is one BLAS call, threaded as the BLAS is.
  *
- * Results must not depend on the number of threads, and a BLAS computes an
- * element of C in the same order whatever else is in the call only along
- * some directions, at some boundaries. Measured with OpenBLAS 0.3.21
- * (Haswell kernels; row-major C, whose rows are the kernels' N direction):
- *  - Rows: a block of rows of C starting at a multiple of 12 gives the very
- *    same bits as the whole product, for any m, n, k and transposes; at
- *    other offsets the rows near the edge differ (the kernel handles its
- *    column panels, 3 x 4 wide, differently from their remainders). So GEMM
- *    and SYMM with the symmetric matrix on the right are split by rows, in
- *    multiples of SPLIT_GRAIN = 48 (a multiple of 12, and of the 16 and 24
- *    of OpenBLAS's other x86 kernels).
- *  - Columns: not so at any offset tried (OpenBLAS shares the M direction
- *    out by halves of m). So SYMM with the symmetric matrix on the left
- *    mirrors S into a full matrix and becomes a row-split GEMM.
- *  - SYRK: a triangle has no rectangular row blocks, so in split mode it is
- *    always, at every thread count, the same fixed sequence of GEMMs, one per
- *    band of SYRK_BAND rows of the upper triangle; only which thread runs a
- *    band varies.
- * test_pool_threads and test_blas_threads check the products bit for bit
- * between 1 and 2 threads. */
+ * Results must not depend on the number of threads. A BLAS kernel computes
+ * an element of C in an order that may depend on the whole call: its shape
+ * (OpenBLAS's AVX-512 kernels have small-matrix paths chosen by m, n, k) and
+ * where the element falls in the kernel's panels (edges are handled by other
+ * code). So nothing here relies on a property of one kernel. In split mode a
+ * product is always, at every thread count 1 included, the same sequence of
+ * BLAS calls: fixed blocks of rows whose bounds depend only on the product's
+ * shape (block_rows), and for SYRK fixed bands. Only which thread runs a
+ * block varies, and a one-thread BLAS call gives the same bits whoever runs
+ * it. test_pool_threads and test_blas_threads check the products bit for bit
+ * between 1 and 2 threads, and `make check-kernels` runs them under every
+ * OpenBLAS kernel the CPU can execute. */
 #include "internal.h"
 
 #include <cblas.h>
 
-/* Parts of a split start at multiples of this many rows (see above). */
-#define SPLIT_GRAIN 48
+/* A split product has at most this many row blocks: enough for an even
+ * share on 2, 4 or 8 threads. More blocks cost more: each block's call packs
+ * the whole right-hand matrix again (measured in docs/PERFORMANCE.md). */
+#define MAX_BLOCKS 8
+/* Block bounds are multiples of this many rows, which keeps blocks on the
+ * panel widths of OpenBLAS's x86 kernels (4, 8, 12, 16, 24) where it can. */
+#define BLOCK_ALIGN 16
+/* A block is at least this many work units (row_cost): a thread's wake-up
+ * costs a few microseconds, so smaller products stay whole (threads.c's
+ * JN_PART_MIN_WORK). */
+#define BLOCK_MIN_WORK 16384
 /* Rows per band of the split SYRK; fixed, never derived from the thread
  * count. 64 rows keep the bands' GEMMs efficient and give 16 bands to share
  * out at the networks' usual width (1000). */
@@ -44,7 +45,42 @@
  * stay in one call. */
 static size_t row_cost(size_t n, size_t k) { return n * k / 8 + 1; }
 
+/* Rows of each block of a split product of m rows costing `cost` per row.
+ * A function of the shape alone: never of the thread count. */
+static size_t block_rows(size_t m, size_t cost)
+{
+    size_t rows = (m + MAX_BLOCKS - 1) / MAX_BLOCKS;
+    size_t least = BLOCK_MIN_WORK / cost + 1;
+    if (rows < least) rows = least;
+    rows = (rows + BLOCK_ALIGN - 1) / BLOCK_ALIGN * BLOCK_ALIGN;
+    return rows < m ? rows : m;
+}
+
 static CBLAS_TRANSPOSE op(int trans) { return trans ? CblasTrans : CblasNoTrans; }
+
+/* Run fn over the blocks of [0, m): each call of `block` gets exactly one
+ * block, whichever thread runs it and however many there are. */
+typedef void (*block_fn)(const void *job, size_t begin, size_t end);
+
+typedef struct blocks_job {
+    block_fn block;
+    const void *job;
+    size_t m, rows;
+} blocks_job;
+
+static void blocks_range(void *ctx, size_t begin, size_t end)
+{
+    const blocks_job *b = ctx;
+    for (size_t r = begin; r < end; r += b->rows) b->block(b->job, r, r + b->rows < end ? r + b->rows : end);
+}
+
+static void over_blocks(size_t m, size_t cost, block_fn block, const void *job)
+{
+    if (m == 0) return;
+    blocks_job b = {block, job, m, block_rows(m, cost)};
+    /* Parts start at multiples of the grain, so each part is whole blocks. */
+    jn__parallel_for(m, b.rows, cost, blocks_range, &b);
+}
 
 /* ---- GEMM ---- */
 
@@ -56,7 +92,7 @@ typedef struct gemm_job {
     float *C;
 } gemm_job;
 
-static void gemm_rows(void *ctx, size_t begin, size_t end)
+static void gemm_rows(const void *ctx, size_t begin, size_t end)
 {
     const gemm_job *j = ctx;
     /* Row i of op(A) is row i of A, or column i of A when transposed. */
@@ -69,7 +105,7 @@ void jn__sgemm(int trans_a, int trans_b, size_t m, size_t n, size_t k, float alp
                const float *B, size_t ldb, float beta, float *C, size_t ldc)
 {
     gemm_job job = {trans_a, trans_b, n, k, lda, ldb, ldc, alpha, beta, A, B, C};
-    if (jn__gemm_split()) jn__parallel_for(m, SPLIT_GRAIN, row_cost(n, k), gemm_rows, &job);
+    if (jn__gemm_split()) over_blocks(m, row_cost(n, k), gemm_rows, &job);
     else gemm_rows(&job, 0, m);
 }
 
@@ -83,7 +119,7 @@ typedef struct symm_job {
 } symm_job;
 
 /* Rows [begin, end) of C = alpha B S + beta C, from the same rows of B. */
-static void symm_rows(void *ctx, size_t begin, size_t end)
+static void symm_rows(const void *ctx, size_t begin, size_t end)
 {
     const symm_job *j = ctx;
     cblas_ssymm(CblasRowMajor, CblasRight, CblasUpper, (int)(end - begin), (int)j->n, j->alpha, j->S, (int)j->lds,
@@ -94,7 +130,7 @@ void jn__ssymm_right(size_t m, size_t n, float alpha, const float *S, size_t lds
                      float beta, float *C, size_t ldc)
 {
     symm_job job = {n, lds, ldb, ldc, alpha, beta, S, B, C};
-    if (jn__gemm_split()) jn__parallel_for(m, SPLIT_GRAIN, row_cost(n, n), symm_rows, &job);
+    if (jn__gemm_split()) over_blocks(m, row_cost(n, n), symm_rows, &job);
     else symm_rows(&job, 0, m);
 }
 
@@ -122,7 +158,7 @@ void jn__ssymm_left(size_t m, size_t n, float alpha, float *S, size_t lds, const
         return;
     }
     mirror_job mirror = {S, lds};
-    jn__parallel_for(m, SPLIT_GRAIN, m / 2 + 1, mirror_rows, &mirror); /* a row: m / 2 copies on average */
+    jn__parallel_for(m, 16, m / 2 + 1, mirror_rows, &mirror); /* a row: m / 2 copies on average */
     jn__sgemm(0, 0, m, n, m, alpha, S, lds, B, ldb, beta, C, ldc);
 }
 
