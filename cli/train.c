@@ -244,6 +244,8 @@ static int write_record(const train_config *c, const run_state *r, const size_t 
     json_str(&j, "precision_used", r->precision_used);
     if (r->threads_used) json_int(&j, "threads_used", r->threads_used);
     else json_num(&j, "threads_used", NAN); /* JACNET_THREADS: read by the library */
+    /* Bit-for-bit comparisons hold only between runs on one BLAS kernel. */
+    json_str(&j, "blas_kernel", jn_blas_kernel());
     long long recoveries = 0;
     for (size_t i = 0; i < r->n_reports; i++) recoveries += r->reports[i].recoveries;
     json_int(&j, "recoveries", recoveries);
@@ -425,7 +427,7 @@ int cmd_train(int argc, char **argv)
         {"noise-std", OPT_DOUBLE, &c.noise_std, "S", "Gaussian noise std for noise/nj/nj-both", 0, 1e3},
         {"projections", OPT_UINT, &c.projections, "K", "0: exact penalty; K: random-projection estimate", 0, 100000},
         {"seed", OPT_U64, &c.seed, "S", "seed of the initial weights, shuffling and noise", 0, 1.8e19},
-        {"threads", OPT_UINT, &c.threads, "T", "threads (BLAS held at 1; the library splits the products; 0: $JACNET_THREADS, else every CPU)", 0, 256},
+        {"threads", OPT_UINT, &c.threads, "T", "threads (BLAS held at 1; the library splits the products; 0: $JACNET_THREADS, else every CPU); same bits at any count on one BLAS kernel", 0, 256},
         {"save", OPT_STRING, &c.save, "FILE", "save the selected (best-validation) model", 0, 0},
         {"json", OPT_STRING, &c.json, "FILE", "write a JSON record of the run", 0, 0},
         {"checkpoint", OPT_STRING, &c.checkpoint, "FILE", "save the run's state there; resume from it when it exists", 0, 0},

@@ -121,13 +121,27 @@ JN_API const char *jn_last_error(void);
  * overrides it. With neither, libjacnet never touches the BLAS's setting:
  * the products run on the BLAS's own threads and the library's work on as
  * many (OpenBLAS: OPENBLAS_NUM_THREADS, else every core).
- * With a count set, float32 results do not depend on it, bit for bit
- * (with OpenBLAS; tested): random draws never do, and the products' blocks
- * and every sum's partition are chosen so that they cannot. Without one, the
- * BLAS's threads may change its summation order (measured: about 1e-7 of
- * the largest gradient entry). Any BLAS accepts any n, with or without
- * thread control of its own. JN_ERR_INVALID for n outside 1..256. */
+ * With a count set, float32 results do not depend on it, bit for bit, by
+ * construction: random draws never do, every sum's partition depends only
+ * on its length, and each product is the same sequence of one-thread BLAS
+ * calls (row blocks fixed by the product's shape) at every count; only
+ * which thread makes a call varies. This holds for any BLAS whose call gives
+ * the same bits each time it is made with the same arguments (tested under
+ * every OpenBLAS kernel the CPU can run: make check-kernels, and the
+ * reference CBLAS). Results differ between BLAS kernels (jn_blas_kernel).
+ * Without a count, the BLAS's threads may change its summation order
+ * (measured: about 1e-7 of the largest gradient entry). bfloat16 products
+ * (jn_objective_set_precision) are oneDNN's and carry no such promise. Any
+ * BLAS accepts any n, with or without thread control of its own.
+ * JN_ERR_INVALID for n outside 1..256. */
 JN_API jn_status jn_set_threads(int n);
+
+/* The BLAS kernel the process runs, for records: OpenBLAS's core name
+ * (e.g. "Haswell", "SkylakeX", "Cooperlake"; chosen by CPU, or forced with
+ * OPENBLAS_CORETYPE), or "unknown" for a BLAS that does not say (reference
+ * CBLAS). Results are bit for bit repeatable on one kernel, at any thread
+ * count, and differ slightly between kernels. Never NULL; static storage. */
+JN_API const char *jn_blas_kernel(void);
 
 /* ------------------------------------------------------------------ */
 /* Random numbers and noise                                            */

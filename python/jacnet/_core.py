@@ -652,6 +652,12 @@ def set_threads(n: int) -> None:
     F.jn_set_threads(int(n))
 
 
+def blas_kernel() -> str:
+    """The BLAS kernel this process runs (OpenBLAS's core name, e.g. 'Cooperlake', or
+    'unknown'): results repeat bit for bit on one kernel only. jn_blas_kernel."""
+    return _lib._text(F.jn_blas_kernel())
+
+
 # ---- datasets ------------------------------------------------------------------
 
 def _is_targets(y: npt.ArrayLike) -> bool:

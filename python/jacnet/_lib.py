@@ -137,6 +137,7 @@ PROTOTYPES = {
     "jn_status_str": (_str, [_int]),
     "jn_last_error": (_str, []),
     "jn_set_threads": (_st, [_int]),
+    "jn_blas_kernel": (_str, []),
     # rng and noise
     "jn_rng_create": (_st, [_pvp, _u64]),
     "jn_rng_create_stream": (_st, [_pvp, _u64, _u64]),
