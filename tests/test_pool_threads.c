@@ -7,8 +7,8 @@
  * and the elementwise loops' split change. The shapes are chosen so that
  * every threaded loop and product is above the size at which threads.c
  * splits it (worked out per loop in the comments), and one set of shapes
- * (awkward_shapes) has row counts that are no multiple of the split's grain
- * (48 rows) or of the SYRK's band (64), in both penalty forms and in the
+ * (awkward_shapes) has row counts that are no multiple of the split's
+ * blocks (16-row multiples) or of the SYRK's band (64), in both penalty forms and in the
  * Hessian. A last test lets the BLAS use 2 threads inside the library's
  * parts too and bounds the difference, which then comes from the BLAS's
  * summation order only (skipped where the BLAS has no thread control). */
@@ -195,7 +195,7 @@ START_TEST(forward_and_jacobian)
 END_TEST
 
 /* Shapes that line up with nothing: 77-203-45-7, 149 rows, so 1043
- * Jacobian rows. The products split at multiples of 48 rows leave ragged
+ * Jacobian rows. The products' fixed row blocks (multiples of 16) leave ragged
  * last parts: the forward GEMMs (149 rows), the backward's dW (203 and 45
  * rows) and delta (149), the chain's and the direct form's (1043 rows).
  * Gram form: G = W_1 W_1^T and A = T_1^T T_1 in 4 SYRK bands of 64 rows
