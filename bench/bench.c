@@ -389,6 +389,10 @@ static int spawn(const char *self, const char *name, int threads, double block, 
         close(fd[1]);
         char t[16], s[32], w[32], d[32], n[32], k[32];
         snprintf(t, sizeof t, "%d", threads);
+        /* A row runs the threads it prints: oneDNN's OpenMP pool too (the
+         * sgemmbf16 row calls oneDNN directly, without the library's
+         * omp_set_num_threads; left alone it ran on every core). */
+        setenv("OMP_NUM_THREADS", t, 1);
         snprintf(s, sizeof s, "%g", block);
         snprintf(w, sizeof w, "%zu", H);
         snprintf(d, sizeof d, "%zu", o->depth);
@@ -439,7 +443,20 @@ static void print_cpu(void)
             }
         fclose(f);
     }
-    printf("online cores: %ld; libjacnet %s\n", sysconf(_SC_NPROCESSORS_ONLN), jn_version_string());
+    printf("online cores: %ld; libjacnet %s; BLAS kernel %s\n", sysconf(_SC_NPROCESSORS_ONLN), jn_version_string(),
+           jn_blas_kernel());
+#ifdef BENCH_DNNL
+    /* The instruction set oneDNN dispatches to (its bf16 rows' speed depends
+     * on it: AMX, AVX-512 BF16, or an emulation). */
+    dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();
+    const char *isa_name = isa == dnnl_cpu_isa_avx512_core_amx    ? "avx512_core_amx"
+                           : isa == dnnl_cpu_isa_avx512_core_bf16 ? "avx512_core_bf16"
+                           : isa == dnnl_cpu_isa_avx512_core_vnni ? "avx512_core_vnni"
+                           : isa == dnnl_cpu_isa_avx512_core      ? "avx512_core"
+                           : isa == dnnl_cpu_isa_avx2             ? "avx2"
+                                                                  : "other";
+    printf("oneDNN ISA: %s (0x%x)\n", isa_name, (unsigned)isa);
+#endif
 }
 
 int main(int argc, char **argv)
