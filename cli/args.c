@@ -164,3 +164,20 @@ unsigned cli_threads(unsigned requested)
     long cpus = sched_getaffinity(0, sizeof mask, &mask) == 0 ? CPU_COUNT(&mask) : sysconf(_SC_NPROCESSORS_ONLN);
     return cpus < 1 ? 1u : cpus > 256 ? 256u : (unsigned)cpus;
 }
+
+/* The presets' names, from the library's table, joined by ", " (flag 0:
+ * all of them; else those whose jn_model_uses has every bit of flag): for
+ * help texts, so no list of names is written in the tool. */
+const char *cli_model_names(unsigned flag)
+{
+    static char buf[4][128];
+    char *out = buf[flag & 3];
+    size_t len = 0;
+    out[0] = 0;
+    for (int m = JN_MODEL_MLP; jn_model_name((jn_model)m); m++) {
+        if ((jn_model_uses((jn_model)m) & flag) != flag) continue;
+        len += (size_t)snprintf(out + len, sizeof buf[0] - len, "%s%s", len ? ", " : "", jn_model_name((jn_model)m));
+        if (len >= sizeof buf[0]) break;
+    }
+    return out;
+}

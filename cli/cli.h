@@ -40,6 +40,9 @@ int parse_hidden(const char *s, size_t *widths, size_t *count);
 int usage_error(const char *command, const char *fmt, ...);
 /* --threads T, else 0 if JACNET_THREADS is set, else the online CPUs. */
 unsigned cli_threads(unsigned requested);
+/* The presets' names (flag 0) or those using every bit of flag
+ * (JN_USES_LAMBDA, JN_USES_NOISE), ", "-separated, from the library. */
+const char *cli_model_names(unsigned flag);
 
 /* ---- data sets (data.c) ---- */
 typedef struct data_spec {

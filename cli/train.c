@@ -33,35 +33,21 @@ void cli_install_signal_handlers(void)
 void train_config_defaults(train_config *c)
 {
     memset(c, 0, sizeof *c);
+    /* The recipe's defaults are the library's (jn_default_value), shared
+     * with Python; the hidden width is written as text for --hidden, and
+     * cli/sweep.c's single-valued axes are filled from these. */
     c->model = "nj";
     c->hidden_spec = "1000";
-    c->lr = 0.1;
-    c->momentum = 0.0;
+    c->lr = jn_default_value(JN_DEFAULT_LR);
+    c->momentum = jn_default_value(JN_DEFAULT_MOMENTUM);
     c->lambda = NAN; /* required by the models that use it */
-    c->noise_std = 0.1;
-    c->epochs = 100;
-    c->patience = 15;
-    c->batch = 20;
-    c->seed = 1;
+    c->noise_std = jn_default_value(JN_DEFAULT_NOISE_STD);
+    c->epochs = (unsigned)jn_default_value(JN_DEFAULT_EPOCHS);
+    c->patience = (unsigned)jn_default_value(JN_DEFAULT_PATIENCE);
+    c->batch = (size_t)jn_default_value(JN_DEFAULT_BATCH);
+    c->seed = (uint64_t)jn_default_value(JN_DEFAULT_SEED);
     c->checkpoint_every = 1;
     c->precision = "fp32";
-}
-
-static const struct model_name {
-    const char *name;
-    jn_model model;
-    int uses_lambda, uses_noise;
-} models[] = {
-    {"mlp", JN_MODEL_MLP, 0, 0},          {"l2", JN_MODEL_MLP_L2, 1, 0},
-    {"noise", JN_MODEL_MLP_NOISE, 0, 1},  {"jacobian", JN_MODEL_MLP_JACOB, 1, 0},
-    {"nj", JN_MODEL_MLP_NJ, 1, 1},        {"nj-both", JN_MODEL_MLP_NJ_BOTH, 1, 1},
-};
-
-static const struct model_name *find_model(const char *name)
-{
-    for (size_t i = 0; i < sizeof models / sizeof models[0]; i++)
-        if (!strcmp(models[i].name, name)) return &models[i];
-    return NULL;
 }
 
 static double now_seconds(void)
@@ -277,9 +263,11 @@ int train_run(const train_config *c, double *valid_error, double *test_error)
 {
     if (valid_error) *valid_error = -1;
     if (test_error) *test_error = -1;
-    const struct model_name *m = find_model(c->model);
-    if (!m) return usage_error("train", "unknown --model '%s' (mlp, l2, noise, jacobian, nj, nj-both)", c->model);
-    if (m->uses_lambda && !(c->lambda >= 0))
+    jn_model model; /* the names are the library's (jn_model_from_name) */
+    if (jn_model_from_name(c->model, &model) != JN_OK) return usage_error("train", "--model: %s", jn_last_error());
+    const int uses_lambda = (jn_model_uses(model) & JN_USES_LAMBDA) != 0;
+    const int uses_noise = (jn_model_uses(model) & JN_USES_NOISE) != 0;
+    if (uses_lambda && !(c->lambda >= 0))
         return usage_error("train", "--model %s needs --lambda (its penalty weight)", c->model);
     if (strcmp(c->precision, "fp32") && strcmp(c->precision, "bf16"))
         return usage_error("train", "--precision '%s': fp32 or bf16", c->precision);
@@ -307,9 +295,8 @@ int train_run(const train_config *c, double *valid_error, double *test_error)
     size_t n_sizes = n_hidden + 2;
     TRY(jn_net_create(&net, sizes, n_sizes, JN_ACT_TANH, JN_ACT_SIGMOID));
     TRY(jn_net_init(net, c->seed));
-    TRY(jn_objective_create_model(&obj, m->model, m->uses_lambda ? c->lambda : 0.0, c->noise_std));
-    if (c->projections && (m->model == JN_MODEL_MLP_JACOB || m->model == JN_MODEL_MLP_NJ ||
-                           m->model == JN_MODEL_MLP_NJ_BOTH))
+    TRY(jn_objective_create_model(&obj, model, uses_lambda ? c->lambda : 0.0, c->noise_std));
+    if (c->projections && uses_lambda && model != JN_MODEL_MLP_L2)
         TRY(jn_objective_set_jacobian(obj, c->lambda, c->projections));
     if (!strcmp(c->precision, "bf16")) TRY(jn_objective_set_precision(obj, JN_PRECISION_BF16));
     r.precision_used = jn_objective_precision_used(obj) == JN_PRECISION_BF16 ? "bf16" : "fp32";
@@ -341,8 +328,8 @@ int train_run(const train_config *c, double *valid_error, double *test_error)
                data.valid ? jn_dataset_count(data.valid) : 0, data.test ? jn_dataset_count(data.test) : 0);
         for (size_t i = 0; i < n_sizes; i++) printf("%s%zu", i ? "-" : " ", sizes[i]);
         printf(", model %s", c->model);
-        if (m->uses_lambda) printf(", lambda %g", c->lambda);
-        if (m->uses_noise) printf(", noise std %g", c->noise_std);
+        if (uses_lambda) printf(", lambda %g", c->lambda);
+        if (uses_noise) printf(", noise std %g", c->noise_std);
         printf(", lr %g, batch %zu, seed %llu\n", c->lr, c->batch, (unsigned long long)c->seed);
         fflush(stdout);
     }
@@ -408,6 +395,12 @@ int cmd_train(int argc, char **argv)
     train_config c;
     train_config_defaults(&c);
     const char *plot = NULL;
+    /* The presets' names come from the library (jn_model_name). */
+    char model_help[160], lambda_help[160], noise_help[160];
+    snprintf(model_help, sizeof model_help, "one of %s", cli_model_names(0));
+    snprintf(lambda_help, sizeof lambda_help, "penalty weight of %s (the l2 weight for l2, of ||J||^2 for the others)",
+             cli_model_names(JN_USES_LAMBDA));
+    snprintf(noise_help, sizeof noise_help, "Gaussian noise std for %s", cli_model_names(JN_USES_NOISE));
     const opt_spec specs[] = {
         {"dataset", OPT_STRING, &c.data.dataset, "NAME", "mnist, mnist-binary or usps (the report's splits)", 0, 0},
         {"data-dir", OPT_STRING, &c.data.data_dir, "DIR", "where --dataset lives (else $JACNET_DATA, else ./data)", 0, 0},
@@ -415,7 +408,7 @@ int cmd_train(int argc, char **argv)
         {"valid", OPT_STRING, &c.data.valid, "FILE", "validation data, same forms as --train", 0, 0},
         {"test", OPT_STRING, &c.data.test, "FILE", "test data, same forms as --train", 0, 0},
         {"valid-fraction", OPT_DOUBLE, &c.data.valid_fraction, "F", "without --valid: the last F of --train validates", 0, 0.99},
-        {"model", OPT_STRING, &c.model, "NAME", "mlp, l2, noise, jacobian, nj or nj-both", 0, 0},
+        {"model", OPT_STRING, &c.model, "NAME", model_help, 0, 0},
         {"hidden", OPT_STRING, &c.hidden_spec, "H[,H2..]", "hidden layer widths (tanh)", 0, 0},
         {"lr", OPT_DOUBLE, &c.lr, "LR", "SGD learning rate", 1e-12, 1e6},
         {"lr-decay", OPT_DOUBLE, &c.lr_decay, "G", "learning rate lr / (1 + G * epochs done)", 0, 1e6},
@@ -423,8 +416,8 @@ int cmd_train(int argc, char **argv)
         {"epochs", OPT_UINT, &c.epochs, "N", "most epochs", 1, 1000000},
         {"patience", OPT_UINT, &c.patience, "N", "stop after N epochs without a better validation error (0: never)", 0, 1000000},
         {"batch", OPT_SIZE, &c.batch, "B", "minibatch size", 1, 1 << 20},
-        {"lambda", OPT_DOUBLE, &c.lambda, "L", "penalty weight: l2 for l2, ||J||^2 for jacobian/nj/nj-both (required)", 0, 1e9},
-        {"noise-std", OPT_DOUBLE, &c.noise_std, "S", "Gaussian noise std for noise/nj/nj-both", 0, 1e3},
+        {"lambda", OPT_DOUBLE, &c.lambda, "L", lambda_help, 0, 1e9},
+        {"noise-std", OPT_DOUBLE, &c.noise_std, "S", noise_help, 0, 1e3},
         {"projections", OPT_UINT, &c.projections, "K", "0: exact penalty; K: random-projection estimate", 0, 100000},
         {"seed", OPT_U64, &c.seed, "S", "seed of the initial weights, shuffling and noise", 0, 1.8e19},
         {"threads", OPT_UINT, &c.threads, "T", "threads (BLAS held at 1; the library splits the products; 0: $JACNET_THREADS, else every CPU); same bits at any count on one BLAS kernel", 0, 256},

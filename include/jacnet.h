@@ -323,6 +323,35 @@ typedef enum {
     JN_MODEL_MLP_NJ,       /* + lambda ||J(x~)||^2, x~ = x + N(0, std^2) */
     JN_MODEL_MLP_NJ_BOTH   /* as MLP_NJ with noise on the loss input too */
 } jn_model;
+/* The presets' names, the same in the CLI, its sweeps and Python: "mlp",
+ * "l2", "noise", "jacobian", "nj", "nj-both". jn_model_name gives NULL for
+ * a value outside jn_model (so a loop from JN_MODEL_MLP up to the first NULL
+ * lists them); jn_model_from_name returns JN_ERR_INVALID for an unknown name,
+ * naming the known ones in jn_last_error. */
+JN_API const char *jn_model_name(jn_model model);
+JN_API jn_status jn_model_from_name(const char *name, jn_model *out);
+/* The settings a preset reads, as flags: JN_USES_LAMBDA (l2, jacobian, nj,
+ * nj-both), JN_USES_NOISE (noise, nj, nj-both); 0 for MLP or an unknown
+ * value. A sweep skips grid points that differ only in unused settings. */
+#define JN_USES_LAMBDA 1u
+#define JN_USES_NOISE 2u
+JN_API unsigned jn_model_uses(jn_model model);
+/* The training recipe's defaults (docs/METHOD.md), those of `jacnet
+ * train`, its sweeps, Python's jacnet.train and make demo: SGD with momentum
+ * on minibatches of 20, early stopping on validation. jn_trainer_create's
+ * own defaults are the C API's neutral values and differ. NaN for a value
+ * outside jn_default. */
+typedef enum {
+    JN_DEFAULT_LR,        /* SGD learning rate: 0.05 */
+    JN_DEFAULT_MOMENTUM,  /* 0.9 */
+    JN_DEFAULT_BATCH,     /* minibatch: 20 */
+    JN_DEFAULT_EPOCHS,    /* most epochs: 100 */
+    JN_DEFAULT_PATIENCE,  /* early stopping after 15 epochs without a better validation error */
+    JN_DEFAULT_NOISE_STD, /* Gaussian noise std of the noise presets: 0.1 */
+    JN_DEFAULT_HIDDEN,    /* hidden width: 1000, one layer */
+    JN_DEFAULT_SEED       /* 1 */
+} jn_default;
+JN_API double jn_default_value(jn_default which);
 /* An MSE objective configured as `model`, with weight `lambda` (the l2 weight
  * for MLP_L2, the Jacobian weight for JACOB/NJ/NJ_BOTH; ignored otherwise)
  * and Gaussian noise standard deviation `std` (report: 0.1). */

@@ -19,7 +19,7 @@ import jacnet
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import curvature_table  # noqa: E402
 
-MODELS = [("MLP", "mlp"), ("+Noise", "noise"), ("+Jacobian", "jacob"), ("+N+J", "nj")]
+MODELS = [("MLP", "mlp"), ("+Noise", "noise"), ("+Jacobian", "jacobian"), ("+N+J", "nj")]
 
 
 def main(argv=None):

@@ -23,7 +23,7 @@ import numpy as np
 
 import jacnet
 
-MODELS = ("mlp", "l2", "noise", "jacob", "nj", "nj-both")
+MODELS = ("mlp", "l2", "noise", "jacobian", "nj", "nj-both")
 
 
 def main(argv=None):

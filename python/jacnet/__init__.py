@@ -11,7 +11,8 @@ from typing import Tuple
 from ._lib import (JacnetError, LibraryNotFound, LIBRARY_PATH, PACKAGE_VERSION, VERSION_NUMBER, VERSION_STRING,
                    EXPECTED_MAJOR, status_name)
 from ._core import (Net, Objective, Optimizer, Rng, train, load_idx, load_usps, load_csv,
-                    mnist_splits, usps_splits, set_threads, blas_kernel, RECIPE_BATCH_SIZE, RECIPE_LR, RECIPE_MOMENTUM)
+                    mnist_splits, usps_splits, set_threads, blas_kernel, RECIPE_BATCH_SIZE, RECIPE_LR, RECIPE_MOMENTUM,
+                    RECIPE_EPOCHS, RECIPE_PATIENCE)
 
 # The jacnet.h version the package was built from (the library's own is
 # library_version(); import checks they share the major version and that
@@ -27,4 +28,5 @@ def library_version() -> Tuple[int, int, int]:
 __all__ = ["JacnetError", "LibraryNotFound", "Net", "Objective", "Optimizer", "Rng", "train",
            "load_idx", "load_usps", "load_csv", "mnist_splits", "usps_splits", "set_threads", "blas_kernel",
            "library_version", "status_name", "LIBRARY_PATH", "VERSION_STRING", "EXPECTED_MAJOR",
-           "RECIPE_BATCH_SIZE", "RECIPE_LR", "RECIPE_MOMENTUM"]
+           "RECIPE_BATCH_SIZE", "RECIPE_LR", "RECIPE_MOMENTUM",
+           "RECIPE_EPOCHS", "RECIPE_PATIENCE"]

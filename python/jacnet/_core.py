@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ctypes
+import warnings
 import os
 import secrets
 import weakref
@@ -24,12 +25,16 @@ PathLike = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
 Report = Dict[str, Any]
 _H = TypeVar("_H", bound="_Handle")
 
-# The training recipe (docs/METHOD.md, "The training recipe"): SGD with
-# lr 0.05 and momentum 0.9 on minibatches of 20, as make demo and the C
-# examples use.
-RECIPE_BATCH_SIZE = 20
-RECIPE_LR = 0.05
-RECIPE_MOMENTUM = 0.9
+# The training recipe (docs/METHOD.md, "The training recipe"), as the
+# library defines it once (jn_default_value) for the CLI, Python and make
+# demo: SGD with lr 0.05 and momentum 0.9 on minibatches of 20, early
+# stopping after 15 epochs without progress, at most 100 epochs.
+RECIPE_BATCH_SIZE = int(_lib.DEFAULTS["batch_size"])
+RECIPE_LR = _lib.DEFAULTS["lr"]
+RECIPE_MOMENTUM = _lib.DEFAULTS["momentum"]
+RECIPE_EPOCHS = int(_lib.DEFAULTS["epochs"])
+RECIPE_PATIENCE = int(_lib.DEFAULTS["patience"])
+RECIPE_SEED = int(_lib.DEFAULTS["seed"])
 
 
 # ---- handles -----------------------------------------------------------------
@@ -477,16 +482,22 @@ class Objective(_Handle):
 
     # The presets whose lambda means something: the l2 weight for "l2", the
     # Jacobian weight for the others.
-    MODELS_WITH_LAMBDA = ("l2", "jacob", "nj", "nj-both")
+    MODELS_WITH_LAMBDA = tuple(m for m, uses in _lib.MODEL_USES.items() if uses & _lib.USES_LAMBDA)
 
     @classmethod
     def model(cls, name: str, lam: Optional[float] = None, std: float = 0.1) -> "Objective":
-        """The report's presets: mlp, l2, noise, jacob, nj, nj-both (MSE).
+        """The report's presets: mlp, l2, noise, jacobian, nj, nj-both (MSE),
+        named as everywhere else (jn_model_name; "jacob" still works, with a
+        DeprecationWarning).
 
-        lam is required for l2, jacob, nj and nj-both (the report's MNIST
+        lam is required for l2, jacobian, nj and nj-both (the report's MNIST
         recipe: nj with lam=0.01, std=0.1) and refused for mlp and noise,
         which have no lambda. std is the Gaussian noise of noise, nj and
         nj-both."""
+        if name in _lib.MODEL_ALIASES:
+            warnings.warn("Objective.model(%r): the preset is now called %r, as in the CLI"
+                          % (name, _lib.MODEL_ALIASES[name]), DeprecationWarning, stacklevel=2)
+            name = _lib.MODEL_ALIASES[name]
         if name not in _lib.MODEL:
             raise ValueError("model: %r, one of %s" % (name, ", ".join(_lib.MODEL)))
         if name in cls.MODELS_WITH_LAMBDA and lam is None:
@@ -503,7 +514,7 @@ class Objective(_Handle):
         self.loss = "mse"
         # What the preset means, for repr and clone (see jn_objective_create_model).
         l2 = lam if name == "l2" else 0.0
-        jac = lam if name in ("jacob", "nj", "nj-both") else 0.0
+        jac = lam if name in ("jacobian", "nj", "nj-both") else 0.0
         noise = "gaussian" if name in ("noise", "nj", "nj-both") else "none"
         in_std = std if name in ("noise", "nj-both") else 0.0
         jac_std = std if name in ("nj", "nj-both") else 0.0
@@ -830,13 +841,13 @@ def _recovery_args(recovery):
     return float(factor), float(lr_scale), int(most)
 
 
-def train(net: Net, objective: Objective, X: npt.ArrayLike, y: npt.ArrayLike, *, epochs: int = 10,
+def train(net: Net, objective: Objective, X: npt.ArrayLike, y: npt.ArrayLike, *, epochs: int = RECIPE_EPOCHS,
           batch_size: int = RECIPE_BATCH_SIZE, optimizer: Union[str, Optimizer] = "sgd",
           lr: float = RECIPE_LR, momentum: float = RECIPE_MOMENTUM,
           adam: Tuple[float, float, float] = (0.9, 0.999, 1e-8),
-          schedule: Optional[Tuple[str, float, int]] = None, seed: int = 1, noise: Optional[str] = None,
+          schedule: Optional[Tuple[str, float, int]] = None, seed: int = RECIPE_SEED, noise: Optional[str] = None,
           input_std: Optional[float] = None, jacobian_std: Optional[float] = None,
-          valid: Optional[Tuple[npt.ArrayLike, npt.ArrayLike]] = None, patience: int = 0,
+          valid: Optional[Tuple[npt.ArrayLike, npt.ArrayLike]] = None, patience: int = RECIPE_PATIENCE,
           callback: Optional[Callable[[Report], Any]] = None,
           on_batch: Optional[Callable[[int, int, int], Any]] = None, checkpoint: Optional[str] = None,
           checkpoint_every: int = 1, recovery: Any = None) -> List[Report]:

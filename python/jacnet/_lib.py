@@ -53,7 +53,8 @@ PENALTY_FORM = {"auto": 0, "direct": 1, "gram": 2}
 PRECISION = {"fp32": 0, "bf16": 1}
 NOISE = {"none": 0, "gaussian": 1, "uniform": 2, "mask": 3}
 SCHEDULE = {"constant": 0, "step": 1, "inverse": 2}
-MODEL = {"mlp": 0, "l2": 1, "noise": 2, "jacob": 3, "nj": 4, "nj-both": 5}
+# MODEL (the presets' names) and DEFAULTS (the recipe) are read from the
+# library below: src/presets.c is the one place they are written.
 DATASET_BORROW = 1
 LOAD_BINARIZE = 1
 
@@ -138,6 +139,9 @@ PROTOTYPES = {
     "jn_last_error": (_str, []),
     "jn_set_threads": (_st, [_int]),
     "jn_blas_kernel": (_str, []),
+    "jn_model_name": (_str, [_int]),
+    "jn_model_uses": (_uint, [_int]),
+    "jn_default_value": (_dbl, [_int]),
     # rng and noise
     "jn_rng_create": (_st, [_pvp, _u64]),
     "jn_rng_create_stream": (_st, [_pvp, _u64, _u64]),
@@ -313,6 +317,18 @@ if _major != EXPECTED_MAJOR or _minor < MINIMUM_MINOR:
                       % (LIBRARY_PATH, VERSION_STRING,
                          "built from jacnet.h %d.%d.%d" % PACKAGE_VERSION if PACKAGE_VERSION else "version unknown",
                          EXPECTED_MAJOR, MINIMUM_MINOR, EXPECTED_MAJOR))
+
+# The presets, in jn_model order, and the settings each reads.
+MODEL = {}
+while F.jn_model_name(len(MODEL)):
+    MODEL[_text(F.jn_model_name(len(MODEL)))] = len(MODEL)
+USES_LAMBDA, USES_NOISE = 1, 2  # JN_USES_LAMBDA, JN_USES_NOISE
+MODEL_USES = {name: F.jn_model_uses(code) for name, code in MODEL.items()}
+# Old names kept working, with a DeprecationWarning (Objective.model).
+MODEL_ALIASES = {"jacob": "jacobian"}
+# The training recipe's defaults (jn_default_value, in jn_default order).
+DEFAULTS = {key: F.jn_default_value(i) for i, key in enumerate(
+    ("lr", "momentum", "batch_size", "epochs", "patience", "noise_std", "hidden", "seed"))}
 
 
 def new_handle():

@@ -173,8 +173,8 @@ def test_sweep_runs_grid_and_resumes(files, tmp_path):
     assert r.returncode == 0, r.stderr
     records = sorted(p for p in os.listdir(out) if p.endswith(".json"))
     # mlp has no lambda: one point; nj: one per lambda.
-    assert records == ["mlp_h10_lr0.1_seed1.json", "nj_h10_lr0.1_l0.01_s0.1_seed1.json",
-                       "nj_h10_lr0.1_l0.1_s0.1_seed1.json"]
+    assert records == ["mlp_h10_lr0.05_m0.9_seed1.json", "nj_h10_lr0.05_m0.9_l0.01_s0.1_seed1.json",
+                       "nj_h10_lr0.05_m0.9_l0.1_s0.1_seed1.json"]
     for p in records:
         rec = json.load(open(out / p))
         assert rec["complete"] == 1 and rec["test_error"] is None  # selection never reads the test set
@@ -198,7 +198,7 @@ def test_sweep_checkpoints_resume_a_stopped_point(tmp_path):
             "--hidden", 200, "--epochs", 4, "--patience", 0, "--threads", 1, "--checkpoints"]
     r = run(*args, "--results", tmp_path / "whole", "--quiet", timeout=300)
     assert r.returncode == 0, r.stderr
-    name = "nj_h200_lr0.1_l0.1_s0.1_seed1"
+    name = "nj_h200_lr0.05_m0.9_l0.1_s0.1_seed1"
     assert os.path.exists(tmp_path / "whole" / "checkpoints" / (name + ".jnc"))
     stopped = tmp_path / "stopped"
     rc, err = interrupt_after_first_epoch(*args, "--results", stopped, env=dict(os.environ, JACNET_THREADS="1"))

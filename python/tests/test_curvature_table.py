@@ -41,16 +41,16 @@ def test_table_on_usps(tmp_path, capsys):
         pytest.skip("no USPS in %s" % d)
     X, y = jacnet.usps_splits(d)["train"]
     paths = {}
-    for name, lam in (("mlp", None), ("jacob", 1.0)):
+    for name, lam in (("mlp", None), ("jacobian", 1.0)):
         with jacnet.Net([256, 16, 10], "tanh", "sigmoid").init(1) as net, jacnet.Objective.model(name, lam) as obj:
             jacnet.train(net, obj, X[:1000], y[:1000], epochs=2, lr=0.1, batch_size=20)
             paths[name] = str(tmp_path / (name + ".jn"))
             net.save(paths[name])
     out = tmp_path / "rows.json"
     assert curvature_table.main(["--data", d, "--limit", "300", "--json", str(out),
-                                 "MLP=" + paths["mlp"], paths["jacob"]]) == 0
+                                 "MLP=" + paths["mlp"], paths["jacobian"]]) == 0
     table = capsys.readouterr().out
-    assert "| MLP | 256-16-10 tanh/sigmoid |" in table and "| jacob.jn |" in table
+    assert "| MLP | 256-16-10 tanh/sigmoid |" in table and "| jacobian.jn |" in table
     rows = json.load(open(out))["rows"]
     Xt = jacnet.usps_splits(d)["test"][0][:300]
     for r in rows:

@@ -3,7 +3,6 @@
 targets, CSV binarize, the C/Python names of hidden-layer functions."""
 import inspect
 import os
-import re
 
 import numpy as np
 import pytest
@@ -51,7 +50,7 @@ def test_trainer_refuses_zero_weights():
 
 
 def test_model_presets_need_their_lambda():
-    for name in ("l2", "jacob", "nj", "nj-both"):
+    for name in ("l2", "jacobian", "nj", "nj-both"):
         with pytest.raises(TypeError, match="needs lam"):
             jacnet.Objective.model(name)
     for name in ("mlp", "noise"):
@@ -64,20 +63,16 @@ def test_model_presets_need_their_lambda():
         assert (obj.l2, obj.jacobian) == (0.001, 0.0)
 
 
-def _c_default(source, field):
-    """The value given to `.field = ...` in a C options initialiser."""
-    m = re.search(r"\.%s = ([0-9.]+)" % field, source)
-    assert m, "no .%s default in the C source" % field
-    return float(m.group(1))
-
-
 def test_one_training_recipe():
-    """train() and Optimizer.sgd() defaults, make demo's program and the own-loop
-    example all use the recipe documented in docs/METHOD.md."""
+    """train() and Optimizer.sgd() defaults, make demo's program, the own-loop
+    example and docs/METHOD.md all use the recipe the library defines once
+    (jn_default_value)."""
+    d = jacnet._lib.DEFAULTS
     recipe = (jacnet.RECIPE_BATCH_SIZE, jacnet.RECIPE_LR, jacnet.RECIPE_MOMENTUM)
-    assert recipe == (20, 0.05, 0.9)
+    assert recipe == (int(d["batch_size"]), d["lr"], d["momentum"])
     params = inspect.signature(jacnet.train).parameters
     assert (params["batch_size"].default, params["lr"].default, params["momentum"].default) == recipe
+    assert (params["epochs"].default, params["patience"].default) == (int(d["epochs"]), int(d["patience"]))
     sgd = inspect.signature(jacnet.Optimizer.sgd).parameters
     assert (sgd["lr"].default, sgd["momentum"].default) == recipe[1:]
     demo = os.path.join(REPO, "examples", "train_mnist.c")
@@ -85,15 +80,17 @@ def test_one_training_recipe():
         pytest.skip("not in the source tree")
     with open(demo) as f:
         src = f.read()
-    assert tuple(_c_default(src, k) for k in ("batch", "lr", "momentum")) == recipe
+    for name in ("LR", "MOMENTUM", "BATCH"):
+        assert "jn_default_value(JN_DEFAULT_%s)" % name in src
     with open(os.path.join(REPO, "examples", "own_loop.c")) as f:
         src = f.read()
-    assert "lr = 0.05, momentum = 0.9" in src and "batch = 20" in src
+    assert "lr = %g, momentum = %g" % recipe[1:] in src and "batch = %d" % recipe[0] in src
     with open(os.path.join(REPO, "docs", "METHOD.md")) as f:
         method = f.read()
     section = method[method.index("## The training recipe"):]
-    for text in ("batch 20", "lr 0.05", "momentum 0.9"):
-        assert text in section
+    for text in ("batch %d" % recipe[0], "lr %g" % recipe[1], "momentum %g" % recipe[2],
+                 "%d epochs" % d["epochs"], "patience %d" % d["patience"]):
+        assert text in section, text
 
 
 def _regression(n, seed):
