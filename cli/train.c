@@ -84,6 +84,12 @@ typedef struct run_state {
     int resuming;           /* the checkpoint existed at the start */
     unsigned resumed_at;    /* first epoch this invocation ran when resumed, else 0 */
     double earlier_seconds; /* the earlier invocations' total seconds */
+    int joined;             /* the earlier record's epochs are in reports */
+    int started;            /* the trainer accepted the run (a batch or an epoch ran, or it ended cleanly) */
+    int epoch_records;      /* write the record after every epoch (train --json) */
+    const size_t *sizes;    /* the network, for the record */
+    size_t n_sizes;
+    double t0;              /* when this invocation began */
 } run_state;
 
 static void format_duration(char *buf, size_t size, double s)
@@ -97,6 +103,7 @@ static void format_duration(char *buf, size_t size, double s)
 static int on_batch(unsigned epoch, size_t done, size_t total, void *user)
 {
     run_state *r = user;
+    r->started = 1;
     if (cli_interrupted) return 1;
     if (!r->tty) return 0;
     double t = now_seconds();
@@ -118,6 +125,10 @@ static int on_batch(unsigned epoch, size_t done, size_t total, void *user)
     return 0;
 }
 
+static int join_earlier_record(const train_config *c, run_state *r);
+static int write_record(const train_config *c, const run_state *r, const size_t *sizes, size_t n_sizes,
+                        const char *status, double test_error, double total_seconds);
+
 static int on_epoch(const jn_epoch_report *rep, void *user)
 {
     run_state *r = user;
@@ -129,6 +140,15 @@ static int on_epoch(const jn_epoch_report *rep, void *user)
         r->cap_reports = cap;
     }
     r->reports[r->n_reports++] = *rep;
+    r->started = 1;
+    /* The record after every epoch, so a run killed (SIGKILL, a lost
+     * machine) leaves one up to its last epoch; written atomically. A
+     * resumed run joins the earlier record first, before overwriting it. */
+    if (r->epoch_records) {
+        if (join_earlier_record(r->c, r) != 0) { r->out_of_memory = 1; return 1; }
+        if (write_record(r->c, r, r->sizes, r->n_sizes, "running", NAN, r->earlier_seconds + now_seconds() - r->t0))
+            r->epoch_records = 0; /* said once; the final write reports it again */
+    }
     if (r->tty) fprintf(stderr, "\r\033[K");
     if (!r->c->quiet) {
         printf("epoch %3u  objective %.5f (loss %.5f + penalty %.5f)", rep->epoch, rep->train_objective,
@@ -177,7 +197,8 @@ static void write_config(json_out *j, const train_config *c)
  * checkpoint come from the record the earlier invocation wrote. */
 static int join_earlier_record(const train_config *c, run_state *r)
 {
-    if (!r->resuming || !c->json) return 0;
+    if (!r->resuming || !c->json || r->joined) return 0;
+    r->joined = 1;
     /* Stopped again before a whole epoch: keep every earlier epoch. */
     r->resumed_at = r->n_reports ? r->reports[0].epoch : 0;
     jn_epoch_report *earlier;
@@ -293,9 +314,10 @@ int train_run(const train_config *c, double *valid_error, double *test_error)
     jn_objective *obj = NULL;
     jn_optimizer *opt = NULL;
     jn_trainer *tr = NULL;
-    run_state r = {.c = c, .tty = !c->quiet && isatty(STDERR_FILENO)};
+    run_state r = {.c = c, .tty = !c->quiet && isatty(STDERR_FILENO), .t0 = now_seconds(), .sizes = sizes,
+                   .n_sizes = n_hidden + 2, .epoch_records = c->json && !c->record_text};
     const char *status = "failed";
-    double test = NAN, t0 = now_seconds();
+    double test = NAN;
     rc = EXIT_RUN;
 
     r.threads_used = cli_threads(c->threads);
@@ -348,6 +370,10 @@ int train_run(const train_config *c, double *valid_error, double *test_error)
     jn_status st = c->mpi ? mpi_train(c, tr, net, obj, opt, data.train, data.valid, on_epoch, &r)
                           : jn_trainer_run(tr, net, obj, opt, data.train, data.valid);
     if (r.tty) fprintf(stderr, "\r\033[K");
+    /* A run that ends cleanly was accepted even if nothing was left to run
+     * (a finished run resumed); a refusal (a checkpoint of another run) ran
+     * no minibatch and leaves started 0, so an existing record is kept. */
+    if (st == JN_OK || st == JN_ERR_STOPPED || st == JN_ERR_DIVERGED) r.started = 1;
     if (r.out_of_memory) {
         fprintf(stderr, "jacnet train: out of memory recording the epochs\n");
         goto done;
@@ -371,11 +397,14 @@ int train_run(const train_config *c, double *valid_error, double *test_error)
     if (c->save) TRY(jn_net_save(net, c->save));
     rc = st == JN_OK ? 0 : EXIT_RUN;
 done:
-    if (c->json && join_earlier_record(c, &r) != 0) {
+    /* No record for a run that never started: the refused or failed start
+     * leaves whatever record is there (a finished run's) untouched. */
+    if (c->json && r.started && join_earlier_record(c, &r) != 0) {
         fprintf(stderr, "jacnet train: out of memory joining the earlier record\n");
         rc = EXIT_RUN;
     }
-    if (c->json && write_record(c, &r, sizes, n_hidden + 2, status, test, r.earlier_seconds + now_seconds() - t0) != 0)
+    if (c->json && r.started &&
+        write_record(c, &r, sizes, n_hidden + 2, status, test, r.earlier_seconds + now_seconds() - r.t0) != 0)
         rc = EXIT_RUN;
     free(r.reports);
     jn_trainer_free(tr);

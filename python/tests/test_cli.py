@@ -325,3 +325,52 @@ def test_bad_checkpoint_is_refused(files, tmp_path):
             "--epochs", 2, "--checkpoint", ck, "--quiet")
     assert r.returncode == 1 and "format" in r.stderr, r.stderr
     assert ck.read_bytes() == b"not a checkpoint at all"
+
+
+def test_refused_resume_leaves_the_record_untouched(files, tmp_path):
+    # A finished run, then the same checkpoint with another --noise-std: the
+    # resume is refused (exit 1) and the finished run's record stays as it was.
+    ck, rec = tmp_path / "run.jnc", tmp_path / "run.json"
+    base = ["train", "--train", files / "train.csv", "--valid-fraction", 0.2, "--model", "nj", "--lambda", 0.1,
+            "--hidden", 5, "--epochs", 3, "--checkpoint", ck, "--json", rec, "--quiet"]
+    r = run(*base)
+    assert r.returncode == 0, r.stderr
+    before = rec.read_bytes()
+    r = run(*base, "--noise-std", 0.2)
+    assert r.returncode == 1, r.stderr
+    assert rec.read_bytes() == before
+    assert json.loads(before)["status"] == "finished"
+
+
+def kill_after_epochs(n, *args):
+    """Start `jacnet ARGS`, wait for its n-th epoch line, SIGKILL it."""
+    p = subprocess.Popen([CLI, *map(str, args)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         env=dict(os.environ, JACNET_THREADS="1"))
+    seen = 0
+    while seen < n:
+        line = p.stdout.readline()
+        assert line, p.communicate()[1]
+        seen += line.startswith("epoch")
+    p.kill()
+    p.communicate(timeout=60)
+    return p.returncode
+
+
+def test_record_is_written_after_every_epoch(tmp_path):
+    # A run killed outright (no chance to write at the end) has its record up
+    # to its last epoch; resumed from the checkpoint, the record is the whole run.
+    x, y = blobs(6000, dim=32)
+    write_csv(tmp_path / "t.csv", x, y)
+    ck, rec = tmp_path / "run.jnc", tmp_path / "run.json"
+    args = ["train", "--train", tmp_path / "t.csv", "--valid-fraction", 0.1, "--model", "nj", "--lambda", 0.1,
+            "--hidden", 30, "--patience", 0, "--checkpoint", ck, "--json", rec]
+    assert kill_after_epochs(2, *args, "--epochs", 1000) == -signal.SIGKILL
+    killed = json.load(open(rec))
+    assert killed["status"] == "running" and killed["complete"] == 0
+    assert killed["epochs_run"] >= 2 and [e["epoch"] for e in killed["epochs"]] == list(range(1, killed["epochs_run"] + 1))
+    last = killed["epochs_run"]
+    r = run(*args, "--epochs", last + 2, "--quiet")
+    assert r.returncode == 0, r.stderr
+    whole = json.load(open(rec))
+    assert whole["status"] == "finished" and [e["epoch"] for e in whole["epochs"]] == list(range(1, last + 3))
+    assert whole["first_epoch"] == 1
