@@ -25,6 +25,13 @@ int usage_error(const char *command, const char *fmt, ...)
     return EXIT_USAGE;
 }
 
+const char *cli_plain_error(const char *message)
+{
+    size_t n = strspn(message, "abcdefghijklmnopqrstuvwxyz0123456789_");
+    if (!strncmp(message, "jn_", 3) && !strncmp(message + n, ": ", 2)) return message + n + 2;
+    return message;
+}
+
 int parse_double(const char *s, double *out)
 {
     char *end;

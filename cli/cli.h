@@ -38,6 +38,9 @@ int parse_u64(const char *s, uint64_t *out);
 int parse_hidden(const char *s, size_t *widths, size_t *count);
 /* Print "jacnet CMD: message" to stderr; returns EXIT_USAGE. */
 int usage_error(const char *command, const char *fmt, ...);
+/* A library message without its function name ("jn_trainer_run: ..."):
+ * users name files and options, not C functions. */
+const char *cli_plain_error(const char *message);
 /* --threads T, else 0 if JACNET_THREADS is set, else the online CPUs. */
 unsigned cli_threads(unsigned requested);
 

@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -287,10 +290,64 @@ static int write_record(const train_config *c, const run_state *r, const size_t 
     do {                                                                                       \
         jn_status st_ = (call);                                                                \
         if (st_ != JN_OK) {                                                                    \
-            fprintf(stderr, "jacnet train: %s: %s\n", jn_status_str(st_), cli_error(st_));    \
+            fprintf(stderr, "jacnet train: %s\n", cli_plain_error(cli_error(st_)));            \
             goto done;                                                                         \
         }                                                                                      \
     } while (0)
+
+/* Can the run write `path`? Records, models and checkpoints are all written
+ * as a temporary file beside path and renamed over it, so its directory
+ * must take a new file and path must not be a directory. Checked before the
+ * data are read, so that a typo costs no training. */
+static int check_output(const char *option, const char *path)
+{
+    struct stat sb;
+    if (!path) return 0;
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        fprintf(stderr, "jacnet train: --%s %s: is a directory, not a file\n", option, path);
+        return EXIT_USAGE;
+    }
+    size_t len = strlen(path) + 32;
+    char *probe = malloc(len);
+    if (!probe) return EXIT_RUN;
+    snprintf(probe, len, "%s.probe%ld", path, (long)getpid());
+    int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL, 0600), err = errno;
+    if (fd >= 0) {
+        close(fd);
+        unlink(probe);
+    }
+    free(probe);
+    if (fd < 0 && err != EEXIST) {
+        fprintf(stderr, "jacnet train: --%s %s: cannot write there: %s\n", option, path, strerror(err));
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
+/* Given files must fit the network made from --train: the same width, and
+ * no label it has no output for. (--dataset's splits and --valid-fraction's
+ * share always do.) Frees the data on a refusal, as data_load does. */
+static int check_data(const train_config *c, data_sets *d)
+{
+    const struct { const char *option, *file; const jn_dataset *ds; } sets[] = {
+        {"valid", c->data.valid, d->valid}, {"test", c->data.test, d->test}};
+    size_t dim = jn_dataset_dim(d->train), classes = jn_dataset_classes(d->train);
+    for (size_t i = 0; i < 2; i++) {
+        if (!sets[i].file || !sets[i].ds) continue;
+        size_t n = jn_dataset_dim(sets[i].ds), k = jn_dataset_classes(sets[i].ds);
+        if (n != dim)
+            fprintf(stderr, "jacnet train: --%s %s: %zu features, the network takes %zu (the width of --train %s)\n",
+                    sets[i].option, sets[i].file, n, dim, c->data.train);
+        else if (k > classes)
+            fprintf(stderr, "jacnet train: --%s %s: labels up to %zu, the network has %zu outputs (the classes of "
+                    "--train %s)\n", sets[i].option, sets[i].file, k - 1, classes, c->data.train);
+        else
+            continue;
+        data_free(d);
+        return EXIT_USAGE;
+    }
+    return 0;
+}
 
 int train_run(const train_config *c, double *valid_error, double *test_error)
 {
@@ -306,8 +363,13 @@ int train_run(const train_config *c, double *valid_error, double *test_error)
     if (parse_hidden(c->hidden_spec, sizes + 1, &n_hidden))
         return usage_error("train", "--hidden '%s': widths like 1000 or 1000,500 (1 to 8 layers)", c->hidden_spec);
 
-    data_sets data;
-    int rc = c->loaded ? (data = *c->loaded, 0) : data_load(&c->data, !c->no_test, &data);
+    data_sets data = {0};
+    int rc = 0;
+    if (!c->record_text) rc = check_output("json", c->json); /* else the caller (sweep) writes the record */
+    if (!rc) rc = check_output("save", c->save);
+    if (!rc) rc = check_output("checkpoint", c->checkpoint);
+    if (!rc) rc = c->loaded ? (data = *c->loaded, 0) : data_load(&c->data, !c->no_test, &data);
+    if (!rc && !c->loaded) rc = check_data(c, &data);
     if (c->mpi) rc = mpi_agree_load("train", rc, &data);
     if (rc) return rc;
     jn_net *net = NULL;
@@ -316,7 +378,7 @@ int train_run(const train_config *c, double *valid_error, double *test_error)
     jn_trainer *tr = NULL;
     run_state r = {.c = c, .tty = !c->quiet && isatty(STDERR_FILENO), .t0 = now_seconds(), .sizes = sizes,
                    .n_sizes = n_hidden + 2, .epoch_records = c->json && !c->record_text};
-    const char *status = "failed";
+    const char *status = "failed", *status_ok;
     double test = NAN;
     rc = EXIT_RUN;
 
@@ -384,17 +446,30 @@ int train_run(const train_config *c, double *valid_error, double *test_error)
     } else if (st == JN_ERR_DIVERGED) {
         status = "diverged";
         fprintf(stderr, "jacnet train: %s\n", cli_error(st));
+    } else if ((st == JN_ERR_FORMAT || st == JN_ERR_INVALID) && r.resuming && !r.started) {
+        /* The checkpoint was refused (damaged, or another run's): say how
+         * to go on, since the file is left as it is. */
+        fprintf(stderr, "jacnet train: --checkpoint %s: %s; %sdelete it (or give another --checkpoint) to start afresh\n",
+                c->checkpoint, cli_plain_error(cli_error(st)),
+                st == JN_ERR_INVALID ? "resume with the options the run was started with, or " : "");
+        goto done;
     } else {
         TRY(st);
         status = "finished";
     }
     if (r.n_reports && valid_error) *valid_error = r.reports[r.n_reports - 1].best_valid_error;
+    /* The model first: whatever fails after it, the training is not lost.
+     * A step failing after the run makes the record "failed" (not complete),
+     * so a sweep trains the point again. */
+    status_ok = status;
+    status = "failed";
+    if (c->save) TRY(jn_net_save(net, c->save));
     if (data.test && st != JN_ERR_DIVERGED) {
         TRY(jn_net_error_rate(net, data.test, &test));
         if (test_error) *test_error = test;
         if (!c->quiet) printf("test error: %.2f%%\n", 100.0 * test);
     }
-    if (c->save) TRY(jn_net_save(net, c->save));
+    status = status_ok;
     rc = st == JN_OK ? 0 : EXIT_RUN;
 done:
     /* No record for a run that never started: the refused or failed start

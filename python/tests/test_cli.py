@@ -323,8 +323,11 @@ def test_bad_checkpoint_is_refused(files, tmp_path):
     ck.write_bytes(b"not a checkpoint at all")
     r = run("train", "--train", files / "train.csv", "--valid-fraction", 0.2, "--model", "mlp", "--hidden", 5,
             "--epochs", 2, "--checkpoint", ck, "--quiet")
-    assert r.returncode == 1 and "format" in r.stderr, r.stderr
+    assert r.returncode == 1 and "not a libjacnet checkpoint" in r.stderr, r.stderr
     assert ck.read_bytes() == b"not a checkpoint at all"
+    # The message says how to go on: the file is left as it is.
+    assert r.stderr.startswith("jacnet train: --checkpoint %s: " % ck), r.stderr
+    assert "delete it (or give another --checkpoint) to start afresh" in r.stderr, r.stderr
 
 
 def test_refused_resume_leaves_the_record_untouched(files, tmp_path):
@@ -339,6 +342,9 @@ def test_refused_resume_leaves_the_record_untouched(files, tmp_path):
     r = run(*base, "--noise-std", 0.2)
     assert r.returncode == 1, r.stderr
     assert rec.read_bytes() == before
+    # The floats as the user wrote them; no C function names.
+    assert "noise 0.1, this run has 0.2" in r.stderr and "jn_" not in r.stderr, r.stderr
+    assert "resume with the options the run was started with, or delete it" in r.stderr, r.stderr
     assert json.loads(before)["status"] == "finished"
 
 
@@ -374,3 +380,34 @@ def test_record_is_written_after_every_epoch(tmp_path):
     whole = json.load(open(rec))
     assert whole["status"] == "finished" and [e["epoch"] for e in whole["epochs"]] == list(range(1, last + 3))
     assert whole["first_epoch"] == 1
+
+
+@pytest.mark.parametrize("which", ["--test", "--valid"])
+def test_data_that_does_not_fit_is_refused_before_training(files, tmp_path, which):
+    # The network is made from --train (16 features, 3 classes): a file of
+    # another width, or with labels it has no output for, is refused before
+    # the first epoch, in the user's terms, with nothing written.
+    x, y = blobs(60, dim=5)
+    write_csv(tmp_path / "narrow.csv", x, y)
+    x, y = blobs(60, dim=16, classes=8)
+    write_csv(tmp_path / "eight.csv", x, y)
+    for name, want in (("narrow.csv", ": 5 features, the network takes 16"),
+                       ("eight.csv", ": labels up to 7, the network has 3 outputs")):
+        rec, model = tmp_path / "r.json", tmp_path / "m.jn"
+        r = run("train", "--train", files / "train.csv", which, tmp_path / name, "--model", "mlp", "--hidden", 5,
+                "--epochs", 50, "--patience", 0, "--json", rec, "--save", model)
+        assert r.returncode == 2, r.stderr
+        assert "%s %s%s" % (which, tmp_path / name, want) in r.stderr, r.stderr
+        assert "jn_" not in r.stderr and "ds " not in r.stderr and r.stderr.count("\n") == 1, r.stderr
+        assert "epoch" not in r.stdout and not rec.exists() and not model.exists()
+
+
+@pytest.mark.parametrize("option", ["--json", "--save", "--checkpoint"])
+def test_unwritable_outputs_are_refused_before_training(files, tmp_path, option):
+    for path, why in ((tmp_path / "no" / "such" / "dir" / "f", "cannot write there"), (tmp_path, "is a directory")):
+        r = run("train", "--train", files / "train.csv", "--model", "mlp", "--hidden", 5, "--epochs", 50,
+                "--patience", 0, option, path)
+        assert r.returncode == 2, r.stderr
+        assert r.stderr.startswith("jacnet train: %s %s: %s" % (option, path, why)), r.stderr
+        assert "epoch" not in r.stdout
+    assert os.listdir(tmp_path) == []  # the probe left nothing
