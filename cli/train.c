@@ -78,7 +78,9 @@ static double now_seconds(void)
 typedef struct run_state {
     const train_config *c;
     int tty;
-    double epoch_start, run_start, last_draw;
+    double epoch_start, last_batch, last_draw; /* progress: when the epoch's timing began, the last batch, the last draw */
+    unsigned progress_epoch, patience;          /* the epoch timed; patience when validating, else 0 */
+    size_t epoch_first;                         /* batches done when the epoch's timing began */
     jn_epoch_report *reports;
     const char *precision_used;
     unsigned threads_used;  /* the count set for the run; 0: $JACNET_THREADS's */
@@ -103,6 +105,10 @@ static void format_duration(char *buf, size_t size, double s)
     else snprintf(buf, size, "%02ld:%02ld", t / 60, t % 60);
 }
 
+/* The progress line on a terminal: the epoch's bar, examples per second,
+ * the time left in the epoch and in the run. The run ends at --epochs at
+ * the latest; with patience, at best epoch + patience unless a better epoch
+ * comes, so the run's time left is shown as that range. */
 static int on_batch(unsigned epoch, size_t done, size_t total, void *user)
 {
     run_state *r = user;
@@ -110,21 +116,36 @@ static int on_batch(unsigned epoch, size_t done, size_t total, void *user)
     if (cli_interrupted) return 1;
     if (!r->tty) return 0;
     double t = now_seconds();
-    if (done == 1) r->epoch_start = t;
+    if (epoch != r->progress_epoch) {
+        /* Timed from the previous batch (or the run's start): a resumed
+         * epoch begins mid-way, at done > 1. */
+        r->progress_epoch = epoch;
+        r->epoch_start = r->last_batch;
+        r->epoch_first = done - 1;
+    }
+    r->last_batch = t;
     if (t - r->last_draw < 0.2 && done != total) return 0;
     r->last_draw = t;
-    double per_batch = (t - r->epoch_start) / (double)done;
-    double left_epoch = per_batch * (double)(total - done);
-    double left_run = left_epoch + (double)(r->c->epochs - epoch) * per_batch * (double)total;
-    char eta_epoch[48], eta_run[48];
+    double per_batch = done > r->epoch_first ? (t - r->epoch_start) / (double)(done - r->epoch_first) : -1;
+    double per_epoch = per_batch * (double)total, left_epoch = per_batch * (double)(total - done);
+    unsigned last = r->c->epochs; /* the last epoch the run can reach */
+    const jn_epoch_report *prev = r->n_reports ? &r->reports[r->n_reports - 1] : NULL;
+    if (prev && r->patience && prev->best_valid_error >= 0 && prev->best_epoch + r->patience < last)
+        last = prev->best_epoch + r->patience;
+    char eta_epoch[48], eta_run[48], eta_most[48], range[100] = "";
     format_duration(eta_epoch, sizeof eta_epoch, left_epoch);
-    format_duration(eta_run, sizeof eta_run, left_run);
-    int width = 30, filled = (int)((double)width * (double)done / (double)total);
+    format_duration(eta_run, sizeof eta_run, per_batch < 0 ? -1 : left_epoch + (double)(last - epoch) * per_epoch);
+    format_duration(eta_most, sizeof eta_most,
+                    per_batch < 0 ? -1 : left_epoch + (double)(r->c->epochs - epoch) * per_epoch);
+    if (last != r->c->epochs) snprintf(range, sizeof range, "%s-%s", eta_run, eta_most);
+    else snprintf(range, sizeof range, "%s", eta_most);
+    double rate = per_batch > 0 ? (double)r->c->batch / per_batch : 0;
+    int width = 24, filled = (int)((double)width * (double)done / (double)total);
     char valid[32] = "";
-    if (r->n_reports && r->reports[r->n_reports - 1].best_valid_error >= 0)
-        snprintf(valid, sizeof valid, "  best valid %.2f%%", 100.0 * r->reports[r->n_reports - 1].best_valid_error);
-    fprintf(stderr, "\r\033[Kepoch %u/%u [%.*s%*s] %zu/%zu  ETA %s (run <= %s)%s", epoch, r->c->epochs, filled,
-            "##############################", width - filled, "", done, total, eta_epoch, eta_run, valid);
+    if (prev && prev->best_valid_error >= 0) snprintf(valid, sizeof valid, "  best valid %.2f%%", 100.0 * prev->best_valid_error);
+    fprintf(stderr, "\r\033[Kepoch %u/%u [%.*s%*s] %zu/%zu  %.0f ex/s  epoch ETA %s  run ETA %s%s", epoch,
+            r->c->epochs, filled, "########################", width - filled, "", done, total, rate, eta_epoch, range,
+            valid);
     return 0;
 }
 
@@ -428,7 +449,8 @@ int train_run(const train_config *c, double *valid_error, double *test_error)
         printf(", lr %g, batch %zu, seed %llu\n", c->lr, c->batch, (unsigned long long)c->seed);
         fflush(stdout);
     }
-    r.run_start = now_seconds();
+    r.last_batch = now_seconds();
+    r.patience = data.valid ? c->patience : 0;
     jn_status st = c->mpi ? mpi_train(c, tr, net, obj, opt, data.train, data.valid, on_epoch, &r)
                           : jn_trainer_run(tr, net, obj, opt, data.train, data.valid);
     if (r.tty) fprintf(stderr, "\r\033[K");
@@ -467,7 +489,7 @@ int train_run(const train_config *c, double *valid_error, double *test_error)
     if (data.test && st != JN_ERR_DIVERGED) {
         TRY(jn_net_error_rate(net, data.test, &test));
         if (test_error) *test_error = test;
-        if (!c->quiet) printf("test error: %.2f%%\n", 100.0 * test);
+        printf("test error: %.2f%%\n", 100.0 * test); /* the result: --quiet too */
     }
     status = status_ok;
     rc = st == JN_OK ? 0 : EXIT_RUN;

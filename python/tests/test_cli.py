@@ -5,6 +5,7 @@ options. JACNET_CLI names the binary (make check sets it)."""
 import gzip
 import json
 import os
+import re
 import signal
 import struct
 import subprocess
@@ -411,3 +412,46 @@ def test_unwritable_outputs_are_refused_before_training(files, tmp_path, option)
         assert r.stderr.startswith("jacnet train: %s %s: %s" % (option, path, why)), r.stderr
         assert "epoch" not in r.stdout
     assert os.listdir(tmp_path) == []  # the probe left nothing
+
+
+def test_progress_on_a_terminal_one_line_per_epoch_otherwise(tmp_path):
+    # On a terminal (stderr), a line redrawn within the epoch: examples per
+    # second, the epoch's and the run's time left (a range with patience:
+    # best epoch + patience at the soonest, --epochs at the latest).
+    import pty
+    x, y = blobs(3000, dim=32)
+    write_csv(tmp_path / "t.csv", x, y)
+    args = [CLI, "train", "--train", str(tmp_path / "t.csv"), "--valid-fraction", "0.2", "--model", "nj",
+            "--lambda", "0.1", "--hidden", "40", "--epochs", "6", "--patience", "3"]
+    master, slave = pty.openpty()
+    p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=slave, text=True, env=dict(os.environ, JACNET_THREADS="1"))
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    out = p.communicate(timeout=120)[0]
+    os.close(master)
+    assert p.returncode == 0
+    term = b"".join(chunks).decode()
+    assert "\r" in term and " ex/s" in term and "epoch ETA " in term and "run ETA " in term, term
+    # After the first epoch the run's time left is a range (epoch 1 + patience 3 < 6).
+    assert re.search(r"epoch 2/6 .* run ETA \d\d:\d\d-\d\d:\d\d", term), term
+    epochs = sum(ln.startswith("epoch ") for ln in out.splitlines())
+    assert epochs >= 4
+    # Not on a terminal: one line per epoch, no progress line.
+    r = run(*args[1:])
+    assert r.returncode == 0 and "\r" not in r.stderr and "ex/s" not in r.stderr
+    assert sum(ln.startswith("epoch ") for ln in r.stdout.splitlines()) == epochs
+
+
+def test_quiet_still_prints_the_result(files):
+    r = run("train", "--train", files / "train.csv", "--valid-fraction", 0.2, "--test", files / "test.csv", "--model",
+            "mlp", "--hidden", 5, "--epochs", 2, "--quiet")
+    assert r.returncode == 0, r.stderr
+    assert re.fullmatch(r"test error: \d+\.\d\d%\n", r.stdout), r.stdout
