@@ -75,7 +75,9 @@ static void print_default(const opt_spec *o)
     switch (o->kind) {
     case OPT_FLAG: break;
     case OPT_STRING: if (*(const char **)o->value) printf(" (default %s)", *(const char **)o->value); break;
-    case OPT_DOUBLE: printf(" (default %g)", *(double *)o->value); break;
+    case OPT_DOUBLE: /* NaN: no default (--lambda, which some models require) */
+        if (isfinite(*(double *)o->value)) printf(" (default %g)", *(double *)o->value);
+        break;
     case OPT_UINT: printf(" (default %u)", *(unsigned *)o->value); break;
     case OPT_SIZE: printf(" (default %zu)", *(size_t *)o->value); break;
     case OPT_U64: printf(" (default %llu)", (unsigned long long)*(uint64_t *)o->value); break;

@@ -44,6 +44,18 @@ static jn_status curvature(jn_net *net, const jn_dataset *ds, double *mean_j, do
     return JN_OK;
 }
 
+/* Does the file begin with a checkpoint's magic (docs/FORMAT.md)? A user
+ * may well take the .jnc a run left for its model. */
+static int is_checkpoint(const char *path)
+{
+    static const unsigned char magic[8] = {0x89, 'J', 'N', 'C', '\r', '\n', 0x1a, '\n'};
+    unsigned char head[8];
+    FILE *f = fopen(path, "rb");
+    int yes = f && fread(head, 1, 8, f) == 8 && !memcmp(head, magic, 8);
+    if (f) fclose(f);
+    return yes;
+}
+
 int cmd_eval(int argc, char **argv)
 {
     data_spec data = {0};
@@ -87,7 +99,12 @@ int cmd_eval(int argc, char **argv)
     jn_net *net = NULL;
     jn_status st = jn_net_load(&net, pos[0]);
     if (st != JN_OK) {
-        fprintf(stderr, "jacnet eval: cannot load %s: %s\n", pos[0], jn_last_error());
+        if (is_checkpoint(pos[0]))
+            fprintf(stderr, "jacnet eval: %s is a training checkpoint (train --checkpoint), not a model: run the train "
+                    "command that wrote it again with --save MODEL.jn (it resumes from the checkpoint; a finished run "
+                    "is only saved), then evaluate MODEL.jn\n", pos[0]);
+        else
+            fprintf(stderr, "jacnet eval: cannot load %s: %s\n", pos[0], cli_plain_error(jn_last_error()));
         return EXIT_RUN;
     }
     data_sets sets;

@@ -547,7 +547,7 @@ int cmd_train(int argc, char **argv)
         {"epochs", OPT_UINT, &c.epochs, "N", "most epochs", 1, 1000000},
         {"patience", OPT_UINT, &c.patience, "N", "stop after N epochs without a better validation error (0: never)", 0, 1000000},
         {"batch", OPT_SIZE, &c.batch, "B", "minibatch size", 1, 1 << 20},
-        {"lambda", OPT_DOUBLE, &c.lambda, "L", "penalty weight: l2 for l2, ||J||^2 for jacobian/nj/nj-both (required)", 0, 1e9},
+        {"lambda", OPT_DOUBLE, &c.lambda, "L", "penalty weight: l2 for l2, ||J||^2 for jacobian/nj/nj-both (required by those)", 0, 1e9},
         {"noise-std", OPT_DOUBLE, &c.noise_std, "S", "Gaussian noise std for noise/nj/nj-both", 0, 1e3},
         {"projections", OPT_UINT, &c.projections, "K", "0: exact penalty; K: random-projection estimate", 0, 100000},
         {"seed", OPT_U64, &c.seed, "S", "seed of the initial weights, shuffling and noise", 0, 1.8e19},

@@ -455,3 +455,31 @@ def test_quiet_still_prints_the_result(files):
             "mlp", "--hidden", 5, "--epochs", 2, "--quiet")
     assert r.returncode == 0, r.stderr
     assert re.fullmatch(r"test error: \d+\.\d\d%\n", r.stdout), r.stdout
+
+
+def test_help_shows_no_nan_default_and_version_help():
+    for cmd in ("train", "eval", "sweep"):
+        r = run(cmd, "--help")
+        assert r.returncode == 0 and "nan" not in r.stdout.lower(), r.stdout
+    line = [ln for ln in run("train", "--help").stdout.splitlines() if "--lambda" in ln][0]
+    assert "(default" not in line and "required by those" in line, line
+    r = run("version", "--help")
+    assert r.returncode == 0 and r.stdout.startswith("usage: jacnet version\n"), r.stdout
+    assert r.stdout.splitlines()[-1] == run("version").stdout.strip() and re.fullmatch(r"jacnet \d+\.\d+\.\d+\n",
+                                                                                        run("version").stdout)
+    r = run("version", "--frobnicate")
+    assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
+
+
+def test_eval_of_a_checkpoint_says_how_to_get_a_model(files, tmp_path):
+    ck, model = tmp_path / "run.jnc", tmp_path / "m.jn"
+    args = ["train", "--train", files / "train.csv", "--valid-fraction", 0.2, "--model", "mlp", "--hidden", 5,
+            "--epochs", 2, "--checkpoint", ck, "--quiet"]
+    assert run(*args).returncode == 0
+    r = run("eval", ck, "--test", files / "test.csv")
+    assert r.returncode == 1 and "is a training checkpoint" in r.stderr and "--save MODEL.jn" in r.stderr, r.stderr
+    # The advice works: the same command with --save writes the model without training again.
+    r = run(*args[:-1], "--save", model)
+    assert r.returncode == 0 and "resuming from" in r.stdout, r.stderr
+    assert not [ln for ln in r.stdout.splitlines() if ln.startswith("epoch")], r.stdout
+    assert run("eval", model, "--test", files / "test.csv").returncode == 0
