@@ -87,6 +87,17 @@ int train_run(const train_config *c, double *valid_error, double *test_error);
 extern volatile int cli_interrupted;
 void cli_install_signal_handlers(void);
 
+/* Can the run write a file at path (given as --option)? Prints why not and
+ * returns EXIT_USAGE; 0 when it can. */
+int check_output(const char *option, const char *path);
+
+/* ---- train --plot (plot.c) ---- */
+/* The python3 that can draw (numpy, matplotlib, jacnet.plot): $JACNET_PYTHON
+ * when set, else the install's, else PATH's; NULL (message printed) if none. */
+const char *plot_python(void);
+/* python -m jacnet.plot record -o png; 0, or EXIT_RUN (message printed). */
+int plot_record(const char *python, const char *record, const char *png);
+
 /* ---- JSON records (json.c) ---- */
 typedef struct json_out {
     FILE *f;

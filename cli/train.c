@@ -12,7 +12,6 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/types.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 volatile int cli_interrupted;
@@ -320,7 +319,7 @@ static int write_record(const train_config *c, const run_state *r, const size_t 
  * as a temporary file beside path and renamed over it, so its directory
  * must take a new file and path must not be a directory. Checked before the
  * data are read, so that a typo costs no training. */
-static int check_output(const char *option, const char *path)
+int check_output(const char *option, const char *path)
 {
     struct stat sb;
     if (!path) return 0;
@@ -582,19 +581,15 @@ int cmd_train(int argc, char **argv)
     c.command_line = cmdline;
     cli_install_signal_handlers();
     if (plot && !c.json) return usage_error("train", "--plot draws the --json record: give --json FILE too");
+    /* Refused rather than forking interpreters on every rank of an MPI job. */
+    if (plot && c.mpi)
+        return usage_error("train", "--plot is not available with --mpi: draw the record with python3 -m jacnet.plot");
+    /* The interpreter and the picture's path before training, not after. */
+    const char *python = NULL;
+    if (plot && (rc = check_output("plot", plot)) != 0) return rc;
+    if (plot && !(python = plot_python())) return EXIT_USAGE;
     rc = train_run(&c, NULL, NULL);
-    if (plot && c.json && access(c.json, F_OK) == 0) {
-        /* The plot is a convenience: its failure is reported, not fatal. */
-        pid_t pid = fork();
-        if (pid == 0) {
-            execlp("python3", "python3", "-m", "jacnet.plot", c.json, "-o", plot, (char *)NULL);
-            fprintf(stderr, "jacnet train: --plot needs python3 with the jacnet package (make install-python)\n");
-            _exit(127);
-        }
-        int ws = 0;
-        if (pid < 0 || waitpid(pid, &ws, 0) < 0 || !WIFEXITED(ws) || WEXITSTATUS(ws) != 0)
-            fprintf(stderr, "jacnet train: --plot: no picture drawn (python3 -m jacnet.plot failed)\n");
-    }
+    if (plot && access(c.json, F_OK) == 0 && plot_record(python, c.json, plot) != 0 && rc == 0) rc = EXIT_RUN;
     if (c.mpi) rc = mpi_train_finish(rc);
     free(cmdline);
     if (cli_interrupted && rc == EXIT_RUN) rc = 130;

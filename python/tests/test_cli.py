@@ -483,3 +483,30 @@ def test_eval_of_a_checkpoint_says_how_to_get_a_model(files, tmp_path):
     assert r.returncode == 0 and "resuming from" in r.stdout, r.stderr
     assert not [ln for ln in r.stdout.splitlines() if ln.startswith("epoch")], r.stdout
     assert run("eval", model, "--test", files / "test.csv").returncode == 0
+
+
+def test_plot_needs_an_interpreter_that_can_draw_checked_before_training(files, tmp_path):
+    import sys
+    # An interpreter without its site packages: no numpy, no matplotlib.
+    bare = tmp_path / "bare-python"
+    bare.write_text("#!/bin/sh\nexec %s -S \"$@\"\n" % sys.executable)
+    bare.chmod(0o755)
+    rec, png = tmp_path / "r.json", tmp_path / "c.png"
+    args = [CLI, "train", "--train", str(files / "train.csv"), "--valid-fraction", "0.2", "--model", "mlp",
+            "--hidden", "5", "--epochs", "3", "--json", str(rec), "--plot", str(png)]
+    import jacnet  # its directory on the path: not the site packages, which -S leaves out
+    env = dict(os.environ, JACNET_THREADS="1", JACNET_PYTHON=str(bare),
+               PYTHONPATH=os.path.dirname(os.path.dirname(os.path.abspath(jacnet.__file__))))
+    r = subprocess.run(args, capture_output=True, text=True, timeout=120, env=env)
+    assert r.returncode == 2, r.stderr
+    assert "JACNET_PYTHON=%s cannot draw (No module named" % bare in r.stderr, r.stderr
+    assert "epoch" not in r.stdout and not rec.exists() and not png.exists()
+    # A picture path that cannot be written is refused too.
+    r = subprocess.run(args[:-1] + [str(tmp_path / "no" / "c.png")], capture_output=True, text=True, timeout=120,
+                       env=env)
+    assert r.returncode == 2 and "--plot %s: cannot write there" % (tmp_path / "no" / "c.png") in r.stderr, r.stderr
+    # One that can draw (this one, with the package on its path) draws.
+    pytest.importorskip("matplotlib")
+    r = subprocess.run(args, capture_output=True, text=True, timeout=120, env=dict(env, JACNET_PYTHON=sys.executable))
+    assert r.returncode == 0, r.stderr
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
