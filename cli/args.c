@@ -25,6 +25,16 @@ int usage_error(const char *command, const char *fmt, ...)
     return EXIT_USAGE;
 }
 
+const char *cli_num(char buf[32], double v)
+{
+    for (int digits = 1; digits < 17; digits++) {
+        snprintf(buf, 32, "%.*g", digits, v);
+        if (strtod(buf, NULL) == v) return buf;
+    }
+    snprintf(buf, 32, "%.17g", v);
+    return buf;
+}
+
 const char *cli_plain_error(const char *message)
 {
     size_t n = strspn(message, "abcdefghijklmnopqrstuvwxyz0123456789_");

@@ -38,6 +38,9 @@ int parse_u64(const char *s, uint64_t *out);
 int parse_hidden(const char *s, size_t *widths, size_t *count);
 /* Print "jacnet CMD: message" to stderr; returns EXIT_USAGE. */
 int usage_error(const char *command, const char *fmt, ...);
+/* v in the fewest digits that read back as v: as the user wrote it
+ * (0.1, 0.123456789), where %g would round and %.17g add noise. */
+const char *cli_num(char buf[32], double v);
 /* A library message without its function name ("jn_trainer_run: ..."):
  * users name files and options, not C functions. */
 const char *cli_plain_error(const char *message);
@@ -90,6 +93,10 @@ void cli_install_signal_handlers(void);
 /* Can the run write a file at path (given as --option)? Prints why not and
  * returns EXIT_USAGE; 0 when it can. */
 int check_output(const char *option, const char *path);
+
+/* Do the --valid/--test files of c fit the network made from --train
+ * (width, labels)? Prints why not, frees d and returns EXIT_USAGE. */
+int check_data(const char *command, const train_config *c, data_sets *d);
 
 /* ---- train --plot (plot.c) ---- */
 /* The python3 that can draw (numpy, matplotlib, jacnet.plot): $JACNET_PYTHON

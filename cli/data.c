@@ -53,7 +53,9 @@ static int split_valid(data_sets *s, double fraction)
 {
     size_t n = jn_dataset_count(s->train), nv = (size_t)(fraction * (double)n + 0.5);
     if (nv == 0 || nv >= n) {
-        fprintf(stderr, "jacnet: --valid-fraction %g leaves %zu of %zu examples for validation\n", fraction, nv, n);
+        char f[32];
+        fprintf(stderr, "jacnet: --valid-fraction %s leaves %zu of %zu examples for validation\n", cli_num(f, fraction),
+                nv, n);
         data_free(s);
         return EXIT_USAGE;
     }

@@ -296,6 +296,7 @@ int cmd_sweep(int argc, char **argv)
     /* The data once for every point (the test set is never read); under
      * --mpi every rank loads it, and a failure on any rank ends them all. */
     if (!rc) rc = data_load(&base.data, 0, &data);
+    if (!rc) rc = check_data("sweep", &base, &data); /* a --valid file that does not fit, before any point */
     if (mpi) rc = mpi_agree_load("sweep", rc, &data);
     if (rc) goto out;
     cli_install_signal_handlers();

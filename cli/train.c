@@ -347,7 +347,7 @@ int check_output(const char *option, const char *path)
 /* Given files must fit the network made from --train: the same width, and
  * no label it has no output for. (--dataset's splits and --valid-fraction's
  * share always do.) Frees the data on a refusal, as data_load does. */
-static int check_data(const train_config *c, data_sets *d)
+int check_data(const char *command, const train_config *c, data_sets *d)
 {
     const struct { const char *option, *file; const jn_dataset *ds; } sets[] = {
         {"valid", c->data.valid, d->valid}, {"test", c->data.test, d->test}};
@@ -356,11 +356,11 @@ static int check_data(const train_config *c, data_sets *d)
         if (!sets[i].file || !sets[i].ds) continue;
         size_t n = jn_dataset_dim(sets[i].ds), k = jn_dataset_classes(sets[i].ds);
         if (n != dim)
-            fprintf(stderr, "jacnet train: --%s %s: %zu features, the network takes %zu (the width of --train %s)\n",
-                    sets[i].option, sets[i].file, n, dim, c->data.train);
+            fprintf(stderr, "jacnet %s: --%s %s: %zu features, the network takes %zu (the width of --train %s)\n",
+                    command, sets[i].option, sets[i].file, n, dim, c->data.train);
         else if (k > classes)
-            fprintf(stderr, "jacnet train: --%s %s: labels up to %zu, the network has %zu outputs (the classes of "
-                    "--train %s)\n", sets[i].option, sets[i].file, k - 1, classes, c->data.train);
+            fprintf(stderr, "jacnet %s: --%s %s: labels up to %zu, the network has %zu outputs (the classes of "
+                    "--train %s)\n", command, sets[i].option, sets[i].file, k - 1, classes, c->data.train);
         else
             continue;
         data_free(d);
@@ -389,7 +389,7 @@ int train_run(const train_config *c, double *valid_error, double *test_error)
     if (!rc) rc = check_output("save", c->save);
     if (!rc) rc = check_output("checkpoint", c->checkpoint);
     if (!rc) rc = c->loaded ? (data = *c->loaded, 0) : data_load(&c->data, !c->no_test, &data);
-    if (!rc && !c->loaded) rc = check_data(c, &data);
+    if (!rc && !c->loaded) rc = check_data("train", c, &data);
     if (c->mpi) rc = mpi_agree_load("train", rc, &data);
     if (rc) return rc;
     jn_net *net = NULL;
@@ -443,9 +443,10 @@ int train_run(const train_config *c, double *valid_error, double *test_error)
                data.valid ? jn_dataset_count(data.valid) : 0, data.test ? jn_dataset_count(data.test) : 0);
         for (size_t i = 0; i < n_sizes; i++) printf("%s%zu", i ? "-" : " ", sizes[i]);
         printf(", model %s", c->model);
-        if (m->uses_lambda) printf(", lambda %g", c->lambda);
-        if (m->uses_noise) printf(", noise std %g", c->noise_std);
-        printf(", lr %g, batch %zu, seed %llu\n", c->lr, c->batch, (unsigned long long)c->seed);
+        char num[32];
+        if (m->uses_lambda) printf(", lambda %s", cli_num(num, c->lambda));
+        if (m->uses_noise) printf(", noise std %s", cli_num(num, c->noise_std));
+        printf(", lr %s, batch %zu, seed %llu\n", cli_num(num, c->lr), c->batch, (unsigned long long)c->seed);
         fflush(stdout);
     }
     r.last_batch = now_seconds();

@@ -510,3 +510,19 @@ def test_plot_needs_an_interpreter_that_can_draw_checked_before_training(files, 
     r = subprocess.run(args, capture_output=True, text=True, timeout=120, env=dict(env, JACNET_PYTHON=sys.executable))
     assert r.returncode == 0, r.stderr
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_numbers_printed_as_written_and_sweep_checks_valid(files, tmp_path):
+    r = run("train", "--train", files / "train.csv", "--model", "nj", "--lambda", "0.123456789", "--lr", "0.05",
+            "--hidden", 3, "--epochs", 1)
+    assert r.returncode == 0, r.stderr
+    assert "lambda 0.123456789, noise std 0.1, lr 0.05," in r.stdout, r.stdout
+    # sweep refuses a --valid file of another width before any point runs.
+    x, y = blobs(60, dim=5)
+    write_csv(tmp_path / "narrow.csv", x, y)
+    r = run("sweep", "--train", files / "train.csv", "--valid", tmp_path / "narrow.csv", "--results", tmp_path / "s",
+            "--model", "mlp", "--hidden", 3, "--epochs", 1)
+    assert r.returncode == 2, r.stderr
+    assert r.stderr == "jacnet sweep: --valid %s: 5 features, the network takes 16 (the width of --train %s)\n" % (
+        tmp_path / "narrow.csv", files / "train.csv")
+    assert not [f for f in os.listdir(tmp_path / "s") if f.endswith(".json")]
