@@ -90,7 +90,8 @@ typedef struct run_state {
     double earlier_seconds; /* the earlier invocations' total seconds */
     int joined;             /* the earlier record's epochs are in reports */
     int started;            /* the trainer accepted the run (a batch or an epoch ran, or it ended cleanly) */
-    int epoch_records;      /* write the record after every epoch (train --json) */
+    int epoch_records;      /* write the record after every epoch (train --json; a sweep's point, on rank 0:
+                               the others' records reach rank 0 when they end) */
     const size_t *sizes;    /* the network, for the record */
     size_t n_sizes;
     double t0;              /* when this invocation began */
@@ -297,7 +298,9 @@ static int write_record(const train_config *c, const run_state *r, const size_t 
     json_num(&j, "total_seconds", total_seconds);
     json_close(&j, '}');
     fclose(f);
-    if (c->record_text) { /* the caller (sweep) writes it */
+    /* The final record goes to the caller (sweep) when it asks, which writes
+     * it (rank 0 under --mpi); the records of every epoch go to the file. */
+    if (c->record_text && strcmp(status, "running")) {
         *c->record_text = text;
         return 0;
     }
@@ -397,7 +400,7 @@ int train_run(const train_config *c, double *valid_error, double *test_error)
     jn_optimizer *opt = NULL;
     jn_trainer *tr = NULL;
     run_state r = {.c = c, .tty = !c->quiet && isatty(STDERR_FILENO), .t0 = now_seconds(), .sizes = sizes,
-                   .n_sizes = n_hidden + 2, .epoch_records = c->json && !c->record_text};
+                   .n_sizes = n_hidden + 2, .epoch_records = c->json && (!c->record_text || mpi_rank() == 0)};
     const char *status = "failed", *status_ok;
     double test = NAN;
     rc = EXIT_RUN;

@@ -526,3 +526,23 @@ def test_numbers_printed_as_written_and_sweep_checks_valid(files, tmp_path):
     assert r.stderr == "jacnet sweep: --valid %s: 5 features, the network takes 16 (the width of --train %s)\n" % (
         tmp_path / "narrow.csv", files / "train.csv")
     assert not [f for f in os.listdir(tmp_path / "s") if f.endswith(".json")]
+
+
+def test_sweep_point_record_is_written_after_every_epoch(tmp_path):
+    # As for train: a sweep killed mid-point leaves that point's record up to
+    # its last epoch (not complete); run again with --checkpoints, the point
+    # resumes and its record lists the whole run.
+    x, y = blobs(6000, dim=32)
+    write_csv(tmp_path / "t.csv", x, y)
+    out = tmp_path / "s"
+    args = ["sweep", "--train", tmp_path / "t.csv", "--valid-fraction", 0.1, "--model", "nj", "--lambda", 0.1,
+            "--hidden", 30, "--patience", 0, "--checkpoints", "--results", out]
+    assert kill_after_epochs(2, *args, "--epochs", 1000) == -signal.SIGKILL
+    rec = out / "nj_h30_lr0.1_l0.1_s0.1_seed1.json"
+    killed = json.load(open(rec))
+    assert killed["status"] == "running" and killed["complete"] == 0 and killed["epochs_run"] >= 2
+    last = killed["epochs_run"]
+    r = run(*args, "--epochs", last + 1, "--quiet")
+    assert r.returncode == 0, r.stderr
+    whole = json.load(open(rec))
+    assert whole["complete"] == 1 and [e["epoch"] for e in whole["epochs"]] == list(range(1, last + 2))
