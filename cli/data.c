@@ -39,10 +39,11 @@ void data_free(data_sets *s)
     s->train = s->valid = s->test = NULL;
 }
 
-/* "cannot load --test FILE: why": the option and file the user gave. */
+/* "cannot load FILE (--test): why": the file and the option that named it. */
 static int fail(data_sets *s, const char *option, const char *what, jn_status st)
 {
-    fprintf(stderr, "jacnet: cannot load %s%s%s: %s\n", option, *option ? " " : "", what, cli_plain_error(jn_last_error()));
+    fprintf(stderr, "jacnet: cannot load %s%s%s%s: %s\n", what, *option ? " (" : "", option, *option ? ")" : "",
+            cli_plain_error(jn_last_error()));
     data_free(s);
     /* A missing or unreadable input is the caller's to fix: usage status. */
     return st == JN_ERR_NOMEM ? EXIT_RUN : EXIT_USAGE;

@@ -546,3 +546,10 @@ def test_sweep_point_record_is_written_after_every_epoch(tmp_path):
     assert r.returncode == 0, r.stderr
     whole = json.load(open(rec))
     assert whole["complete"] == 1 and [e["epoch"] for e in whole["epochs"]] == list(range(1, last + 2))
+
+
+def test_unreadable_input_message_names_file_and_option(files):
+    r = run("train", "--train", files / "train.csv", "--test", "/nonexistent/t.csv", "--model", "mlp")
+    assert r.returncode == 2
+    assert r.stderr == "jacnet: cannot load /nonexistent/t.csv (--test): cannot open '/nonexistent/t.csv': " \
+                       "No such file or directory\n", r.stderr
