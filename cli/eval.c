@@ -92,7 +92,7 @@ int cmd_eval(int argc, char **argv)
     if (data.test) which = 0;
     threads = cli_threads(threads);
     if (threads && jn_set_threads((int)threads) != JN_OK) {
-        fprintf(stderr, "jacnet eval: %s\n", jn_last_error());
+        fprintf(stderr, "jacnet eval: %s\n", cli_plain_error(jn_last_error()));
         return EXIT_USAGE;
     }
 
@@ -119,9 +119,20 @@ int cmd_eval(int argc, char **argv)
     jn_rng *rng = NULL;
     rc = EXIT_RUN;
     if (!noisy) { fprintf(stderr, "jacnet eval: out of memory\n"); goto done; }
-    if (dim != jn_net_size(net, 0)) {
-        fprintf(stderr, "jacnet eval: %s takes %zu inputs, the data have %zu features\n", pos[0], jn_net_size(net, 0),
-                dim);
+    /* The data must fit the model, said in the user's terms (the library
+     * would name its argument, ds). One output scores two classes. */
+    char what[4200];
+    if (data.test) snprintf(what, sizeof what, "--test %s", data.test);
+    else snprintf(what, sizeof what, "--dataset %s (%s split)", data.dataset, split);
+    size_t inputs = jn_net_size(net, 0), outputs = jn_net_size(net, jn_net_layers(net)), k = jn_dataset_classes(ds);
+    if (dim != inputs) {
+        fprintf(stderr, "jacnet eval: %s: %zu features, %s takes %zu\n", what, dim, pos[0], inputs);
+        rc = EXIT_USAGE;
+        goto done;
+    }
+    if (k > (outputs == 1 ? 2 : outputs)) {
+        fprintf(stderr, "jacnet eval: %s: labels up to %zu, %s has %zu outputs\n", what, k - 1, pos[0], outputs);
+        rc = EXIT_USAGE;
         goto done;
     }
     for (int s = 0; s < n_std; s++) {
@@ -136,12 +147,12 @@ int cmd_eval(int argc, char **argv)
         jn_dataset_free(view);
         jn_rng_free(rng);
         rng = NULL;
-        if (st != JN_OK) { fprintf(stderr, "jacnet eval: %s\n", jn_last_error()); goto done; }
+        if (st != JN_OK) { fprintf(stderr, "jacnet eval: %s\n", cli_plain_error(jn_last_error())); goto done; }
         printf("noise std %-6g error %.2f%%\n", stds[s], 100.0 * errors[s]);
     }
     if (want_curvature) {
         if ((st = curvature(net, ds, &mean_j, &mean_h)) != JN_OK) {
-            fprintf(stderr, "jacnet eval: %s\n", jn_last_error());
+            fprintf(stderr, "jacnet eval: %s\n", cli_plain_error(jn_last_error()));
             goto done;
         }
         printf("mean ||J_F||^2 %.6g  mean ||H_F||^2 %.6g  (%zu examples)\n", mean_j, mean_h, n);

@@ -316,7 +316,7 @@ int cmd_sweep(int argc, char **argv)
         jn_status st = mpi_sweep(s.n_res, done, mpi_point, mpi_collect, &s);
         if (mpi_rank() != 0) goto out; /* rank 0 reports */
         if (st != JN_OK) {
-            fprintf(stderr, "jacnet sweep: %s\n", cli_error(st));
+            fprintf(stderr, "jacnet sweep: %s\n", cli_plain_error(cli_error(st)));
             if (st == JN_ERR_INVALID) rc = EXIT_USAGE;
         }
     } else {

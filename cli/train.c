@@ -470,7 +470,7 @@ int train_run(const train_config *c, double *valid_error, double *test_error)
         fprintf(stderr, "jacnet train: stopped; keeping the best parameters so far\n");
     } else if (st == JN_ERR_DIVERGED) {
         status = "diverged";
-        fprintf(stderr, "jacnet train: %s\n", cli_error(st));
+        fprintf(stderr, "jacnet train: %s\n", cli_plain_error(cli_error(st)));
     } else if ((st == JN_ERR_FORMAT || st == JN_ERR_INVALID) && r.resuming && !r.started) {
         /* The checkpoint was refused (damaged, or another run's): say how
          * to go on, since the file is left as it is. */

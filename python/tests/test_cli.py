@@ -553,3 +553,18 @@ def test_unreadable_input_message_names_file_and_option(files):
     assert r.returncode == 2
     assert r.stderr == "jacnet: cannot load /nonexistent/t.csv (--test): cannot open '/nonexistent/t.csv': " \
                        "No such file or directory\n", r.stderr
+
+
+def test_eval_refuses_data_that_do_not_fit_the_model(files, tmp_path):
+    model = tmp_path / "m.jn"
+    r = run("train", "--train", files / "train.csv", "--model", "mlp", "--hidden", 5, "--epochs", 1, "--quiet",
+            "--save", model)
+    assert r.returncode == 0, r.stderr
+    x, y = blobs(60, dim=5)
+    write_csv(tmp_path / "narrow.csv", x, y)
+    x, y = blobs(60, dim=16, classes=8)
+    write_csv(tmp_path / "eight.csv", x, y)
+    for name, want in (("narrow.csv", "5 features, %s takes 16" % model),
+                       ("eight.csv", "labels up to 7, %s has 3 outputs" % model)):
+        r = run("eval", model, "--test", tmp_path / name)
+        assert r.returncode == 2 and r.stderr == "jacnet eval: --test %s: %s\n" % (tmp_path / name, want), r.stderr
