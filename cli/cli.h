@@ -78,7 +78,8 @@ typedef struct train_config {
     int no_test, quiet, recovery;
     int mpi;                 /* --mpi: data-parallel over the job's ranks (mpi.c) */
     const data_sets *loaded; /* data already loaded (sweep): used instead of loading `data` */
-    char **record_text;      /* with json: the record's text goes here (caller frees), not to the file */
+    char **record_text;      /* with json: the final record's text goes here (caller frees), not to the file;
+                                the records after each epoch still go to the file (on rank 0) */
 } train_config;
 
 void train_config_defaults(train_config *c);
