@@ -580,10 +580,6 @@ int cmd_train(int argc, char **argv)
      * objective could differ between ranks: refused rather than run wrong. */
     if (c.mpi && (c.checkpoint || c.recovery))
         return usage_error("train", "--%s is not available with --mpi", c.checkpoint ? "checkpoint" : "recovery");
-    if (c.mpi) mpi_train_config(&c);
-    char *cmdline = join_args(argc, argv);
-    c.command_line = cmdline;
-    cli_install_signal_handlers();
     if (plot && !c.json) return usage_error("train", "--plot draws the --json record: give --json FILE too");
     /* Refused rather than forking interpreters on every rank of an MPI job. */
     if (plot && c.mpi)
@@ -592,6 +588,10 @@ int cmd_train(int argc, char **argv)
     const char *python = NULL;
     if (plot && (rc = check_output("plot", plot)) != 0) return rc;
     if (plot && !(python = plot_python())) return EXIT_USAGE;
+    if (c.mpi) mpi_train_config(&c);
+    char *cmdline = join_args(argc, argv);
+    c.command_line = cmdline;
+    cli_install_signal_handlers();
     rc = train_run(&c, NULL, NULL);
     if (plot && access(c.json, F_OK) == 0 && plot_record(python, c.json, plot) != 0 && rc == 0) rc = EXIT_RUN;
     if (c.mpi) rc = mpi_train_finish(rc);
