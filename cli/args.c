@@ -25,6 +25,23 @@ int usage_error(const char *command, const char *fmt, ...)
     return EXIT_USAGE;
 }
 
+const char *cli_num(char buf[32], double v)
+{
+    for (int digits = 1; digits < 17; digits++) {
+        snprintf(buf, 32, "%.*g", digits, v);
+        if (strtod(buf, NULL) == v) return buf;
+    }
+    snprintf(buf, 32, "%.17g", v);
+    return buf;
+}
+
+const char *cli_plain_error(const char *message)
+{
+    size_t n = strspn(message, "abcdefghijklmnopqrstuvwxyz0123456789_");
+    if (!strncmp(message, "jn_", 3) && !strncmp(message + n, ": ", 2)) return message + n + 2;
+    return message;
+}
+
 int parse_double(const char *s, double *out)
 {
     char *end;
@@ -68,7 +85,9 @@ static void print_default(const opt_spec *o)
     switch (o->kind) {
     case OPT_FLAG: break;
     case OPT_STRING: if (*(const char **)o->value) printf(" (default %s)", *(const char **)o->value); break;
-    case OPT_DOUBLE: printf(" (default %g)", *(double *)o->value); break;
+    case OPT_DOUBLE: /* NaN: no default (--lambda, which some models require) */
+        if (isfinite(*(double *)o->value)) printf(" (default %g)", *(double *)o->value);
+        break;
     case OPT_UINT: printf(" (default %u)", *(unsigned *)o->value); break;
     case OPT_SIZE: printf(" (default %zu)", *(size_t *)o->value); break;
     case OPT_U64: printf(" (default %llu)", (unsigned long long)*(uint64_t *)o->value); break;

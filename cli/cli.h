@@ -38,6 +38,12 @@ int parse_u64(const char *s, uint64_t *out);
 int parse_hidden(const char *s, size_t *widths, size_t *count);
 /* Print "jacnet CMD: message" to stderr; returns EXIT_USAGE. */
 int usage_error(const char *command, const char *fmt, ...);
+/* v in the fewest digits that read back as v: as the user wrote it
+ * (0.1, 0.123456789), where %g would round and %.17g add noise. */
+const char *cli_num(char buf[32], double v);
+/* A library message without its function name ("jn_trainer_run: ..."):
+ * users name files and options, not C functions. */
+const char *cli_plain_error(const char *message);
 /* --threads T, else 0 if JACNET_THREADS is set, else the online CPUs. */
 unsigned cli_threads(unsigned requested);
 /* The presets' names (flag 0) or those using every bit of flag
@@ -75,7 +81,8 @@ typedef struct train_config {
     int no_test, quiet, recovery;
     int mpi;                 /* --mpi: data-parallel over the job's ranks (mpi.c) */
     const data_sets *loaded; /* data already loaded (sweep): used instead of loading `data` */
-    char **record_text;      /* with json: the record's text goes here (caller frees), not to the file */
+    char **record_text;      /* with json: the final record's text goes here (caller frees), not to the file;
+                                the records after each epoch still go to the file (on rank 0) */
 } train_config;
 
 void train_config_defaults(train_config *c);
@@ -86,6 +93,21 @@ int train_run(const train_config *c, double *valid_error, double *test_error);
 /* Cancel flag set by SIGINT / SIGTERM; the running training stops cleanly. */
 extern volatile int cli_interrupted;
 void cli_install_signal_handlers(void);
+
+/* Can the run write a file at path (given as --option)? Prints why not and
+ * returns EXIT_USAGE; 0 when it can. */
+int check_output(const char *option, const char *path);
+
+/* Do the --valid/--test files of c fit the network made from --train
+ * (width, labels)? Prints why not, frees d and returns EXIT_USAGE. */
+int check_data(const char *command, const train_config *c, data_sets *d);
+
+/* ---- train --plot (plot.c) ---- */
+/* The python3 that can draw (numpy, matplotlib, jacnet.plot): $JACNET_PYTHON
+ * when set, else the install's, else PATH's; NULL (message printed) if none. */
+const char *plot_python(void);
+/* python -m jacnet.plot record -o png; 0, or EXIT_RUN (message printed). */
+int plot_record(const char *python, const char *record, const char *png);
 
 /* ---- JSON records (json.c) ---- */
 typedef struct json_out {

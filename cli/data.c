@@ -39,9 +39,11 @@ void data_free(data_sets *s)
     s->train = s->valid = s->test = NULL;
 }
 
-static int fail(data_sets *s, const char *what, jn_status st)
+/* "cannot load FILE (--test): why": the file and the option that named it. */
+static int fail(data_sets *s, const char *option, const char *what, jn_status st)
 {
-    fprintf(stderr, "jacnet: cannot load %s: %s: %s\n", what, jn_status_str(st), jn_last_error());
+    fprintf(stderr, "jacnet: cannot load %s%s%s%s: %s\n", what, *option ? " (" : "", option, *option ? ")" : "",
+            cli_plain_error(jn_last_error()));
     data_free(s);
     /* A missing or unreadable input is the caller's to fix: usage status. */
     return st == JN_ERR_NOMEM ? EXIT_RUN : EXIT_USAGE;
@@ -52,7 +54,9 @@ static int split_valid(data_sets *s, double fraction)
 {
     size_t n = jn_dataset_count(s->train), nv = (size_t)(fraction * (double)n + 0.5);
     if (nv == 0 || nv >= n) {
-        fprintf(stderr, "jacnet: --valid-fraction %g leaves %zu of %zu examples for validation\n", fraction, nv, n);
+        char f[32];
+        fprintf(stderr, "jacnet: --valid-fraction %s leaves %zu of %zu examples for validation\n", cli_num(f, fraction),
+                nv, n);
         data_free(s);
         return EXIT_USAGE;
     }
@@ -61,7 +65,7 @@ static int split_valid(data_sets *s, double fraction)
     if (st == JN_OK) st = jn_dataset_slice(&tail, s->train, n - nv, nv);
     if (st != JN_OK) {
         jn_dataset_free(head);
-        return fail(s, "a validation split", st);
+        return fail(s, "", "a validation split", st);
     }
     jn_dataset_free(s->train);
     s->train = head;
@@ -86,7 +90,7 @@ int data_load(const data_spec *spec, int want_test, data_sets *s)
             fprintf(stderr, "jacnet: unknown --dataset '%s' (mnist, mnist-binary or usps)\n", spec->dataset);
             return EXIT_USAGE;
         }
-        return st == JN_OK ? 0 : fail(s, spec->dataset, st);
+        return st == JN_OK ? 0 : fail(s, "--dataset", spec->dataset, st);
     }
     /* A test file alone is what `jacnet eval --test FILE` loads. */
     int test_only = !spec->train && want_test && spec->test;
@@ -95,13 +99,13 @@ int data_load(const data_spec *spec, int want_test, data_sets *s)
         return EXIT_USAGE;
     }
     snprintf(s->name, sizeof s->name, "files");
-    if (spec->train && (st = load_file(spec->train, &s->train)) != JN_OK) return fail(s, spec->train, st);
+    if (spec->train && (st = load_file(spec->train, &s->train)) != JN_OK) return fail(s, "--train", spec->train, st);
     if (spec->valid) {
-        if ((st = load_file(spec->valid, &s->valid)) != JN_OK) return fail(s, spec->valid, st);
+        if ((st = load_file(spec->valid, &s->valid)) != JN_OK) return fail(s, "--valid", spec->valid, st);
     } else if (spec->valid_fraction > 0) {
         int rc = split_valid(s, spec->valid_fraction);
         if (rc) return rc;
     }
-    if (want_test && spec->test && (st = load_file(spec->test, &s->test)) != JN_OK) return fail(s, spec->test, st);
+    if (want_test && spec->test && (st = load_file(spec->test, &s->test)) != JN_OK) return fail(s, "--test", spec->test, st);
     return 0;
 }

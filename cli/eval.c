@@ -44,6 +44,18 @@ static jn_status curvature(jn_net *net, const jn_dataset *ds, double *mean_j, do
     return JN_OK;
 }
 
+/* Does the file begin with a checkpoint's magic (docs/FORMAT.md)? A user
+ * may well take the .jnc a run left for its model. */
+static int is_checkpoint(const char *path)
+{
+    static const unsigned char magic[8] = {0x89, 'J', 'N', 'C', '\r', '\n', 0x1a, '\n'};
+    unsigned char head[8];
+    FILE *f = fopen(path, "rb");
+    int yes = f && fread(head, 1, 8, f) == 8 && !memcmp(head, magic, 8);
+    if (f) fclose(f);
+    return yes;
+}
+
 int cmd_eval(int argc, char **argv)
 {
     data_spec data = {0};
@@ -80,14 +92,19 @@ int cmd_eval(int argc, char **argv)
     if (data.test) which = 0;
     threads = cli_threads(threads);
     if (threads && jn_set_threads((int)threads) != JN_OK) {
-        fprintf(stderr, "jacnet eval: %s\n", jn_last_error());
+        fprintf(stderr, "jacnet eval: %s\n", cli_plain_error(jn_last_error()));
         return EXIT_USAGE;
     }
 
     jn_net *net = NULL;
     jn_status st = jn_net_load(&net, pos[0]);
     if (st != JN_OK) {
-        fprintf(stderr, "jacnet eval: cannot load %s: %s\n", pos[0], jn_last_error());
+        if (is_checkpoint(pos[0]))
+            fprintf(stderr, "jacnet eval: %s is a training checkpoint (train --checkpoint), not a model: run the train "
+                    "command that wrote it again with --save MODEL.jn (it resumes from the checkpoint; a finished run "
+                    "is only saved), then evaluate MODEL.jn\n", pos[0]);
+        else
+            fprintf(stderr, "jacnet eval: cannot load %s: %s\n", pos[0], cli_plain_error(jn_last_error()));
         return EXIT_RUN;
     }
     data_sets sets;
@@ -102,9 +119,20 @@ int cmd_eval(int argc, char **argv)
     jn_rng *rng = NULL;
     rc = EXIT_RUN;
     if (!noisy) { fprintf(stderr, "jacnet eval: out of memory\n"); goto done; }
-    if (dim != jn_net_size(net, 0)) {
-        fprintf(stderr, "jacnet eval: %s takes %zu inputs, the data have %zu features\n", pos[0], jn_net_size(net, 0),
-                dim);
+    /* The data must fit the model, said in the user's terms (the library
+     * would name its argument, ds). One output scores two classes. */
+    char what[4200];
+    if (data.test) snprintf(what, sizeof what, "--test %s", data.test);
+    else snprintf(what, sizeof what, "--dataset %s (%s split)", data.dataset, split);
+    size_t inputs = jn_net_size(net, 0), outputs = jn_net_size(net, jn_net_layers(net)), k = jn_dataset_classes(ds);
+    if (dim != inputs) {
+        fprintf(stderr, "jacnet eval: %s: %zu features, %s takes %zu\n", what, dim, pos[0], inputs);
+        rc = EXIT_USAGE;
+        goto done;
+    }
+    if (k > (outputs == 1 ? 2 : outputs)) {
+        fprintf(stderr, "jacnet eval: %s: labels up to %zu, %s has %zu outputs\n", what, k - 1, pos[0], outputs);
+        rc = EXIT_USAGE;
         goto done;
     }
     for (int s = 0; s < n_std; s++) {
@@ -119,12 +147,12 @@ int cmd_eval(int argc, char **argv)
         jn_dataset_free(view);
         jn_rng_free(rng);
         rng = NULL;
-        if (st != JN_OK) { fprintf(stderr, "jacnet eval: %s\n", jn_last_error()); goto done; }
+        if (st != JN_OK) { fprintf(stderr, "jacnet eval: %s\n", cli_plain_error(jn_last_error())); goto done; }
         printf("noise std %-6g error %.2f%%\n", stds[s], 100.0 * errors[s]);
     }
     if (want_curvature) {
         if ((st = curvature(net, ds, &mean_j, &mean_h)) != JN_OK) {
-            fprintf(stderr, "jacnet eval: %s\n", jn_last_error());
+            fprintf(stderr, "jacnet eval: %s\n", cli_plain_error(jn_last_error()));
             goto done;
         }
         printf("mean ||J_F||^2 %.6g  mean ||H_F||^2 %.6g  (%zu examples)\n", mean_j, mean_h, n);

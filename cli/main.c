@@ -26,6 +26,9 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "eval")) return cmd_eval(argc, argv);
     if (!strcmp(cmd, "sweep")) return cmd_sweep(argc, argv);
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+        int help = argc == 3 && (!strcmp(argv[2], "--help") || !strcmp(argv[2], "-h"));
+        if (argc > 2 && !help) return usage_error("version", "takes no options");
+        if (help) printf("usage: jacnet version\n\nprints the version of jacnet (its libjacnet):\n");
         printf("jacnet %s\n", jn_version_string());
         return 0;
     }

@@ -310,6 +310,7 @@ int cmd_sweep(int argc, char **argv)
     /* The data once for every point (the test set is never read); under
      * --mpi every rank loads it, and a failure on any rank ends them all. */
     if (!rc) rc = data_load(&base.data, 0, &data);
+    if (!rc) rc = check_data("sweep", &base, &data); /* a --valid file that does not fit, before any point */
     if (mpi) rc = mpi_agree_load("sweep", rc, &data);
     if (rc) goto out;
     cli_install_signal_handlers();
@@ -329,7 +330,7 @@ int cmd_sweep(int argc, char **argv)
         jn_status st = mpi_sweep(s.n_res, done, mpi_point, mpi_collect, &s);
         if (mpi_rank() != 0) goto out; /* rank 0 reports */
         if (st != JN_OK) {
-            fprintf(stderr, "jacnet sweep: %s\n", cli_error(st));
+            fprintf(stderr, "jacnet sweep: %s\n", cli_plain_error(cli_error(st)));
             if (st == JN_ERR_INVALID) rc = EXIT_USAGE;
         }
     } else {

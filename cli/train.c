@@ -8,8 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/types.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 volatile int cli_interrupted;
@@ -61,7 +63,9 @@ static double now_seconds(void)
 typedef struct run_state {
     const train_config *c;
     int tty;
-    double epoch_start, run_start, last_draw;
+    double epoch_start, last_batch, last_draw; /* progress: when the epoch's timing began, the last batch, the last draw */
+    unsigned progress_epoch, patience;          /* the epoch timed; patience when validating, else 0 */
+    size_t epoch_first;                         /* batches done when the epoch's timing began */
     jn_epoch_report *reports;
     const char *precision_used;
     unsigned threads_used;  /* the count set for the run; 0: $JACNET_THREADS's */
@@ -70,6 +74,13 @@ typedef struct run_state {
     int resuming;           /* the checkpoint existed at the start */
     unsigned resumed_at;    /* first epoch this invocation ran when resumed, else 0 */
     double earlier_seconds; /* the earlier invocations' total seconds */
+    int joined;             /* the earlier record's epochs are in reports */
+    int started;            /* the trainer accepted the run (a batch or an epoch ran, or it ended cleanly) */
+    int epoch_records;      /* write the record after every epoch (train --json; a sweep's point, on rank 0:
+                               the others' records reach rank 0 when they end) */
+    const size_t *sizes;    /* the network, for the record */
+    size_t n_sizes;
+    double t0;              /* when this invocation began */
 } run_state;
 
 static void format_duration(char *buf, size_t size, double s)
@@ -80,29 +91,53 @@ static void format_duration(char *buf, size_t size, double s)
     else snprintf(buf, size, "%02ld:%02ld", t / 60, t % 60);
 }
 
+/* The progress line on a terminal: the epoch's bar, examples per second,
+ * the time left in the epoch and in the run. The run ends at --epochs at
+ * the latest; with patience, at best epoch + patience unless a better epoch
+ * comes, so the run's time left is shown as that range. */
 static int on_batch(unsigned epoch, size_t done, size_t total, void *user)
 {
     run_state *r = user;
+    r->started = 1;
     if (cli_interrupted) return 1;
     if (!r->tty) return 0;
     double t = now_seconds();
-    if (done == 1) r->epoch_start = t;
+    if (epoch != r->progress_epoch) {
+        /* Timed from the previous batch (or the run's start): a resumed
+         * epoch begins mid-way, at done > 1. */
+        r->progress_epoch = epoch;
+        r->epoch_start = r->last_batch;
+        r->epoch_first = done - 1;
+    }
+    r->last_batch = t;
     if (t - r->last_draw < 0.2 && done != total) return 0;
     r->last_draw = t;
-    double per_batch = (t - r->epoch_start) / (double)done;
-    double left_epoch = per_batch * (double)(total - done);
-    double left_run = left_epoch + (double)(r->c->epochs - epoch) * per_batch * (double)total;
-    char eta_epoch[48], eta_run[48];
+    double per_batch = done > r->epoch_first ? (t - r->epoch_start) / (double)(done - r->epoch_first) : -1;
+    double per_epoch = per_batch * (double)total, left_epoch = per_batch * (double)(total - done);
+    unsigned last = r->c->epochs; /* the last epoch the run can reach */
+    const jn_epoch_report *prev = r->n_reports ? &r->reports[r->n_reports - 1] : NULL;
+    if (prev && r->patience && prev->best_valid_error >= 0 && prev->best_epoch + r->patience < last)
+        last = prev->best_epoch + r->patience;
+    char eta_epoch[48], eta_run[48], eta_most[48], range[100] = "";
     format_duration(eta_epoch, sizeof eta_epoch, left_epoch);
-    format_duration(eta_run, sizeof eta_run, left_run);
-    int width = 30, filled = (int)((double)width * (double)done / (double)total);
+    format_duration(eta_run, sizeof eta_run, per_batch < 0 ? -1 : left_epoch + (double)(last - epoch) * per_epoch);
+    format_duration(eta_most, sizeof eta_most,
+                    per_batch < 0 ? -1 : left_epoch + (double)(r->c->epochs - epoch) * per_epoch);
+    if (last != r->c->epochs) snprintf(range, sizeof range, "%s-%s", eta_run, eta_most);
+    else snprintf(range, sizeof range, "%s", eta_most);
+    double rate = per_batch > 0 ? (double)r->c->batch / per_batch : 0;
+    int width = 24, filled = (int)((double)width * (double)done / (double)total);
     char valid[32] = "";
-    if (r->n_reports && r->reports[r->n_reports - 1].best_valid_error >= 0)
-        snprintf(valid, sizeof valid, "  best valid %.2f%%", 100.0 * r->reports[r->n_reports - 1].best_valid_error);
-    fprintf(stderr, "\r\033[Kepoch %u/%u [%.*s%*s] %zu/%zu  ETA %s (run <= %s)%s", epoch, r->c->epochs, filled,
-            "##############################", width - filled, "", done, total, eta_epoch, eta_run, valid);
+    if (prev && prev->best_valid_error >= 0) snprintf(valid, sizeof valid, "  best valid %.2f%%", 100.0 * prev->best_valid_error);
+    fprintf(stderr, "\r\033[Kepoch %u/%u [%.*s%*s] %zu/%zu  %.0f ex/s  epoch ETA %s  run ETA %s%s", epoch,
+            r->c->epochs, filled, "########################", width - filled, "", done, total, rate, eta_epoch, range,
+            valid);
     return 0;
 }
+
+static int join_earlier_record(const train_config *c, run_state *r);
+static int write_record(const train_config *c, const run_state *r, const size_t *sizes, size_t n_sizes,
+                        const char *status, double test_error, double total_seconds);
 
 static int on_epoch(const jn_epoch_report *rep, void *user)
 {
@@ -115,6 +150,15 @@ static int on_epoch(const jn_epoch_report *rep, void *user)
         r->cap_reports = cap;
     }
     r->reports[r->n_reports++] = *rep;
+    r->started = 1;
+    /* The record after every epoch, so a run killed (SIGKILL, a lost
+     * machine) leaves one up to its last epoch; written atomically. A
+     * resumed run joins the earlier record first, before overwriting it. */
+    if (r->epoch_records) {
+        if (join_earlier_record(r->c, r) != 0) { r->out_of_memory = 1; return 1; }
+        if (write_record(r->c, r, r->sizes, r->n_sizes, "running", NAN, r->earlier_seconds + now_seconds() - r->t0))
+            r->epoch_records = 0; /* said once; the final write reports it again */
+    }
     if (r->tty) fprintf(stderr, "\r\033[K");
     if (!r->c->quiet) {
         printf("epoch %3u  objective %.5f (loss %.5f + penalty %.5f)", rep->epoch, rep->train_objective,
@@ -163,7 +207,8 @@ static void write_config(json_out *j, const train_config *c)
  * checkpoint come from the record the earlier invocation wrote. */
 static int join_earlier_record(const train_config *c, run_state *r)
 {
-    if (!r->resuming || !c->json) return 0;
+    if (!r->resuming || !c->json || r->joined) return 0;
+    r->joined = 1;
     /* Stopped again before a whole epoch: keep every earlier epoch. */
     r->resumed_at = r->n_reports ? r->reports[0].epoch : 0;
     jn_epoch_report *earlier;
@@ -241,7 +286,9 @@ static int write_record(const train_config *c, const run_state *r, const size_t 
     json_num(&j, "total_seconds", total_seconds);
     json_close(&j, '}');
     fclose(f);
-    if (c->record_text) { /* the caller (sweep) writes it */
+    /* The final record goes to the caller (sweep) when it asks, which writes
+     * it (rank 0 under --mpi); the records of every epoch go to the file. */
+    if (c->record_text && strcmp(status, "running")) {
         *c->record_text = text;
         return 0;
     }
@@ -254,10 +301,64 @@ static int write_record(const train_config *c, const run_state *r, const size_t 
     do {                                                                                       \
         jn_status st_ = (call);                                                                \
         if (st_ != JN_OK) {                                                                    \
-            fprintf(stderr, "jacnet train: %s: %s\n", jn_status_str(st_), cli_error(st_));    \
+            fprintf(stderr, "jacnet train: %s\n", cli_plain_error(cli_error(st_)));            \
             goto done;                                                                         \
         }                                                                                      \
     } while (0)
+
+/* Can the run write `path`? Records, models and checkpoints are all written
+ * as a temporary file beside path and renamed over it, so its directory
+ * must take a new file and path must not be a directory. Checked before the
+ * data are read, so that a typo costs no training. */
+int check_output(const char *option, const char *path)
+{
+    struct stat sb;
+    if (!path) return 0;
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        fprintf(stderr, "jacnet train: --%s %s: is a directory, not a file\n", option, path);
+        return EXIT_USAGE;
+    }
+    size_t len = strlen(path) + 32;
+    char *probe = malloc(len);
+    if (!probe) return EXIT_RUN;
+    snprintf(probe, len, "%s.probe%ld", path, (long)getpid());
+    int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL, 0600), err = errno;
+    if (fd >= 0) {
+        close(fd);
+        unlink(probe);
+    }
+    free(probe);
+    if (fd < 0 && err != EEXIST) {
+        fprintf(stderr, "jacnet train: --%s %s: cannot write there: %s\n", option, path, strerror(err));
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
+/* Given files must fit the network made from --train: the same width, and
+ * no label it has no output for. (--dataset's splits and --valid-fraction's
+ * share always do.) Frees the data on a refusal, as data_load does. */
+int check_data(const char *command, const train_config *c, data_sets *d)
+{
+    const struct { const char *option, *file; const jn_dataset *ds; } sets[] = {
+        {"valid", c->data.valid, d->valid}, {"test", c->data.test, d->test}};
+    size_t dim = jn_dataset_dim(d->train), classes = jn_dataset_classes(d->train);
+    for (size_t i = 0; i < 2; i++) {
+        if (!sets[i].file || !sets[i].ds) continue;
+        size_t n = jn_dataset_dim(sets[i].ds), k = jn_dataset_classes(sets[i].ds);
+        if (n != dim)
+            fprintf(stderr, "jacnet %s: --%s %s: %zu features, the network takes %zu (the width of --train %s)\n",
+                    command, sets[i].option, sets[i].file, n, dim, c->data.train);
+        else if (k > classes)
+            fprintf(stderr, "jacnet %s: --%s %s: labels up to %zu, the network has %zu outputs (the classes of "
+                    "--train %s)\n", command, sets[i].option, sets[i].file, k - 1, classes, c->data.train);
+        else
+            continue;
+        data_free(d);
+        return EXIT_USAGE;
+    }
+    return 0;
+}
 
 int train_run(const train_config *c, double *valid_error, double *test_error)
 {
@@ -275,17 +376,23 @@ int train_run(const train_config *c, double *valid_error, double *test_error)
     if (parse_hidden(c->hidden_spec, sizes + 1, &n_hidden))
         return usage_error("train", "--hidden '%s': widths like 1000 or 1000,500 (1 to 8 layers)", c->hidden_spec);
 
-    data_sets data;
-    int rc = c->loaded ? (data = *c->loaded, 0) : data_load(&c->data, !c->no_test, &data);
+    data_sets data = {0};
+    int rc = 0;
+    if (!c->record_text) rc = check_output("json", c->json); /* else the caller (sweep) writes the record */
+    if (!rc) rc = check_output("save", c->save);
+    if (!rc) rc = check_output("checkpoint", c->checkpoint);
+    if (!rc) rc = c->loaded ? (data = *c->loaded, 0) : data_load(&c->data, !c->no_test, &data);
+    if (!rc && !c->loaded) rc = check_data("train", c, &data);
     if (c->mpi) rc = mpi_agree_load("train", rc, &data);
     if (rc) return rc;
     jn_net *net = NULL;
     jn_objective *obj = NULL;
     jn_optimizer *opt = NULL;
     jn_trainer *tr = NULL;
-    run_state r = {.c = c, .tty = !c->quiet && isatty(STDERR_FILENO)};
-    const char *status = "failed";
-    double test = NAN, t0 = now_seconds();
+    run_state r = {.c = c, .tty = !c->quiet && isatty(STDERR_FILENO), .t0 = now_seconds(), .sizes = sizes,
+                   .n_sizes = n_hidden + 2, .epoch_records = c->json && (!c->record_text || mpi_rank() == 0)};
+    const char *status = "failed", *status_ok;
+    double test = NAN;
     rc = EXIT_RUN;
 
     r.threads_used = cli_threads(c->threads);
@@ -328,15 +435,21 @@ int train_run(const train_config *c, double *valid_error, double *test_error)
                data.valid ? jn_dataset_count(data.valid) : 0, data.test ? jn_dataset_count(data.test) : 0);
         for (size_t i = 0; i < n_sizes; i++) printf("%s%zu", i ? "-" : " ", sizes[i]);
         printf(", model %s", c->model);
-        if (uses_lambda) printf(", lambda %g", c->lambda);
-        if (uses_noise) printf(", noise std %g", c->noise_std);
-        printf(", lr %g, batch %zu, seed %llu\n", c->lr, c->batch, (unsigned long long)c->seed);
+        char num[32];
+        if (uses_lambda) printf(", lambda %s", cli_num(num, c->lambda));
+        if (uses_noise) printf(", noise std %s", cli_num(num, c->noise_std));
+        printf(", lr %s, batch %zu, seed %llu\n", cli_num(num, c->lr), c->batch, (unsigned long long)c->seed);
         fflush(stdout);
     }
-    r.run_start = now_seconds();
+    r.last_batch = now_seconds();
+    r.patience = data.valid ? c->patience : 0;
     jn_status st = c->mpi ? mpi_train(c, tr, net, obj, opt, data.train, data.valid, on_epoch, &r)
                           : jn_trainer_run(tr, net, obj, opt, data.train, data.valid);
     if (r.tty) fprintf(stderr, "\r\033[K");
+    /* A run that ends cleanly was accepted even if nothing was left to run
+     * (a finished run resumed); a refusal (a checkpoint of another run) ran
+     * no minibatch and leaves started 0, so an existing record is kept. */
+    if (st == JN_OK || st == JN_ERR_STOPPED || st == JN_ERR_DIVERGED) r.started = 1;
     if (r.out_of_memory) {
         fprintf(stderr, "jacnet train: out of memory recording the epochs\n");
         goto done;
@@ -346,25 +459,41 @@ int train_run(const train_config *c, double *valid_error, double *test_error)
         fprintf(stderr, "jacnet train: stopped; keeping the best parameters so far\n");
     } else if (st == JN_ERR_DIVERGED) {
         status = "diverged";
-        fprintf(stderr, "jacnet train: %s\n", cli_error(st));
+        fprintf(stderr, "jacnet train: %s\n", cli_plain_error(cli_error(st)));
+    } else if ((st == JN_ERR_FORMAT || st == JN_ERR_INVALID) && r.resuming && !r.started) {
+        /* The checkpoint was refused (damaged, or another run's): say how
+         * to go on, since the file is left as it is. */
+        fprintf(stderr, "jacnet train: --checkpoint %s: %s; %sdelete it (or give another --checkpoint) to start afresh\n",
+                c->checkpoint, cli_plain_error(cli_error(st)),
+                st == JN_ERR_INVALID ? "resume with the options the run was started with, or " : "");
+        goto done;
     } else {
         TRY(st);
         status = "finished";
     }
     if (r.n_reports && valid_error) *valid_error = r.reports[r.n_reports - 1].best_valid_error;
+    /* The model first: whatever fails after it, the training is not lost.
+     * A step failing after the run makes the record "failed" (not complete),
+     * so a sweep trains the point again. */
+    status_ok = status;
+    status = "failed";
+    if (c->save) TRY(jn_net_save(net, c->save));
     if (data.test && st != JN_ERR_DIVERGED) {
         TRY(jn_net_error_rate(net, data.test, &test));
         if (test_error) *test_error = test;
-        if (!c->quiet) printf("test error: %.2f%%\n", 100.0 * test);
+        printf("test error: %.2f%%\n", 100.0 * test); /* the result: --quiet too */
     }
-    if (c->save) TRY(jn_net_save(net, c->save));
+    status = status_ok;
     rc = st == JN_OK ? 0 : EXIT_RUN;
 done:
-    if (c->json && join_earlier_record(c, &r) != 0) {
+    /* No record for a run that never started: the refused or failed start
+     * leaves whatever record is there (a finished run's) untouched. */
+    if (c->json && r.started && join_earlier_record(c, &r) != 0) {
         fprintf(stderr, "jacnet train: out of memory joining the earlier record\n");
         rc = EXIT_RUN;
     }
-    if (c->json && write_record(c, &r, sizes, n_hidden + 2, status, test, r.earlier_seconds + now_seconds() - t0) != 0)
+    if (c->json && r.started &&
+        write_record(c, &r, sizes, n_hidden + 2, status, test, r.earlier_seconds + now_seconds() - r.t0) != 0)
         rc = EXIT_RUN;
     free(r.reports);
     jn_trainer_free(tr);
@@ -398,7 +527,7 @@ int cmd_train(int argc, char **argv)
     /* The presets' names come from the library (jn_model_name). */
     char model_help[160], lambda_help[160], noise_help[160];
     snprintf(model_help, sizeof model_help, "one of %s", cli_model_names(0));
-    snprintf(lambda_help, sizeof lambda_help, "penalty weight of %s (the l2 weight for l2, of ||J||^2 for the others)",
+    snprintf(lambda_help, sizeof lambda_help, "penalty weight of %s: l2 for l2, ||J||^2 for the others (required by those)",
              cli_model_names(JN_USES_LAMBDA));
     snprintf(noise_help, sizeof noise_help, "Gaussian noise std for %s", cli_model_names(JN_USES_NOISE));
     const opt_spec specs[] = {
@@ -446,24 +575,20 @@ int cmd_train(int argc, char **argv)
      * objective could differ between ranks: refused rather than run wrong. */
     if (c.mpi && (c.checkpoint || c.recovery))
         return usage_error("train", "--%s is not available with --mpi", c.checkpoint ? "checkpoint" : "recovery");
+    if (plot && !c.json) return usage_error("train", "--plot draws the --json record: give --json FILE too");
+    /* Refused rather than forking interpreters on every rank of an MPI job. */
+    if (plot && c.mpi)
+        return usage_error("train", "--plot is not available with --mpi: draw the record with python3 -m jacnet.plot");
+    /* The interpreter and the picture's path before training, not after. */
+    const char *python = NULL;
+    if (plot && (rc = check_output("plot", plot)) != 0) return rc;
+    if (plot && !(python = plot_python())) return EXIT_USAGE;
     if (c.mpi) mpi_train_config(&c);
     char *cmdline = join_args(argc, argv);
     c.command_line = cmdline;
     cli_install_signal_handlers();
-    if (plot && !c.json) return usage_error("train", "--plot draws the --json record: give --json FILE too");
     rc = train_run(&c, NULL, NULL);
-    if (plot && c.json && access(c.json, F_OK) == 0) {
-        /* The plot is a convenience: its failure is reported, not fatal. */
-        pid_t pid = fork();
-        if (pid == 0) {
-            execlp("python3", "python3", "-m", "jacnet.plot", c.json, "-o", plot, (char *)NULL);
-            fprintf(stderr, "jacnet train: --plot needs python3 with the jacnet package (make install-python)\n");
-            _exit(127);
-        }
-        int ws = 0;
-        if (pid < 0 || waitpid(pid, &ws, 0) < 0 || !WIFEXITED(ws) || WEXITSTATUS(ws) != 0)
-            fprintf(stderr, "jacnet train: --plot: no picture drawn (python3 -m jacnet.plot failed)\n");
-    }
+    if (plot && access(c.json, F_OK) == 0 && plot_record(python, c.json, plot) != 0 && rc == 0) rc = EXIT_RUN;
     if (c.mpi) rc = mpi_train_finish(rc);
     free(cmdline);
     if (cli_interrupted && rc == EXIT_RUN) rc = 130;

@@ -10,12 +10,14 @@ mandir ?= $(prefix)/share/man
 # These settings are recursive (=) because mk/mpi.mk, which decides
 # MPI_BUILD, is read after this file; $(BUILD)/cli/mode records the last
 # choice so that switching MPI=0/1 recompiles and relinks the tool.
+# JACNET_PYTHON_DEFAULT: the python3 `train --plot` tries first (PYTHON,
+# the one make install-python installs the package for; cli/plot.c).
 CLI_SRCS := $(sort $(wildcard cli/*.c))
 CLI_OBJS := $(CLI_SRCS:cli/%.c=$(BUILD)/cli/%.o)
 CLI_BIN := $(BUILD)/bin/jacnet
 CLI_MODE = $(if $(MPI_BUILD),mpi,serial)
 CLI_CC = $(if $(MPI_BUILD),$(MPICC),$(CC))
-CLI_DEFS = $(if $(MPI_BUILD),-DJACNET_WITH_MPI)
+CLI_DEFS = $(if $(MPI_BUILD),-DJACNET_WITH_MPI) -DJACNET_PYTHON_DEFAULT='"$(PYTHON)"'
 CLI_LIBS = $(if $(MPI_BUILD),$(MPI_STATIC)) $(STATIC)
 
 all: $(CLI_BIN)

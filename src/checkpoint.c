@@ -268,6 +268,18 @@ static jn_status same_u64(const jn__run_args *a, const char *what, uint64_t file
                     a->tr->checkpoint, what, (unsigned long long)file, (unsigned long long)mine);
 }
 
+/* v in the fewest digits that read back as v: 0.1 as the user wrote it,
+ * not 0.10000000000000001; two different doubles still print differently. */
+static const char *shortest(char buf[32], double v)
+{
+    for (int digits = 1; digits < 17; digits++) {
+        snprintf(buf, 32, "%.*g", digits, v);
+        if (strtod(buf, NULL) == v) return buf;
+    }
+    snprintf(buf, 32, "%.17g", v);
+    return buf;
+}
+
 /* Each field of the table, the file's against this run's, in order. */
 static jn_status same_fields(const jn__run_args *a, const field *t, size_t n, const void *file, const void *mine)
 {
@@ -280,9 +292,9 @@ static jn_status same_fields(const jn__run_args *a, const field *t, size_t n, co
         double fv, mv;
         memcpy(&fv, &f, 8);
         memcpy(&mv, &m, 8);
-        return jn__fail(JN_ERR_INVALID,
-                        "jn_trainer_run: checkpoint %s was written with %s %.17g, this run has %.17g",
-                        a->tr->checkpoint, t[i].name, fv, mv);
+        char fs[32], ms[32];
+        return jn__fail(JN_ERR_INVALID, "jn_trainer_run: checkpoint %s was written with %s %s, this run has %s",
+                        a->tr->checkpoint, t[i].name, shortest(fs, fv), shortest(ms, mv));
     }
     return JN_OK;
 }

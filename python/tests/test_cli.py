@@ -5,6 +5,7 @@ options. JACNET_CLI names the binary (make check sets it)."""
 import gzip
 import json
 import os
+import re
 import signal
 import struct
 import subprocess
@@ -323,5 +324,247 @@ def test_bad_checkpoint_is_refused(files, tmp_path):
     ck.write_bytes(b"not a checkpoint at all")
     r = run("train", "--train", files / "train.csv", "--valid-fraction", 0.2, "--model", "mlp", "--hidden", 5,
             "--epochs", 2, "--checkpoint", ck, "--quiet")
-    assert r.returncode == 1 and "format" in r.stderr, r.stderr
+    assert r.returncode == 1 and "not a libjacnet checkpoint" in r.stderr, r.stderr
     assert ck.read_bytes() == b"not a checkpoint at all"
+    # The message says how to go on: the file is left as it is.
+    assert r.stderr.startswith("jacnet train: --checkpoint %s: " % ck), r.stderr
+    assert "delete it (or give another --checkpoint) to start afresh" in r.stderr, r.stderr
+
+
+def test_refused_resume_leaves_the_record_untouched(files, tmp_path):
+    # A finished run, then the same checkpoint with another --noise-std: the
+    # resume is refused (exit 1) and the finished run's record stays as it was.
+    ck, rec = tmp_path / "run.jnc", tmp_path / "run.json"
+    base = ["train", "--train", files / "train.csv", "--valid-fraction", 0.2, "--model", "nj", "--lambda", 0.1,
+            "--hidden", 5, "--epochs", 3, "--checkpoint", ck, "--json", rec, "--quiet"]
+    r = run(*base)
+    assert r.returncode == 0, r.stderr
+    before = rec.read_bytes()
+    r = run(*base, "--noise-std", 0.2)
+    assert r.returncode == 1, r.stderr
+    assert rec.read_bytes() == before
+    # The floats as the user wrote them; no C function names.
+    assert "noise 0.1, this run has 0.2" in r.stderr and "jn_" not in r.stderr, r.stderr
+    assert "resume with the options the run was started with, or delete it" in r.stderr, r.stderr
+    assert json.loads(before)["status"] == "finished"
+
+
+def kill_after_epochs(n, *args):
+    """Start `jacnet ARGS`, wait for its n-th epoch line, SIGKILL it."""
+    p = subprocess.Popen([CLI, *map(str, args)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         env=dict(os.environ, JACNET_THREADS="1"))
+    seen = 0
+    while seen < n:
+        line = p.stdout.readline()
+        assert line, p.communicate()[1]
+        seen += line.startswith("epoch")
+    p.kill()
+    p.communicate(timeout=60)
+    return p.returncode
+
+
+def test_record_is_written_after_every_epoch(tmp_path):
+    # A run killed outright (no chance to write at the end) has its record up
+    # to its last epoch; resumed from the checkpoint, the record is the whole run.
+    x, y = blobs(6000, dim=32)
+    write_csv(tmp_path / "t.csv", x, y)
+    ck, rec = tmp_path / "run.jnc", tmp_path / "run.json"
+    args = ["train", "--train", tmp_path / "t.csv", "--valid-fraction", 0.1, "--model", "nj", "--lambda", 0.1,
+            "--hidden", 30, "--patience", 0, "--checkpoint", ck, "--json", rec]
+    assert kill_after_epochs(2, *args, "--epochs", 1000) == -signal.SIGKILL
+    killed = json.load(open(rec))
+    assert killed["status"] == "running" and killed["complete"] == 0
+    assert killed["epochs_run"] >= 2 and [e["epoch"] for e in killed["epochs"]] == list(range(1, killed["epochs_run"] + 1))
+    last = killed["epochs_run"]
+    r = run(*args, "--epochs", last + 2, "--quiet")
+    assert r.returncode == 0, r.stderr
+    whole = json.load(open(rec))
+    assert whole["status"] == "finished" and [e["epoch"] for e in whole["epochs"]] == list(range(1, last + 3))
+    assert whole["first_epoch"] == 1
+
+
+@pytest.mark.parametrize("which", ["--test", "--valid"])
+def test_data_that_does_not_fit_is_refused_before_training(files, tmp_path, which):
+    # The network is made from --train (16 features, 3 classes): a file of
+    # another width, or with labels it has no output for, is refused before
+    # the first epoch, in the user's terms, with nothing written.
+    x, y = blobs(60, dim=5)
+    write_csv(tmp_path / "narrow.csv", x, y)
+    x, y = blobs(60, dim=16, classes=8)
+    write_csv(tmp_path / "eight.csv", x, y)
+    for name, want in (("narrow.csv", ": 5 features, the network takes 16"),
+                       ("eight.csv", ": labels up to 7, the network has 3 outputs")):
+        rec, model = tmp_path / "r.json", tmp_path / "m.jn"
+        r = run("train", "--train", files / "train.csv", which, tmp_path / name, "--model", "mlp", "--hidden", 5,
+                "--epochs", 50, "--patience", 0, "--json", rec, "--save", model)
+        assert r.returncode == 2, r.stderr
+        assert "%s %s%s" % (which, tmp_path / name, want) in r.stderr, r.stderr
+        assert "jn_" not in r.stderr and "ds " not in r.stderr and r.stderr.count("\n") == 1, r.stderr
+        assert "epoch" not in r.stdout and not rec.exists() and not model.exists()
+
+
+@pytest.mark.parametrize("option", ["--json", "--save", "--checkpoint"])
+def test_unwritable_outputs_are_refused_before_training(files, tmp_path, option):
+    for path, why in ((tmp_path / "no" / "such" / "dir" / "f", "cannot write there"), (tmp_path, "is a directory")):
+        r = run("train", "--train", files / "train.csv", "--model", "mlp", "--hidden", 5, "--epochs", 50,
+                "--patience", 0, option, path)
+        assert r.returncode == 2, r.stderr
+        assert r.stderr.startswith("jacnet train: %s %s: %s" % (option, path, why)), r.stderr
+        assert "epoch" not in r.stdout
+    assert os.listdir(tmp_path) == []  # the probe left nothing
+
+
+def test_progress_on_a_terminal_one_line_per_epoch_otherwise(tmp_path):
+    # On a terminal (stderr), a line redrawn within the epoch: examples per
+    # second, the epoch's and the run's time left (a range with patience:
+    # best epoch + patience at the soonest, --epochs at the latest).
+    import pty
+    x, y = blobs(3000, dim=32)
+    write_csv(tmp_path / "t.csv", x, y)
+    args = [CLI, "train", "--train", str(tmp_path / "t.csv"), "--valid-fraction", "0.2", "--model", "nj",
+            "--lambda", "0.1", "--hidden", "40", "--epochs", "6", "--patience", "3"]
+    master, slave = pty.openpty()
+    p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=slave, text=True, env=dict(os.environ, JACNET_THREADS="1"))
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    out = p.communicate(timeout=120)[0]
+    os.close(master)
+    assert p.returncode == 0
+    term = b"".join(chunks).decode()
+    assert "\r" in term and " ex/s" in term and "epoch ETA " in term and "run ETA " in term, term
+    # After the first epoch the run's time left is a range (epoch 1 + patience 3 < 6).
+    assert re.search(r"epoch 2/6 .* run ETA \d\d:\d\d-\d\d:\d\d", term), term
+    epochs = sum(ln.startswith("epoch ") for ln in out.splitlines())
+    assert epochs >= 4
+    # Not on a terminal: one line per epoch, no progress line.
+    r = run(*args[1:])
+    assert r.returncode == 0 and "\r" not in r.stderr and "ex/s" not in r.stderr
+    assert sum(ln.startswith("epoch ") for ln in r.stdout.splitlines()) == epochs
+
+
+def test_quiet_still_prints_the_result(files):
+    r = run("train", "--train", files / "train.csv", "--valid-fraction", 0.2, "--test", files / "test.csv", "--model",
+            "mlp", "--hidden", 5, "--epochs", 2, "--quiet")
+    assert r.returncode == 0, r.stderr
+    assert re.fullmatch(r"test error: \d+\.\d\d%\n", r.stdout), r.stdout
+
+
+def test_help_shows_no_nan_default_and_version_help():
+    for cmd in ("train", "eval", "sweep"):
+        r = run(cmd, "--help")
+        assert r.returncode == 0 and "nan" not in r.stdout.lower(), r.stdout
+    line = [ln for ln in run("train", "--help").stdout.splitlines() if "--lambda" in ln][0]
+    assert "(default" not in line and "required by those" in line, line
+    r = run("version", "--help")
+    assert r.returncode == 0 and r.stdout.startswith("usage: jacnet version\n"), r.stdout
+    assert r.stdout.splitlines()[-1] == run("version").stdout.strip() and re.fullmatch(r"jacnet \d+\.\d+\.\d+\n",
+                                                                                        run("version").stdout)
+    r = run("version", "--frobnicate")
+    assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
+
+
+def test_eval_of_a_checkpoint_says_how_to_get_a_model(files, tmp_path):
+    ck, model = tmp_path / "run.jnc", tmp_path / "m.jn"
+    args = ["train", "--train", files / "train.csv", "--valid-fraction", 0.2, "--model", "mlp", "--hidden", 5,
+            "--epochs", 2, "--checkpoint", ck, "--quiet"]
+    assert run(*args).returncode == 0
+    r = run("eval", ck, "--test", files / "test.csv")
+    assert r.returncode == 1 and "is a training checkpoint" in r.stderr and "--save MODEL.jn" in r.stderr, r.stderr
+    # The advice works: the same command with --save writes the model without training again.
+    r = run(*args[:-1], "--save", model)
+    assert r.returncode == 0 and "resuming from" in r.stdout, r.stderr
+    assert not [ln for ln in r.stdout.splitlines() if ln.startswith("epoch")], r.stdout
+    assert run("eval", model, "--test", files / "test.csv").returncode == 0
+
+
+def test_plot_needs_an_interpreter_that_can_draw_checked_before_training(files, tmp_path):
+    import sys
+    # An interpreter without its site packages: no numpy, no matplotlib.
+    bare = tmp_path / "bare-python"
+    bare.write_text("#!/bin/sh\nexec %s -S \"$@\"\n" % sys.executable)
+    bare.chmod(0o755)
+    rec, png = tmp_path / "r.json", tmp_path / "c.png"
+    args = [CLI, "train", "--train", str(files / "train.csv"), "--valid-fraction", "0.2", "--model", "mlp",
+            "--hidden", "5", "--epochs", "3", "--json", str(rec), "--plot", str(png)]
+    import jacnet  # its directory on the path: not the site packages, which -S leaves out
+    env = dict(os.environ, JACNET_THREADS="1", JACNET_PYTHON=str(bare),
+               PYTHONPATH=os.path.dirname(os.path.dirname(os.path.abspath(jacnet.__file__))))
+    r = subprocess.run(args, capture_output=True, text=True, timeout=120, env=env)
+    assert r.returncode == 2, r.stderr
+    assert "JACNET_PYTHON=%s cannot draw (No module named" % bare in r.stderr, r.stderr
+    assert "epoch" not in r.stdout and not rec.exists() and not png.exists()
+    # A picture path that cannot be written is refused too.
+    r = subprocess.run(args[:-1] + [str(tmp_path / "no" / "c.png")], capture_output=True, text=True, timeout=120,
+                       env=env)
+    assert r.returncode == 2 and "--plot %s: cannot write there" % (tmp_path / "no" / "c.png") in r.stderr, r.stderr
+    # One that can draw (this one, with the package on its path) draws.
+    pytest.importorskip("matplotlib")
+    r = subprocess.run(args, capture_output=True, text=True, timeout=120, env=dict(env, JACNET_PYTHON=sys.executable))
+    assert r.returncode == 0, r.stderr
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_numbers_printed_as_written_and_sweep_checks_valid(files, tmp_path):
+    r = run("train", "--train", files / "train.csv", "--model", "nj", "--lambda", "0.123456789", "--lr", "0.05",
+            "--hidden", 3, "--epochs", 1)
+    assert r.returncode == 0, r.stderr
+    assert "lambda 0.123456789, noise std 0.1, lr 0.05," in r.stdout, r.stdout
+    # sweep refuses a --valid file of another width before any point runs.
+    x, y = blobs(60, dim=5)
+    write_csv(tmp_path / "narrow.csv", x, y)
+    r = run("sweep", "--train", files / "train.csv", "--valid", tmp_path / "narrow.csv", "--results", tmp_path / "s",
+            "--model", "mlp", "--hidden", 3, "--epochs", 1)
+    assert r.returncode == 2, r.stderr
+    assert r.stderr == "jacnet sweep: --valid %s: 5 features, the network takes 16 (the width of --train %s)\n" % (
+        tmp_path / "narrow.csv", files / "train.csv")
+    assert not [f for f in os.listdir(tmp_path / "s") if f.endswith(".json")]
+
+
+def test_sweep_point_record_is_written_after_every_epoch(tmp_path):
+    # As for train: a sweep killed mid-point leaves that point's record up to
+    # its last epoch (not complete); run again with --checkpoints, the point
+    # resumes and its record lists the whole run.
+    x, y = blobs(6000, dim=32)
+    write_csv(tmp_path / "t.csv", x, y)
+    out = tmp_path / "s"
+    args = ["sweep", "--train", tmp_path / "t.csv", "--valid-fraction", 0.1, "--model", "nj", "--lambda", 0.1,
+            "--hidden", 30, "--patience", 0, "--checkpoints", "--results", out]
+    assert kill_after_epochs(2, *args, "--epochs", 1000) == -signal.SIGKILL
+    rec = out / "nj_h30_lr0.05_m0.9_l0.1_s0.1_seed1.json"
+    killed = json.load(open(rec))
+    assert killed["status"] == "running" and killed["complete"] == 0 and killed["epochs_run"] >= 2
+    last = killed["epochs_run"]
+    r = run(*args, "--epochs", last + 1, "--quiet")
+    assert r.returncode == 0, r.stderr
+    whole = json.load(open(rec))
+    assert whole["complete"] == 1 and [e["epoch"] for e in whole["epochs"]] == list(range(1, last + 2))
+
+
+def test_unreadable_input_message_names_file_and_option(files):
+    r = run("train", "--train", files / "train.csv", "--test", "/nonexistent/t.csv", "--model", "mlp")
+    assert r.returncode == 2
+    assert r.stderr == "jacnet: cannot load /nonexistent/t.csv (--test): cannot open '/nonexistent/t.csv': " \
+                       "No such file or directory\n", r.stderr
+
+
+def test_eval_refuses_data_that_do_not_fit_the_model(files, tmp_path):
+    model = tmp_path / "m.jn"
+    r = run("train", "--train", files / "train.csv", "--model", "mlp", "--hidden", 5, "--epochs", 1, "--quiet",
+            "--save", model)
+    assert r.returncode == 0, r.stderr
+    x, y = blobs(60, dim=5)
+    write_csv(tmp_path / "narrow.csv", x, y)
+    x, y = blobs(60, dim=16, classes=8)
+    write_csv(tmp_path / "eight.csv", x, y)
+    for name, want in (("narrow.csv", "5 features, %s takes 16" % model),
+                       ("eight.csv", "labels up to 7, %s has 3 outputs" % model)):
+        r = run("eval", model, "--test", tmp_path / name)
+        assert r.returncode == 2 and r.stderr == "jacnet eval: --test %s: %s\n" % (tmp_path / name, want), r.stderr

@@ -64,3 +64,42 @@ def test_without_matplotlib_says_how_to_install(tmp_path, monkeypatch, capsys):
     assert jplot.main([record_path(), "-o", str(tmp_path / "x.png")]) == 1
     err = capsys.readouterr().err
     assert "needs matplotlib" in err and "python3-matplotlib" in err
+
+
+def _variant(tmp_path, name, epochs=None, **config):
+    rec = json.load(open(record_path()))
+    rec["config"].update(config)
+    if epochs:
+        rec["epochs"] = rec["epochs"][:epochs]
+        rec["best_epoch"] = min(rec["best_epoch"], epochs)
+    path = tmp_path / name
+    path.write_text(json.dumps(rec))
+    return str(path)
+
+
+def test_overlaid_records_are_labelled_by_what_differs(tmp_path):
+    a = _variant(tmp_path, "a.json", **{"lambda": 0.01})
+    b = _variant(tmp_path, "b.json", **{"lambda": 0.1})
+    c = _variant(tmp_path, "c.json", model="mlp", **{"lambda": None})
+    labels = jplot.labels_of([(p, jplot.load_record(p)) for p in (a, b, c)])
+    assert [lb.split(" (test")[0] for lb in labels] == ["nj, lambda 0.01", "nj, lambda 0.1", "mlp"]
+    # Same configs: the file names tell them apart.
+    d = _variant(tmp_path, "d.json", **{"lambda": 0.01})
+    labels = jplot.labels_of([(p, jplot.load_record(p)) for p in (a, d)])
+    assert [lb.split(" (test")[0] for lb in labels] == ["a", "d"]
+    # One record: its model.
+    assert jplot.labels_of([(a, jplot.load_record(a))]) == [jplot.label_of(jplot.load_record(a), a)]
+
+
+def test_epoch_ticks_are_integers(tmp_path):
+    pytest.importorskip("matplotlib")
+    short = _variant(tmp_path, "short.json", epochs=3)
+    fig = jplot.figure([short])
+    try:
+        fig.canvas.draw()
+        for ax in fig.axes:
+            ticks = [t for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
+            assert ticks and all(float(t).is_integer() for t in ticks), ticks
+    finally:
+        import matplotlib.pyplot as plt
+        plt.close(fig)
