@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Install into a DESTDIR, build examples/hello.c with nothing but
 # `pkg-config jacnet` against that copy (shared and static), run it,
-# uninstall, and check that nothing is left behind. Also: jacnet.pc names its
+# uninstall, and check that nothing is left behind. A live install into a
+# PREFIX of its own writes nothing outside it (file list, strace), and
+# programs built against it run (rpath, LD_LIBRARY_PATH, -static without
+# oneDNN). Also: jacnet.pc names its
 # dependencies in Requires.private (so PKG_CONFIG_SYSROOT_DIR applies to
 # them), the man page and CMake files install and go, and `make install`
 # without a usable python3 installs everything but the Python package.
@@ -111,6 +114,48 @@ if "$PYTHON" -c 'import numpy' 2>/dev/null; then
         || { cat "$tmp/live.out"; echo "make install did not say how to import the package"; exit 1; }
 fi
 grep -qF "LD_LIBRARY_PATH=$live/lib" "$tmp/live.out" || { cat "$tmp/live.out"; echo "make install did not say how to run programs"; exit 1; }
+
+# README, "Running a program built against it": the program finds the
+# PREFIX's library through an rpath, or through LD_LIBRARY_PATH.
+lpc() { PKG_CONFIG_PATH="$live/lib/pkgconfig" pkg-config "$@" jacnet; }
+# (grep without -q reads all of ldd's output: with pipefail, -q's early exit would fail ldd.)
+loads_live() { ldd "$1" | grep -F "$live/lib/libjacnet.so.0" >/dev/null || { ldd "$1"; echo "$1 does not load $live/lib's library"; exit 1; }; }
+cc examples/hello.c -o "$tmp/hello-rpath" $(lpc --cflags --libs) -Wl,-rpath,"$(lpc --variable=libdir)"
+(unset LD_LIBRARY_PATH; loads_live "$tmp/hello-rpath"; "$tmp/hello-rpath" >/dev/null)
+cc examples/hello.c -o "$tmp/hello-live" $(lpc --cflags --libs)
+(export LD_LIBRARY_PATH="$live/lib"; loads_live "$tmp/hello-live"; "$tmp/hello-live" >/dev/null)
+# -static with the static flags links without oneDNN (no libdnnl.a on
+# Debian): bfloat16 then falls back to float32, even when forced.
+cat > "$tmp/precision.c" <<'EOF'
+#include <jacnet.h>
+#include <stdio.h>
+int main(void)
+{
+    jn_objective *obj;
+    if (jn_objective_create_model(&obj, JN_MODEL_MLP_NJ, 0.01, 0.1) || jn_objective_set_precision(obj, JN_PRECISION_BF16))
+        return 1;
+    puts(jn_objective_precision_used(obj) == JN_PRECISION_BF16 ? "bf16" : "fp32");
+    jn_objective_free(obj);
+    return 0;
+}
+EOF
+if out=$(cc "$tmp/precision.c" -o "$tmp/full-static" -static $(lpc --cflags --static --libs) 2>&1); then
+    [ "$(JACNET_FORCE_BF16=1 "$tmp/full-static")" = fp32 ] || { echo "-static program without oneDNN does not run fp32"; exit 1; }
+    if objdump -p "$tmp/full-static" | grep NEEDED; then echo "-static program is not static"; exit 1; fi
+elif grep -q dnnl <<< "$out"; then
+    echo "$out"; echo "cc -static \$(pkg-config --static --libs jacnet) needs oneDNN"; exit 1
+else
+    echo "install test: -static link skipped, a dependency has no static archive:"; echo "$out" | grep -m3 'cannot find'
+fi
+# The archive with oneDNN's shared library keeps bfloat16 (README's
+# command): forced, it runs wherever the shared library runs it.
+if objdump -p "$live/lib/libjacnet.so" | grep 'NEEDED.*libdnnl' >/dev/null; then
+    cc "$tmp/precision.c" -o "$tmp/archive-dnnl" $(lpc --cflags) "$live/lib/libjacnet.a" \
+       $(lpc --static --libs | sed 's/-ljacnet//') -Wl,--no-as-needed -ldnnl
+    cc "$tmp/precision.c" -o "$tmp/shared-dnnl" $(lpc --cflags --libs) -Wl,-rpath,"$live/lib"
+    [ "$(JACNET_FORCE_BF16=1 "$tmp/archive-dnnl")" = "$(JACNET_FORCE_BF16=1 "$tmp/shared-dnnl")" ] \
+        || { echo "the archive linked with -ldnnl runs another precision than libjacnet.so"; exit 1; }
+fi
 make --no-print-directory uninstall PREFIX="$live" PYTHON="$PYTHON" >/dev/null
 left=$(find "$live" -type f -o -type l)
 if [ -n "$left" ]; then echo "uninstall PREFIX=$live left files behind:"; echo "$left"; exit 1; fi
