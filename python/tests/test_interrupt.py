@@ -15,8 +15,8 @@ import pytest
 
 import jacnet
 
-# Epochs of about 0.4 s (one thread), so that a SIGINT sent 0.1 s after
-# the first epoch's line lands while C trains, not in a callback.
+# Epochs of about 0.4 s (one thread), long next to the callbacks' microseconds,
+# so that a SIGINT sent well into the second epoch lands while C trains.
 SETUP = textwrap.dedent('''
     import sys
     import numpy as np
@@ -54,7 +54,7 @@ def test_sigint_while_c_trains_raises_and_resumes(tmp_path):
     path = str(tmp_path / "run.jnc")
     child = SETUP + textwrap.dedent('''
         try:
-            train(3, sys.argv[1], callback=lambda r: print("epoch", r["epoch"], flush=True))
+            train(3, sys.argv[1], callback=lambda r: print("epoch", r["epoch"], r["seconds"], flush=True))
             print("train returned", flush=True)
         except KeyboardInterrupt:
             print("KeyboardInterrupt from train", flush=True)
@@ -63,11 +63,11 @@ def test_sigint_while_c_trains_raises_and_resumes(tmp_path):
     p = subprocess.Popen([sys.executable, "-c", child, path], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          text=True, env=env)
     line = p.stdout.readline()
-    while line and line != "epoch 1\n":
+    while line and not line.startswith("epoch 1 "):
         line = p.stdout.readline()
     assert line, p.communicate()
-    time.sleep(0.1)
-    p.send_signal(signal.SIGINT)  # now in epoch 2, inside jn_trainer_run
+    time.sleep(0.3 * float(line.split()[2]))  # a third into epoch 2, however loaded the machine
+    p.send_signal(signal.SIGINT)  # inside jn_trainer_run
     out, err = p.communicate(timeout=120)
     assert "KeyboardInterrupt from train" in out, (out, err)
     assert "Exception ignored" not in err, err
