@@ -8,7 +8,6 @@ import os
 import secrets
 import signal
 import struct
-import sys
 import threading
 import warnings
 import weakref
