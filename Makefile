@@ -170,10 +170,19 @@ check-c: $(SHARED) $(STATIC) $(TEST_BINS)
 	 if [ $$fail = 0 ]; then echo "all tests passed"; else echo "TESTS FAILED"; exit 1; fi
 
 # ---- install ----
-# Installing into the live system as root refreshes the loader's cache, so
-# programs find libjacnet.so.0 at once; staged installs (DESTDIR) do not.
-LDCONFIG_IF_LIVE = if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null 2>&1; \
-	then ldconfig; fi
+# Installing as root into a directory the loader searches (/usr/local/lib,
+# /usr/lib...) refreshes its cache, so programs find libjacnet.so.0 at once.
+# Any other libdir, or a staged install (DESTDIR), leaves the cache alone
+# (/etc/ld.so.cache lies outside PREFIX), and a live install there says how
+# programs find the library (README.md, "Running a program built against
+# it").
+LDCONFIG := $(shell PATH="$$PATH:/sbin:/usr/sbin" command -v ldconfig 2>/dev/null)
+LOADER_SEARCHES_LIBDIR = $(LDCONFIG) -v -N -X 2>/dev/null | sed -n 's|^\(/[^:]*\):.*|\1|p' | \
+	xargs -r realpath -m | grep -qxF "$$(realpath -m $(libdir))"
+LDCONFIG_IF_LIVE = if [ -z "$(DESTDIR)" ] && [ -n "$(LDCONFIG)" ]; then \
+	  if $(LOADER_SEARCHES_LIBDIR); then [ "$$(id -u)" != 0 ] || $(LDCONFIG); \
+	  elif [ "$@" = install ]; then echo "install: the dynamic loader does not search $(libdir): build programs"; \
+	    echo "  with -Wl,-rpath,$(libdir) or run them with LD_LIBRARY_PATH=$(libdir)"; fi; fi
 install: all
 	install -d $(DESTDIR)$(libdir) $(DESTDIR)$(includedir) $(DESTDIR)$(pkgconfigdir)
 	install -m 644 include/jacnet.h $(DESTDIR)$(includedir)/jacnet.h

@@ -6,8 +6,10 @@
 #   make DNNL=0     builds without it: BF16 then always falls back to FP32
 #   DNNL_CFLAGS=... DNNL_LIBS=...   another oneDNN (default: -ldnnl)
 # Debian ships no pkg-config file for oneDNN, so the probe is the header and
-# the library the compiler finds. Built with it, libjacnet.pc lists it in
-# Libs.private.
+# the library the compiler finds. libjacnet.so links it; libjacnet.a refers
+# to it weakly (src/dnnl.c), so jacnet.pc does not list it and a static link
+# (`-static`, Debian has no libdnnl.a) works without it, in float32; add
+# -ldnnl to an archive link to get bfloat16 there (README.md).
 DNNL_CFLAGS ?=
 DNNL_LIBS ?= -ldnnl
 
@@ -23,9 +25,9 @@ else ifeq ($(DNNL),1)
 endif
 
 ifeq ($(DNNL),1)
-  DEP_LIBS += $(DNNL_LIBS)
-  # oneDNN has no .pc on Debian: static users of jacnet.pc need it here.
-  PC_LIBS_PRIVATE += $(DNNL_LIBS)
+  # Needed even where the linker defaults to --as-needed, which does not
+  # count weak references as a use.
+  DEP_LIBS += -Wl,--push-state,--no-as-needed $(DNNL_LIBS) -Wl,--pop-state
   $(BUILD)/obj/dnnl.o: LIB_CFLAGS += -DJN_HAVE_DNNL $(DNNL_CFLAGS)
   $(TEST_BINS): CHECK_CFLAGS += -DJN_TEST_HAVE_DNNL
 endif
@@ -39,4 +41,5 @@ ifneq ($(shell cat $(DNNL_STATE) 2>/dev/null),$(dnnl_state_now))
   $(info oneDNN bfloat16 products: $(if $(filter 1,$(DNNL)),yes ($(DNNL_LIBS)),no))
 endif
 $(BUILD)/obj/dnnl.o $(SHARED) pkgconfig/jacnet.pc $(TEST_BINS): $(DNNL_STATE)
+$(SHARED) pkgconfig/jacnet.pc: mk/dnnl.mk
 $(BENCH_BIN): $(DNNL_STATE)

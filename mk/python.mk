@@ -3,10 +3,14 @@
 # variables (SHARED, SONAME, VERSION, DESTDIR, libdir, BUILD...).
 #
 #   make install-python / uninstall-python
-#        python/jacnet -> $(DESTDIR)$(PYTHONDIR)/jacnet. PYTHONDIR defaults to
-#        the system python3's purelib (PYTHON=/usr/bin/python3:
-#        sysconfig.get_path("purelib"), /usr/local/lib/python3.X/dist-packages
-#        on Debian). The installed package records $(libdir)/$(SONAME) in
+#        python/jacnet -> $(DESTDIR)$(PYTHONDIR)/jacnet. PYTHONDIR lies under
+#        $(prefix), so nothing is written outside PREFIX/DESTDIR: it is
+#        $(PYTHON)'s purelib when that is in $(prefix)/lib (the default
+#        PREFIX=/usr/local on Debian: /usr/local/lib/python3.X/dist-packages),
+#        else $(prefix)/lib/python3/dist-packages (Debian's directory for
+#        PREFIX=/usr; for other prefixes the install says to add it to
+#        PYTHONPATH when $(PYTHON) does not search it).
+#        The installed package records $(libdir)/$(SONAME) in
 #        jacnet/_paths.py so it finds the installed library without
 #        LD_LIBRARY_PATH, and jacnet/_version.py (the header's version,
 #        checked against the library at import).
@@ -24,7 +28,9 @@
 
 PYTHON ?= /usr/bin/python3
 # Deferred (=) so python3 runs only when an install rule needs it.
-PYTHONDIR ?= $(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_path("purelib"))')
+PYTHONDIR ?= $(shell $(PYTHON) -c 'import sys, sysconfig; p = sysconfig.get_path("purelib"); \
+    print(p if p.startswith(sys.argv[1] + "/lib/") else sys.argv[1] + "/lib/python3/dist-packages")' \
+    '$(patsubst %/,%,$(prefix))' 2>/dev/null)
 PY_SRCS := $(sort $(wildcard python/jacnet/*.py))
 
 .PHONY: install-python uninstall-python install-python-auto uninstall-python-auto check-abi abi-update \
@@ -56,6 +62,8 @@ install-python:
 	printf '# Written by make install-python from jacnet.h.\nVERSION = (%s, %s, %s)\n' \
 	    $(VERSION_MAJOR) $(VERSION_MINOR) $(VERSION_PATCH) > $(DESTDIR)$(PYTHONDIR)/jacnet/_version.py
 	@echo "install: Python package in $(DESTDIR)$(PYTHONDIR)/jacnet"
+	@if [ -z "$(DESTDIR)" ] && ! $(PYTHON) -c 'import sys; sys.exit(sys.argv[1] not in sys.path)' '$(PYTHONDIR)'; then \
+	  echo "  $(PYTHON) does not search $(PYTHONDIR): export PYTHONPATH=$(PYTHONDIR)"; fi
 
 # The package directory is ours alone: it also holds the __pycache__ that
 # importing the installed package may have written.

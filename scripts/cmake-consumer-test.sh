@@ -31,6 +31,12 @@ build_and_run() {  # $1: the prefix to find jacnet in, $2: a fresh build directo
     env -u LD_LIBRARY_PATH "$2/consumer_shared"
     "$2/consumer_static"
     if readelf -d "$2/consumer_static" | grep -q 'libjacnet'; then echo "consumer_static needs libjacnet.so"; exit 1; fi
+    # Built with oneDNN, the static target keeps it (the archive's references
+    # to it are weak, which --as-needed alone would not count).
+    if readelf -d "$1/lib/libjacnet.so" | grep 'libdnnl' >/dev/null && \
+       ! readelf -d "$2/consumer_static" | grep 'libdnnl' >/dev/null; then
+        echo "consumer_static lost oneDNN"; exit 1
+    fi
 }
 
 build_and_run "$root$prefix" "$tmp/build1"

@@ -23,6 +23,30 @@
 #include <pthread.h>
 #include <stdlib.h>
 
+/* Weak references, so that libjacnet.a links without oneDNN: Debian ships
+ * no libdnnl.a, and a static link (`pkg-config --static --libs jacnet`,
+ * which does not name oneDNN) must not need it. Unresolved there,
+ * dnnl_engine_create is NULL and the probe finds bfloat16 unavailable (the
+ * penalty runs in float32). The shared library and programs that add
+ * -ldnnl resolve them as usual (mk/dnnl.mk keeps -ldnnl needed under
+ * --as-needed, which ignores weak references). */
+#pragma weak dnnl_engine_create
+#pragma weak dnnl_get_effective_cpu_isa
+#pragma weak dnnl_matmul_desc_init
+#pragma weak dnnl_memory_create
+#pragma weak dnnl_memory_desc_init_by_strides
+#pragma weak dnnl_memory_destroy
+#pragma weak dnnl_memory_set_data_handle_v2
+#pragma weak dnnl_primitive_create
+#pragma weak dnnl_primitive_desc_create
+#pragma weak dnnl_primitive_desc_destroy
+#pragma weak dnnl_primitive_destroy
+#pragma weak dnnl_primitive_execute
+#pragma weak dnnl_status2str
+#pragma weak dnnl_stream_create
+#pragma weak dnnl_stream_destroy
+#pragma weak dnnl_stream_wait
+
 /* A training step uses 2L + 1 shapes per batch size; twice that covers a
  * short last batch too. */
 #define JN_DNNL_CACHE 32
@@ -110,6 +134,7 @@ static dnnl_status_t entry_run(matmul_entry *e, dnnl_stream_t stream, const uint
  * bfloat16 matmul runs and is right on this CPU. */
 static void probe(void)
 {
+    if (!dnnl_engine_create) return; /* oneDNN not linked in (see the weak references above) */
     void *gomp = dlopen("libgomp.so.1", RTLD_LAZY | RTLD_NOLOAD);
     if (gomp) omp_set_threads = (void (*)(int))dlsym(gomp, "omp_set_num_threads");
     if (dnnl_engine_create(&engine, dnnl_cpu, 0) != dnnl_success) return;

@@ -1,10 +1,15 @@
 """The classes and functions of the jacnet package (see docs/PYTHON.md)."""
 from __future__ import annotations
 
+import contextlib
 import ctypes
-import warnings
+import json
 import os
 import secrets
+import signal
+import struct
+import threading
+import warnings
 import weakref
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, TypeVar, Union
 
@@ -841,6 +846,121 @@ def _recovery_args(recovery):
     return float(factor), float(lr_scale), int(most)
 
 
+# ---- what train() adds around jn_trainer_run -------------------------------------------
+
+@contextlib.contextmanager
+def _deferred_signals(failure: List[BaseException], in_user: Callable[[], bool]):
+    """During the run, the exceptions of Python signal handlers (SIGINT's
+    KeyboardInterrupt) go into failure. Python runs a handler at the next
+    bytecode it executes; while C trains that is the first line of a ctypes
+    callback, outside any try, where ctypes prints the exception and carries
+    on. Inside the user's callbacks (in_user()) handlers raise as usual, into
+    the try around them."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # handlers run in the main thread only: none can run here
+        return
+    saved = {}
+    for sig in signal.Signals:
+        h = signal.getsignal(sig)
+        if callable(h):  # a Python handler (not SIG_DFL, SIG_IGN or a C one)
+            saved[sig] = h
+
+    def handler(signum, frame):
+        previous = saved[signal.Signals(signum)]
+        if in_user():
+            previous(signum, frame)
+            return
+        try:
+            previous(signum, frame)
+        except BaseException as e:
+            failure.append(e)
+
+    for sig in saved:
+        signal.signal(sig, handler)
+    try:
+        yield
+    finally:
+        for sig, h in saved.items():
+            signal.signal(sig, h)
+
+
+_CHECKPOINT_MAGIC = b"\x89JNC\r\n\x1a\n"
+
+
+def _checkpoint_state(path: bytes) -> Optional[Tuple[bytes, int]]:
+    """(run identity bytes, epochs done) of a checkpoint (docs/FORMAT.md,
+    "Checkpoint files"); None when there is none or it cannot be read (C
+    then says why, or starts a new run)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(196)
+            if head[:8] != _CHECKPOINT_MAGIC:
+                return None
+            (m,) = struct.unpack_from("<Q", head, 188)
+            f.seek(204 + 2 * m)
+            (done,) = struct.unpack("<I", f.read(4))
+    except (OSError, struct.error, OverflowError, ValueError):
+        return None
+    return head[8:196], done
+
+
+class _RunRecord:
+    """The reports of a checkpointed run, in CHECKPOINT.reports.json. The
+    checkpoint holds the run's state, not its past reports; this file does,
+    so that a resumed train() returns the whole run's reports (as the CLI's
+    --json record lists them). It is rewritten atomically at every epoch's
+    end, before C checkpoints that epoch, so it never lags the checkpoint."""
+
+    def __init__(self, checkpoint: bytes):
+        self.checkpoint = checkpoint
+        self.path = checkpoint + b".reports.json"
+        self.reports: List[Report] = []  # the epochs done before this call
+        self.identity: Optional[bytes] = None
+        state = _checkpoint_state(checkpoint)
+        if state is None or state[1] == 0:
+            return  # a new run (or one C refuses): nothing before it
+        self.identity, done = state
+        try:
+            with open(self.path) as f:
+                rec = json.load(f)
+            kept = rec["reports"][:done]
+            if rec["identity"] == self.identity.hex() and [r["epoch"] for r in kept] == list(range(1, done + 1)):
+                self.reports = kept
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+        if not self.reports:
+            warnings.warn("%s: no reports of the %d epochs the checkpoint holds; the reports returned start at "
+                          "epoch %d" % (os.fsdecode(self.path), done, done + 1), stacklevel=3)
+
+    def save(self, new: List[Report]) -> None:
+        if self.identity is None:  # the checkpoint C wrote at the start of this run
+            state = _checkpoint_state(self.checkpoint)
+            self.identity = state[0] if state else b""
+        tmp = self.path + b".tmp"
+        with open(tmp, "w") as f:
+            json.dump({"identity": self.identity.hex(), "reports": self.reports + new}, f)
+        os.replace(tmp, self.path)
+
+
+def _progress_line(d: Report, epochs: int) -> str:
+    """train(verbose=True)'s line for one epoch (the CLI's epoch line)."""
+    s = "epoch %3d/%d  objective %.5f (loss %.5f + penalty %.5f)" % (
+        d["epoch"], epochs, d["train_objective"], d["train_loss"], d["train_penalty"])
+    if d["train_jacobian_sqnorm"] is not None:
+        s += "  ||J||^2 %.4g" % d["train_jacobian_sqnorm"]
+    if d["train_error"] is not None:
+        s += "  train %5.2f%%" % (100 * d["train_error"])
+    if d["recoveries"]:
+        s += "  RECOVERED x%d" % d["recoveries"]
+    if d["valid_error"] is not None:
+        # An error rate with labels; the mean loss with float targets (no train_error).
+        fmt = "  valid %.4g  best %.4g (epoch %d)" if d["train_error"] is None else \
+            "  valid %6.2f%%  best %6.2f%% (epoch %d)"
+        scale = 1 if d["train_error"] is None else 100
+        s += fmt % (scale * d["valid_error"], scale * d["best_valid_error"], d["best_epoch"])
+    return s + "  lr %.4g  %.1f s" % (d["lr"], d["seconds"])
+
+
 def train(net: Net, objective: Objective, X: npt.ArrayLike, y: npt.ArrayLike, *, epochs: int = RECIPE_EPOCHS,
           batch_size: int = RECIPE_BATCH_SIZE, optimizer: Union[str, Optimizer] = "sgd",
           lr: float = RECIPE_LR, momentum: float = RECIPE_MOMENTUM,
@@ -850,7 +970,7 @@ def train(net: Net, objective: Objective, X: npt.ArrayLike, y: npt.ArrayLike, *,
           valid: Optional[Tuple[npt.ArrayLike, npt.ArrayLike]] = None, patience: int = RECIPE_PATIENCE,
           callback: Optional[Callable[[Report], Any]] = None,
           on_batch: Optional[Callable[[int, int, int], Any]] = None, checkpoint: Optional[str] = None,
-          checkpoint_every: int = 1, recovery: Any = None) -> List[Report]:
+          checkpoint_every: int = 1, recovery: Any = None, verbose: bool = False) -> List[Report]:
     """Train net in place with libjacnet's trainer; return the per-epoch reports.
 
     X (n x D) and y: integer labels in [0, K) (1-D, one-hot targets), or
@@ -866,12 +986,16 @@ def train(net: Net, objective: Objective, X: npt.ArrayLike, y: npt.ArrayLike, *,
     without improvement; the best parameters are restored when valid is given.
     callback(report_dict) each epoch: a true result stops training.
     on_batch(epoch, done, total) after each minibatch: a true result stops
-    training at once.
+    training at once. An exception in either, or a signal handler's (Ctrl-C's
+    KeyboardInterrupt, also while C runs), stops the run after the minibatch
+    in progress, checkpoints it, and is raised by train.
     checkpoint: a path; the run's whole state is written there every
     checkpoint_every epochs (0: only at the start, when stopped and at the
     end), and when the file exists the run resumes from it (the same
-    arguments, epochs possibly larger; reports then start at the epoch after
-    the checkpoint's). A checkpoint of another run raises JacnetError.
+    arguments, epochs possibly larger). The reports are kept in
+    checkpoint + ".reports.json", so a resumed call returns the whole run's.
+    A checkpoint of another run raises JacnetError.
+    verbose: print a line per epoch (as the CLI does) to stdout.
     recovery: None (off), True (factor 3, lr_scale 0.5, at most 10), a tuple
     (factor, lr_scale, max_recoveries) or a dict of those keys: roll back and
     lower the rate when the epoch's mean objective exceeds factor times the
@@ -940,50 +1064,77 @@ def train(net: Net, objective: Objective, X: npt.ArrayLike, y: npt.ArrayLike, *,
         if recovery_args is not None:
             F.jn_trainer_set_recovery(tr._h, *recovery_args)
 
+        earlier = _RunRecord(checkpoint_path) if checkpoint_path is not None else None
         reports: List[Report] = []
         failure: List[BaseException] = []
+        in_user = False
 
-        # Exceptions cannot cross C: the callbacks catch them, ask the trainer
-        # to stop, and train() raises them afterwards.
-        def epoch_cb(rep_p, user):
+        def call_user(fn, *args):
+            # A signal handler raising inside the user's code lands in this
+            # try; in_user tells _deferred_signals that raising is safe.
+            nonlocal in_user
+            in_user = True
             try:
-                d = _report_dict(rep_p.contents)
-                reports.append(d)
-                if failure:
-                    return 1
-                return 1 if (callback is not None and callback(dict(d))) else 0
+                stop = bool(fn(*args))
             except BaseException as e:  # KeyboardInterrupt included
+                in_user = False
                 failure.append(e)
-                return 1
+                return True
+            in_user = False
+            return stop
 
-        def batch_cb(epoch, done, total, user):
-            if failure:
-                return 1
+        def on_epoch(d):
+            if verbose:
+                print(_progress_line(d, int(epochs)), flush=True)
+            return callback is not None and callback(dict(d))
+
+        # Exceptions cannot cross C (ctypes prints and drops them): the
+        # callbacks catch them, ask the trainer to stop, and train() raises
+        # them afterwards. failure is read last, so that a signal recorded
+        # while the callback ran stops the run at once.
+        def epoch_cb(rep_p, user):
+            stop = False
             try:
-                return 1 if on_batch(epoch, done, total) else 0
-            except BaseException as e:  # KeyboardInterrupt included: stop at once
+                # The epoch is done whatever happens next, and C checkpoints
+                # it after this call: it is recorded first.
+                reports.append(_report_dict(rep_p.contents))
+                if earlier is not None:
+                    earlier.save(reports)
+                if not failure:
+                    stop = call_user(on_epoch, reports[-1])
+            except BaseException as e:
                 failure.append(e)
-                return 1
+            return 1 if failure or stop else 0
+
+        # Installed even without on_batch: a SIGINT that arrives while C
+        # trains is handled at the next Python code the process runs, and
+        # this gives it some after every minibatch, not only at epoch ends.
+        def batch_cb(epoch, done, total, user):
+            stop = not failure and on_batch is not None and call_user(on_batch, epoch, done, total)
+            return 1 if failure or stop else 0
 
         # The CFUNCTYPE objects must live as long as C may call them: they are
         # locals of this frame for the whole run and are unset before return.
         c_epoch = _lib.EPOCH_CALLBACK(epoch_cb)
-        c_batch = _lib.BATCH_CALLBACK(batch_cb) if on_batch is not None else _lib.NULL_BATCH_CALLBACK()
+        c_batch = _lib.BATCH_CALLBACK(batch_cb)
         F.jn_trainer_set_epoch_callback(tr._h, c_epoch, None)
         F.jn_trainer_set_batch_callback(tr._h, c_batch, None)
         try:
-            F.jn_trainer_run(tr._h, net._h, obj._h, opt._h, train_ds._h, valid_ds._h if valid_ds else None)
+            with _deferred_signals(failure, lambda: in_user):
+                F.jn_trainer_run(tr._h, net._h, obj._h, opt._h, train_ds._h, valid_ds._h if valid_ds else None)
         except JacnetError as e:
             if failure:
                 raise failure[0] from None
             if e.status != _lib.ERR_STOPPED:
-                e.reports = reports
+                e.reports = (earlier.reports if earlier else []) + reports
                 raise
         finally:
             F.jn_trainer_set_epoch_callback(tr._h, _lib.NULL_EPOCH_CALLBACK(), None)
             F.jn_trainer_set_batch_callback(tr._h, _lib.NULL_BATCH_CALLBACK(), None)
         if failure:
             raise failure[0]
+        if earlier is not None:
+            reports = earlier.reports + reports
         return reports
     finally:
         for o in reversed(owned):
