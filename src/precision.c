@@ -75,11 +75,11 @@ static unsigned long timings; /* shapes timed (not found), for tests */
 
 /* What decides the cost of the penalty both ways: the thread count, whether
  * the gradient is wanted, the form request, batch rows, rows per example
- * and the layer widths. Malloc'd; NULL when out of memory. */
+ * and the layer widths. Allocated; NULL when out of memory. */
 static char *shape_key(const jn_net *net, const jn_objective *obj, size_t n, size_t r, int grad)
 {
     size_t len = 96 + 21 * (net->layers + 1);
-    char *key = malloc(len);
+    char *key = jn__alloc(len, 1, "precision choice");
     if (!key) return NULL;
     int at = snprintf(key, len, "threads=%d grad=%d form=%d n=%zu r=%zu sizes=", jn__threads(), grad,
                       (int)obj->form, n, r);
@@ -98,7 +98,7 @@ static calib *find(const char *key)
 static calib *add(const char *key, double ratio)
 {
     size_t len = strlen(key) + 1;
-    calib *c = malloc(sizeof *c + len);
+    calib *c = jn__alloc(sizeof *c + len, 1, "precision choice");
     if (!c) return NULL;
     memcpy(c->key, key, len);
     c->ratio = ratio;
@@ -195,7 +195,7 @@ jn_status jn__precision_choose(jn_net *net, const jn_objective *obj, int p, doub
     if (st != JN_OK) return st;
     size_t n = net->work->pass[p].n, r = obj->projections ? obj->projections : net->sizes[net->layers];
     char *key = shape_key(net, obj, n, r, grad != NULL);
-    if (!key) return jn__fail(JN_ERR_NOMEM, "out of memory choosing the precision");
+    if (!key) return JN_ERR_NOMEM;
     pthread_mutex_lock(&calib_lock);
     calib *c = find(key);
     double ratio = c ? c->ratio : 0.0;
@@ -206,7 +206,7 @@ jn_status jn__precision_choose(jn_net *net, const jn_objective *obj, int p, doub
         timings++;
         if (st == JN_OK && wisdom && *wisdom) wisdom_write(wisdom, key, ratio);
     }
-    if (st == JN_OK && !c && !add(key, ratio)) st = jn__fail(JN_ERR_NOMEM, "out of memory choosing the precision");
+    if (st == JN_OK && !c && !add(key, ratio)) st = JN_ERR_NOMEM;
     if (st == JN_OK) {
         record(obj, n, ratio);
         *bf16 = ratio >= JN_BF16_MIN_RATIO;
