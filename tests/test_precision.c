@@ -1,5 +1,7 @@
 /* test_precision.c - jn_objective_set_precision: the FP32 default is
- * untouched, BF16 falls back to FP32 where it cannot run, and the bfloat16
+ * untouched, BF16 falls back to FP32 where it cannot run, BF16 and AUTO
+ * take bfloat16 where it was measured faster (both branches forced with a
+ * fake ratio; once per shape; threads; the wisdom file), and the bfloat16
  * penalty (forced with JACNET_FORCE_BF16=1 wherever oneDNN can multiply
  * bfloat16, AMX or not) agrees with float32 and with the float64 oracle
  * within a stated tolerance.
