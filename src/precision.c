@@ -36,8 +36,13 @@
  * bfloat16 costs accuracy. */
 #define JN_BF16_MIN_RATIO 1.05
 /* Timed rounds per precision, after one untimed round (caches, and oneDNN
- * compiling its kernels for the shapes); the fastest round counts. */
+ * compiling its kernels for the shapes): at least JN_CALIB_ROUNDS, and for
+ * a small penalty more, until each precision has run JN_CALIB_SECONDS in
+ * all (at most JN_CALIB_MAX_ROUNDS). The fastest round counts: the least
+ * disturbed by other work on the machine. */
 #define JN_CALIB_ROUNDS 3
+#define JN_CALIB_MAX_ROUNDS 20
+#define JN_CALIB_SECONDS 0.02
 
 /* JACNET_FORCE_BF16: 1 always, 0 never, otherwise (unset) -1: decide. */
 static int forced(void)
@@ -156,15 +161,19 @@ static double seconds(void)
  * falls on both. */
 static jn_status measure(jn_net *net, const jn_objective *obj, int p, double weight, float *grad, double *ratio)
 {
-    double best[2] = {INFINITY, INFINITY}, value;
-    for (int round = 0; round <= JN_CALIB_ROUNDS; round++)
+    double best[2] = {INFINITY, INFINITY}, total[2] = {0.0, 0.0}, value;
+    for (int round = 0; round <= JN_CALIB_MAX_ROUNDS; round++) {
         for (int bf16 = 0; bf16 < 2; bf16++) {
             double t0 = seconds();
             jn_status st = jn__penalty(net, obj, p, weight, bf16, &value, grad);
             if (st != JN_OK) return st;
             double t = seconds() - t0;
-            if (round > 0 && t < best[bf16]) best[bf16] = t;
+            if (round == 0) continue;
+            total[bf16] += t;
+            if (t < best[bf16]) best[bf16] = t;
         }
+        if (round >= JN_CALIB_ROUNDS && total[0] >= JN_CALIB_SECONDS && total[1] >= JN_CALIB_SECONDS) break;
+    }
     *ratio = best[1] > 0.0 ? best[0] / best[1] : 1.0;
     const char *fake = getenv("JACNET_FAKE_BF16_RATIO");
     if (fake && *fake) {
