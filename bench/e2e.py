@@ -4,8 +4,9 @@ std 0.1, batch 20, SGD lr 0.1, up to 300 epochs, patience 15, seed 1) in
 three implementations, one after the other in one invocation:
 
   a  libjacnet float32: jacnet train --dataset usps --model nj ... --json
-  b  the same with --precision bf16 (without AMX or oneDNN it runs float32:
-     the table says so, from the record's precision_used)
+  b  the same with --precision bf16 (where bfloat16 measured slower, or
+     without oneDNN, it runs float32: the table says so, from the record's
+     precision_used)
   c  PyTorch (bench/e2e_torch.py), the same protocol
 
     /usr/bin/python3 bench/e2e.py [--jacnet build/bin/jacnet] [--threads 2]

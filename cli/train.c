@@ -68,6 +68,7 @@ typedef struct run_state {
     size_t epoch_first;                         /* batches done when the epoch's timing began */
     jn_epoch_report *reports;
     const char *precision_used;
+    double precision_ratio; /* measured float32 / bfloat16 time; 0: not measured */
     unsigned threads_used;  /* the count set for the run; 0: $JACNET_THREADS's */
     size_t n_reports, cap_reports;
     int out_of_memory;
@@ -273,6 +274,7 @@ static int write_record(const train_config *c, const run_state *r, const size_t 
     json_int(&j, "first_epoch", r->n_reports ? r->reports[0].epoch : 0);
     json_int(&j, "resumed_at_epoch", r->resumed_at);
     json_str(&j, "precision_used", r->precision_used);
+    json_num(&j, "precision_ratio", r->precision_ratio > 0 ? r->precision_ratio : NAN);
     if (r->threads_used) json_int(&j, "threads_used", r->threads_used);
     else json_num(&j, "threads_used", NAN); /* JACNET_THREADS: read by the library */
     /* Bit-for-bit comparisons hold only between runs on one BLAS kernel. */
@@ -370,8 +372,8 @@ int train_run(const train_config *c, double *valid_error, double *test_error)
     const int uses_noise = (jn_model_uses(model) & JN_USES_NOISE) != 0;
     if (uses_lambda && !(c->lambda >= 0))
         return usage_error("train", "--model %s needs --lambda (its penalty weight)", c->model);
-    if (strcmp(c->precision, "fp32") && strcmp(c->precision, "bf16"))
-        return usage_error("train", "--precision '%s': fp32 or bf16", c->precision);
+    if (strcmp(c->precision, "fp32") && strcmp(c->precision, "bf16") && strcmp(c->precision, "auto"))
+        return usage_error("train", "--precision '%s': fp32, bf16 or auto", c->precision);
     size_t sizes[10], n_hidden;
     if (parse_hidden(c->hidden_spec, sizes + 1, &n_hidden))
         return usage_error("train", "--hidden '%s': widths like 1000 or 1000,500 (1 to 8 layers)", c->hidden_spec);
@@ -406,9 +408,8 @@ int train_run(const train_config *c, double *valid_error, double *test_error)
     if (c->projections && uses_lambda && model != JN_MODEL_MLP_L2)
         TRY(jn_objective_set_jacobian(obj, c->lambda, c->projections));
     if (!strcmp(c->precision, "bf16")) TRY(jn_objective_set_precision(obj, JN_PRECISION_BF16));
-    r.precision_used = jn_objective_precision_used(obj) == JN_PRECISION_BF16 ? "bf16" : "fp32";
-    if (strcmp(c->precision, r.precision_used) && !c->quiet)
-        printf("precision: bf16 asked, fp32 runs (no oneDNN, or a CPU where bf16 does not pay; JACNET_FORCE_BF16=1 forces it)\n");
+    if (!strcmp(c->precision, "auto")) TRY(jn_objective_set_precision(obj, JN_PRECISION_AUTO));
+    r.precision_used = "fp32"; /* what ran is known after the run: the library measures it */
     TRY(jn_optimizer_create_sgd(&opt, c->lr, c->momentum));
     size_t n_train = jn_dataset_count(data.train);
     unsigned long batches = (unsigned long)((n_train + c->batch - 1) / c->batch);
@@ -486,6 +487,16 @@ int train_run(const train_config *c, double *valid_error, double *test_error)
     status = status_ok;
     rc = st == JN_OK ? 0 : EXIT_RUN;
 done:
+    if (obj) {
+        r.precision_used = jn_objective_precision_used(obj) == JN_PRECISION_BF16 ? "bf16" : "fp32";
+        r.precision_ratio = jn_objective_precision_ratio(obj);
+        if (strcmp(c->precision, "fp32") && !c->quiet && r.precision_ratio > 0)
+            printf("precision: %s asked, %s ran (bfloat16 measured %.2fx as fast as float32)\n", c->precision,
+                   r.precision_used, r.precision_ratio);
+        else if (strcmp(c->precision, "fp32") && !c->quiet)
+            printf("precision: %s asked, %s ran (not measured: no oneDNN bfloat16 here, or JACNET_FORCE_BF16)\n",
+                   c->precision, r.precision_used);
+    }
     /* No record for a run that never started: the refused or failed start
      * leaves whatever record is there (a finished run's) untouched. */
     if (c->json && r.started && join_earlier_record(c, &r) != 0) {
@@ -555,7 +566,7 @@ int cmd_train(int argc, char **argv)
         {"checkpoint", OPT_STRING, &c.checkpoint, "FILE", "save the run's state there; resume from it when it exists", 0, 0},
         {"checkpoint-every", OPT_UINT, &c.checkpoint_every, "N", "checkpoint every N epochs (also on Ctrl-C and at the end)", 0, 1000000},
         {"recovery", OPT_FLAG, &c.recovery, NULL, "on a blow-up, go back to the best epoch with half the learning rate", 0, 0},
-        {"precision", OPT_STRING, &c.precision, "P", "fp32, or bf16 for the penalty's products (oneDNN; AMX or AMD Zen 5)", 0, 0},
+        {"precision", OPT_STRING, &c.precision, "P", "fp32, or bf16 / auto: the penalty's products in bfloat16 where measured faster (oneDNN)", 0, 0},
         {"plot", OPT_STRING, &plot, "PNG", "draw the learning curves of the --json record (python3 -m jacnet.plot)", 0, 0},
         {"no-test", OPT_FLAG, &c.no_test, NULL, "do not evaluate the test set (model selection runs)", 0, 0},
         {"quiet", OPT_FLAG, &c.quiet, NULL, "no progress output", 0, 0},

@@ -283,25 +283,36 @@ JN_API jn_status jn_objective_set_penalty_form(jn_objective *obj, jn_penalty_for
  * passes and all elementwise work stay float32. Measured effect: errors of a
  * few 1e-3 relative to the penalty's value and gradient (up to 4e-3 and
  * 6e-3 on tiny batches; docs/PERFORMANCE.md).
- * BF16 runs only where it pays: libjacnet built with oneDNN (make DNNL=1, or
- * found automatically) and a CPU where bfloat16 products were measured
- * faster: AMX-BF16 that the OS lets the process use, or an AMD CPU of
- * family 1Ah (Zen 5) or later with AVX-512 BF16 (docs/PERFORMANCE.md).
- * JACNET_FORCE_BF16=1 in the environment allows it wherever oneDNN can
- * multiply bfloat16 at all (e.g. an Intel CPU with AVX-512 BF16 but no AMX,
- * slower than float32 there: for tests), JACNET_FORCE_BF16=0 never. Elsewhere
- * BF16 falls back to FP32;
- * jn_objective_precision_used says which runs. Returns JN_ERR_INVALID for an
- * unknown value. */
-typedef enum { JN_PRECISION_FP32, JN_PRECISION_BF16 } jn_precision;
+ * BF16 runs only where it pays, which is measured, not assumed: the first
+ * time a process evaluates the penalty on a shape (layer widths, batch
+ * rows, projections, thread count, with or without gradient), it times the
+ * penalty both ways a few times (a few evaluations' worth, once) and takes
+ * bfloat16 there only if it was at least 1.05 times faster. Answers are
+ * kept for the process (thread-safe) and, when the environment names a
+ * file in JACNET_WISDOM, appended to it and read back by later processes
+ * instead of timing again (one line per shape; delete the file after
+ * changing CPU, oneDNN or libjacnet). Because the choice is timed, two runs
+ * may choose differently on a loaded machine; a wisdom file or FP32 fixes
+ * it. BF16 also needs libjacnet built with oneDNN (make DNNL=1, or found
+ * automatically) and oneDNN multiplying bfloat16 on this CPU; elsewhere it
+ * falls back to FP32 without measuring. JACNET_FORCE_BF16=1 in the
+ * environment takes bfloat16 wherever oneDNN can without measuring (for
+ * tests), JACNET_FORCE_BF16=0 never. AUTO: the same choice as BF16, under
+ * the name that says either may run. Returns JN_ERR_INVALID for an unknown
+ * value. */
+typedef enum { JN_PRECISION_FP32, JN_PRECISION_BF16, JN_PRECISION_AUTO } jn_precision;
 JN_API jn_status jn_objective_set_precision(jn_objective *obj, jn_precision precision);
-/* The precision the penalty's products run in when jn_net_objective (or the
- * trainer) is called with obj in this process: JN_PRECISION_BF16 only if BF16
- * was requested and is available as described above (the build, the CPU and
- * JACNET_FORCE_BF16, which is read at each call), else JN_PRECISION_FP32.
- * The answer is the same for every call with obj and a penalty; NULL gives
- * JN_PRECISION_FP32. */
+/* The precision the penalty's products run in with obj in this process:
+ * JN_PRECISION_FP32 where FP32 was requested or BF16 cannot run,
+ * JN_PRECISION_BF16 under JACNET_FORCE_BF16=1 (read at each call), and
+ * otherwise what the measurement chose for the largest batch evaluated
+ * with obj (the trainer's calls included; in training, the full
+ * minibatch): JN_PRECISION_FP32 until then. NULL gives JN_PRECISION_FP32. */
 JN_API jn_precision jn_objective_precision_used(const jn_objective *obj);
+/* The measurement behind that answer: float32 time / bfloat16 time of the
+ * penalty (above 1: bfloat16 was faster), or 0 where nothing was measured
+ * (FP32 requested, BF16 unavailable or forced, no evaluation yet, NULL). */
+JN_API double jn_objective_precision_ratio(const jn_objective *obj);
 /* Apply the Jacobian penalty only every `every`-th training step, with weight
  * every * lambda (trainer only; jn_net_objective always applies it). */
 JN_API jn_status jn_objective_set_penalty_every(jn_objective *obj, unsigned every);

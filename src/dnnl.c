@@ -70,7 +70,7 @@ struct jn_dnnl {
 
 static pthread_once_t engine_once = PTHREAD_ONCE_INIT;
 static dnnl_engine_t engine;
-static int bf16_works, bf16_native;
+static int bf16_works;
 /* Debian's oneDNN runs on OpenMP threads: their number follows
  * jn_set_threads through omp_set_num_threads, found in the libgomp (or other
  * OpenMP runtime) that oneDNN brought in. */
@@ -158,23 +158,12 @@ static void probe(void)
     }
     dnnl_stream_destroy(stream);
     bf16_works = ok;
-    /* oneDNN's own dispatch reaches bfloat16 instructions, AMX or AVX-512
-     * BF16 (it honours ONEDNN_MAX_CPU_ISA): not an emulation. */
-    dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();
-    bf16_native = ok && ((isa & dnnl_cpu_isa_avx512_core_amx) == dnnl_cpu_isa_avx512_core_amx ||
-                         (isa & dnnl_cpu_isa_avx512_core_bf16) == dnnl_cpu_isa_avx512_core_bf16);
 }
 
 int jn__dnnl_bf16_works(void)
 {
     pthread_once(&engine_once, probe);
     return bf16_works;
-}
-
-int jn__dnnl_bf16_native(void)
-{
-    pthread_once(&engine_once, probe);
-    return bf16_native;
 }
 
 static int same_key(const matmul_key *a, const matmul_key *b)
@@ -231,7 +220,6 @@ void jn__dnnl_free(struct jn_dnnl *d)
 #else /* no oneDNN */
 
 int jn__dnnl_bf16_works(void) { return 0; }
-int jn__dnnl_bf16_native(void) { return 0; }
 
 jn_status jn__dnnl_matmul(jn_work *w, int trans_a, int trans_b, size_t m, size_t n, size_t k, const uint16_t *A,
                           size_t lda, const uint16_t *B, size_t ldb, float *C, size_t ldc)

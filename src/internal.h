@@ -211,8 +211,16 @@ struct jn_objective {
      * (penalty.c) and do not depend on how rows are split over processes.
      * NULL: one stream for the whole batch. */
     const size_t *example_ids;
-    jn_precision precision;  /* requested; jn__precision_resolve says what runs */
+    jn_precision precision;  /* requested; jn__precision_choose says what runs */
+    /* What the measured choice took for this objective (precision.c):
+     * shared with the trainer's per-batch copies, so that the getters see
+     * their calls; each created or cloned objective has its own. */
+    struct jn__precision_record *ran;
 };
+typedef struct jn__precision_record {
+    size_t n;     /* rows of the largest batch measured for */
+    double ratio; /* its float32 time / bfloat16 time; 0: none yet */
+} jn__precision_record;
 
 /* The terms of jn_net_objective's value, for the trainer's epoch report. */
 typedef struct jn__objective_parts {
@@ -263,8 +271,21 @@ void jn__optimizer_state(const jn_optimizer *opt, jn__opt_state *st);
  * when it is bound to another count or the vectors differ. */
 jn_status jn__optimizer_set_state(jn_optimizer *opt, const jn__opt_state *st);
 /* ---- bfloat16 (precision.c; dnnl.c is the only file that sees oneDNN) ---- */
-/* What jn_objective_precision_used reports for a requested precision. */
-jn_precision jn__precision_resolve(jn_precision want);
+/* What a requested precision runs as, where that needs no measurement:
+ * float32, bfloat16 (JACNET_FORCE_BF16=1), or measure (JN__RUN_MEASURE). */
+enum { JN__RUN_FP32, JN__RUN_BF16, JN__RUN_MEASURE };
+int jn__precision_resolve(jn_precision want);
+/* *bf16 = whether the penalty on pass p (forwarded, as jn__penalty needs)
+ * runs in bfloat16 for obj: resolved, or measured on this shape once per
+ * process (which runs the penalty a few times both ways; grad as the
+ * caller's jn__penalty will get it) and recorded in obj->ran. With *bf16,
+ * jn__work_reserve_bf16 is done. */
+jn_status jn__precision_choose(jn_net *net, const jn_objective *obj, int p, double weight, float *grad, int *bf16);
+/* For tests: the number of shapes timed so far in the process (answers
+ * found in memory or in the wisdom file do not count), and forgetting the
+ * answers kept in memory. */
+unsigned long jn__precision_timings(void);
+void jn__precision_forget(void);
 /* Round to the nearest bfloat16 (ties to even; NaN stays NaN). */
 static inline uint16_t jn__bf16(float f)
 {
@@ -277,10 +298,8 @@ static inline uint16_t jn__bf16(float f)
 /* dst = bf16(src), count values (threaded). */
 void jn__to_bf16(const float *src, uint16_t *dst, size_t count);
 /* 1 when oneDNN is built in and multiplies bfloat16 correctly on this CPU
- * (probed once); 1 when, besides, it runs them with bfloat16 instructions
- * (AMX or AVX-512 BF16). */
+ * (probed once). */
 int jn__dnnl_bf16_works(void);
-int jn__dnnl_bf16_native(void);
 /* C = op(A) op(B) with bfloat16 A (m x k after op) and B (k x n after op),
  * float32 C (m x n), all row-major with leading dimensions lda, ldb, ldc;
  * trans_a / trans_b: the stored matrix is the transpose. Primitives are kept

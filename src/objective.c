@@ -6,14 +6,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* An objective and its precision record in one allocation (obj first, so
+ * that free(obj) frees both). */
+typedef struct objective_block {
+    jn_objective obj;
+    jn__precision_record ran;
+} objective_block;
+
 JN_API jn_status jn_objective_create(jn_objective **out, jn_loss loss)
 {
     if (!out) return jn__fail(JN_ERR_INVALID, "jn_objective_create: out is NULL");
     *out = NULL;
     if (loss != JN_LOSS_MSE && loss != JN_LOSS_CE)
         return jn__fail(JN_ERR_INVALID, "jn_objective_create: unknown loss %d", (int)loss);
-    jn_objective *obj = jn__calloc(1, sizeof *obj, "jn_objective_create");
-    if (!obj) return JN_ERR_NOMEM;
+    objective_block *block = jn__calloc(1, sizeof *block, "jn_objective_create");
+    if (!block) return JN_ERR_NOMEM;
+    jn_objective *obj = &block->obj;
+    obj->ran = &block->ran;
     obj->loss = loss;
     obj->target = JN_PENALTY_OUTPUT;
     obj->form = JN_FORM_AUTO;
@@ -31,9 +40,11 @@ JN_API jn_status jn_objective_clone(jn_objective **out, const jn_objective *obj)
     if (!out) return jn__fail(JN_ERR_INVALID, "jn_objective_clone: out is NULL");
     *out = NULL;
     if (!obj) return jn__fail(JN_ERR_INVALID, "jn_objective_clone: obj is NULL");
-    jn_objective *c = jn__alloc(1, sizeof *c, "jn_objective_clone");
-    if (!c) return JN_ERR_NOMEM;
+    objective_block *block = jn__calloc(1, sizeof *block, "jn_objective_clone");
+    if (!block) return JN_ERR_NOMEM;
+    jn_objective *c = &block->obj;
     *c = *obj;
+    c->ran = &block->ran; /* the copy has run nothing yet */
     *out = c;
     return JN_OK;
 }
@@ -296,8 +307,9 @@ jn_status jn__net_objective_parts(jn_net *net, const jn_objective *obj, const fl
         if (!same && (st = jn__forward(net, 1, Xj, n, 1 + want)) != JN_OK) return st;
         double pen;
         /* The penalty's products in bfloat16 where that was asked for and
-         * runs (precision.c). */
-        int bf16 = jn__precision_resolve(obj->precision) == JN_PRECISION_BF16;
+         * measured faster on this shape (precision.c). */
+        int bf16;
+        if ((st = jn__precision_choose(net, obj, p, obj->jacobian / (double)n, grad, &bf16)) != JN_OK) return st;
         if (bf16 && (st = jn__work_reserve_bf16(net)) != JN_OK) return st;
         if ((st = jn__penalty(net, obj, p, obj->jacobian / (double)n, bf16, &pen, grad)) != JN_OK) return st;
         if (parts) {

@@ -111,6 +111,12 @@ static void free_jacobian(jn_work *w)
     free(w->Jr);
     free(w->O);
     free(w->proj);
+    /* The bfloat16 copies are as deep as the Jacobian rows: they go with
+     * them, and jn__work_reserve_bf16 makes them again at the new depth. */
+    free_layers16(w->T16, L);
+    free(w->R16);
+    w->T16 = NULL;
+    w->R16 = NULL;
     w->T = w->Tbar = w->V = NULL;
     w->Jr = w->O = w->proj = NULL;
     w->cap_jn = w->cap_r = 0;

@@ -1,5 +1,7 @@
 /* test_precision.c - jn_objective_set_precision: the FP32 default is
- * untouched, BF16 falls back to FP32 where it cannot run, and the bfloat16
+ * untouched, BF16 falls back to FP32 where it cannot run, BF16 and AUTO
+ * take bfloat16 where it was measured faster (both branches forced with a
+ * fake ratio; once per shape; threads; the wisdom file), and the bfloat16
  * penalty (forced with JACNET_FORCE_BF16=1 wherever oneDNN can multiply
  * bfloat16, AMX or not) agrees with float32 and with the float64 oracle
  * within a stated tolerance.
@@ -28,11 +30,8 @@
 
 #include "../src/internal.h"
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#include <cpuid.h>
-#endif
-
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,6 +161,11 @@ START_TEST(api)
     ck_assert_ptr_nonnull(strstr(jn_last_error(), "precision"));
     ck_assert_int_eq(jn_objective_set_precision(NULL, JN_PRECISION_BF16), JN_ERR_INVALID);
     ck_assert_int_eq(jn_objective_precision_used(NULL), JN_PRECISION_FP32);
+    ck_assert(jn_objective_precision_ratio(NULL) == 0.0);
+    ck_assert(jn_objective_precision_ratio(obj) == 0.0);
+    ck_assert_int_eq(JN_PRECISION_AUTO, 2); /* appended: the older values keep their numbers */
+    ck_assert_int_eq(jn_objective_set_precision(obj, JN_PRECISION_AUTO), JN_OK);
+    ck_assert_int_eq(jn_objective_set_precision(obj, JN_PRECISION_FP32), JN_OK);
     /* forcing never turns an FP32 objective into BF16 */
     force(1);
     ck_assert_int_eq(jn_objective_precision_used(obj), JN_PRECISION_FP32);
@@ -176,52 +180,268 @@ START_TEST(api)
 }
 END_TEST
 
-/* Unforced, BF16 runs exactly on the CPUs where it was measured to pay:
- * AMX-BF16, or an AMD CPU of family 1Ah (Zen 5) or later with AVX-512 BF16.
- * The expectation is read from the kernel's /proc/cpuinfo, independently of
- * the library's CPUID code; oneDNN must be built in and work (the forced
- * path shows whether it does). Linux only. */
-START_TEST(auto_choice_follows_cpu)
+/* ---- the measured choice ----
+ * Unforced, BF16 and AUTO time the penalty both ways once per shape and
+ * take bfloat16 where it was at least 1.05 times faster. The timings here
+ * are real, but JACNET_FAKE_BF16_RATIO replaces their verdict, so that both
+ * branches run on any machine whatever its load. Where oneDNN cannot
+ * multiply bfloat16 (no oneDNN built in, or a CPU it cannot do it on), the
+ * request falls back to FP32 without measuring, and the tests check that. */
+
+static void fake_ratio(const char *ratio)
 {
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    if (!f) {
-        printf("test_precision: no /proc/cpuinfo; automatic choice not checked\n");
-        return;
-    }
-    char line[8192];
-    int amd = 0, family = 0, avx512_bf16 = 0, amx_bf16 = 0, seen_flags = 0;
-    while (fgets(line, sizeof line, f) && !seen_flags) {
-        if (!strncmp(line, "vendor_id", 9)) amd = strstr(line, "AuthenticAMD") != NULL;
-        else if (!strncmp(line, "cpu family", 10)) family = atoi(strchr(line, ':') + 1);
-        else if (!strncmp(line, "flags", 5)) {
-            seen_flags = 1;
-            avx512_bf16 = strstr(line, " avx512_bf16") != NULL;
-            amx_bf16 = strstr(line, " amx_bf16") != NULL;
-        }
-    }
-    fclose(f);
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-    /* Under valgrind (check-valgrind) CPUID is the emulator's, without
-     * AVX-512 or AMX, and the library can only go by what it sees: then
-     * expect what this process's CPUID shows. */
-    unsigned a, b, c, d;
-    int seen_bf16 = __get_cpuid_count(7, 1, &a, &b, &c, &d) && (a & (1u << 5));
-    int seen_amx = __get_cpuid_count(7, 0, &a, &b, &c, &d) && (d & (1u << 22));
-    if ((avx512_bf16 && !seen_bf16) || (amx_bf16 && !seen_amx))
-        printf("test_precision: CPUID here hides what /proc/cpuinfo lists (an emulator?); expecting what CPUID shows\n");
-    avx512_bf16 = avx512_bf16 && seen_bf16;
-    amx_bf16 = amx_bf16 && seen_amx;
-#endif
-    int oneDNN_runs = bf16_runs(); /* forced: does oneDNN multiply bfloat16 here at all? */
+    if (ratio) setenv("JACNET_FAKE_BF16_RATIO", ratio, 1);
+    else unsetenv("JACNET_FAKE_BF16_RATIO");
+}
+
+/* Whether bf16 can run here (the forced probe), with the environment then
+ * left unforced and the process's answers forgotten. */
+static int measured_setup(void)
+{
+    int runs = bf16_runs();
     force(-1);
-    int expect = oneDNN_runs && (amx_bf16 || (amd && family >= 0x1a && avx512_bf16));
-    jn_objective *obj = make_obj(JN_LOSS_MSE, 0.2, 0, JN_FORM_AUTO, 0.0, JN_PRECISION_BF16);
-    ck_assert_msg(jn_objective_precision_used(obj) == (expect ? JN_PRECISION_BF16 : JN_PRECISION_FP32),
-                  "BF16 %s, expected %s (amd %d family %#x avx512_bf16 %d amx_bf16 %d oneDNN %d)",
-                  jn_objective_precision_used(obj) == JN_PRECISION_BF16 ? "runs" : "falls back",
-                  expect ? "to run" : "to fall back", amd, family, avx512_bf16, amx_bf16, oneDNN_runs);
-    printf("test_precision: unforced BF16 %s on this CPU\n", expect ? "runs" : "falls back to FP32");
+    jn__precision_forget();
+    return runs;
+}
+
+/* jn_net_objective with obj on net (a fresh gradient each time); returns
+ * the value, the gradient in g (P floats). */
+static double eval(jn_net *net, const jn_objective *obj, const float *X, const float *Y, size_t n, float *g)
+{
+    double v;
+    ck_assert_int_eq(jn_net_objective(net, obj, X, NULL, Y, n, &v, g), JN_OK);
+    return v;
+}
+
+/* The two branches, for a BF16 and an AUTO request: a fake ratio of 2 takes
+ * bfloat16 (the same bits as forced BF16), 0.5 refuses it (the same bits as
+ * FP32: the calibration's own runs of the penalty leave no trace), and the
+ * getters say which ran and the ratio. Loop: 0 BF16 at 2, 1 BF16 at 0.5,
+ * 2 AUTO at 2, 3 AUTO at 0.5. */
+START_TEST(measured_choice_both_branches)
+{
+    int runs = measured_setup();
+    int faster = _i % 2 == 0;
+    jn_precision want = _i < 2 ? JN_PRECISION_BF16 : JN_PRECISION_AUTO;
+    fake_ratio(faster ? "2" : "0.5");
+    const size_t sizes[] = {40, 56, 6}, n = 24;
+    jn_net *net = make_net(sizes, 3, JN_ACT_TANH, JN_ACT_SIGMOID);
+    size_t P = jn_net_param_count(net);
+    float *X = uniform(n * 40, 31, 0.0f, 1.0f), *Y = onehot(n, 6);
+    float *g = malloc(P * sizeof *g), *gf = malloc(P * sizeof *gf), *gb = malloc(P * sizeof *gb);
+    jn_objective *obj = make_obj(JN_LOSS_MSE, 0.3, 0, JN_FORM_DIRECT, 0.0, want);
+    jn_objective *fp32 = make_obj(JN_LOSS_MSE, 0.3, 0, JN_FORM_DIRECT, 0.0, JN_PRECISION_FP32);
+    /* nothing measured yet */
+    ck_assert_int_eq(jn_objective_precision_used(obj), JN_PRECISION_FP32);
+    ck_assert(jn_objective_precision_ratio(obj) == 0.0);
+    unsigned long timed = jn__precision_timings();
+    double v = eval(net, obj, X, Y, n, g);
+    double vf = eval(net, fp32, X, Y, n, gf);
+    force(1);
+    double vb = eval(net, obj, X, Y, n, gb);
+    force(-1);
+    if (!runs) {
+        /* no bfloat16 here: FP32, nothing measured */
+        ck_assert_uint_eq(jn__precision_timings(), timed);
+        ck_assert_int_eq(jn_objective_precision_used(obj), JN_PRECISION_FP32);
+        ck_assert(jn_objective_precision_ratio(obj) == 0.0);
+        ck_assert(v == vf && memcmp(g, gf, P * sizeof *g) == 0);
+    } else {
+        ck_assert_uint_eq(jn__precision_timings(), timed + 1);
+        ck_assert_int_eq(jn_objective_precision_used(obj), faster ? JN_PRECISION_BF16 : JN_PRECISION_FP32);
+        ck_assert(jn_objective_precision_ratio(obj) == (faster ? 2.0 : 0.5));
+        ck_assert_msg(vb != vf || memcmp(gb, gf, P * sizeof *g) != 0, "forced BF16 gave the FP32 bits");
+        if (faster) ck_assert(v == vb && memcmp(g, gb, P * sizeof *g) == 0);
+        else ck_assert(v == vf && memcmp(g, gf, P * sizeof *g) == 0);
+    }
+    /* FP32 requested: never measured */
+    ck_assert(jn_objective_precision_ratio(fp32) == 0.0);
+    fake_ratio(NULL);
+    free(X); free(Y); free(g); free(gf); free(gb);
     jn_objective_free(obj);
+    jn_objective_free(fp32);
+    jn_net_free(net);
+}
+END_TEST
+
+/* One timing per shape and process: the same shape again (from another
+ * objective, a clone included) is answered from memory; another batch size
+ * is another shape. The getters report the largest batch evaluated (in
+ * training, the full minibatch rather than a short last one). */
+START_TEST(measured_once_per_shape)
+{
+    if (!measured_setup()) return;
+    const size_t sizes[] = {30, 44, 5};
+    jn_net *net = make_net(sizes, 3, JN_ACT_TANH, JN_ACT_SIGMOID);
+    size_t P = jn_net_param_count(net);
+    float *X = uniform(32 * 30, 41, 0.0f, 1.0f), *Y = onehot(32, 5), *g = malloc(P * sizeof *g);
+    jn_objective *obj = make_obj(JN_LOSS_MSE, 0.2, 0, JN_FORM_AUTO, 0.0, JN_PRECISION_AUTO), *copy = NULL;
+    unsigned long timed = jn__precision_timings();
+    /* a short batch first (refused), then the full one (taken): the
+     * report follows the larger batch either way round */
+    fake_ratio("0.25");
+    eval(net, obj, X, Y, 7, g);
+    ck_assert_int_eq(jn_objective_precision_used(obj), JN_PRECISION_FP32);
+    fake_ratio("3");
+    eval(net, obj, X, Y, 32, g);
+    eval(net, obj, X, Y, 32, g);
+    ck_assert_uint_eq(jn__precision_timings(), timed + 2);
+    ck_assert_int_eq(jn_objective_precision_used(obj), JN_PRECISION_BF16);
+    timed++;
+    ck_assert_int_eq(jn_objective_clone(&copy, obj), JN_OK);
+    ck_assert(jn_objective_precision_ratio(copy) == 0.0); /* the clone has run nothing */
+    fake_ratio("0.25");                                    /* not consulted: answered from memory */
+    eval(net, copy, X, Y, 32, g);
+    ck_assert_uint_eq(jn__precision_timings(), timed + 1);
+    ck_assert(jn_objective_precision_ratio(copy) == 3.0);
+    /* the short batch again: answered from memory (refused), and the
+     * report stays with the larger batch */
+    eval(net, obj, X, Y, 7, g);
+    ck_assert_uint_eq(jn__precision_timings(), timed + 1);
+    ck_assert_int_eq(jn_objective_precision_used(obj), JN_PRECISION_BF16);
+    ck_assert(jn_objective_precision_ratio(obj) == 3.0);
+    /* the value-only evaluation is a shape of its own */
+    double v;
+    ck_assert_int_eq(jn_net_objective(net, obj, X, NULL, Y, 32, &v, NULL), JN_OK);
+    ck_assert_uint_eq(jn__precision_timings(), timed + 2);
+    fake_ratio(NULL);
+    free(X); free(Y); free(g);
+    jn_objective_free(copy);
+    jn_objective_free(obj);
+    jn_net_free(net);
+}
+END_TEST
+
+typedef struct eval_thread {
+    jn_net *net;
+    const jn_objective *obj;
+    const float *X, *Y;
+    float *g;
+} eval_thread;
+
+static void *eval_main(void *arg)
+{
+    eval_thread *t = arg;
+    double v;
+    if (jn_net_objective(t->net, t->obj, t->X, NULL, t->Y, 16, &v, t->g) != JN_OK) return arg;
+    return NULL;
+}
+
+/* Four threads meeting the same new shape at once, each with its own
+ * network: one timing between them, and all take the same answer. */
+START_TEST(measured_threadsafe)
+{
+    if (!measured_setup()) return;
+    fake_ratio("2");
+    enum { T = 4 };
+    const size_t sizes[] = {24, 36, 4};
+    float *X = uniform(16 * 24, 51, 0.0f, 1.0f), *Y = onehot(16, 4);
+    jn_objective *obj = make_obj(JN_LOSS_MSE, 0.2, 0, JN_FORM_AUTO, 0.0, JN_PRECISION_BF16);
+    eval_thread t[T];
+    pthread_t tid[T];
+    unsigned long timed = jn__precision_timings();
+    for (int i = 0; i < T; i++) {
+        t[i] = (eval_thread){make_net(sizes, 3, JN_ACT_TANH, JN_ACT_SIGMOID), obj, X, Y, NULL};
+        t[i].g = malloc(jn_net_param_count(t[i].net) * sizeof(float));
+    }
+    for (int i = 0; i < T; i++) ck_assert_int_eq(pthread_create(&tid[i], NULL, eval_main, &t[i]), 0);
+    for (int i = 0; i < T; i++) {
+        void *failed;
+        ck_assert_int_eq(pthread_join(tid[i], &failed), 0);
+        ck_assert_msg(failed == NULL, "thread %d: %s", i, jn_last_error());
+    }
+    ck_assert_uint_eq(jn__precision_timings(), timed + 1);
+    ck_assert_int_eq(jn_objective_precision_used(obj), JN_PRECISION_BF16);
+    /* same network weights, same answer: the same bits in every thread */
+    for (int i = 1; i < T; i++)
+        ck_assert(memcmp(t[i].g, t[0].g, jn_net_param_count(t[0].net) * sizeof(float)) == 0);
+    for (int i = 0; i < T; i++) {
+        free(t[i].g);
+        jn_net_free(t[i].net);
+    }
+    fake_ratio(NULL);
+    free(X); free(Y);
+    jn_objective_free(obj);
+}
+END_TEST
+
+/* JACNET_WISDOM: a measurement is appended to the file, and a process that
+ * has not measured the shape (here: after forgetting) takes the file's
+ * answer instead of timing; lines it cannot read are ignored. */
+START_TEST(measured_wisdom_file)
+{
+    if (!measured_setup()) return;
+    char *dir = make_temp_dir(), path[4096];
+    snprintf(path, sizeof path, "%s/wisdom", dir);
+    setenv("JACNET_WISDOM", path, 1);
+    const size_t sizes[] = {20, 28, 3};
+    jn_net *net = make_net(sizes, 3, JN_ACT_TANH, JN_ACT_SIGMOID);
+    size_t P = jn_net_param_count(net);
+    float *X = uniform(12 * 20, 61, 0.0f, 1.0f), *Y = onehot(12, 3), *g = malloc(P * sizeof *g);
+    jn_objective *obj = make_obj(JN_LOSS_MSE, 0.2, 0, JN_FORM_AUTO, 0.0, JN_PRECISION_AUTO);
+    unsigned long timed = jn__precision_timings();
+    fake_ratio("1.5");
+    eval(net, obj, X, Y, 12, g);
+    ck_assert_uint_eq(jn__precision_timings(), timed + 1);
+    FILE *f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    char line[1024], key[1024];
+    ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
+    ck_assert_ptr_null(fgets(key, sizeof key, f)); /* one line */
+    fclose(f);
+    ck_assert_msg(strstr(line, "sizes=20,28,3 ratio=1.5000\n") && strstr(line, "n=12 "), "wisdom line: %s", line);
+    /* a new process, in effect: the file's answer, no timing; the last
+     * readable line of a shape wins */
+    jn__precision_forget();
+    fake_ratio("0.5");
+    *strstr(line, " ratio=") = '\0';
+    f = fopen(path, "a");
+    fprintf(f, "garbage\n%s ratio=0.8\n%s ratio=nonsense\n%s ratio=-1\n", line, line, line);
+    fclose(f);
+    jn_objective *again = make_obj(JN_LOSS_MSE, 0.2, 0, JN_FORM_AUTO, 0.0, JN_PRECISION_AUTO);
+    eval(net, again, X, Y, 12, g);
+    ck_assert_uint_eq(jn__precision_timings(), timed + 1);
+    ck_assert(jn_objective_precision_ratio(again) == 0.8);
+    ck_assert_int_eq(jn_objective_precision_used(again), JN_PRECISION_FP32);
+    /* an unreadable file is no answer: timed */
+    jn__precision_forget();
+    setenv("JACNET_WISDOM", dir, 1); /* a directory */
+    eval(net, again, X, Y, 12, g);
+    ck_assert_uint_eq(jn__precision_timings(), timed + 2);
+    unsetenv("JACNET_WISDOM");
+    fake_ratio(NULL);
+    remove(path);
+    remove(dir);
+    free(dir); free(X); free(Y); free(g);
+    jn_objective_free(obj);
+    jn_objective_free(again);
+    jn_net_free(net);
+}
+END_TEST
+
+/* JACNET_FORCE_BF16 decides without measuring: 0 FP32, 1 BF16. */
+START_TEST(forced_is_not_measured)
+{
+    int runs = measured_setup();
+    fake_ratio("2");
+    const size_t sizes[] = {18, 22, 3};
+    jn_net *net = make_net(sizes, 3, JN_ACT_TANH, JN_ACT_SIGMOID);
+    size_t P = jn_net_param_count(net);
+    float *X = uniform(10 * 18, 71, 0.0f, 1.0f), *Y = onehot(10, 3), *g = malloc(P * sizeof *g);
+    jn_objective *obj = make_obj(JN_LOSS_MSE, 0.2, 0, JN_FORM_AUTO, 0.0, JN_PRECISION_AUTO);
+    unsigned long timed = jn__precision_timings();
+    for (int mode = 0; mode < 2; mode++) {
+        force(mode);
+        eval(net, obj, X, Y, 10, g);
+        ck_assert_int_eq(jn_objective_precision_used(obj), mode && runs ? JN_PRECISION_BF16 : JN_PRECISION_FP32);
+        ck_assert(jn_objective_precision_ratio(obj) == 0.0);
+    }
+    ck_assert_uint_eq(jn__precision_timings(), timed);
+    force(-1);
+    fake_ratio(NULL);
+    free(X); free(Y); free(g);
+    jn_objective_free(obj);
+    jn_net_free(net);
 }
 END_TEST
 
@@ -358,10 +578,12 @@ START_TEST(bf16_oracle)
 END_TEST
 
 /* A short training run in BF16: it trains (objective falls) and stays
- * finite; the trainer passes the precision through. */
+ * finite; the trainer passes the precision through, and its calls reach
+ * the objective's record (measured, with a fake ratio of 2: bfloat16). */
 START_TEST(bf16_trains)
 {
-    if (!bf16_runs()) return;
+    if (!measured_setup()) return;
+    fake_ratio("2");
     size_t n = 400, D = 20;
     float *X = uniform(n * D, 8, -1.0f, 1.0f);
     int32_t *y = malloc(n * sizeof *y);
@@ -373,7 +595,7 @@ START_TEST(bf16_trains)
     jn_objective *obj = NULL;
     ck_assert_int_eq(jn_objective_create_model(&obj, JN_MODEL_MLP_NJ, 0.05, 0.1), JN_OK);
     ck_assert_int_eq(jn_objective_set_precision(obj, JN_PRECISION_BF16), JN_OK);
-    ck_assert_int_eq(jn_objective_precision_used(obj), JN_PRECISION_BF16);
+    ck_assert_int_eq(jn_objective_precision_used(obj), JN_PRECISION_FP32); /* nothing measured yet */
     jn_optimizer *opt = NULL;
     ck_assert_int_eq(jn_optimizer_create_sgd(&opt, 0.2, 0.5), JN_OK);
     jn_trainer *tr = NULL;
@@ -384,12 +606,39 @@ START_TEST(bf16_trains)
     double err;
     ck_assert_int_eq(jn_net_error_rate(net, ds, &err), JN_OK);
     ck_assert_msg(err < 0.1, "training error %g after 15 epochs in BF16", err);
+    ck_assert_int_eq(jn_objective_precision_used(obj), JN_PRECISION_BF16);
+    ck_assert(jn_objective_precision_ratio(obj) == 2.0);
+    fake_ratio(NULL);
     jn_trainer_free(tr);
     jn_optimizer_free(opt);
     jn_objective_free(obj);
     jn_net_free(net);
     jn_dataset_free(ds);
     free(X); free(y);
+    force(-1);
+}
+END_TEST
+
+/* A network's first BF16 call on a small batch, then a larger one: the
+ * bfloat16 copies grow with the Jacobian rows (they once kept the first
+ * call's depth, and the larger batch wrote past them). The result matches
+ * a network that saw the large batch first. */
+START_TEST(bf16_batch_grows)
+{
+    if (!bf16_runs()) return;
+    const size_t sizes[] = {30, 40, 5}, big = 64;
+    jn_net *net = make_net(sizes, 3, JN_ACT_TANH, JN_ACT_SIGMOID), *fresh = make_net(sizes, 3, JN_ACT_TANH, JN_ACT_SIGMOID);
+    size_t P = jn_net_param_count(net);
+    float *X = uniform(big * 30, 81, 0.0f, 1.0f), *Y = onehot(big, 5);
+    float *g = malloc(P * sizeof *g), *gf = malloc(P * sizeof *gf);
+    jn_objective *obj = make_obj(JN_LOSS_MSE, 0.2, 0, JN_FORM_DIRECT, 0.0, JN_PRECISION_BF16);
+    eval(net, obj, X, Y, 4, g);
+    double v = eval(net, obj, X, Y, big, g), vf = eval(fresh, obj, X, Y, big, gf);
+    ck_assert(v == vf && memcmp(g, gf, P * sizeof *g) == 0);
+    free(X); free(Y); free(g); free(gf);
+    jn_objective_free(obj);
+    jn_net_free(net);
+    jn_net_free(fresh);
     force(-1);
 }
 END_TEST
@@ -472,11 +721,16 @@ static Suite *precision_suite(void)
     tcase_add_test(tc, api);
     tcase_add_test(tc, bf16_rounding);
     tcase_add_test(tc, fallback_is_fp32);
-    tcase_add_test(tc, auto_choice_follows_cpu);
+    tcase_add_loop_test(tc, measured_choice_both_branches, 0, 4);
+    tcase_add_test(tc, measured_once_per_shape);
+    tcase_add_test(tc, measured_threadsafe);
+    tcase_add_test(tc, measured_wisdom_file);
+    tcase_add_test(tc, forced_is_not_measured);
     tcase_add_test(tc, bf16_against_fp32);
     tcase_add_test(tc, bf16_mnist_shape);
     tcase_add_loop_test(tc, bf16_oracle, 0, sizeof oracle_cases / sizeof oracle_cases[0]);
     tcase_add_test(tc, bf16_trains);
+    tcase_add_test(tc, bf16_batch_grows);
     suite_add_tcase(s, tc);
     return s;
 }

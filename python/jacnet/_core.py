@@ -417,10 +417,12 @@ class Objective(_Handle):
     noise, input_std, jacobian_std: noise the *trainer* draws per minibatch
     (Net.objective never draws noise). penalty_target: "output" or "logits".
     penalty_form: "auto", "direct" or "gram" (docs/METHOD.md).
-    precision: "fp32" (default) or "bf16", the penalty's products in bfloat16
-    where libjacnet has oneDNN and the CPU is one where it pays (AMX, or AMD
-    Zen 5 and later; else fp32; precision_used says which runs;
-    JACNET_FORCE_BF16=1 takes it wherever oneDNN can, =0 never).
+    precision: "fp32" (default), "bf16" or "auto" (the same choice): the
+    penalty's products in bfloat16 where libjacnet has oneDNN and bfloat16
+    measured faster on the shape (timed once per shape and process); else
+    fp32. precision_used says which ran, precision_ratio the measured
+    fp32/bf16 time ratio (JACNET_FORCE_BF16=1 takes it wherever oneDNN can,
+    =0 never).
     copy.copy, copy.deepcopy and pickle copy it by its settings."""
 
     _free_name = "jn_objective_free"
@@ -459,7 +461,7 @@ class Objective(_Handle):
         if penalty_form not in _lib.PENALTY_FORM:
             raise ValueError("penalty_form: %r, 'auto', 'direct' or 'gram'" % (penalty_form,))
         if precision not in _lib.PRECISION:
-            raise ValueError("precision: %r, 'fp32' or 'bf16'" % (precision,))
+            raise ValueError("precision: %r, 'fp32', 'bf16' or 'auto'" % (precision,))
         if int(projections) < 0 or int(penalty_every) < 1:
             raise ValueError("projections must be >= 0 and penalty_every >= 1")
         h = self._h
@@ -484,6 +486,12 @@ class Objective(_Handle):
         objective here (jn_objective_precision_used)."""
         used = F.jn_objective_precision_used(self._h)
         return next(k for k, v in _lib.PRECISION.items() if v == used)
+
+    @property
+    def precision_ratio(self):
+        """float32 time / bfloat16 time measured for precision_used; 0.0 where
+        nothing was measured (jn_objective_precision_ratio)."""
+        return F.jn_objective_precision_ratio(self._h)
 
     # The presets whose lambda means something: the l2 weight for "l2", the
     # Jacobian weight for the others.

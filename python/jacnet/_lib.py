@@ -50,7 +50,7 @@ ACT = {"tanh": 0, "sigmoid": 1, "relu": 2, "linear": 3, "softmax": 4}
 LOSS = {"mse": 0, "ce": 1}
 PENALTY_TARGET = {"output": 0, "logits": 1}
 PENALTY_FORM = {"auto": 0, "direct": 1, "gram": 2}
-PRECISION = {"fp32": 0, "bf16": 1}
+PRECISION = {"fp32": 0, "bf16": 1, "auto": 2}
 NOISE = {"none": 0, "gaussian": 1, "uniform": 2, "mask": 3}
 SCHEDULE = {"constant": 0, "step": 1, "inverse": 2}
 # MODEL (the presets' names) and DEFAULTS (the recipe) are read from the
@@ -183,6 +183,7 @@ PROTOTYPES = {
     "jn_objective_set_penalty_form": (_st, [_vp, _int]),
     "jn_objective_set_precision": (_st, [_vp, _int]),
     "jn_objective_precision_used": (_int, [_vp]),
+    "jn_objective_precision_ratio": (_dbl, [_vp]),
     "jn_objective_set_seed": (_st, [_vp, _u64]),
     "jn_objective_set_noise": (_st, [_vp, _int, _dbl, _dbl]),
     "jn_net_objective": (_st, [_vp, _vp, _vp, _vp, _vp, _sz, _pdbl, _vp]),

@@ -568,3 +568,33 @@ def test_eval_refuses_data_that_do_not_fit_the_model(files, tmp_path):
                        ("eight.csv", "labels up to 7, %s has 3 outputs" % model)):
         r = run("eval", model, "--test", tmp_path / name)
         assert r.returncode == 2 and r.stderr == "jacnet eval: --test %s: %s\n" % (tmp_path / name, want), r.stderr
+
+
+
+
+def test_precision_auto_records_the_measurement(files, tmp_path, monkeypatch):
+    # --precision auto: the library times the penalty both ways and takes
+    # bfloat16 only where it was faster; the fake ratio stands in for the
+    # timings' verdict, so both branches run anywhere. The record says what
+    # ran and the ratio measured (null where nothing was measured: no
+    # oneDNN bfloat16 here, which the forced run shows).
+    base = ["train", "--train", files / "train.csv", "--valid-fraction", 0.2, "--model", "nj", "--lambda", 0.05,
+            "--hidden", 8, "--epochs", 1, "--patience", 0, "--quiet"]
+    monkeypatch.setenv("JACNET_FORCE_BF16", "1")
+    r = run(*base, "--precision", "bf16", "--json", tmp_path / "forced.json")
+    assert r.returncode == 0, r.stderr
+    forced = json.load(open(tmp_path / "forced.json"))
+    assert forced["precision_ratio"] is None  # forced: not measured
+    available = forced["precision_used"] == "bf16"
+    monkeypatch.delenv("JACNET_FORCE_BF16")
+    for ratio, used in ((2.0, "bf16"), (0.5, "fp32")):
+        monkeypatch.setenv("JACNET_FAKE_BF16_RATIO", str(ratio))
+        rec = tmp_path / ("auto%g.json" % ratio)
+        r = run(*base, "--precision", "auto", "--json", rec)
+        assert r.returncode == 0, r.stderr
+        got = json.load(open(rec))
+        assert got["config"]["precision"] == "auto"
+        if available:
+            assert got["precision_used"] == used and got["precision_ratio"] == ratio
+        else:
+            assert got["precision_used"] == "fp32" and got["precision_ratio"] is None

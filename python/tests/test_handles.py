@@ -213,7 +213,8 @@ NET_CALLS = {
     "error_rate": lambda n: n.error_rate(X, LABELS),
     "save": lambda n: n.save(os.devnull),
 }
-OBJECTIVE_CALLS = {"clone": lambda o: o.clone(), "precision_used": lambda o: o.precision_used}
+OBJECTIVE_CALLS = {"clone": lambda o: o.clone(), "precision_used": lambda o: o.precision_used,
+                   "precision_ratio": lambda o: o.precision_ratio}
 OPTIMIZER_CALLS = {
     "schedule": lambda o: o.schedule("step", 0.5, 2),
     "lr": lambda o: o.lr,

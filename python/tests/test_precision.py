@@ -62,3 +62,41 @@ def test_forced_bf16_close_to_fp32(monkeypatch):
     pen, gpen = abs(v32 - v0), np.abs(g32.astype(np.float64) - g0).max()
     assert 0 < abs(vb - v32) < 1.2e-2 * pen          # it ran, and is close
     assert np.abs(gb.astype(np.float64) - g32).max() < 1.7e-2 * gpen
+
+
+def _bf16_available(monkeypatch):
+    monkeypatch.setenv("JACNET_FORCE_BF16", "1")
+    with jacnet.Objective(jacobian=0.3, precision="bf16") as obj:
+        available = obj.precision_used == "bf16"
+    monkeypatch.delenv("JACNET_FORCE_BF16")
+    return available
+
+
+@pytest.mark.parametrize("precision", ["auto", "bf16"])
+@pytest.mark.parametrize("ratio", [2.0, 0.5])
+def test_measured_choice(monkeypatch, precision, ratio):
+    # Unforced, the library times the penalty both ways once per shape and
+    # takes bfloat16 only where it was faster; the fake ratio replaces the
+    # timings' verdict so both branches run on any machine. Each case has a
+    # shape of its own: answers are kept per shape for the process.
+    available = _bf16_available(monkeypatch)
+    monkeypatch.setenv("JACNET_FAKE_BF16_RATIO", str(ratio))
+    width = 16 + (ratio > 1) + 2 * (precision == "auto")
+    rng = np.random.default_rng(3)
+    X, Y = rng.random((12, 20), dtype=np.float32), np.eye(4, dtype=np.float32)[rng.integers(0, 4, 12)]
+    with jacnet.Net([20, width, 4]).init(1) as net, jacnet.Objective(jacobian=0.3, precision=precision) as obj, \
+            jacnet.Objective(jacobian=0.3) as fp32:
+        assert obj.precision_used == "fp32" and obj.precision_ratio == 0.0  # nothing measured yet
+        v, g = net.objective(obj, X, Y)
+        v32, g32 = net.objective(fp32, X, Y)
+        if not available:  # falls back, unmeasured
+            assert obj.precision_used == "fp32" and obj.precision_ratio == 0.0
+            assert v == v32
+            return
+        assert obj.precision_ratio == ratio
+        assert obj.precision_used == ("bf16" if ratio > 1 else "fp32")
+        if ratio > 1:
+            assert v != v32 or not np.array_equal(g, g32)  # bfloat16 ran
+        else:
+            assert v == v32
+            np.testing.assert_array_equal(g, g32)

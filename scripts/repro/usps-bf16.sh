@@ -2,8 +2,9 @@
 # Issue 12, part 4: the selected USPS N+J model (docs/results/usps/final/
 # selection.json) trained with the penalty's products in bfloat16, seeds 1-3,
 # to compare with the float32 seeds of docs/results/usps/final/nj-seed*.json.
-# JACNET_FORCE_BF16=1 takes the bfloat16 path on a CPU without AMX (oneDNN
-# must be built in: the record's "precision_used" says what ran).
+# JACNET_FORCE_BF16=1 takes the bfloat16 path whatever the library's
+# measurement would choose (oneDNN must be built in: the record's
+# "precision_used" says what ran).
 #   scripts/repro/usps-bf16.sh [SEED...]
 set -eu
 J=${JACNET:-build/bin/jacnet}

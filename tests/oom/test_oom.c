@@ -526,18 +526,23 @@ START_TEST(objectives)
         unsigned projections;
         jn_penalty_form form;
         int softmax, with_xj;
+        jn_precision precision;
     } objs[] = {
-        {"jn_net_objective mse", JN_LOSS_MSE, 0.0, 0.0, 0, JN_FORM_AUTO, 0, 0},
-        {"jn_net_objective +J direct", JN_LOSS_MSE, 0.0, 0.1, 0, JN_FORM_DIRECT, 0, 0},
-        {"jn_net_objective +J gram, Xj", JN_LOSS_MSE, 0.0, 0.1, 0, JN_FORM_GRAM, 0, 1},
-        {"jn_net_objective +J projected", JN_LOSS_MSE, 0.0, 0.1, 2, JN_FORM_AUTO, 0, 1},
-        {"jn_net_objective ce+l2+J", JN_LOSS_CE, 0.01, 0.1, 0, JN_FORM_AUTO, 1, 0},
+        {"jn_net_objective mse", JN_LOSS_MSE, 0.0, 0.0, 0, JN_FORM_AUTO, 0, 0, JN_PRECISION_FP32},
+        {"jn_net_objective +J direct", JN_LOSS_MSE, 0.0, 0.1, 0, JN_FORM_DIRECT, 0, 0, JN_PRECISION_FP32},
+        {"jn_net_objective +J gram, Xj", JN_LOSS_MSE, 0.0, 0.1, 0, JN_FORM_GRAM, 0, 1, JN_PRECISION_FP32},
+        {"jn_net_objective +J projected", JN_LOSS_MSE, 0.0, 0.1, 2, JN_FORM_AUTO, 0, 1, JN_PRECISION_FP32},
+        {"jn_net_objective ce+l2+J", JN_LOSS_CE, 0.01, 0.1, 0, JN_FORM_AUTO, 1, 0, JN_PRECISION_FP32},
+        /* the measured choice (a fake ratio: bfloat16 where oneDNN has it) */
+        {"jn_net_objective +J auto precision", JN_LOSS_MSE, 0.0, 0.1, 0, JN_FORM_DIRECT, 0, 0, JN_PRECISION_AUTO},
     };
+    setenv("JACNET_FAKE_BF16_RATIO", "2", 1);
     for (size_t i = 0; i < sizeof objs / sizeof objs[0]; i++) {
         ck_assert_int_eq(jn_objective_create(&cur_obj, objs[i].loss), JN_OK);
         ck_assert_int_eq(jn_objective_set_l2(cur_obj, objs[i].l2), JN_OK);
         ck_assert_int_eq(jn_objective_set_jacobian(cur_obj, objs[i].jacobian, objs[i].projections), JN_OK);
         ck_assert_int_eq(jn_objective_set_penalty_form(cur_obj, objs[i].form), JN_OK);
+        ck_assert_int_eq(jn_objective_set_precision(cur_obj, objs[i].precision), JN_OK);
         cur_base = objs[i].softmax ? base_sm : base;
         cur_Xj = objs[i].with_xj ? Xj : NULL;
         jn_net *ref = clone_of(cur_base);
