@@ -6,14 +6,16 @@
 # nothing here is selected on the test set. A model whose record exists is
 # skipped; a killed run resumes from its checkpoint (docs/results/DATASET/
 # final/MODEL-seed1.jnc, not committed). Each run takes 10 minutes to hours
-# on one core.   scripts/repro/mnist.sh DATASET MODEL [MODEL...]
+# on one core.   [SEED=S] scripts/repro/mnist.sh DATASET MODEL [MODEL...]
+# SEED (default 1) gives the other seeds of a cell (issue 24: seeds 2, 3).
 set -eu
 J=${JACNET:-build/bin/jacnet}
 ds=$1; shift
+seed=${SEED:-1}
 out=docs/results/$ds/final
 mkdir -p "$out" "$out/models"
 for model in "$@"; do
-    rec=$out/$model-seed1.json
+    rec=$out/$model-seed$seed.json
     # A complete record (finished or diverged) ends a model; a stopped one
     # (Ctrl-C, a killed session) is redone from its checkpoint.
     if [ -f "$rec" ] && grep -q '"complete": 1' "$rec"; then echo "$rec complete: skipped"; continue; fi
@@ -23,6 +25,6 @@ for model in "$@"; do
     jacobian|nj|nj-both) extra="--lambda ${LAMBDA:-0.3}" ;;
     esac
     $J train --dataset "$ds" --model "$model" $extra --hidden 1000 --batch 20 --lr 0.1 --epochs 300 \
-        --patience 15 --noise-std 0.1 --seed 1 --threads 1 \
-        --checkpoint "$out/$model-seed1.jnc" --save "$out/models/$model-seed1.jn" --json "$rec"
+        --patience 15 --noise-std 0.1 --seed "$seed" --threads 1 \
+        --checkpoint "$out/$model-seed$seed.jnc" --save "$out/models/$model-seed$seed.jn" --json "$rec"
 done
