@@ -13,23 +13,30 @@
  * where the element falls in the kernel's panels (edges are handled by other
  * code). So nothing here relies on a property of one kernel. In split mode a
  * product is always, at every thread count 1 included, the same sequence of
- * BLAS calls: fixed blocks of rows whose bounds depend only on the product's
- * shape (block_rows), and for SYRK fixed bands. Only which thread runs a
- * block varies, and a one-thread BLAS call gives the same bits whoever runs
- * it. test_pool_threads and test_blas_threads check the products bit for bit
+ * BLAS calls: fixed blocks of rows or of columns of C whose bounds depend
+ * only on the product's shape (block_size), and for SYRK fixed bands. Only
+ * which thread runs a block varies, and a one-thread BLAS call gives the
+ * same bits whoever runs it. A GEMM is cut along the longer side of C: each
+ * block's call packs the other operand again (all of op(B) for a block of
+ * rows, all of op(A) for a block of columns), so cutting the long side
+ * repacks the smaller operand (a minibatch, not a weight matrix). test_pool_threads and test_blas_threads check the products bit for bit
  * between 1 and 2 threads, and `make check-kernels` runs them under every
  * OpenBLAS kernel the CPU can execute. */
 #include "internal.h"
 
 #include <cblas.h>
 
-/* A split product has at most this many row blocks: enough for an even
- * share on 2, 4 or 8 threads. More blocks cost more: each block's call packs
- * the whole right-hand matrix again (measured in docs/PERFORMANCE.md). */
+/* A split product has at most this many blocks: enough for an even share
+ * on 2, 4 or 8 threads. More blocks cost more: each block's call packs an
+ * operand again (measured in docs/PERFORMANCE.md). */
 #define MAX_BLOCKS 8
-/* Block bounds are multiples of this many rows, which keeps blocks on the
- * panel widths of OpenBLAS's x86 kernels (4, 8, 12, 16, 24) where it can. */
+/* Block bounds are multiples of this many rows or columns, which keeps
+ * blocks on the panel widths of OpenBLAS's x86 kernels (4, 8, 12, 16, 24)
+ * where it can; a block is at least BLOCK_LEAST of them, so that the
+ * kernels run their full-size paths and repacking costs little against a
+ * block's work. */
 #define BLOCK_ALIGN 16
+#define BLOCK_LEAST 64
 /* A block is at least this many work units (row_cost): a thread's wake-up
  * costs a few microseconds, so smaller products stay whole (threads.c's
  * JN_PART_MIN_WORK). */
@@ -45,12 +52,13 @@
  * stay in one call. */
 static size_t row_cost(size_t n, size_t k) { return n * k / 8 + 1; }
 
-/* Rows of each block of a split product of m rows costing `cost` per row.
- * A function of the shape alone: never of the thread count. */
-static size_t block_rows(size_t m, size_t cost)
+/* Rows (or columns) of each block of a split product of m of them, costing
+ * `cost` each. A function of the shape alone: never of the thread count. */
+static size_t block_size(size_t m, size_t cost)
 {
     size_t rows = (m + MAX_BLOCKS - 1) / MAX_BLOCKS;
     size_t least = BLOCK_MIN_WORK / cost + 1;
+    if (least < BLOCK_LEAST) least = BLOCK_LEAST;
     if (rows < least) rows = least;
     rows = (rows + BLOCK_ALIGN - 1) / BLOCK_ALIGN * BLOCK_ALIGN;
     return rows < m ? rows : m;
@@ -77,7 +85,7 @@ static void blocks_range(void *ctx, size_t begin, size_t end)
 static void over_blocks(size_t m, size_t cost, block_fn block, const void *job)
 {
     if (m == 0) return;
-    blocks_job b = {block, job, m, block_rows(m, cost)};
+    blocks_job b = {block, job, m, block_size(m, cost)};
     /* Parts start at multiples of the grain, so each part is whole blocks. */
     jn__parallel_for(m, b.rows, cost, blocks_range, &b);
 }
@@ -86,12 +94,23 @@ static void over_blocks(size_t m, size_t cost, block_fn block, const void *job)
 
 typedef struct gemm_job {
     int trans_a, trans_b;
-    size_t n, k, lda, ldb, ldc;
+    size_t m, n, k, lda, ldb, ldc;
     float alpha, beta;
     const float *A, *B;
     float *C;
 } gemm_job;
 
+/* Columns [begin, end) of C, from the same columns of op(B): column c of
+ * op(B) is column c of B, or row c of B when transposed. */
+static void gemm_cols(const void *ctx, size_t begin, size_t end)
+{
+    const gemm_job *j = ctx;
+    const float *B = j->trans_b ? j->B + begin * j->ldb : j->B + begin;
+    cblas_sgemm(CblasRowMajor, op(j->trans_a), op(j->trans_b), (int)j->m, (int)(end - begin), (int)j->k, j->alpha,
+                j->A, (int)j->lda, B, (int)j->ldb, j->beta, j->C + begin, (int)j->ldc);
+}
+
+/* Rows [begin, end) of C, from the same rows of op(A). */
 static void gemm_rows(const void *ctx, size_t begin, size_t end)
 {
     const gemm_job *j = ctx;
@@ -104,9 +123,10 @@ static void gemm_rows(const void *ctx, size_t begin, size_t end)
 void jn__sgemm(int trans_a, int trans_b, size_t m, size_t n, size_t k, float alpha, const float *A, size_t lda,
                const float *B, size_t ldb, float beta, float *C, size_t ldc)
 {
-    gemm_job job = {trans_a, trans_b, n, k, lda, ldb, ldc, alpha, beta, A, B, C};
-    if (jn__gemm_split()) over_blocks(m, row_cost(n, k), gemm_rows, &job);
-    else gemm_rows(&job, 0, m);
+    gemm_job job = {trans_a, trans_b, m, n, k, lda, ldb, ldc, alpha, beta, A, B, C};
+    if (!jn__gemm_split()) gemm_rows(&job, 0, m);
+    else if (m >= n) over_blocks(m, row_cost(n, k), gemm_rows, &job);
+    else over_blocks(n, row_cost(m, k), gemm_cols, &job);
 }
 
 /* ---- SYMM ---- */
