@@ -170,7 +170,7 @@ int cmd_eval(int argc, char **argv)
         json_open(&j, '{');
         json_str(&j, "tool", "jacnet eval");
         json_str(&j, "model", pos[0]);
-        json_str(&j, "dataset", data.dataset ? data.dataset : data.train);
+        json_str(&j, "dataset", data.dataset ? data.dataset : data.test); /* the file evaluated */
         json_str(&j, "split", data.dataset ? split : "file");
         json_int(&j, "examples", (long long)n);
         json_int(&j, "seed", (long long)seed);

@@ -70,6 +70,7 @@ def test_eps_zero_is_clean_and_fgsm_is_what_it_says(trained):
         for kind in ("fgsm", "pgd"):
             rec, out = attack(trained, "--attack", kind, "--eps", "0,0.05")
             a = rec["attack"]
+            assert rec["dataset"] == str(trained / "test.csv") and rec["split"] == "file"
             assert a["kind"] == kind and a["loss"] == "mse"
             assert a["clip_min"] == pytest.approx(X.min()) and a["clip_max"] == pytest.approx(X.max())
             assert [p["eps"] for p in a["results"]] == [0, 0.05]
