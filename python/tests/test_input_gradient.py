@@ -60,6 +60,17 @@ def test_labels_are_one_hot_targets_and_default_is_mse(small_net, rng):
     np.testing.assert_array_equal(a, c)
 
 
+def test_one_output_takes_labels_0_1_as_targets(rng):
+    with jacnet.Net([4, 3, 1], "tanh", "sigmoid") as net:
+        net.init(2)
+        X = rng.uniform(0, 1, (3, 4))
+        a = net.input_gradient(X, np.array([0, 1, 1]))
+        b = net.input_gradient(X, np.array([[0.0], [1.0], [1.0]]))
+        np.testing.assert_array_equal(a, b)
+        with pytest.raises(ValueError, match="label 2"):
+            net.input_gradient(X, np.array([0, 1, 2]))
+
+
 def test_zero_first_layer_gives_zero(rng):
     with jacnet.Net([6, 5, 4, 3], "tanh", "sigmoid") as net:
         net.init(5)
