@@ -63,6 +63,22 @@ int parse_u64(const char *s, uint64_t *out)
     return 0;
 }
 
+int parse_list(const char *s, double *out, int max)
+{
+    int n = 0;
+    char buf[1024];
+    if (strlen(s) >= sizeof buf) return -1;
+    strcpy(buf, s);
+    /* Every field must be a number: "0.1,", ",0.1" and "0,,1" are refused
+     * (strtok would skip the empty fields). */
+    for (char *tok = buf, *comma; tok; tok = comma ? comma + 1 : NULL) {
+        if ((comma = strchr(tok, ','))) *comma = '\0';
+        if (n == max || parse_double(tok, &out[n]) || out[n] < 0) return -1;
+        n++;
+    }
+    return n;
+}
+
 int parse_hidden(const char *s, size_t *widths, size_t *count)
 {
     *count = 0;

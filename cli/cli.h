@@ -34,6 +34,9 @@ int parse_options(const char *command, const char *synopsis, const opt_spec *spe
 /* Strict conversions: the whole string must be one finite number. */
 int parse_double(const char *s, double *out);
 int parse_u64(const char *s, uint64_t *out);
+/* "0,0.1,0.2": at most max comma-separated numbers >= 0 into out; the
+ * count, or -1 for anything else. */
+int parse_list(const char *s, double *out, int max);
 /* "1000", "1000,500" or "1000x500": hidden widths (1..8 layers). */
 int parse_hidden(const char *s, size_t *widths, size_t *count);
 /* Print "jacnet CMD: message" to stderr; returns EXIT_USAGE. */
@@ -174,6 +177,32 @@ typedef jn_status (*cli_record_fn)(size_t index, jn_status status, const char *r
 /* Collective: jn_mpi_sweep over `points`, `done` read on rank 0, `collect`
  * called on rank 0. */
 jn_status mpi_sweep(size_t points, const unsigned char *done, cli_point_fn run, cli_record_fn collect, void *user);
+
+/* ---- eval --attack (attack.c) ---- */
+typedef struct attack_spec {
+    const char *kind;   /* "fgsm", "pgd", or NULL: no attack */
+    int pgd;
+    double eps[64];
+    int n_eps;
+    unsigned steps;     /* PGD steps */
+    double step_size;   /* PGD step; 0: 2.5 eps / steps for each eps */
+    uint64_t seed;      /* PGD random start */
+    float lo, hi;       /* the attacked inputs stay in [lo, hi] */
+} attack_spec;
+/* eval's --attack, --eps, --steps, --step-size (NULL when not given) and
+ * --seed into a; 0, or EXIT_USAGE with the one-line message printed. */
+int attack_parse(const char *kind, const char *eps, const char *steps, const char *step_size, uint64_t seed,
+                 attack_spec *a);
+/* The range the inputs are clipped to: [0, 1] for the report's data sets
+ * (named_dataset: the loaders' scale), else the features' min and max. */
+void attack_range(const jn_dataset *ds, int named_dataset, attack_spec *a);
+/* The PGD step used at eps. */
+double attack_step(const attack_spec *a, double eps);
+/* Error and mean squared-error loss of net on ds (labelled, fitting the
+ * network) under the attack at eps; 0, or EXIT_RUN with the message printed. */
+int attack_eval(jn_net *net, const jn_dataset *ds, const attack_spec *a, double eps, double *error, double *loss);
+/* The record's "attack" object: the settings and, per eps, error[e] and loss[e]. */
+void attack_record(json_out *j, const attack_spec *a, const double *error, const double *loss);
 
 /* ---- subcommands ---- */
 int cmd_train(int argc, char **argv);

@@ -1,24 +1,11 @@
 /* eval.c - `jacnet eval MODEL`: the test error of a saved model, also with
  * Gaussian noise of several standard deviations added to the test inputs
- * (the report's Figure 2), each drawn from a fixed seed. */
+ * (the report's Figure 2), each drawn from a fixed seed, and under
+ * adversarial attacks (attack.c). */
 #include "cli.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-/* Split a comma-separated list of numbers; returns the count or -1. */
-static int parse_list(const char *s, double *out, int max)
-{
-    int n = 0;
-    char buf[1024];
-    if (strlen(s) >= sizeof buf) return -1;
-    strcpy(buf, s);
-    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        if (n == max || parse_double(tok, &out[n]) || out[n] < 0) return -1;
-        n++;
-    }
-    return n;
-}
 
 /* Mean ||J_F||^2 and ||H_F||^2 over the clean inputs, in chunks so the
  * scratch stays small; sums in double. */
@@ -60,6 +47,7 @@ int cmd_eval(int argc, char **argv)
 {
     data_spec data = {0};
     const char *noise_list = "0", *split = "test", *json = NULL;
+    const char *attack = NULL, *eps_list = NULL, *steps = NULL, *step_size = NULL;
     uint64_t seed = 1;
     unsigned threads = 0;
     int want_curvature = 0;
@@ -70,7 +58,11 @@ int cmd_eval(int argc, char **argv)
         {"test", OPT_STRING, &data.test, "FILE", "evaluate this file instead: IMAGES,LABELS, *.csv[.gz] or USPS", 0, 0},
         {"split", OPT_STRING, &split, "NAME", "with --dataset: test, valid or train", 0, 0},
         {"noise-std", OPT_STRING, &noise_list, "S[,S..]", "Gaussian noise stds added to the inputs", 0, 0},
-        {"seed", OPT_U64, &seed, "S", "seed of the noise", 0, 1.8e19},
+        {"attack", OPT_STRING, &attack, "KIND", "fgsm or pgd: error under an L-infinity attack on the squared error", 0, 0},
+        {"eps", OPT_STRING, &eps_list, "E[,E..]", "with --attack: the attack's radii (inputs stay in the data's range)", 0, 0},
+        {"steps", OPT_STRING, &steps, "N", "with --attack pgd: steps (default 10)", 0, 0},
+        {"step-size", OPT_STRING, &step_size, "A", "with --attack pgd: step (default 2.5 eps / N)", 0, 0},
+        {"seed", OPT_U64, &seed, "S", "seed of the noise and of PGD's random start", 0, 1.8e19},
         {"threads", OPT_UINT, &threads, "T", "threads (BLAS held at 1; the library splits the products; 0: $JACNET_THREADS, else every CPU)", 0, 256},
         {"curvature", OPT_FLAG, &want_curvature, NULL, "also mean ||J_F||^2 and ||H_F||^2 over the clean inputs", 0, 0},
         {"json", OPT_STRING, &json, "FILE", "write the results as JSON", 0, 0},
@@ -90,6 +82,8 @@ int cmd_eval(int argc, char **argv)
     int which = !strcmp(split, "test") ? 0 : !strcmp(split, "valid") ? 1 : !strcmp(split, "train") ? 2 : -1;
     if (which < 0) return usage_error("eval", "--split '%s': test, valid or train", split);
     if (data.test) which = 0;
+    attack_spec atk;
+    if ((rc = attack_parse(attack, eps_list, steps, step_size, seed, &atk)) != 0) return rc;
     threads = cli_threads(threads);
     if (threads && jn_set_threads((int)threads) != JN_OK) {
         fprintf(stderr, "jacnet eval: %s\n", cli_plain_error(jn_last_error()));
@@ -114,7 +108,7 @@ int cmd_eval(int argc, char **argv)
     }
     const jn_dataset *ds = which == 0 ? sets.test : which == 1 ? sets.valid : sets.train;
     size_t n = jn_dataset_count(ds), dim = jn_dataset_dim(ds);
-    double errors[64];
+    double errors[64], atk_error[64], atk_loss[64];
     float *noisy = malloc(n * dim * sizeof *noisy);
     jn_rng *rng = NULL;
     rc = EXIT_RUN;
@@ -150,6 +144,14 @@ int cmd_eval(int argc, char **argv)
         if (st != JN_OK) { fprintf(stderr, "jacnet eval: %s\n", cli_plain_error(jn_last_error())); goto done; }
         printf("noise std %-6g error %.2f%%\n", stds[s], 100.0 * errors[s]);
     }
+    if (atk.kind) attack_range(ds, data.dataset != NULL, &atk);
+    for (int e = 0; atk.kind && e < atk.n_eps; e++) {
+        if (attack_eval(net, ds, &atk, atk.eps[e], &atk_error[e], &atk_loss[e])) goto done;
+        char step[64] = "";
+        if (atk.pgd) snprintf(step, sizeof step, " (%u steps of %g)", atk.steps, attack_step(&atk, atk.eps[e]));
+        printf("%s eps %-6g error %.2f%%  loss %.6g%s\n", atk.kind, atk.eps[e], 100.0 * atk_error[e], atk_loss[e],
+               step);
+    }
     if (want_curvature) {
         if ((st = curvature(net, ds, &mean_j, &mean_h)) != JN_OK) {
             fprintf(stderr, "jacnet eval: %s\n", cli_plain_error(jn_last_error()));
@@ -168,7 +170,7 @@ int cmd_eval(int argc, char **argv)
         json_open(&j, '{');
         json_str(&j, "tool", "jacnet eval");
         json_str(&j, "model", pos[0]);
-        json_str(&j, "dataset", data.dataset ? data.dataset : data.train);
+        json_str(&j, "dataset", data.dataset ? data.dataset : data.test); /* the file evaluated */
         json_str(&j, "split", data.dataset ? split : "file");
         json_int(&j, "examples", (long long)n);
         json_int(&j, "seed", (long long)seed);
@@ -186,6 +188,7 @@ int cmd_eval(int argc, char **argv)
             json_close(&j, '}');
         }
         json_close(&j, ']');
+        if (atk.kind) attack_record(&j, &atk, atk_error, atk_loss);
         json_close(&j, '}');
         fclose(f);
         if (write_file_atomic(json, text, len)) rc = EXIT_RUN;

@@ -388,6 +388,20 @@ JN_API jn_status jn_net_check_gradient(jn_net *net, const jn_objective *obj, con
                                        const float *Xj, const float *Y, size_t n,
                                        double *max_rel_err);
 
+/* Gradient of each example's loss with respect to its input, for
+ * adversarial attacks (FGSM, PGD) and saliency maps:
+ *     out[i][j] = d loss(F(X_i), Y_i) / d X_i[j]     (out: n x D floats)
+ * with obj's loss (MSE or CE, as in jn_net_objective; pass the loss the
+ * network was trained with: MSE for the report's models) and nothing else
+ * of obj: no Jacobian penalty, no l2, no noise. Per example, not divided
+ * by n: the gradient of jn_net_objective's mean loss with respect to row i
+ * is out[i] / n, and a row's gradient does not depend on the other rows.
+ * Y is n x K (one-hot rows for labels). Computed in float32 by one forward
+ * and one backward pass (no weight gradients). out must not overlap X or
+ * Y. relu units at z = 0 count as off (relu'(0) = 0), as in training. */
+JN_API jn_status jn_net_input_gradient(jn_net *net, const jn_objective *obj, const float *X,
+                                       const float *Y, size_t n, float *out);
+
 /* ------------------------------------------------------------------ */
 /* Optimizers                                                          */
 /* ------------------------------------------------------------------ */

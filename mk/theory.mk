@@ -8,11 +8,11 @@
 #                   mean ||J_F||^2 and ||H_F||^2 of models over a test set
 #                   (scripts/curvature_table.py; USPS from $JACNET_DATA by default)
 #
-# test_hessian and test_theory link tests/refnet.c besides testutil; these
+# test_hessian, test_theory and test_input_gradient link tests/refnet.c besides testutil; these
 # explicit rules take the place of the generic test rule for them.
 
 REFNET_OBJ := $(BUILD)/tests/refnet.o
-REFNET_TESTS := $(BUILD)/tests/test_hessian $(BUILD)/tests/test_theory
+REFNET_TESTS := $(BUILD)/tests/test_hessian $(BUILD)/tests/test_theory $(BUILD)/tests/test_input_gradient
 
 $(REFNET_OBJ): tests/refnet.c tests/refnet.h include/jacnet.h
 	@mkdir -p $(@D)

@@ -222,6 +222,12 @@ typedef struct jn__precision_record {
     double ratio; /* its float32 time / bfloat16 time; 0: none yet */
 } jn__precision_record;
 
+/* Mean loss (obj's loss alone) over the n rows of pass 0, forwarded with
+ * derivs >= 1 when want_delta, and, if want_delta, scale x d loss_i/dz_L
+ * into work->delta[L] (jn_net_objective: scale 1/n; the input gradient: 1).
+ * Rows summed in chunks of 64 in a fixed order. */
+double jn__loss_and_delta(jn_net *net, const jn_objective *obj, const float *Y, int want_delta, float scale);
+
 /* The terms of jn_net_objective's value, for the trainer's epoch report. */
 typedef struct jn__objective_parts {
     double loss;    /* mean loss term */

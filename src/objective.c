@@ -152,12 +152,13 @@ JN_API jn_status jn_objective_create_model(jn_objective **out, jn_model model, d
 }
 
 /* Loss of rows [begin, end) of pass 0 and, if want_delta, their
- * dObj/dz_L into work->delta[L] (already divided by n). */
+ * d loss_i/dz_L times scale into work->delta[L]. */
 typedef struct loss_job {
     const jn_net *net;
     const jn_objective *obj;
     const float *Y;
     int want_delta;
+    float scale;
 } loss_job;
 
 static double loss_range(void *ctxp, size_t begin, size_t end)
@@ -166,10 +167,10 @@ static double loss_range(void *ctxp, size_t begin, size_t end)
     const jn_net *net = job->net;
     const jn_work *w = net->work;
     const jn_pass *pass = &w->pass[0];
-    size_t n = pass->n, K = net->sizes[net->layers], L = net->layers;
+    size_t K = net->sizes[net->layers], L = net->layers;
     const float *F = pass->a[L], *Z = pass->z[L];
     float *delta = w->delta[L];
-    float inv_n = (float)(1.0 / (double)n);
+    float scale = job->scale;
     int want_delta = job->want_delta;
     double total = 0.0;
     for (size_t i = begin; i < end; i++) {
@@ -189,13 +190,13 @@ static double loss_range(void *ctxp, size_t begin, size_t end)
                 ysum += y[k];
             }
             if (want_delta)
-                for (size_t k = 0; k < K; k++) dl[k] = (float)(f[k] * ysum - y[k]) * inv_n;
+                for (size_t k = 0; k < K; k++) dl[k] = (float)(f[k] * ysum - y[k]) * scale;
             continue;
         }
         for (size_t k = 0; k < K; k++) {
             double e = (double)f[k] - y[k];
             total += e * e;
-            dl[k] = (float)(2.0 * e) * inv_n; /* dObj/dF, turned into dObj/dz below */
+            dl[k] = (float)(2.0 * e) * scale; /* dObj/dF, turned into dObj/dz below */
         }
         if (!want_delta) continue;
         if (net->output == JN_ACT_SOFTMAX) {
@@ -210,12 +211,10 @@ static double loss_range(void *ctxp, size_t begin, size_t end)
     return total;
 }
 
-/* Mean loss over the n rows of pass 0 and, if want_delta, dObj/dz_L into
- * work->delta[L]; rows summed in chunks of 64 in a fixed order. */
-static double loss_and_delta(jn_net *net, const jn_objective *obj, const float *Y, int want_delta)
+double jn__loss_and_delta(jn_net *net, const jn_objective *obj, const float *Y, int want_delta, float scale)
 {
     size_t n = net->work->pass[0].n, K = net->sizes[net->layers];
-    loss_job job = {net, obj, Y, want_delta};
+    loss_job job = {net, obj, Y, want_delta, scale};
     return jn__parallel_sum(n, 64, 4 * K, loss_range, &job) / (double)n;
 }
 
@@ -294,7 +293,7 @@ jn_status jn__net_objective_parts(jn_net *net, const jn_objective *obj, const fl
         for (size_t l = 1; l <= net->layers; l++)
             memset(grad + net->b_offset[l - 1], 0, net->sizes[l] * sizeof(float));
 
-    double total = loss_and_delta(net, obj, Y, want);
+    double total = jn__loss_and_delta(net, obj, Y, want, (float)(1.0 / (double)n));
     if (parts) {
         parts->loss = total;
         parts->penalty = 0.0;

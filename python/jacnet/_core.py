@@ -394,6 +394,29 @@ class Net(_Handle):
             F.jn_net_mean_loss(self._h, obj._h, ds._h, ctypes.byref(loss))
             return loss.value
 
+    def input_gradient(self, X: npt.ArrayLike, y: npt.ArrayLike, obj: Optional["Objective"] = None) -> FloatArray:
+        """d loss(F(X[i]), y[i]) / d X[i] per row, n x D float32 (C: jn_net_input_gradient):
+        each example's own loss, not divided by n; for FGSM/PGD and saliency.
+
+        y: integer labels (one-hot targets; 0/1 targets for one output) or
+        float targets n x K. obj: whose loss to use (None: squared error, the
+        report's and `jacnet train`'s); its penalties and noise are ignored."""
+        if obj is not None and not isinstance(obj, Objective):
+            raise TypeError("obj: expected a jacnet.Objective, got %s" % type(obj).__name__)
+        K = self._sizes[-1]
+        Xa = _rows(X, self._sizes[0], "X", self._origin)
+        n = Xa.shape[0]
+        Y = _labels_or_targets(y, n, K, "y", like="X")
+        if Y.dtype == np.int32:
+            _check_labels(Y, K, "y", self._origin, binary=True)
+            Y = Y.astype(np.float32).reshape(n, 1) if K == 1 else np.eye(K, dtype=np.float32)[Y]
+        out = np.empty_like(Xa)
+        with contextlib.ExitStack() as stack:
+            if obj is None:
+                obj = stack.enter_context(Objective("mse"))
+            F.jn_net_input_gradient(self._h, obj._h, ptr(Xa), ptr(Y), n, ptr(out))
+        return out
+
     # -- files
     def save(self, path: PathLike) -> None:
         F.jn_net_save(self._h, path_arg(path))

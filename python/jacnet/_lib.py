@@ -188,6 +188,7 @@ PROTOTYPES = {
     "jn_objective_set_noise": (_st, [_vp, _int, _dbl, _dbl]),
     "jn_net_objective": (_st, [_vp, _vp, _vp, _vp, _vp, _sz, _pdbl, _vp]),
     "jn_net_check_gradient": (_st, [_vp, _vp, _vp, _vp, _vp, _sz, _pdbl]),
+    "jn_net_input_gradient": (_st, [_vp, _vp, _vp, _vp, _sz, _vp]),
     # optimizers
     "jn_optimizer_create_sgd": (_st, [_pvp, _dbl, _dbl]),
     "jn_optimizer_create_adam": (_st, [_pvp, _dbl, _dbl, _dbl, _dbl]),
