@@ -76,7 +76,8 @@ typedef struct jn__run_args {
 } jn__run_args;
 
 /* CRC-32 of a dataset's features (binary32 bits, little-endian) and labels
- * (int32, little-endian): the checkpoint's fingerprint of the data. */
+ * (int32, little-endian) or float targets (binary32): the checkpoint's
+ * fingerprint of the data. */
 uint32_t jn__dataset_crc(const jn_dataset *ds);
 
 /* Write the run's state to the trainer's checkpoint path, atomically. */
