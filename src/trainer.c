@@ -196,7 +196,9 @@ JN_API jn_status jn_trainer_set_collective(jn_trainer *tr, const jn_collective *
  * Every decision of the run (stop, recover, keep the best, fail) is taken
  * from numbers that are the same on every process, so that all of them
  * take the same path through the loop and meet in the same collective
- * operations; whatever only one process sees is summed or agreed first. */
+ * operations; whatever only one process sees is summed or agreed first.
+ * A collective of one process never calls its operations, so that its run
+ * is the sharded (0, 1) one bit for bit. */
 
 static const jn_collective *collective(const jn_trainer *tr) { return tr->coll.size ? &tr->coll : NULL; }
 
@@ -774,7 +776,7 @@ JN_API jn_status jn_trainer_run(jn_trainer *tr, jn_net *net, const jn_objective 
     jn__run r = {0};
     if (st == JN_OK) st = alloc_run(&a, &r, &b);
     /* Every process starts, or none; and from rank 0's parameters. */
-    if ((st = agree(tr, st)) == JN_OK && collective(tr))
+    if ((st = agree(tr, st)) == JN_OK && collective(tr) && tr->coll.size > 1)
         st = tr->coll.broadcast(net->params, net->n_params * sizeof(float), 0, tr->coll_user);
     if (st != JN_OK) {
         free_run(&r, &b);
