@@ -215,53 +215,17 @@ static void same_everywhere(jn_mpi *mp, const uint64_t *v, int *same, int n)
     for (int i = 0; i < n; i++) same[i] = buf[i] == ~buf[n + i];
 }
 
-/* MPI counts are int: send large buffers in pieces. */
+/* The trainer's collective (jn_trainer_set_collective) on MPI. MPI counts
+ * are int: large buffers go in pieces. */
 #define CHUNK ((size_t)1 << 30)
 
-static void bcast_floats(jn_mpi *mp, float *v, size_t n)
+static jn_status sum_floats(float *v, size_t n, void *user)
 {
-    for (size_t at = 0; at < n; at += CHUNK) {
-        size_t len = n - at < CHUNK ? n - at : CHUNK;
-        MPI_Bcast(v + at, (int)len, MPI_FLOAT, 0, mp->comm);
-    }
-}
-
-static void allreduce_floats(jn_mpi *mp, float *v, size_t n)
-{
+    jn_mpi *mp = user;
     for (size_t at = 0; at < n; at += CHUNK) {
         size_t len = n - at < CHUNK ? n - at : CHUNK;
         MPI_Allreduce(MPI_IN_PLACE, v + at, (int)len, MPI_FLOAT, MPI_SUM, mp->comm);
     }
-}
-
-JN_MPI_API jn_status jn_mpi_broadcast_net(jn_mpi *mp, jn_net *net)
-{
-    if (!mp) return fail(JN_ERR_INVALID, "jn_mpi_broadcast_net: mp is NULL");
-    uint64_t count = net ? jn_net_param_count(net) : 0;
-    int same;
-    same_everywhere(mp, &count, &same, 1);
-    jn_status st = agree(mp, net ? JN_OK : JN_ERR_INVALID, "jn_mpi_broadcast_net: net is NULL");
-    if (st != JN_OK) return st;
-    if (!same) return fail(JN_ERR_INVALID, "jn_mpi_broadcast_net: the ranks' networks differ in parameter count");
-    bcast_floats(mp, jn_net_params(net), (size_t)count);
-    return JN_OK;
-}
-
-JN_MPI_API jn_status jn_mpi_nets_equal(jn_mpi *mp, const jn_net *net, int *equal)
-{
-    if (!mp) return fail(JN_ERR_INVALID, "jn_mpi_nets_equal: mp is NULL");
-    jn_status st = agree(mp, net && equal ? JN_OK : JN_ERR_INVALID, "jn_mpi_nets_equal: net or equal is NULL");
-    if (st != JN_OK) return st;
-    uint64_t h = params_hash(net);
-    same_everywhere(mp, &h, equal, 1);
-    return JN_OK;
-}
-
-/* ---- data-parallel training: the trainer's collective on MPI ---- */
-
-static jn_status sum_floats(float *v, size_t n, void *user)
-{
-    allreduce_floats(user, v, n);
     return JN_OK;
 }
 
@@ -284,6 +248,30 @@ static jn_status broadcast(void *buf, size_t bytes, unsigned root, void *user)
     }
     return JN_OK;
 }
+
+JN_MPI_API jn_status jn_mpi_broadcast_net(jn_mpi *mp, jn_net *net)
+{
+    if (!mp) return fail(JN_ERR_INVALID, "jn_mpi_broadcast_net: mp is NULL");
+    uint64_t count = net ? jn_net_param_count(net) : 0;
+    int same;
+    same_everywhere(mp, &count, &same, 1);
+    jn_status st = agree(mp, net ? JN_OK : JN_ERR_INVALID, "jn_mpi_broadcast_net: net is NULL");
+    if (st != JN_OK) return st;
+    if (!same) return fail(JN_ERR_INVALID, "jn_mpi_broadcast_net: the ranks' networks differ in parameter count");
+    return broadcast(jn_net_params(net), (size_t)count * sizeof(float), 0, mp);
+}
+
+JN_MPI_API jn_status jn_mpi_nets_equal(jn_mpi *mp, const jn_net *net, int *equal)
+{
+    if (!mp) return fail(JN_ERR_INVALID, "jn_mpi_nets_equal: mp is NULL");
+    jn_status st = agree(mp, net && equal ? JN_OK : JN_ERR_INVALID, "jn_mpi_nets_equal: net or equal is NULL");
+    if (st != JN_OK) return st;
+    uint64_t h = params_hash(net);
+    same_everywhere(mp, &h, equal, 1);
+    return JN_OK;
+}
+
+/* ---- data-parallel training ---- */
 
 /* Deprecated (jacnet_mpi.h): the trainer's own patience and epoch callback
  * do this now; these keep the old calls working as they did. */
@@ -443,10 +431,7 @@ JN_MPI_API jn_status jn_mpi_sweep(jn_mpi *mp, size_t points, const unsigned char
     if (mp->rank == 0) {
         for (size_t i = 0; i < points; i++) skip[i] = done && done[i];
     }
-    for (size_t at = 0; at < points; at += CHUNK) {
-        size_t len = points - at < CHUNK ? points - at : CHUNK;
-        MPI_Bcast(skip + at, (int)len, MPI_UNSIGNED_CHAR, 0, mp->comm);
-    }
+    broadcast(skip, points, 0, mp);
     size_t todo = 0, mine = 0;
     for (size_t i = 0; i < points; i++)
         if (!skip[i]) mine += todo++ % (size_t)mp->size == (size_t)mp->rank;
