@@ -522,8 +522,9 @@ JN_API jn_status jn_trainer_set_seed(jn_trainer *tr, uint64_t seed);
 JN_API jn_status jn_trainer_set_epoch_callback(jn_trainer *tr, jn_epoch_callback cb, void *user);
 JN_API jn_status jn_trainer_set_batch_callback(jn_trainer *tr, jn_batch_callback cb, void *user);
 
-/* Gradient hook, for data-parallel training (libjacnet_mpi) and other
- * changes to the update. jn_trainer_run calls it after every minibatch's
+/* Gradient hook, for data-parallel training by hand (a collective,
+ * jn_trainer_set_collective below, does all of it) and other changes to
+ * the update. jn_trainer_run calls it after every minibatch's
  * objective and gradient and before the optimizer step. On entry grad
  * (count = jn_net_param_count floats) and *value hold this process's mean
  * over its *batch_rows rows of the minibatch (the l2 term included once,
