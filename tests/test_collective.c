@@ -59,7 +59,7 @@ struct member {
     jn_status status;
     char message[512];
     unsigned epochs_seen, best_epoch;
-    double valid_score[16];
+    double valid_score[16], terms[16][4]; /* loss, penalty, ||J||^2, training error */
 };
 
 SUM_OF(float)
@@ -114,7 +114,14 @@ static jn_dataset *labelled(size_t n, unsigned seed)
 static int on_epoch(const jn_epoch_report *r, void *user)
 {
     member *me = user;
-    if (r->epoch <= 16) me->valid_score[r->epoch - 1] = r->valid_error;
+    if (r->epoch <= 16) {
+        me->valid_score[r->epoch - 1] = r->valid_error;
+        double *t = me->terms[r->epoch - 1];
+        t[0] = r->train_loss;
+        t[1] = r->train_penalty;
+        t[2] = r->train_jacobian_sqnorm;
+        t[3] = r->train_error;
+    }
     me->epochs_seen++;
     me->best_epoch = r->best_epoch;
     return 0;
@@ -195,6 +202,18 @@ static double gap(jn_net *a, jn_net *b)
     return worst;
 }
 
+/* The epoch reports' training terms, summed over the processes, against
+ * the reference's (the training error within one example in `count`). */
+static void same_terms(const member *m, const member *ref, size_t count)
+{
+    for (unsigned e = 0; e < ref->epochs_seen; e++)
+        for (int k = 0; k < 4; k++) {
+            double a = m->terms[e][k], b = ref->terms[e][k];
+            double slack = k == 3 ? 1.01 / (double)count : 1e-6 * fabs(b);
+            ck_assert_msg(fabs(a - b) <= slack, "epoch %u, term %d: %.9g, reference %.9g", e + 1, k, a, b);
+        }
+}
+
 static void free_members(member *m, unsigned n)
 {
     for (unsigned r = 0; r < n; r++) jn_net_free(m[r].net);
@@ -223,6 +242,7 @@ START_TEST(float_targets_match_one_process)
                 ck_assert_msg(fabs(m[r].valid_score[e] - ref.valid_score[e]) <= (size == 1 ? 0.0 : 1e-6 * ref.valid_score[e]),
                               "%u processes, epoch %u: validation %.9g, reference %.9g", size, e + 1,
                               m[r].valid_score[e], ref.valid_score[e]);
+            same_terms(&m[r], &ref, 95);
         }
         if (size == 1) ck_assert(same_params(m[0].net, ref.net));
         ck_assert_msg(gap(m[0].net, ref.net) < 1e-5, "%u processes: %g from the reference", size, gap(m[0].net, ref.net));
@@ -246,7 +266,10 @@ START_TEST(stop_on_one_rank_then_resume)
     snprintf(ckpt_path, sizeof ckpt_path, "%s/run.jnc", dir);
     jn_dataset *train = labelled(100, 3), *valid = labelled(30, 4);
     member proto = {.train = train, .valid = valid, .loss = JN_LOSS_MSE, .epochs = 4}, full[2], part[2], rest[2];
+    member ref = proto;
+    run_member(&ref);
     run_group(2, &proto, full, NULL);
+    for (unsigned r = 0; r < 2; r++) same_terms(&full[r], &ref, 100); /* the training error counted on both shares */
     proto.checkpoint = ckpt_path;
     run_group(2, &proto, part, stop_on_rank1);
     for (unsigned r = 0; r < 2; r++) {
@@ -261,6 +284,7 @@ START_TEST(stop_on_one_rank_then_resume)
         ck_assert_msg(same_params(rest[r].net, full[r].net), "rank %u: the resumed run differs by %g", r,
                       gap(rest[r].net, full[r].net));
     }
+    jn_net_free(ref.net);
     free_members(full, 2);
     free_members(part, 2);
     free_members(rest, 2);
