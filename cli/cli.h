@@ -163,8 +163,9 @@ int mpi_agree_load(const char *command, int rc, data_sets *data);
 /* train --mpi, after parsing: --threads 0 means 1; ranks other than 0 print
  * nothing and write nothing (record, model) and skip the test set. */
 void mpi_train_config(train_config *c);
-/* Collective: jn_mpi_train in place of jn_trainer_run, with c's patience,
- * on_epoch called on rank 0 for every epoch. */
+/* Collective: jn_mpi_train in place of jn_trainer_run. tr's own settings
+ * (patience, callbacks, checkpoint, recovery) apply as in a serial run, on
+ * every rank; on_epoch and user are not used. */
 jn_status mpi_train(const train_config *c, jn_trainer *tr, jn_net *net, const jn_objective *obj, jn_optimizer *opt,
                     const jn_dataset *train, const jn_dataset *valid, jn_epoch_callback on_epoch, void *user);
 /* After train_run under --mpi: a rank that failed between loading and

@@ -150,12 +150,14 @@ void mpi_train_config(train_config *c)
 jn_status mpi_train(const train_config *c, jn_trainer *tr, jn_net *net, const jn_objective *obj, jn_optimizer *opt,
                     const jn_dataset *train, const jn_dataset *valid, jn_epoch_callback on_epoch, void *user)
 {
+    (void)on_epoch, (void)user; /* tr has them */
     job.train_reached = 1;
     /* Meets mpi_train_finish on a rank that failed since loading. */
     jn_status st = jn_mpi_agree(job.mp, JN_OK, NULL);
     if (st == JN_OK) {
-        jn_mpi_set_patience(job.mp, valid ? c->patience : 0);
-        jn_mpi_set_epoch_callback(job.mp, on_epoch, user); /* called on rank 0 only */
+        /* tr carries patience, callbacks and checkpoint as in a serial run:
+         * the trainer does them on every rank (rank 0 alone prints, writes
+         * the record and the checkpoint). */
         quiet_stderr(0);
         st = jn_mpi_train(job.mp, tr, net, obj, opt, train, valid);
         quiet_stderr(1);

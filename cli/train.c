@@ -581,11 +581,6 @@ int cmd_train(int argc, char **argv)
     if (rc) return rc < 0 ? 0 : rc;
     if (c.data.dataset && (c.data.train || c.data.valid || c.data.test))
         return usage_error("train", "give either --dataset or --train/--valid/--test, not both");
-    /* jn_mpi_train has no resume (every rank would have to restart from the
-     * same state) and a recovery decided on each rank's own share of the
-     * objective could differ between ranks: refused rather than run wrong. */
-    if (c.mpi && (c.checkpoint || c.recovery))
-        return usage_error("train", "--%s is not available with --mpi", c.checkpoint ? "checkpoint" : "recovery");
     if (plot && !c.json) return usage_error("train", "--plot draws the --json record: give --json FILE too");
     /* Refused rather than forking interpreters on every rank of an MPI job. */
     if (plot && c.mpi)

@@ -1,7 +1,7 @@
 /* mpi_train.c - data-parallel training on MPI with libjacnet_mpi: every
- * rank loads the same data, each takes its share of every minibatch, the
- * gradients are averaged with MPI_Allreduce, rank 0 validates, decides
- * early stopping, prints and saves.
+ * rank loads the same data, each takes its share of every minibatch and of
+ * the validation set, the sums go through MPI_Allreduce, every rank's
+ * trainer decides early stopping alike; rank 0 prints and saves.
  *
  *   mpirun -np 2 mpi_train [--data DIR | --synthetic] [--hidden H] [--epochs N]
  *                          [--batch B] [--lr LR] [--lambda L] [--std S]
@@ -109,12 +109,14 @@ static jn_status setup(const options *o, const size_t *sizes, jn_net **net, jn_o
     if (st == JN_OK) st = jn_trainer_set_epochs(*tr, o->epochs);
     if (st == JN_OK) st = jn_trainer_set_batch_size(*tr, o->batch); /* global: split over the ranks */
     if (st == JN_OK) st = jn_trainer_set_seed(*tr, o->seed);
+    if (st == JN_OK) st = jn_trainer_set_patience(*tr, o->patience);
     return st;
 }
 
+/* Called on every rank, with the same report: rank 0 prints it. */
 static int on_epoch(const jn_epoch_report *r, void *user)
 {
-    (void)user;
+    if (*(const int *)user != 0) return 0;
     printf("epoch %3u  objective %.5f  valid error %6.2f%%  (best %6.2f%% at %u)  %.2f s\n", r->epoch,
            r->train_objective, 100.0 * r->valid_error, 100.0 * r->best_valid_error, r->best_epoch, r->seconds);
     fflush(stdout);
@@ -166,8 +168,7 @@ int main(int argc, char **argv)
     st = setup(&o, sizes, &net, &obj, &opt, &tr);
     /* a local failure (a bad option on one rank) must not leave the others waiting */
     if ((st = jn_mpi_agree(mp, st, NULL)) != JN_OK) goto fail;
-    jn_mpi_set_patience(mp, o.patience);
-    jn_mpi_set_epoch_callback(mp, on_epoch, NULL); /* rank 0 only */
+    jn_trainer_set_epoch_callback(tr, on_epoch, &rank);
 
     if (rank == 0)
         printf("%s: %zu train / %zu valid / %zu test, network %zu-%zu-%zu, MLP+NJ lambda %g std %g%s, "

@@ -590,8 +590,9 @@ JN_API jn_status jn_trainer_set_seed(jn_trainer *tr, uint64_t seed);
 JN_API jn_status jn_trainer_set_epoch_callback(jn_trainer *tr, jn_epoch_callback cb, void *user);
 JN_API jn_status jn_trainer_set_batch_callback(jn_trainer *tr, jn_batch_callback cb, void *user);
 
-/* Gradient hook, for data-parallel training (libjacnet_mpi) and other
- * changes to the update. jn_trainer_run calls it after every minibatch's
+/* Gradient hook, for data-parallel training by hand (a collective,
+ * jn_trainer_set_collective below, does all of it) and other changes to
+ * the update. jn_trainer_run calls it after every minibatch's
  * objective and gradient and before the optimizer step. On entry grad
  * (count = jn_net_param_count floats) and *value hold this process's mean
  * over its *batch_rows rows of the minibatch (the l2 term included once,
@@ -620,6 +621,44 @@ JN_API jn_status jn_trainer_set_gradient_hook(jn_trainer *tr, jn_gradient_hook h
  * a gradient hook that combines the shares. (0, 0), the default, turns
  * sharding off; (0, 1) is the single-process reference of a sharded run. */
 JN_API jn_status jn_trainer_set_sharding(jn_trainer *tr, unsigned rank, unsigned size);
+/* Collective operations of a run split over `size` processes, this one
+ * being `rank` (libjacnet_mpi makes them of MPI_Allreduce and MPI_Bcast).
+ * Every process calls each operation at the same point of its run, in the
+ * same order. sum_floats and sum_doubles replace v[0..n) with the sum over
+ * the processes of their v[0..n), the same bits on every process;
+ * broadcast replaces buf[0..bytes) with process root's. A status other
+ * than JN_OK ends the run with it on the process that got it: an operation
+ * that fails must also end or release the others itself (MPI_Abort). The
+ * layout of this struct is fixed (docs/ABI.md). */
+typedef struct jn_collective {
+    unsigned rank, size;
+    jn_status (*sum_floats)(float *v, size_t n, void *user);
+    jn_status (*sum_doubles)(double *v, size_t n, void *user);
+    jn_status (*broadcast)(void *buf, size_t bytes, unsigned root, void *user);
+} jn_collective;
+/* Make jn_trainer_run one of ops->size processes of one data-parallel run
+ * (ops is copied; NULL turns it off; rank < size and all three operations
+ * required). Every process passes the same training and validation data,
+ * network architecture, objective, optimizer and trainer settings; the
+ * run then does everything a one-process run does, on every process,
+ * from the same numbers: rank 0's parameters are broadcast at the start;
+ * every minibatch is sharded as jn_trainer_set_sharding(tr, rank, size)
+ * would (which must be left off); the gradient, the objective and its
+ * terms and the training errors are summed over the processes, weighted by
+ * their rows (then a gradient hook, if set, sees the global mean); each
+ * process validates its contiguous share of `valid` and the scores are
+ * summed; best parameters, patience, recovery and the epoch report follow
+ * from those sums. The callbacks are called on every process, and a
+ * nonzero return on any process stops all of them at the same point. After
+ * every epoch the processes compare a hash of their parameters: a
+ * difference ends the run with JN_ERR_DIVERGED. A failure one process
+ * meets alone (an argument, memory, a checkpoint it cannot read, its
+ * objective) ends the run on every process with the lowest failing rank's
+ * status and message, "rank R: ...". Checkpoints are written by rank 0 and,
+ * on resuming, read by every process, so the path must name one file that
+ * every process sees (a file some processes see and others not:
+ * JN_ERR_IO). With size 1 the run is the sharded (0, 1) one, bit for bit. */
+JN_API jn_status jn_trainer_set_collective(jn_trainer *tr, const jn_collective *ops, void *user);
 /* Checkpoints (docs/FORMAT.md): with a path, jn_trainer_run writes the whole
  * state of the run (parameters, best parameters and epoch, early-stopping
  * counter, optimizer state and learning rate, the three random streams,

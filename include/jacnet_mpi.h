@@ -30,7 +30,7 @@ extern "C" {
 #endif
 
 #define JN_MPI_VERSION_MAJOR 0
-#define JN_MPI_VERSION_MINOR 1
+#define JN_MPI_VERSION_MINOR 2
 #define JN_MPI_VERSION_PATCH 0
 #define JN_MPI_VERSION_NUMBER (JN_MPI_VERSION_MAJOR * 10000 + JN_MPI_VERSION_MINOR * 100 + JN_MPI_VERSION_PATCH)
 
@@ -38,6 +38,14 @@ extern "C" {
 #define JN_MPI_API __attribute__((visibility("default")))
 #else
 #define JN_MPI_API
+#endif
+
+/* Deprecated functions (docs/ABI.md) keep working until the next major
+ * version; calling one warns unless JN_MPI_ALLOW_DEPRECATED is defined. */
+#if defined(__GNUC__) && !defined(JN_MPI_BUILDING_LIBRARY) && !defined(JN_MPI_ALLOW_DEPRECATED)
+#define JN_MPI_DEPRECATED(use) __attribute__((deprecated("use " use)))
+#else
+#define JN_MPI_DEPRECATED(use)
 #endif
 
 /* Version of the loaded libjacnet_mpi as JN_MPI_VERSION_NUMBER. */
@@ -83,38 +91,46 @@ JN_MPI_API jn_status jn_mpi_nets_equal(jn_mpi *mp, const jn_net *net, int *equal
 
 /* ---- data-parallel training ---- */
 
-/* Early stopping for jn_mpi_train: stop when the validation error (decided
- * on rank 0) has not improved for `patience` epochs; 0, the default, never. */
-JN_MPI_API jn_status jn_mpi_set_patience(jn_mpi *mp, unsigned patience);
-/* Per-epoch callback of jn_mpi_train, called on rank 0 only (so a callback
- * that saves the model writes once), with the epoch's global training
- * objective and rank 0's validation verdict; a nonzero return, broadcast,
- * stops every rank (JN_ERR_STOPPED). */
-JN_MPI_API jn_status jn_mpi_set_epoch_callback(jn_mpi *mp, jn_epoch_callback cb, void *user);
+/* Deprecated since 0.2: set the trainer's own (jn_trainer_set_patience,
+ * jn_trainer_set_epoch_callback), which jn_mpi_train now uses on every
+ * rank. Once called, these replace the trainer's for every jn_mpi_train
+ * of mp and are cleared from the trainer after it, as they always were:
+ * patience as given (0: never stop early; the run ends on a validation
+ * score that has not improved for `patience` epochs); the callback is
+ * called on rank 0 only, and its nonzero return stops every rank
+ * (JN_ERR_STOPPED); NULL removes it. */
+JN_MPI_API jn_status jn_mpi_set_patience(jn_mpi *mp, unsigned patience)
+    JN_MPI_DEPRECATED("jn_trainer_set_patience");
+JN_MPI_API jn_status jn_mpi_set_epoch_callback(jn_mpi *mp, jn_epoch_callback cb, void *user)
+    JN_MPI_DEPRECATED("jn_trainer_set_epoch_callback");
 
-/* Collective. Data-parallel jn_trainer_run: every rank passes the same
- * training set (checked by hash), network shape, objective, optimizer
- * settings and trainer settings (epochs, global batch size, seed). Rank 0's
- * parameters are broadcast first. Every global minibatch is split over the
- * ranks (jn_trainer_set_sharding); each step's gradient and objective are
- * summed with MPI_Allreduce, weighted by each rank's row count, and divided
- * by the global count, so unequal shares give the global mean. Noise and
- * projections are drawn per example, so the result equals a one-process
- * sharded run (jn_trainer_set_sharding(tr, 0, 1)) with the same settings
- * up to float rounding (exactly, with one rank). At every epoch end the
- * ranks compare parameter hashes (a mismatch ends the run with
- * JN_ERR_DIVERGED everywhere), each rank counts the errors on its share of
- * `valid` (may be NULL; the same set on every rank), rank 0 sums them,
- * decides improvement and early stopping, calls the epoch callback, and
- * broadcasts the verdict. At the end every rank holds the best parameters
- * (when valid is given) or the last ones. Stopping for patience returns
- * JN_OK, as jn_trainer_run does.
- *
- * tr's epoch and batch callbacks, gradient hook, sharding and patience are
- * replaced for the run and left cleared afterwards. Checkpoints: write them
- * from the epoch callback (rank 0 only); every rank has the same
- * parameters. Set one BLAS thread per rank (jn_set_threads) when ranks
- * share a node. */
+/* Collective. Data-parallel jn_trainer_run: jn_trainer_run on every rank
+ * with the trainer's collective (jn_trainer_set_collective) made of
+ * MPI_Allreduce and MPI_Bcast on mp's communicator, set for the run and
+ * removed after it. Every rank passes the same training set and validation
+ * set (labels or float targets; checked by hash), network shape,
+ * objective, optimizer settings and trainer settings (epochs, global batch
+ * size, seed, patience, recovery, checkpoint path). Rank 0's parameters
+ * are broadcast first. Every global minibatch is split over the ranks;
+ * each step's gradient, objective and terms are summed, weighted by each
+ * rank's row count, and divided by the global count, so unequal shares
+ * give the global mean. Noise and projections are drawn per example, so
+ * the result equals a one-process sharded run (jn_trainer_set_sharding(tr,
+ * 0, 1)) with the same settings up to float rounding (exactly, with one
+ * rank). Validation (each rank scores its share of `valid`, may be NULL),
+ * best parameters, patience, recovery and the epoch report are the
+ * trainer's own, from the summed numbers, alike on every rank; the epoch
+ * and batch callbacks run on every rank, and a stop asked on any rank
+ * stops all. At every epoch end the ranks compare parameter hashes (a
+ * mismatch ends the run with JN_ERR_DIVERGED everywhere). A failure one
+ * rank meets alone (its objective, memory, a checkpoint it cannot read)
+ * ends the run on every rank with that rank's status and message.
+ * Checkpoints (jn_trainer_set_checkpoint): rank 0 writes them; to resume,
+ * every rank reads the file, so it must be on a file system all ranks
+ * share; the run then goes on bit for bit with the same number of ranks
+ * (with another number, up to float rounding). tr's sharding must be off
+ * and its gradient hook, if any, sees the global mean. Set one BLAS thread
+ * per rank (jn_set_threads) when ranks share a node. */
 JN_MPI_API jn_status jn_mpi_train(jn_mpi *mp, jn_trainer *tr, jn_net *net, const jn_objective *obj,
                                   jn_optimizer *opt, const jn_dataset *train, const jn_dataset *valid);
 

@@ -7,6 +7,9 @@
 #                     network, and jn_last_error per thread (what jacnet.h's
 #                     "Threads" block allows), each compared bit for bit
 #                     with the same work done serially;
+#                     tests/test_collective.c: threads as the processes
+#                     of one collective run (jn_trainer_set_collective),
+#                     meeting in barrier sums and broadcasts;
 #                     tests/test_pool_threads.c's "same results" case: the
 #                     library's pool at 2 threads, its workers running the
 #                     elementwise loops and the split products (cblas_sgemm,
@@ -34,6 +37,7 @@ check-tsan:
 	    CFLAGS="$(TSAN_CFLAGS)" LDFLAGS="-fsanitize=thread" LIB_CFLAGS="$(LIB_CFLAGS)"
 
 # Internal: only meaningful with the variables check-tsan passes.
-tsan-run: $(BUILD)/tests/test_threads $(BUILD)/tests/test_pool_threads
+tsan-run: $(BUILD)/tests/test_threads $(BUILD)/tests/test_pool_threads $(BUILD)/tests/test_collective
 	./$(BUILD)/tests/test_threads
+	./$(BUILD)/tests/test_collective
 	CK_RUN_CASE="same results" ./$(BUILD)/tests/test_pool_threads

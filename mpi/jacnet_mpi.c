@@ -1,14 +1,14 @@
 /* jacnet_mpi.c - libjacnet on MPI (include/jacnet_mpi.h): agreement on
  * local failures, sharding, parameter broadcast and hashes, data-parallel
- * training through the trainer's gradient hook, and parallel sweeps.
+ * training as the trainer's collective (jn_trainer_set_collective) made of
+ * MPI_Allreduce and MPI_Bcast, and parallel sweeps.
  *
  * Only libjacnet's public API is used: this library is what any user could
- * write on top of jn_trainer_set_gradient_hook and jn_trainer_set_sharding. */
+ * write on top of jn_trainer_set_collective. */
 #define JN_MPI_BUILDING_LIBRARY 1
 #include "jacnet_mpi.h"
 
 #include <limits.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -21,7 +21,8 @@
 struct jn_mpi {
     MPI_Comm comm;
     int rank, size;
-    unsigned patience;
+    unsigned patience; /* the deprecated setters' */
+    int patience_set;
     jn_epoch_callback on_epoch;
     void *epoch_user;
 };
@@ -148,8 +149,12 @@ JN_MPI_API jn_status jn_mpi_dataset_shard(const jn_mpi *mp, jn_dataset **out, co
     size_t start, n, dim = jn_dataset_dim(ds);
     jn_mpi_shard_range(jn_dataset_count(ds), mp->rank, mp->size, &start, &n);
     if (n == 0) return JN_OK;
-    jn_status st = jn_dataset_create(out, jn_dataset_features(ds) + start * dim, jn_dataset_labels(ds) + start, n,
-                                     dim, jn_dataset_classes(ds), JN_DATASET_BORROW);
+    const float *X = jn_dataset_features(ds) + start * dim;
+    const int32_t *labels = jn_dataset_labels(ds);
+    size_t K = jn_dataset_classes(ds);
+    jn_status st = labels ? jn_dataset_create(out, X, labels + start, n, dim, K, JN_DATASET_BORROW)
+                          : jn_dataset_create_targets(out, X, jn_dataset_targets(ds) + start * K, n, dim, K,
+                                                      JN_DATASET_BORROW);
     if (st != JN_OK) return fail(st, "jn_mpi_dataset_shard: %s", jn_last_error());
     return JN_OK;
 }
@@ -192,7 +197,9 @@ static uint64_t dataset_hash(const jn_dataset *ds)
     uint64_t shape[3] = {jn_dataset_count(ds), jn_dataset_dim(ds), jn_dataset_classes(ds)};
     uint64_t h = fnv1a(FNV_START, shape, sizeof shape);
     h = fnv1a(h, jn_dataset_features(ds), shape[0] * shape[1] * sizeof(float));
-    return fnv1a(h, jn_dataset_labels(ds), shape[0] * sizeof(int32_t));
+    /* Labels, or the float targets of a dataset that has no labels. */
+    if (jn_dataset_labels(ds)) return fnv1a(h, jn_dataset_labels(ds), shape[0] * sizeof(int32_t));
+    return fnv1a(h ^ 1, jn_dataset_targets(ds), shape[0] * shape[2] * sizeof(float));
 }
 
 /* For each of n values: is it the same on every rank? One reduction of
@@ -208,23 +215,38 @@ static void same_everywhere(jn_mpi *mp, const uint64_t *v, int *same, int n)
     for (int i = 0; i < n; i++) same[i] = buf[i] == ~buf[n + i];
 }
 
-/* MPI counts are int: send large buffers in pieces. */
+/* The trainer's collective (jn_trainer_set_collective) on MPI. MPI counts
+ * are int: large buffers go in pieces. */
 #define CHUNK ((size_t)1 << 30)
 
-static void bcast_floats(jn_mpi *mp, float *v, size_t n)
+static jn_status sum_floats(float *v, size_t n, void *user)
 {
-    for (size_t at = 0; at < n; at += CHUNK) {
-        size_t len = n - at < CHUNK ? n - at : CHUNK;
-        MPI_Bcast(v + at, (int)len, MPI_FLOAT, 0, mp->comm);
-    }
-}
-
-static void allreduce_floats(jn_mpi *mp, float *v, size_t n)
-{
+    jn_mpi *mp = user;
     for (size_t at = 0; at < n; at += CHUNK) {
         size_t len = n - at < CHUNK ? n - at : CHUNK;
         MPI_Allreduce(MPI_IN_PLACE, v + at, (int)len, MPI_FLOAT, MPI_SUM, mp->comm);
     }
+    return JN_OK;
+}
+
+static jn_status sum_doubles(double *v, size_t n, void *user)
+{
+    jn_mpi *mp = user;
+    for (size_t at = 0; at < n; at += CHUNK) {
+        size_t len = n - at < CHUNK ? n - at : CHUNK;
+        MPI_Allreduce(MPI_IN_PLACE, v + at, (int)len, MPI_DOUBLE, MPI_SUM, mp->comm);
+    }
+    return JN_OK;
+}
+
+static jn_status broadcast(void *buf, size_t bytes, unsigned root, void *user)
+{
+    jn_mpi *mp = user;
+    for (size_t at = 0; at < bytes; at += CHUNK) {
+        size_t len = bytes - at < CHUNK ? bytes - at : CHUNK;
+        MPI_Bcast((char *)buf + at, (int)len, MPI_BYTE, (int)root, mp->comm);
+    }
+    return JN_OK;
 }
 
 JN_MPI_API jn_status jn_mpi_broadcast_net(jn_mpi *mp, jn_net *net)
@@ -236,8 +258,7 @@ JN_MPI_API jn_status jn_mpi_broadcast_net(jn_mpi *mp, jn_net *net)
     jn_status st = agree(mp, net ? JN_OK : JN_ERR_INVALID, "jn_mpi_broadcast_net: net is NULL");
     if (st != JN_OK) return st;
     if (!same) return fail(JN_ERR_INVALID, "jn_mpi_broadcast_net: the ranks' networks differ in parameter count");
-    bcast_floats(mp, jn_net_params(net), (size_t)count);
-    return JN_OK;
+    return broadcast(jn_net_params(net), (size_t)count * sizeof(float), 0, mp);
 }
 
 JN_MPI_API jn_status jn_mpi_nets_equal(jn_mpi *mp, const jn_net *net, int *equal)
@@ -252,10 +273,13 @@ JN_MPI_API jn_status jn_mpi_nets_equal(jn_mpi *mp, const jn_net *net, int *equal
 
 /* ---- data-parallel training ---- */
 
+/* Deprecated (jacnet_mpi.h): the trainer's own patience and epoch callback
+ * do this now; these keep the old calls working as they did. */
 JN_MPI_API jn_status jn_mpi_set_patience(jn_mpi *mp, unsigned patience)
 {
     if (!mp) return fail(JN_ERR_INVALID, "jn_mpi_set_patience: mp is NULL");
     mp->patience = patience;
+    mp->patience_set = 1;
     return JN_OK;
 }
 
@@ -267,139 +291,28 @@ JN_MPI_API jn_status jn_mpi_set_epoch_callback(jn_mpi *mp, jn_epoch_callback cb,
     return JN_OK;
 }
 
-/* Why the epoch callback stopped the run, as rank 0 decided. */
-enum { RUN_ON, STOP_PATIENCE, STOP_USER, STOP_MISMATCH };
-
-typedef struct run_state {
-    jn_mpi *mp;
-    jn_net *net;
-    jn_dataset *valid_share; /* this rank's rows of valid, or NULL */
-    size_t valid_count;      /* all of valid */
-    float *best;
-    double best_error;
-    unsigned best_epoch, since_best;
-    int stop_reason;
-    unsigned stop_epoch;
-    int reduced; /* 1 from a step's reduction until its batch callback */
-} run_state;
-
-/* The gradient hook: sum m_r g_r and m_r value_r over the ranks, divide by
- * sum m_r. With one rank the local mean is already the answer (and stays
- * bit-identical to a one-process sharded run). */
-static jn_status allreduce_hook(float *grad, size_t count, double *value, size_t *batch_rows, void *user)
+/* The deprecated callback was called on rank 0 only. */
+static int rank0_epoch(const jn_epoch_report *report, void *user)
 {
-    run_state *s = user;
-    s->reduced = 1;
-    if (s->mp->size == 1) return JN_OK;
-    size_t rows = *batch_rows;
-    if (rows > 1) {
-        float m = (float)rows;
-        for (size_t i = 0; i < count; i++) grad[i] *= m;
-    }
-    double totals[2] = {rows ? *value * (double)rows : 0.0, (double)rows};
-    allreduce_floats(s->mp, grad, count);
-    MPI_Allreduce(MPI_IN_PLACE, totals, 2, MPI_DOUBLE, MPI_SUM, s->mp->comm);
-    float global = (float)totals[1];
-    for (size_t i = 0; i < count; i++) grad[i] /= global;
-    *value = totals[0] / totals[1];
-    *batch_rows = (size_t)totals[1];
-    return JN_OK;
-}
-
-static int after_batch(unsigned epoch, size_t done, size_t total, void *user)
-{
-    ((run_state *)user)->reduced = 0;
-    return 0;
-}
-
-/* Every rank, every epoch end: compare parameter hashes; count errors on
- * the validation share; rank 0 decides and tells the others. */
-static int after_epoch(const jn_epoch_report *report, void *user)
-{
-    run_state *s = user;
-    jn_mpi *mp = s->mp;
-    uint64_t h = params_hash(s->net);
-    int same;
-    same_everywhere(mp, &h, &same, 1);
-
-    double errors = 0.0;
-    if (s->valid_share) {
-        double rate;
-        if (jn_net_error_rate(s->net, s->valid_share, &rate) != JN_OK)
-            abort_job(mp, "validation after epoch %u: %s", report->epoch, jn_last_error());
-        errors = nearbyint(rate * (double)jn_dataset_count(s->valid_share));
-    }
-    if (s->valid_count) {
-        double sum = 0.0;
-        MPI_Reduce(&errors, &sum, 1, MPI_DOUBLE, MPI_SUM, 0, mp->comm);
-        errors = sum;
-    }
-
-    int verdict[2] = {RUN_ON, 0}; /* stop reason, improved */
-    if (mp->rank == 0) {
-        jn_epoch_report rep = *report;
-        rep.valid_error = -1.0;
-        if (s->valid_count) {
-            rep.valid_error = errors / (double)s->valid_count;
-            verdict[1] = rep.valid_error < s->best_error;
-        }
-        if (verdict[1]) {
-            s->best_error = rep.valid_error;
-            s->best_epoch = rep.epoch;
-        }
-        rep.best_valid_error = s->valid_count ? s->best_error : -1.0;
-        rep.best_epoch = s->best_epoch;
-        if (!same)
-            verdict[0] = STOP_MISMATCH;
-        else if (mp->on_epoch && mp->on_epoch(&rep, mp->epoch_user))
-            verdict[0] = STOP_USER;
-        else if (s->valid_count && mp->patience && !verdict[1] && s->since_best + 1 >= mp->patience)
-            verdict[0] = STOP_PATIENCE;
-    }
-    MPI_Bcast(verdict, 2, MPI_INT, 0, mp->comm);
-    if (verdict[1]) {
-        memcpy(s->best, jn_net_params(s->net), jn_net_param_count(s->net) * sizeof(float));
-        s->best_epoch = report->epoch;
-        s->since_best = 0;
-    } else {
-        s->since_best++;
-    }
-    s->stop_reason = verdict[0];
-    s->stop_epoch = report->epoch;
-    return verdict[0] != RUN_ON;
+    jn_mpi *mp = user;
+    return mp->rank == 0 && mp->on_epoch(report, mp->epoch_user);
 }
 
 /* Local argument checks, so that a mistake on one rank fails everywhere. */
 static jn_status check_train_args(jn_trainer *tr, jn_net *net, const jn_objective *obj, jn_optimizer *opt,
-                                  const jn_dataset *train, const jn_dataset *valid)
+                                  const jn_dataset *train)
 {
     if (!tr || !net || !obj || !opt || !train)
         return fail(JN_ERR_INVALID, "jn_mpi_train: %s is NULL",
                     !tr ? "tr" : !net ? "net" : !obj ? "obj" : !opt ? "opt" : "train");
-    size_t D = jn_net_size(net, 0), K = jn_net_size(net, jn_net_layers(net));
-    const jn_dataset *sets[2] = {train, valid};
-    for (int i = 0; i < 2; i++)
-        if (sets[i] && (jn_dataset_dim(sets[i]) != D || jn_dataset_classes(sets[i]) != K))
-            return fail(JN_ERR_INVALID, "jn_mpi_train: %s has %zu features and %zu classes, the network %zu inputs "
-                        "and %zu outputs", i ? "valid" : "train", jn_dataset_dim(sets[i]),
-                        jn_dataset_classes(sets[i]), D, K);
     return JN_OK;
-}
-
-static void clear_trainer(jn_trainer *tr)
-{
-    jn_trainer_set_gradient_hook(tr, NULL, NULL);
-    jn_trainer_set_sharding(tr, 0, 0);
-    jn_trainer_set_epoch_callback(tr, NULL, NULL);
-    jn_trainer_set_batch_callback(tr, NULL, NULL);
-    jn_trainer_set_patience(tr, 0);
 }
 
 JN_MPI_API jn_status jn_mpi_train(jn_mpi *mp, jn_trainer *tr, jn_net *net, const jn_objective *obj,
                                   jn_optimizer *opt, const jn_dataset *train, const jn_dataset *valid)
 {
     if (!mp) return fail(JN_ERR_INVALID, "jn_mpi_train: mp is NULL");
-    jn_status st = agree(mp, check_train_args(tr, net, obj, opt, train, valid), last_error);
+    jn_status st = agree(mp, check_train_args(tr, net, obj, opt, train), last_error);
     if (st != JN_OK) return st;
 
     /* The same network shape and data everywhere, or the shares would not
@@ -411,62 +324,17 @@ JN_MPI_API jn_status jn_mpi_train(jn_mpi *mp, jn_trainer *tr, jn_net *net, const
         return fail(JN_ERR_INVALID, "jn_mpi_train: the ranks' %s differ (hash); every rank must pass the same",
                     !same[0] ? "network shapes" : !same[1] ? "training sets" : "validation sets");
 
-    run_state s = {.mp = mp, .net = net, .best_error = INFINITY, .valid_count = valid ? jn_dataset_count(valid) : 0};
-    size_t P = jn_net_param_count(net);
-    st = (s.best = alloc_or_fail(P, sizeof(float), "jn_mpi_train")) ? JN_OK : JN_ERR_NOMEM;
-    if (st == JN_OK && valid) st = jn_mpi_dataset_shard(mp, &s.valid_share, valid);
-    st = agree(mp, st, last_error);
-    if (st != JN_OK) {
-        free(s.best);
-        jn_dataset_free(s.valid_share);
-        return st;
-    }
-    bcast_floats(mp, jn_net_params(net), P);
-    memcpy(s.best, jn_net_params(net), P * sizeof(float));
-
-    /* Checkpoints (issue 10's trainer API, not on this branch yet): when the
-     * trainer gains one, it belongs here. Writing: enable it on rank 0 only
-     * (every rank holds the same parameters and optimizer state; the other
-     * ranks' copies would race on a shared file system). Resuming: every
-     * rank must restart at the same epoch with the same parameters,
-     * optimizer moments and step count, so either all ranks read the same
-     * file (shared file system), or rank 0 reads it and broadcasts its bytes
-     * before each rank restores from them; then agree() on the outcome, as
-     * for the data. The sharded streams are keyed by (seed, epoch, example)
-     * and (step, example), so a resumed run draws the noise and projections
-     * the uninterrupted one would have (the shuffle stream is the trainer's
-     * to restore, as in a one-process run).
-     *
-     * Early stopping is decided here (rank 0), not by the trainer: it sees
-     * no validation set. */
-    jn_trainer_set_gradient_hook(tr, allreduce_hook, &s);
-    jn_trainer_set_sharding(tr, (unsigned)mp->rank, (unsigned)mp->size);
-    jn_trainer_set_epoch_callback(tr, after_epoch, &s);
-    jn_trainer_set_batch_callback(tr, after_batch, &s);
-    jn_trainer_set_patience(tr, 0);
-    st = jn_trainer_run(tr, net, obj, opt, train, NULL);
-    clear_trainer(tr);
-
-    /* Collective outcomes end every rank alike: a verdict of rank 0, or a
-     * failure after this step's reduction (every rank steps on the same
-     * gradient from the same parameters). Anything else happened here
-     * alone, while the others wait in a reduction. */
-    if (st != JN_OK && s.stop_reason == RUN_ON && !s.reduced)
-        abort_job(mp, "jn_trainer_run: %s", jn_last_error());
-    /* As jn_trainer_run: the best parameters, unless the run diverged. */
-    if (s.valid_count && s.best_epoch > 0 && s.stop_reason != STOP_MISMATCH && st != JN_ERR_DIVERGED)
-        memcpy(jn_net_params(net), s.best, P * sizeof(float));
-    if (s.stop_reason == STOP_PATIENCE) st = JN_OK;
-    else if (s.stop_reason == STOP_USER)
-        st = fail(JN_ERR_STOPPED, "jn_mpi_train: stopped by the epoch callback after epoch %u", s.stop_epoch);
-    else if (s.stop_reason == STOP_MISMATCH)
-        st = fail(JN_ERR_DIVERGED, "jn_mpi_train: the ranks' parameters differ after epoch %u (hashes): changed "
-                  "outside the run on some rank, or the reduction gave ranks different bits", s.stop_epoch);
-    else if (st != JN_OK)
-        st = fail(st, "jn_mpi_train: %s", jn_last_error());
-    free(s.best);
-    jn_dataset_free(s.valid_share);
-    return st;
+    const jn_collective ops = {(unsigned)mp->rank, (unsigned)mp->size, sum_floats, sum_doubles, broadcast};
+    jn_trainer_set_collective(tr, &ops, mp);
+    if (mp->patience_set) jn_trainer_set_patience(tr, mp->patience);
+    if (mp->on_epoch) jn_trainer_set_epoch_callback(tr, rank0_epoch, mp);
+    st = jn_trainer_run(tr, net, obj, opt, train, valid);
+    jn_trainer_set_collective(tr, NULL, NULL);
+    /* As the deprecated settings always left the trainer. */
+    if (mp->patience_set) jn_trainer_set_patience(tr, 0);
+    if (mp->on_epoch) jn_trainer_set_epoch_callback(tr, NULL, NULL);
+    if (st != JN_OK) return fail(st, "jn_mpi_train: %s", jn_last_error());
+    return JN_OK;
 }
 
 /* ---- parallel sweeps ---- */
@@ -563,10 +431,7 @@ JN_MPI_API jn_status jn_mpi_sweep(jn_mpi *mp, size_t points, const unsigned char
     if (mp->rank == 0) {
         for (size_t i = 0; i < points; i++) skip[i] = done && done[i];
     }
-    for (size_t at = 0; at < points; at += CHUNK) {
-        size_t len = points - at < CHUNK ? points - at : CHUNK;
-        MPI_Bcast(skip + at, (int)len, MPI_UNSIGNED_CHAR, 0, mp->comm);
-    }
+    broadcast(skip, points, 0, mp);
     size_t todo = 0, mine = 0;
     for (size_t i = 0; i < points; i++)
         if (!skip[i]) mine += todo++ % (size_t)mp->size == (size_t)mp->rank;

@@ -58,7 +58,10 @@ uint32_t jn__dataset_crc(const jn_dataset *ds)
 {
     _Static_assert(sizeof(float) == 4 && sizeof(int32_t) == 4, "4-byte features and labels");
     unsigned long crc = crc_le32(crc32(0L, Z_NULL, 0), ds->features, ds->count * ds->dim);
-    return (uint32_t)crc_le32(crc, ds->labels, ds->count);
+    /* The labels, or the float targets (zlib would take a NULL pointer for
+     * "start over" and give 0 for any data). */
+    if (ds->labels) return (uint32_t)crc_le32(crc, ds->labels, ds->count);
+    return (uint32_t)crc_le32(crc, ds->targets, ds->count * ds->classes);
 }
 
 /* ------------------------------------------------------------------ */

@@ -1,5 +1,6 @@
 /* evaluate.c - a network's mean loss on a dataset, and the trainer's
- * validation score (error rate for labels, mean loss for float targets). */
+ * validation score (error rate for labels, mean loss for float targets) as
+ * a sum over examples, so that processes can add up their shares. */
 #include "internal.h"
 
 #include <stdlib.h>
@@ -9,11 +10,10 @@
  * network's workspace however large the dataset is. */
 #define EVAL_ROWS 256
 
-JN_API jn_status jn_net_mean_loss(jn_net *net, const jn_objective *obj, const jn_dataset *ds, double *loss)
+/* Sum over ds of each example's loss (no penalties), with the checks of
+ * jn_net_mean_loss. */
+static jn_status loss_sum(jn_net *net, const jn_objective *obj, const jn_dataset *ds, double *total)
 {
-    if (!net || !obj || !ds || !loss)
-        return jn__fail(JN_ERR_INVALID, "jn_net_mean_loss: %s is NULL",
-                        !net ? "net" : !obj ? "obj" : !ds ? "ds" : "loss");
     size_t D = net->sizes[0], K = net->sizes[net->layers];
     if (ds->dim != D || ds->classes != K)
         return jn__fail(JN_ERR_INVALID, "jn_net_mean_loss: dataset of %zu features and %zu %s, the network "
@@ -40,11 +40,27 @@ JN_API jn_status jn_net_mean_loss(jn_net *net, const jn_objective *obj, const jn
         sum += mean * (double)m;
     }
     free(onehot);
+    if (st == JN_OK) *total = sum;
+    return st;
+}
+
+JN_API jn_status jn_net_mean_loss(jn_net *net, const jn_objective *obj, const jn_dataset *ds, double *loss)
+{
+    if (!net || !obj || !ds || !loss)
+        return jn__fail(JN_ERR_INVALID, "jn_net_mean_loss: %s is NULL",
+                        !net ? "net" : !obj ? "obj" : !ds ? "ds" : "loss");
+    double sum = 0.0;
+    jn_status st = loss_sum(net, obj, ds, &sum);
     if (st == JN_OK) *loss = sum / (double)ds->count;
     return st;
 }
 
-jn_status jn__validation_score(jn_net *net, const jn_objective *obj, const jn_dataset *ds, double *score)
+jn_status jn__validation_sum(jn_net *net, const jn_objective *obj, const jn_dataset *ds, double *sum)
 {
-    return ds->targets ? jn_net_mean_loss(net, obj, ds, score) : jn_net_error_rate(net, ds, score);
+    if (ds->targets) return loss_sum(net, obj, ds, sum);
+    /* The trainer checked the shapes (jn_net_error_rate's other checks). */
+    size_t wrong = 0;
+    jn_status st = jn__count_errors(net, ds, &wrong);
+    if (st == JN_OK) *sum = (double)wrong;
+    return st;
 }

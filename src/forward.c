@@ -143,16 +143,24 @@ JN_API jn_status jn_net_error_rate(jn_net *net, const jn_dataset *ds, double *er
     if (ds->classes > most)
         return jn__fail(JN_ERR_INVALID, "jn_net_error_rate: ds has %zu classes, the network has %zu output%s",
                         ds->classes, K, K == 1 ? " (0 or 1)" : "s");
+    size_t wrong = 0;
+    jn_status st = jn__count_errors(net, ds, &wrong);
+    if (st == JN_OK) *error = (double)wrong / (double)ds->count;
+    return st;
+}
+
+jn_status jn__count_errors(jn_net *net, const jn_dataset *ds, size_t *wrong)
+{
     /* Chunk by chunk into a buffer on the stack: nothing to allocate, so
      * a trainer's validation cannot fail for lack of memory mid-run. */
     int32_t pred[JN_CHUNK];
-    size_t wrong = 0;
+    size_t D = net->sizes[0];
+    *wrong = 0;
     for (size_t i = 0; i < ds->count; i += JN_CHUNK) {
         size_t m = ds->count - i < JN_CHUNK ? ds->count - i : JN_CHUNK;
         jn_status st = jn_net_predict(net, ds->features + i * D, m, pred);
         if (st != JN_OK) return st;
-        for (size_t r = 0; r < m; r++) wrong += pred[r] != ds->labels[i + r];
+        for (size_t r = 0; r < m; r++) *wrong += pred[r] != ds->labels[i + r];
     }
-    *error = (double)wrong / (double)ds->count;
     return JN_OK;
 }

@@ -350,8 +350,13 @@ struct jn_dataset {
 jn_status jn__dataset_new(jn_dataset **out, size_t count, size_t dim, size_t classes);
 
 /* ---- evaluation (evaluate.c) ---- */
-/* The trainer's validation score of net on ds: the classification error for
- * a labelled dataset, the mean loss (jn_net_mean_loss) for a targets one. */
-jn_status jn__validation_score(jn_net *net, const jn_objective *obj, const jn_dataset *ds, double *score);
+/* The trainer's validation score of net on ds, times the count: the number
+ * of misclassified examples of a labelled dataset, the summed loss
+ * (jn_net_mean_loss times the count, as that computes it) of a targets
+ * one; it divided by the count is jn_net_error_rate / jn_net_mean_loss,
+ * bit for bit. */
+jn_status jn__validation_sum(jn_net *net, const jn_objective *obj, const jn_dataset *ds, double *sum);
+/* Misclassified examples of the labelled ds (no checks; forward.c). */
+jn_status jn__count_errors(jn_net *net, const jn_dataset *ds, size_t *wrong);
 
 #endif

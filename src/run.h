@@ -22,9 +22,11 @@ struct jn_trainer {
     double recovery_factor;    /* 0: no blow-up recovery */
     double recovery_lr_scale;
     unsigned recovery_max;
-    jn_gradient_hook hook;             /* NULL: none (libjacnet_mpi sets one) */
+    jn_gradient_hook hook;             /* NULL: none */
     void *hook_user;
     unsigned shard_rank, shard_size;   /* shard_size 0: not sharded (the default) */
+    jn_collective coll;                /* coll.size 0: none (libjacnet_mpi sets one) */
+    void *coll_user;
 };
 
 /* Sums over the minibatches of the epoch in progress (the epoch report's
@@ -74,7 +76,8 @@ typedef struct jn__run_args {
 } jn__run_args;
 
 /* CRC-32 of a dataset's features (binary32 bits, little-endian) and labels
- * (int32, little-endian): the checkpoint's fingerprint of the data. */
+ * (int32, little-endian) or float targets (binary32): the checkpoint's
+ * fingerprint of the data. */
 uint32_t jn__dataset_crc(const jn_dataset *ds);
 
 /* Write the run's state to the trainer's checkpoint path, atomically. */

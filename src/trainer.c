@@ -38,7 +38,11 @@
  *     stopped the run), unless the run diverged.
  * Sharded runs (jn_trainer_set_sharding) and float targets differ as
  * jacnet.h says; checkpoints and recovery change nothing of the above
- * while they are off. */
+ * while they are off. A run over several processes
+ * (jn_trainer_set_collective) is this same loop on every process, meeting
+ * the others in the sums and broadcasts of the helpers below ("runs over
+ * several processes"); there is no second implementation of validation,
+ * early stopping, recovery or checkpoints for it. */
 #include "binio.h"
 #include "run.h"
 
@@ -169,6 +173,145 @@ JN_API jn_status jn_trainer_set_sharding(jn_trainer *tr, unsigned rank, unsigned
     return JN_OK;
 }
 
+JN_API jn_status jn_trainer_set_collective(jn_trainer *tr, const jn_collective *ops, void *user)
+{
+    if (!tr) return jn__fail(JN_ERR_INVALID, "jn_trainer_set_collective: tr is NULL");
+    if (!ops) {
+        memset(&tr->coll, 0, sizeof tr->coll);
+        tr->coll_user = NULL;
+        return JN_OK;
+    }
+    if (!ops->sum_floats || !ops->sum_doubles || !ops->broadcast)
+        return jn__fail(JN_ERR_INVALID, "jn_trainer_set_collective: ops->%s is NULL",
+                        !ops->sum_floats ? "sum_floats" : !ops->sum_doubles ? "sum_doubles" : "broadcast");
+    if (ops->rank >= ops->size)
+        return jn__fail(JN_ERR_INVALID, "jn_trainer_set_collective: rank %u of size %u, need rank < size",
+                        ops->rank, ops->size);
+    tr->coll = *ops;
+    tr->coll_user = user;
+    return JN_OK;
+}
+
+/* ---- runs over several processes (jn_trainer_set_collective) ----
+ * Every decision of the run (stop, recover, keep the best, fail) is taken
+ * from numbers that are the same on every process, so that all of them
+ * take the same path through the loop and meet in the same collective
+ * operations; whatever only one process sees is summed or agreed first.
+ * A collective of one process never calls its operations, so that its run
+ * is the sharded (0, 1) one bit for bit. */
+
+static const jn_collective *collective(const jn_trainer *tr) { return tr->coll.size ? &tr->coll : NULL; }
+
+/* The sharding in force: the collective's, or jn_trainer_set_sharding's. */
+static unsigned shard_size(const jn_trainer *tr) { return tr->coll.size ? tr->coll.size : tr->shard_size; }
+static unsigned shard_rank(const jn_trainer *tr) { return tr->coll.size ? tr->coll.rank : tr->shard_rank; }
+
+/* The contiguous share [*start, *start + *n) of `count` items of this
+ * process: the first count % size processes take one more. */
+static void share_of(const jn_trainer *tr, size_t count, size_t *start, size_t *n)
+{
+    size_t size = shard_size(tr), rk = shard_rank(tr);
+    if (size == 0) {
+        *start = 0;
+        *n = count;
+        return;
+    }
+    size_t base = count / size, extra = count % size;
+    *start = rk * base + (rk < extra ? rk : extra);
+    *n = base + (rk < extra);
+}
+
+/* Every process returns the same outcome: JN_OK when no process failed,
+ * else the lowest failing rank's status and message. The message goes
+ * round from each rank in turn (only after a failure, so the cost of a
+ * loop over the ranks does not matter). */
+static jn_status tell_failure(const jn_trainer *tr, jn_status local)
+{
+    const jn_collective *c = &tr->coll;
+    struct {
+        int32_t status;
+        char text[480];
+    } v;
+    for (unsigned root = 0; root < c->size; root++) {
+        memset(&v, 0, sizeof v);
+        if (root == c->rank) {
+            v.status = (int32_t)local;
+            if (local != JN_OK) snprintf(v.text, sizeof v.text, "%s", jn_last_error());
+        }
+        jn_status st = c->broadcast(&v, sizeof v, root, tr->coll_user);
+        if (st != JN_OK) return st;
+        if (v.status != JN_OK) return jn__fail((jn_status)v.status, "rank %u: %s", root, v.text);
+    }
+    return JN_OK; /* not reached: some rank failed */
+}
+
+static jn_status agree(const jn_trainer *tr, jn_status local)
+{
+    const jn_collective *c = collective(tr);
+    if (!c || c->size == 1) return local;
+    double failed = local != JN_OK;
+    jn_status st = c->sum_doubles(&failed, 1, tr->coll_user);
+    if (st != JN_OK) return st;
+    return failed > 0 ? tell_failure(tr, local) : JN_OK;
+}
+
+/* *flag becomes 1 on every process if it is nonzero on any. */
+static jn_status any_of(const jn_trainer *tr, int *flag)
+{
+    const jn_collective *c = collective(tr);
+    if (!c || c->size == 1) return JN_OK;
+    double v = *flag != 0;
+    jn_status st = c->sum_doubles(&v, 1, tr->coll_user);
+    *flag = v > 0;
+    return st;
+}
+
+/* 64-bit FNV-1a of the parameters' bits. */
+static uint64_t params_hash(const jn_net *net)
+{
+    const unsigned char *p = (const unsigned char *)net->params;
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < net->n_params * sizeof(float); i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+/* The step's reduction: the global means of the gradient, the objective
+ * and its terms, weighted by every process's rows, and the global counts
+ * of rows and misclassified examples; a failure of any process (other
+ * than a non-finite objective, which the sums spread) fails all. One
+ * process keeps its numbers as they are, bit for bit. */
+static jn_status reduce_step(const jn_trainer *tr, float *grad, size_t P, double *value, jn__objective_parts *parts,
+                             size_t *rows, size_t *errors, jn_status local)
+{
+    const jn_collective *c = &tr->coll;
+    if (c->size == 1) return local;
+    int failed = local != JN_OK && local != JN_ERR_DIVERGED;
+    double m = failed ? 0.0 : (double)*rows;
+    if (failed) memset(grad, 0, P * sizeof(float));
+    if (m > 1.0) {
+        float fm = (float)m;
+        for (size_t i = 0; i < P; i++) grad[i] *= fm;
+    }
+    double t[7] = {failed, m, m ? *value * m : 0.0, m ? parts->loss * m : 0.0, m ? parts->penalty * m : 0.0,
+                   m ? parts->sqnorm * m : 0.0, (double)*errors};
+    jn_status st = c->sum_floats(grad, P, tr->coll_user);
+    if (st == JN_OK) st = c->sum_doubles(t, 7, tr->coll_user);
+    if (st != JN_OK) return st;
+    if (t[0] > 0) return tell_failure(tr, failed ? local : JN_OK);
+    float global = (float)t[1];
+    for (size_t i = 0; i < P; i++) grad[i] /= global;
+    *value = t[2] / t[1];
+    parts->loss = t[3] / t[1];
+    parts->penalty = t[4] / t[1];
+    parts->sqnorm = t[5] / t[1]; /* -1 on every process's rows when not computed */
+    *rows = (size_t)t[1];
+    *errors = (size_t)t[6];
+    return isfinite(*value) ? JN_OK : JN_ERR_DIVERGED;
+}
+
 static double now_seconds(void)
 {
     struct timespec ts;
@@ -234,15 +377,19 @@ static jn_status check_run_args(const jn_trainer *tr, const jn_net *net, const j
                             s ? "valid" : "train", sets[s]->classes, K);
     }
     /* A network fresh from jn_net_create has all weights 0: its hidden units
-     * stay identical through training, which then fails without an error. */
-    int any_weight = 0;
+     * stay identical through training, which then fails without an error.
+     * (Under a collective only rank 0's weights count: they are broadcast.) */
+    int any_weight = collective(tr) && tr->coll.rank != 0;
     for (size_t l = 1; l <= net->layers && !any_weight; l++)
         for (size_t i = 0, cells = net->sizes[l] * net->sizes[l - 1]; i < cells && !any_weight; i++)
             any_weight = jn__W(net, l)[i] != 0.0f;
     if (!any_weight)
         return jn__fail(JN_ERR_INVALID, "jn_trainer_run: every weight of the network is 0 (as jn_net_create leaves "
                         "it); call jn_net_init(net, seed) or jn_net_set_params first");
-    if (tr->shard_size > 1 && !tr->hook)
+    if (collective(tr) && tr->shard_size)
+        return jn__fail(JN_ERR_INVALID, "jn_trainer_run: both a collective and sharding are set; the collective "
+                        "shards the run itself (jn_trainer_set_sharding(tr, 0, 0))");
+    if (tr->shard_size > 1 && !tr->hook && !collective(tr))
         return jn__fail(JN_ERR_INVALID, "jn_trainer_run: sharding over %u processes needs a gradient hook to "
                         "combine their gradients", tr->shard_size);
     return JN_OK;
@@ -262,12 +409,13 @@ static void corrupt_rows(const jn_trainer *tr, uint64_t tag, unsigned epoch, jn_
 }
 
 /* One minibatch (this process's m rows of it when sharded): noise,
- * objective, gradient hook, step. Returns the objective in *value, its
- * terms in *parts and the count of misclassified examples in *errors (both
- * measured before the step, on this process's rows; no errors for float
- * targets). */
+ * objective, the collective's sums, gradient hook, step. Returns the
+ * objective in *value, its terms in *parts, the rows in *rows and the count
+ * of misclassified examples in *errors (measured before the step; no errors
+ * for float targets); on this process's rows, or on the whole minibatch
+ * under a collective. */
 static jn_status train_batch(const jn__run_args *a, batch_buffers *b, jn__run *r, const size_t *idx, size_t m,
-                             double *value, jn__objective_parts *parts, size_t *errors)
+                             double *value, jn__objective_parts *parts, size_t *rows, size_t *errors)
 {
     jn_net *net = a->net;
     const jn_objective *obj = a->obj;
@@ -276,7 +424,7 @@ static jn_status train_batch(const jn__run_args *a, batch_buffers *b, jn__run *r
     uint64_t step = r->step;
     unsigned epoch = r->epochs_done + 1;
     size_t D = net->sizes[0], K = net->sizes[net->layers], P = net->n_params;
-    int sharded = tr->shard_size > 0;
+    int sharded = shard_size(tr) > 0;
     jn_status st = JN_OK;
     if (m > 0) st = jn_dataset_gather(train, idx, m, b->X);
     if (st == JN_OK && m > 0) st = jn_dataset_gather_targets(train, idx, m, b->Y);
@@ -321,11 +469,16 @@ static jn_status train_batch(const jn__run_args *a, batch_buffers *b, jn__run *r
         for (size_t i = 0; i < m; i++) wrong += jn__predicted_class(F + i * K, K) != (size_t)train->labels[idx[i]];
         *errors = wrong;
     }
+    *rows = m;
+    if (collective(tr)) {
+        st = reduce_step(tr, b->grad, P, value, parts, rows, errors, st);
+        if (st != JN_OK && st != JN_ERR_DIVERGED) return st;
+    }
     if (tr->hook && (st == JN_OK || st == JN_ERR_DIVERGED)) {
         /* A diverged share goes through the hook too, so every process
          * takes part in every reduction and all see the non-finite mean. */
-        size_t rows = m;
-        jn_status hs = tr->hook(b->grad, P, value, &rows, tr->hook_user);
+        size_t hook_rows = *rows;
+        jn_status hs = tr->hook(b->grad, P, value, &hook_rows, tr->hook_user);
         if (hs != JN_OK)
             return jn__fail(hs, "jn_trainer_run: the gradient hook returned \"%s\" at step %llu", jn_status_str(hs),
                             (unsigned long long)step);
@@ -412,6 +565,39 @@ static void begin_epoch(const jn__run_args *a, jn__run *r)
     r->sums.seconds = seconds;
 }
 
+/* The epoch's end: this process's share of the validation score (all of
+ * it without a collective), summed over the processes; and under a
+ * collective, whether every process still holds rank 0's parameters. */
+static jn_status score_epoch(const jn__run_args *a, unsigned epoch, double *valid_sum)
+{
+    const jn_trainer *tr = a->tr;
+    const jn_collective *c = collective(tr);
+    jn_status st = JN_OK;
+    *valid_sum = 0.0;
+    if (a->valid) {
+        jn_dataset share = *a->valid; /* a view of this process's rows */
+        size_t start = 0, K = share.classes;
+        if (c) share_of(tr, a->valid->count, &start, &share.count);
+        share.features += start * share.dim;
+        if (share.labels) share.labels += start;
+        if (share.targets) share.targets += start * K;
+        if (share.count) st = jn__validation_sum(a->net, a->obj, &share, valid_sum);
+    }
+    if (!c || c->size == 1) return st;
+    uint64_t mine = params_hash(a->net), first = mine;
+    jn_status cs = c->broadcast(&first, sizeof first, 0, tr->coll_user);
+    double t[3] = {st == JN_OK ? *valid_sum : 0.0, st != JN_OK, first != mine};
+    if (cs == JN_OK) cs = c->sum_doubles(t, 3, tr->coll_user);
+    if (cs != JN_OK) return cs;
+    if (t[1] > 0) return tell_failure(tr, st);
+    if (t[2] > 0)
+        return jn__fail(JN_ERR_DIVERGED, "jn_trainer_run: the processes' parameters differ after epoch %u (%g of "
+                        "%u differ from rank 0's, by hash): changed outside the run on some process, or the sums "
+                        "gave processes different bits", epoch, t[2], c->size);
+    *valid_sum = t[0];
+    return JN_OK;
+}
+
 /* Fill the epoch report from the run, after the epoch's minibatches. */
 static jn_status finish_epoch(const jn__run_args *a, jn__run *r, size_t batches, double seconds,
                               jn_epoch_report *rep)
@@ -426,9 +612,11 @@ static jn_status finish_epoch(const jn__run_args *a, jn__run *r, size_t batches,
     rep->train_error = sum->examples ? (double)sum->errors / (double)sum->examples : -1.0;
     rep->recoveries = r->recoveries_epoch;
     rep->valid_error = -1.0;
+    double valid_sum = 0.0;
+    jn_status st = score_epoch(a, rep->epoch, &valid_sum);
+    if (st != JN_OK) return st;
     if (a->valid) {
-        jn_status st = jn__validation_score(a->net, a->obj, a->valid, &rep->valid_error);
-        if (st != JN_OK) return st;
+        rep->valid_error = valid_sum / (double)a->valid->count;
         if (rep->valid_error < r->best_valid_error) {
             r->best_valid_error = rep->valid_error;
             r->best_epoch = rep->epoch;
@@ -475,18 +663,13 @@ static jn_status run_epoch(const jn__run_args *a, jn__run *r, batch_buffers *b)
         if (r->batches_done == 0) begin_epoch(a, r);
         int restart = 0;
         for (size_t k = r->batches_done; k < batches && !restart; k++) {
-            size_t start = k * bs, m = count - start < bs ? count - start : bs;
-            if (tr->shard_size > 0) {
-                /* This process's contiguous share of the global minibatch:
-                 * the first m % size processes take one row more. */
-                size_t base = m / tr->shard_size, extra = m % tr->shard_size, rk = tr->shard_rank;
-                start += rk * base + (rk < extra ? rk : extra);
-                m = base + (rk < extra);
-            }
+            size_t start = k * bs, m = count - start < bs ? count - start : bs, from, rows = 0;
+            share_of(tr, m, &from, &m); /* this process's rows of the global minibatch */
+            start += from;
             double value = 0.0;
             size_t errors = 0;
             jn__objective_parts parts;
-            st = train_batch(a, b, r, r->perm + start, m, &value, &parts, &errors);
+            st = train_batch(a, b, r, r->perm + start, m, &value, &parts, &rows, &errors);
             r->step++;
             if (st == JN_OK) {
                 jn__epoch_sums *sum = &r->sums;
@@ -498,7 +681,7 @@ static jn_status run_epoch(const jn__run_args *a, jn__run *r, batch_buffers *b)
                     sum->sqnorm_batches++;
                 }
                 sum->errors += errors;
-                if (a->train->labels) sum->examples += m;
+                if (a->train->labels) sum->examples += rows;
                 r->batches_done = k + 1;
             }
             if (recovery && (st == JN_ERR_DIVERGED || (st == JN_OK && blew_up(tr, r, value, batches)))) {
@@ -515,7 +698,9 @@ static jn_status run_epoch(const jn__run_args *a, jn__run *r, batch_buffers *b)
                 continue;
             }
             if (st != JN_OK) break;
-            if (tr->on_batch && tr->on_batch(epoch, k + 1, batches, tr->batch_user)) {
+            int stop = tr->on_batch && tr->on_batch(epoch, k + 1, batches, tr->batch_user);
+            if ((st = any_of(tr, &stop)) != JN_OK) break;
+            if (stop) {
                 st = jn__fail(JN_ERR_STOPPED, "jn_trainer_run: stopped by the batch callback in epoch %u after "
                               "minibatch %zu", epoch, k + 1);
                 break;
@@ -532,35 +717,68 @@ static jn_status run_epoch(const jn__run_args *a, jn__run *r, batch_buffers *b)
     }
     jn_epoch_report rep;
     if ((st = finish_epoch(a, r, batches, seconds, &rep)) != JN_OK) return st;
-    if (tr->on_epoch && tr->on_epoch(&rep, tr->epoch_user))
+    int stop = tr->on_epoch && tr->on_epoch(&rep, tr->epoch_user);
+    if ((st = any_of(tr, &stop)) != JN_OK) return st;
+    if (stop)
         st = jn__fail(JN_ERR_STOPPED, "jn_trainer_run: stopped by the epoch callback after epoch %u", epoch);
     return st;
 }
 
+/* Write the checkpoint: under a collective rank 0 alone writes (every
+ * process holds the same state), and every process learns how it went. */
+static jn_status save_checkpoint(const jn__run_args *a, const jn__run *r)
+{
+    const jn_trainer *tr = a->tr;
+    jn_status st = !collective(tr) || tr->coll.rank == 0 ? jn__checkpoint_save(a, r) : JN_OK;
+    return agree(tr, st);
+}
+
 /* Resume from the checkpoint file if it exists; else write the starting
- * state there (which also finds a bad path before any training). */
+ * state there (which also finds a bad path before any training). Under a
+ * collective every process reads the file. */
 static jn_status open_checkpoint(const jn__run_args *a, jn__run *r, int *have_snapshot)
 {
-    const char *path = a->tr->checkpoint;
+    const jn_trainer *tr = a->tr;
+    const char *path = tr->checkpoint;
     struct stat sb;
-    if (stat(path, &sb) == 0) return jn__checkpoint_load(a, r, have_snapshot);
-    if (errno != ENOENT) {
+    int exists = stat(path, &sb) == 0;
+    jn_status st = JN_OK;
+    if (!exists && errno != ENOENT) {
         char eb[128];
         jn__errtext(errno, eb, sizeof eb);
-        return jn__fail(JN_ERR_IO, "jn_trainer_run: checkpoint %s: %s", path, eb);
+        st = jn__fail(JN_ERR_IO, "jn_trainer_run: checkpoint %s: %s", path, eb);
     }
-    return jn__checkpoint_save(a, r);
+    const jn_collective *c = collective(tr);
+    if (c && c->size > 1) {
+        /* All processes must resume, or none. The sum also keeps rank 0
+         * from writing the file before every process has looked. */
+        double t[2] = {exists, st != JN_OK};
+        jn_status cs = c->sum_doubles(t, 2, tr->coll_user);
+        if (cs != JN_OK) return cs;
+        if (t[1] > 0) return tell_failure(tr, st);
+        if (t[0] > 0 && t[0] < c->size)
+            return jn__fail(JN_ERR_IO, "jn_trainer_run: checkpoint %s exists for %g of the %u processes; they "
+                            "need one file that all of them see (a shared file system)", path, t[0], c->size);
+    } else if (st != JN_OK) {
+        return st;
+    }
+    if (exists) return agree(tr, jn__checkpoint_load(a, r, have_snapshot));
+    return save_checkpoint(a, r);
 }
 
 JN_API jn_status jn_trainer_run(jn_trainer *tr, jn_net *net, const jn_objective *obj, jn_optimizer *opt,
                                 const jn_dataset *train, const jn_dataset *valid)
 {
     jn_status st = check_run_args(tr, net, obj, opt, train, valid);
-    if (st != JN_OK) return st;
+    if (!tr) return st;
     batch_buffers b = {0};
     jn__run_args a = {tr, net, obj, opt, train, valid};
     jn__run r = {0};
-    if ((st = alloc_run(&a, &r, &b)) != JN_OK) {
+    if (st == JN_OK) st = alloc_run(&a, &r, &b);
+    /* Every process starts, or none; and from rank 0's parameters. */
+    if ((st = agree(tr, st)) == JN_OK && collective(tr) && tr->coll.size > 1)
+        st = tr->coll.broadcast(net->params, net->n_params * sizeof(float), 0, tr->coll_user);
+    if (st != JN_OK) {
         free_run(&r, &b);
         return st;
     }
@@ -598,14 +816,14 @@ JN_API jn_status jn_trainer_run(jn_trainer *tr, jn_net *net, const jn_objective 
         saved = 0;
         int periodic = st == JN_OK && tr->checkpoint_every && r.epochs_done % tr->checkpoint_every == 0;
         if (tr->checkpoint && (periodic || st == JN_ERR_STOPPED)) {
-            jn_status cs = jn__checkpoint_save(&a, &r);
+            jn_status cs = save_checkpoint(&a, &r);
             if (cs != JN_OK) st = cs;
             saved = cs == JN_OK;
         }
     }
     /* The end of the run is a checkpoint too, so a later run with more
      * epochs (or more patience) continues it. */
-    if (st == JN_OK && tr->checkpoint && !saved) st = jn__checkpoint_save(&a, &r);
+    if (st == JN_OK && tr->checkpoint && !saved) st = save_checkpoint(&a, &r);
     /* Early stopping keeps the best parameters; on divergence the network
      * stays at its last finite ones. */
     if (valid && r.best_epoch > 0 && st != JN_ERR_DIVERGED) memcpy(net->params, r.best, net->n_params * sizeof(float));

@@ -5,8 +5,10 @@
 #include "testutil.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* call must fail with JN_ERR_INVALID and a message containing needle. */
 #define EXPECT_INVALID(call, needle)                                                              \
@@ -367,6 +369,44 @@ START_TEST(autoencoder_penalty_contracts)
 }
 END_TEST
 
+/* A checkpoint fingerprints the targets too: a run on other targets (same
+ * features, one value changed) is refused, not resumed. (The data CRC once
+ * read the NULL labels of a targets dataset, which zlib takes as "start",
+ * so every targets dataset had CRC 0.) */
+START_TEST(checkpoint_knows_the_targets)
+{
+    float *X, *T;
+    make_problem(64, 8, &X, &T);
+    char *dir = make_temp_dir(), path[4096];
+    snprintf(path, sizeof path, "%s/run.jnc", dir);
+    for (int other = 0; other < 2; other++) {
+        if (other) T[5] += 0.25f;
+        jn_dataset *tr = NULL;
+        ck_assert_int_eq(jn_dataset_create_targets(&tr, X, T, 64, D, K, JN_DATASET_BORROW), JN_OK);
+        jn_net *net = new_net(JN_ACT_SIGMOID, 2);
+        jn_objective *obj = NULL;
+        jn_optimizer *opt = NULL;
+        ck_assert_int_eq(jn_objective_create(&obj, JN_LOSS_MSE), JN_OK);
+        ck_assert_int_eq(jn_optimizer_create_sgd(&opt, 0.5, 0.0), JN_OK);
+        jn_trainer *t = new_trainer(1 + (unsigned)other, 3);
+        ck_assert_int_eq(jn_trainer_set_checkpoint(t, path, 1), JN_OK);
+        jn_status st = jn_trainer_run(t, net, obj, opt, tr, NULL);
+        if (!other) ck_assert_int_eq(st, JN_OK);
+        else ck_assert_msg(st == JN_ERR_INVALID && strstr(jn_last_error(), "other training data"), "%s: %s",
+                           jn_status_str(st), jn_last_error());
+        jn_trainer_free(t);
+        jn_optimizer_free(opt);
+        jn_objective_free(obj);
+        jn_net_free(net);
+        jn_dataset_free(tr);
+    }
+    unlink(path);
+    rmdir(dir);
+    free(dir);
+    free(X); free(T);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("targets");
@@ -378,6 +418,7 @@ int main(void)
     tcase_add_test(tc, trainer_fits_targets);
     tcase_add_test(tc, onehot_targets_train_like_labels);
     tcase_add_test(tc, autoencoder_penalty_contracts);
+    tcase_add_test(tc, checkpoint_knows_the_targets);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }

@@ -2,7 +2,7 @@
 # tests/mpi/run.sh BUILD - the MPI tests of issue 14 (make check-mpi).
 #   (a)+(d) train_equal with 1, 2 and 4 ranks: parameters equal a
 #           single-process run with the same global batch and noise;
-#           unequal and empty shares
+#           unequal and empty shares; float targets (issue 22)
 #   (b)     sweep: 4 grid points over 2 and 4 ranks give the serial records;
 #           resuming runs only the points not done; a failed point
 #   (c)     fail: a bad file on one rank, a rank that calls abort(), a rank
@@ -14,7 +14,9 @@
 #           writes the serial sweep's records and models, and resumes;
 #           `train --mpi` on 2 ranks gives the serial run's result (to float
 #           tolerance, same global batch, unequal shares), with the noise
-#           the sharded 1-rank run draws; a missing file ends it at once
+#           the sharded 1-rank run draws; `train --mpi --checkpoint` killed
+#           mid-way and resumed gives the uninterrupted run's model bit for
+#           bit; a missing file ends it at once
 # MPIRUN is the launcher with its flags (mk/mpi.mk adds --oversubscribe and,
 # as root, --allow-run-as-root).
 set -u
@@ -93,7 +95,7 @@ expect() {
 }
 expect badfile badfile nonzero "rank 0: loading the data failed: rank 1: cannot open '.*missing.csv'"
 expect abort abort nonzero "process rank 1 .* exited on signal 6"
-expect objective objective nonzero "jacnet-mpi: rank 1: jn_trainer_run: jn_net_objective: cross-entropy needs softmax"
+expect objective objective nonzero "fail: rank 0: jn_mpi_train: rank 1: jn_net_objective: cross-entropy needs softmax"
 expect otherdata otherdata nonzero "rank 0: jn_mpi_train: the ranks' training sets differ"
 expect diverge diverge 0 "every rank returned: .*not finite at step 0"
 expect drift drift 0 "every rank returned: .*parameters differ after epoch 2"
@@ -208,12 +210,63 @@ PY
   elif msg=$(compare "$out-nj1" "$out-nj2" 2>&1); then echo "ok jacnet train --mpi --model nj: 2 ranks = 1 rank: $msg"
   else fail "jacnet train --mpi --model nj: 2 ranks differ from 1 rank: $msg"; fi
 
-  # No resume and no recovery under --mpi: refused on every rank (exit 2),
-  # never a job whose ranks start from different states.
-  run clickpt 2 "$LIMIT" "$jacnet" train --mpi $args --model mlp --checkpoint "$tmp/mpi.jnc"
-  if [ $rc != 2 ] || ! grep -q -- "--checkpoint is not available with --mpi" "$tmp/clickpt.out" || [ -e "$tmp/mpi.jnc" ]; then
-    fail "jacnet train --mpi --checkpoint: expected exit 2, the message and no file (exit $rc)"; cat "$tmp/clickpt.out"
-  else echo "ok jacnet train --mpi --checkpoint refused (exit 2)"; fi
+  # --checkpoint under --mpi: rank 0 writes the file, every rank resumes
+  # from it. A 2-rank run interrupted after its 3rd epoch and resumed must
+  # end with the uninterrupted 2-rank run's model, bit for bit: (kill) both
+  # ranks killed (SIGKILL: nobody saves on the way out, the checkpoint is
+  # the last epoch's); (int) SIGINT to one rank alone, which every rank must
+  # then agree on: they stop at the same minibatch and rank 0 saves the
+  # epoch in progress. 2000 rows of 16 features, noise on both inputs
+  # (per-example streams), blow-up recovery on.
+  awk 'BEGIN { s = 777
+    for (i = 0; i < 2000; i++) {
+      line = ""; best = 0
+      for (j = 0; j < 16; j++) {
+        s = (s * 1103515245 + 12345) % 2147483648; v[j] = s / 2147483648
+        line = line "," sprintf("%.6f", v[j])
+      }
+      if (v[1] > v[best]) best = 1
+      if (v[2] > v[best]) best = 2
+      print best line
+    } }' > "$tmp/big.csv"
+  ck="--train $tmp/big.csv --valid-fraction 0.2 --test $tmp/big.csv --threads 1 --hidden 128 --model nj-both
+      --lambda 0.05 --noise-std 0.1 --epochs 30 --batch 20 --lr 0.3 --patience 0 --recovery"
+  run clickfull 2 300 "$jacnet" train --mpi $ck --checkpoint "$tmp/full.jnc" --save "$tmp/full.jn"
+  [ $rc = 0 ] || { fail "jacnet train --mpi --checkpoint, uninterrupted (exit $rc)"; cat "$tmp/clickfull.out"; }
+  # children PID: the processes whose parent is PID
+  children() { ps -o pid= --ppid "$1" | tr -d ' '; }
+  command -v ps >/dev/null || echo "SKIP the interrupted --checkpoint runs (no ps)"
+  for how in $(command -v ps >/dev/null && echo kill int); do
+    timeout --kill-after=5 300 $MPIRUN -np 2 "$jacnet" train --mpi $ck --checkpoint "$tmp/$how.jnc" \
+      --save "$tmp/$how.jn" > "$tmp/click$how.out" 2>&1 &
+    pid=$!
+    for _ in $(seq 3000); do grep -q '^epoch   3 ' "$tmp/click$how.out" && break; sleep 0.02; done
+    # timeout's child is mpirun, whose children are the ranks
+    mpi=$(children $pid)
+    ranks=$(children "${mpi:-0}")
+    if [ $how = kill ]; then kill -KILL $ranks; else kill -INT $(echo $ranks | cut -d' ' -f1); fi
+    wait $pid
+    wrc=$?
+    if [ $wrc = 124 ] || { [ $how = int ] && [ $wrc = 137 ]; }; then fail "jacnet train --mpi --checkpoint ($how): hung after the signal"; fi
+    done_epochs=$(grep -c '^epoch ' "$tmp/click$how.out")
+    run clickresume$how 2 300 "$jacnet" train --mpi $ck --checkpoint "$tmp/$how.jnc" --save "$tmp/$how.jn"
+    first=$(grep -m1 '^epoch ' "$tmp/clickresume$how.out" | awk '{print $2}')
+    if [ "$done_epochs" -lt 3 ] || [ "$done_epochs" -ge 30 ] || ! grep -q "^epoch  30 " "$tmp/clickfull.out" ||
+       { [ $how = kill ] && grep -q '^test error' "$tmp/click$how.out"; } ||
+       { [ $how = int ] && ! grep -q '^jacnet train: stopped' "$tmp/click$how.out"; }; then
+      fail "jacnet train --mpi --checkpoint ($how): the run was not interrupted mid-way ($done_epochs epochs)"
+      cat "$tmp/click$how.out"
+    elif [ $rc != 0 ] || ! grep -q "^resuming from $tmp/$how.jnc" "$tmp/clickresume$how.out" || [ -z "$first" ] ||
+         [ "$first" -lt 3 ] || [ "$first" -gt $((done_epochs + 1)) ]; then
+      fail "jacnet train --mpi --checkpoint ($how): no resume after epoch $done_epochs (exit $rc, first epoch '$first')"
+      cat "$tmp/clickresume$how.out"
+    elif ! cmp -s "$tmp/full.jn" "$tmp/$how.jn" ||
+         [ "$(grep '^test error' "$tmp/clickfull.out")" != "$(grep '^test error' "$tmp/clickresume$how.out")" ]; then
+      fail "jacnet train --mpi --checkpoint ($how): interrupted after $done_epochs epochs and resumed, not the uninterrupted model"
+    else
+      echo "ok jacnet train --mpi --checkpoint ($how): interrupted after $done_epochs epochs, resumed at epoch $first, the uninterrupted model bit for bit"
+    fi
+  done
 
   # A missing file: every rank fails to load; rank 0 alone says so.
   run climissing 2 "$LIMIT" "$jacnet" train --mpi --train "$tmp/missing.csv" --model mlp
