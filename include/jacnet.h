@@ -36,7 +36,10 @@
  *    borrowing arrays nobody writes) and one jn_objective may be the const
  *    inputs of several jn_trainer_run, jn_net_objective, jn_net_error_rate,
  *    jn_net_check_gradient and jn_dataset_slice / gather / onehot / shuffle
- *    calls at once; one jn_net may be read by jn_net_clone,
+ *    calls at once (a run never rewrites its objective: what varies per
+ *    step is kept beside it; only the record of a measured precision,
+ *    jn_objective_precision_used, is updated, under a lock); one jn_net may
+ *    be read by jn_net_clone,
  *    jn_net_get_params, jn_net_save and the size and activation getters in
  *    several threads at once.
  *  - Everything else needs one thread at a time per handle. In particular a

@@ -206,17 +206,25 @@ struct jn_objective {
     uint64_t seed;
     jn_noise noise;
     double input_std, jacobian_std;
-    /* Set only by a sharded trainer run on its private copy: the dataset
-     * index of each row, so that projections are drawn per example
-     * (penalty.c) and do not depend on how rows are split over processes.
-     * NULL: one stream for the whole batch. */
-    const size_t *example_ids;
     jn_precision precision;  /* requested; jn__precision_choose says what runs */
-    /* What the measured choice took for this objective (precision.c):
-     * shared with the trainer's per-batch copies, so that the getters see
-     * their calls; each created or cloned objective has its own. */
+    /* What the measured choice took for this objective (precision.c), for
+     * its getters: the one part written during a run, under precision.c's
+     * lock; each created or cloned objective has its own. */
     struct jn__precision_record *ran;
 };
+/* What varies from one training step to the next, passed beside the
+ * objective so that the objective is never rewritten during a run (and may
+ * be shared by threads): the trainer makes one per minibatch. NULL where an
+ * internal entry takes one: the objective's own settings, as
+ * jn_net_objective computes. */
+typedef struct jn__step {
+    double jacobian;            /* this step's penalty weight: lambda, every x lambda, or 0 */
+    uint64_t seed;              /* seed of this step's random projections */
+    /* The dataset index of each row in a sharded run, so that projections
+     * are drawn per example (penalty.c) and do not depend on how rows are
+     * split over processes; NULL: one stream for the whole batch. */
+    const size_t *example_ids;
+} jn__step;
 typedef struct jn__precision_record {
     size_t n;     /* rows of the largest batch measured for */
     double ratio; /* its float32 time / bfloat16 time; 0: none yet */
@@ -237,16 +245,17 @@ typedef struct jn__objective_parts {
 /* jn_net_objective, also returning its terms in *parts (may be NULL). The
  * l2 term is *value - loss - penalty. After it returns JN_OK, the network's
  * pass 0 (net->work->pass[0].a[layers]) holds the outputs F(X). */
-jn_status jn__net_objective_parts(jn_net *net, const jn_objective *obj, const float *X, const float *Xj,
-                                  const float *Y, size_t n, double *value, float *grad, jn__objective_parts *parts);
+jn_status jn__net_objective_parts(jn_net *net, const jn_objective *obj, const jn__step *step, const float *X,
+                                  const float *Xj, const float *Y, size_t n, double *value, float *grad,
+                                  jn__objective_parts *parts);
 
 /* Penalty part of the objective on pass p (already forwarded with derivs 2):
  * returns sum_i weight * penalty_i in *value and, if grad != NULL, writes the
  * adjoints into work->zbar[1..L] and writes (does not add) the direct weight
  * gradients into grad's W blocks, leaving its bias blocks alone. bf16: the
  * products in bfloat16 (jn__work_reserve_bf16 done). */
-jn_status jn__penalty(jn_net *net, const jn_objective *obj, int p, double weight, int bf16, double *value,
-                      float *grad);
+jn_status jn__penalty(jn_net *net, const jn_objective *obj, const jn__step *step, int p, double weight, int bf16,
+                      double *value, float *grad);
 
 /* ---- optimizer state (optimizer.c), for checkpoints and rollback ---- */
 /* What the optimizer was created and configured with. */
@@ -286,7 +295,8 @@ int jn__precision_resolve(jn_precision want);
  * process (which runs the penalty a few times both ways; grad as the
  * caller's jn__penalty will get it) and recorded in obj->ran. With *bf16,
  * jn__work_reserve_bf16 is done. */
-jn_status jn__precision_choose(jn_net *net, const jn_objective *obj, int p, double weight, float *grad, int *bf16);
+jn_status jn__precision_choose(jn_net *net, const jn_objective *obj, const jn__step *step, int p, double weight,
+                               float *grad, int *bf16);
 /* For tests: the number of shapes timed so far in the process (answers
  * found in memory or in the wisdom file do not count), and forgetting the
  * answers kept in memory. */

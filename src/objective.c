@@ -268,15 +268,18 @@ static jn_status check_args(const jn_net *net, const jn_objective *obj, const fl
 JN_API jn_status jn_net_objective(jn_net *net, const jn_objective *obj, const float *X, const float *Xj,
                                   const float *Y, size_t n, double *value, float *grad)
 {
-    return jn__net_objective_parts(net, obj, X, Xj, Y, n, value, grad, NULL);
+    return jn__net_objective_parts(net, obj, NULL, X, Xj, Y, n, value, grad, NULL);
 }
 
-jn_status jn__net_objective_parts(jn_net *net, const jn_objective *obj, const float *X, const float *Xj,
-                                  const float *Y, size_t n, double *value, float *grad, jn__objective_parts *parts)
+jn_status jn__net_objective_parts(jn_net *net, const jn_objective *obj, const jn__step *step, const float *X,
+                                  const float *Xj, const float *Y, size_t n, double *value, float *grad,
+                                  jn__objective_parts *parts)
 {
     jn_status st = check_args(net, obj, X, Xj, Y, n);
     if (st != JN_OK) return st;
-    int penalty = obj->jacobian > 0.0;
+    const jn__step own = {obj->jacobian, obj->seed, NULL};
+    if (!step) step = &own;
+    int penalty = step->jacobian > 0.0;
     int same = !Xj || Xj == X;
     size_t r = penalty ? (obj->projections ? obj->projections : net->sizes[net->layers]) : 0;
     if ((st = jn__work_reserve(net, n, r)) != JN_OK) return st;
@@ -308,12 +311,13 @@ jn_status jn__net_objective_parts(jn_net *net, const jn_objective *obj, const fl
         /* The penalty's products in bfloat16 where that was asked for and
          * measured faster on this shape (precision.c). */
         int bf16;
-        if ((st = jn__precision_choose(net, obj, p, obj->jacobian / (double)n, grad, &bf16)) != JN_OK) return st;
+        double weight = step->jacobian / (double)n;
+        if ((st = jn__precision_choose(net, obj, step, p, weight, grad, &bf16)) != JN_OK) return st;
         if (bf16 && (st = jn__work_reserve_bf16(net)) != JN_OK) return st;
-        if ((st = jn__penalty(net, obj, p, obj->jacobian / (double)n, bf16, &pen, grad)) != JN_OK) return st;
+        if ((st = jn__penalty(net, obj, step, p, weight, bf16, &pen, grad)) != JN_OK) return st;
         if (parts) {
             parts->penalty = pen;
-            parts->sqnorm = pen / obj->jacobian; /* pen = lambda * mean ||J||^2 */
+            parts->sqnorm = pen / step->jacobian; /* pen = lambda * mean ||J||^2 */
         }
         total += pen;
         if (want && same) {

@@ -168,21 +168,21 @@ static void seeds_range(void *ctxp, size_t begin, size_t end)
     }
 }
 
-static void projection_seeds(jn_net *net, const jn_objective *obj, size_t n, size_t r)
+static void projection_seeds(jn_net *net, const jn__step *step, size_t n, size_t r)
 {
     jn_work *w = net->work;
     size_t K = net->sizes[net->layers];
     jn_rng rng;
-    jn__rng_seed(&rng, obj->seed, 0);
+    jn__rng_seed(&rng, step->seed, 0);
     /* Normalised Gaussian vectors are uniform on the sphere; all n K r
      * draws come from the one block sampler the noise uses (gauss.c): one
      * stream for the batch, or with example_ids (sharded training) one
      * stream per example, keyed by its dataset index. */
-    if (!obj->example_ids) {
+    if (!step->example_ids) {
         jn__normal_fill(&rng, w->proj, n * K * r, 1.0f, NULL);
     } else {
         for (size_t i = 0; i < n; i++) {
-            jn__rng_seed(&rng, jn__key_seed(obj->seed, 3, 0, obj->example_ids[i]), 0);
+            jn__rng_seed(&rng, jn__key_seed(step->seed, 3, 0, step->example_ids[i]), 0);
             jn__normal_fill(&rng, w->proj + i * K * r, K * r, 1.0f, NULL);
         }
     }
@@ -300,7 +300,8 @@ static void through_range(void *ctxp, size_t begin, size_t end)
     }
 }
 
-jn_status jn__penalty(jn_net *net, const jn_objective *obj, int p, double weight, int bf16, double *value, float *grad)
+jn_status jn__penalty(jn_net *net, const jn_objective *obj, const jn__step *step, int p, double weight, int bf16,
+                      double *value, float *grad)
 {
     jn_work *w = net->work;
     jn_pass *pass = &w->pass[p];
@@ -311,7 +312,7 @@ jn_status jn__penalty(jn_net *net, const jn_objective *obj, int p, double weight
 
     /* Exact: the seeds are the output Jacobians, written in place. */
     jn__output_jacobians(net, p, obj->target, obj->projections ? w->O : w->T[L]);
-    if (obj->projections) projection_seeds(net, obj, n, r);
+    if (obj->projections) projection_seeds(net, step, n, r);
     int gram = use_gram(net, obj, nr, bf16);
     jn_status st = gram ? jn__work_reserve_gram(net) : JN_OK;
     if (st == JN_OK) st = jn__jacobian_chain(net, p, r, !gram, bf16);

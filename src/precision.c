@@ -159,13 +159,14 @@ static double seconds(void)
  * caller's own run does not replace: the result is the same as without
  * them. Rounds alternate the two precisions, so that a change of load
  * falls on both. */
-static jn_status measure(jn_net *net, const jn_objective *obj, int p, double weight, float *grad, double *ratio)
+static jn_status measure(jn_net *net, const jn_objective *obj, const jn__step *step, int p, double weight,
+                         float *grad, double *ratio)
 {
     double best[2] = {INFINITY, INFINITY}, total[2] = {0.0, 0.0}, value;
     for (int round = 0; round <= JN_CALIB_MAX_ROUNDS; round++) {
         for (int bf16 = 0; bf16 < 2; bf16++) {
             double t0 = seconds();
-            jn_status st = jn__penalty(net, obj, p, weight, bf16, &value, grad);
+            jn_status st = jn__penalty(net, obj, step, p, weight, bf16, &value, grad);
             if (st != JN_OK) return st;
             double t = seconds() - t0;
             if (round == 0) continue;
@@ -195,7 +196,8 @@ static void record(const jn_objective *obj, size_t n, double ratio)
     rec->ratio = ratio;
 }
 
-jn_status jn__precision_choose(jn_net *net, const jn_objective *obj, int p, double weight, float *grad, int *bf16)
+jn_status jn__precision_choose(jn_net *net, const jn_objective *obj, const jn__step *step, int p, double weight,
+                               float *grad, int *bf16)
 {
     int how = jn__precision_resolve(obj->precision);
     *bf16 = how == JN__RUN_BF16;
@@ -211,7 +213,7 @@ jn_status jn__precision_choose(jn_net *net, const jn_objective *obj, int p, doub
     const char *wisdom = getenv("JACNET_WISDOM");
     if (!c && wisdom && *wisdom) ratio = wisdom_read(wisdom, key);
     if (!c && ratio == 0.0) {
-        st = measure(net, obj, p, weight, grad, &ratio);
+        st = measure(net, obj, step, p, weight, grad, &ratio);
         timings++;
         if (st == JN_OK && wisdom && *wisdom) wisdom_write(wisdom, key, ratio);
     }

@@ -429,7 +429,6 @@ static jn_status train_batch(const jn__run_args *a, batch_buffers *b, jn__run *r
     if (m > 0) st = jn_dataset_gather(train, idx, m, b->X);
     if (st == JN_OK && m > 0) st = jn_dataset_gather_targets(train, idx, m, b->Y);
     if (st != JN_OK) return st;
-    jn_objective local = *obj;
     const float *Xloss = b->X, *Xjac = NULL;
     if (obj->noise != JN_NOISE_NONE && obj->input_std > 0.0) {
         if (sharded)
@@ -447,13 +446,14 @@ static jn_status train_batch(const jn__run_args *a, batch_buffers *b, jn__run *r
         Xjac = b->Xjac;
     }
     if (st != JN_OK) return st;
-    /* Penalty every k-th step with weight k * lambda keeps its expectation. */
-    local.jacobian = step % obj->every == 0 ? obj->jacobian * obj->every : 0.0;
-    local.seed = tr->seed ^ (0x9e3779b97f4a7c15ULL * (step + 1));
-    if (sharded) local.example_ids = idx; /* projections per example too */
+    /* What varies per step goes beside the objective, which stays as the
+     * caller made it. Penalty every k-th step with weight k * lambda keeps
+     * its expectation; a sharded run draws projections per example too. */
+    const jn__step this_step = {step % obj->every == 0 ? obj->jacobian * obj->every : 0.0,
+                                tr->seed ^ (0x9e3779b97f4a7c15ULL * (step + 1)), sharded ? idx : NULL};
     *errors = 0;
     if (m > 0) {
-        st = jn__net_objective_parts(net, &local, Xloss, Xjac, b->Y, m, value, b->grad, parts);
+        st = jn__net_objective_parts(net, obj, &this_step, Xloss, Xjac, b->Y, m, value, b->grad, parts);
     } else {
         /* An empty share still joins the hook's reduction, with weight 0. */
         memset(b->grad, 0, P * sizeof(float));
