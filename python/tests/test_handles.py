@@ -211,6 +211,7 @@ NET_CALLS = {
     "objective": lambda n: n.objective(jacnet.Objective(), X, Y),
     "check_gradient": lambda n: n.check_gradient(jacnet.Objective(), X, Y),
     "error_rate": lambda n: n.error_rate(X, LABELS),
+    "input_gradient": lambda n: n.input_gradient(X, LABELS),
     "save": lambda n: n.save(os.devnull),
 }
 OBJECTIVE_CALLS = {"clone": lambda o: o.clone(), "precision_used": lambda o: o.precision_used,
