@@ -432,6 +432,18 @@ class Net(_Handle):
 
 # ---- objectives ----------------------------------------------------------------
 
+def _setting(getter: str, names: Optional[Dict[str, int]] = None, doc: str = "") -> Any:
+    """A read-only attribute read from C at every access (getter names the
+    jn_objective_* function; names maps enum values back to their names).
+    Python keeps no copy, so what it shows is what C trains with."""
+
+    def get(self: "Objective") -> Any:
+        value = getattr(F, getter)(self._h)
+        return _lib.enum_name(names, value) if names is not None else value
+
+    return property(get, doc=doc)
+
+
 class Objective(_Handle):
     """loss + jacobian * ||J_F(x~)||_F^2 + l2 * sum ||W||_F^2.
 
@@ -446,20 +458,24 @@ class Objective(_Handle):
     fp32. precision_used says which ran, precision_ratio the measured
     fp32/bf16 time ratio (JACNET_FORCE_BF16=1 takes it wherever oneDNN can,
     =0 never).
+    The settings are read-only attributes read from the C objective (its
+    getters); clone(**changes) makes a changed copy.
     copy.copy, copy.deepcopy and pickle copy it by its settings."""
 
     _free_name = "jn_objective_free"
-    loss: str
-    l2: float
-    jacobian: float
-    projections: int
-    noise: str
-    input_std: float
-    jacobian_std: float
-    seed: Optional[int]
-    penalty_target: str
-    penalty_every: int
-    penalty_form: str
+
+    loss = _setting("jn_objective_loss", _lib.LOSS, "'mse' or 'ce', fixed at creation")
+    l2 = _setting("jn_objective_l2", doc="weight of the l2 term sum_l ||W_l||_F^2")
+    jacobian = _setting("jn_objective_jacobian", doc="weight of the Jacobian penalty ||J||_F^2")
+    projections = _setting("jn_objective_projections", doc="0: exact penalty; k > 0: k random projections")
+    noise = _setting("jn_objective_noise", _lib.NOISE, doc="kind of noise the trainer draws")
+    input_std = _setting("jn_objective_input_std", doc="noise level on the loss term's input")
+    jacobian_std = _setting("jn_objective_jacobian_std", doc="noise level on the Jacobian term's input")
+    seed = _setting("jn_objective_seed", doc="seed of the projections (1 unless set)")
+    penalty_target = _setting("jn_objective_penalty_target", _lib.PENALTY_TARGET, "'output' or 'logits'")
+    penalty_every = _setting("jn_objective_penalty_every", doc="the penalty on every k-th training step")
+    penalty_form = _setting("jn_objective_penalty_form", _lib.PENALTY_FORM, "'auto', 'direct' or 'gram'")
+    precision = _setting("jn_objective_precision", _lib.PRECISION, "the requested precision (see precision_used)")
 
     def __init__(self, loss: str = "mse", l2: float = 0.0, jacobian: float = 0.0, projections: int = 0, *,
                  noise: str = "none", input_std: float = 0.0, jacobian_std: float = 0.0,
@@ -470,13 +486,13 @@ class Objective(_Handle):
         h = _lib.new_handle()
         F.jn_objective_create(ctypes.byref(h), _lib.LOSS[loss])
         self._adopt(h)
-        self.loss = loss
         self._configure(l2, jacobian, projections, noise, input_std, jacobian_std, seed, penalty_target,
                         penalty_every, penalty_form, precision)
 
     def _configure(self, l2: float, jacobian: float, projections: int, noise: str, input_std: float,
                    jacobian_std: float, seed: Optional[int], penalty_target: str, penalty_every: int,
                    penalty_form: str = "auto", precision: str = "fp32") -> None:
+        """Every setting into C (seed None: left as it is)."""
         if noise not in _lib.NOISE:
             raise ValueError("noise: %r, one of %s" % (noise, ", ".join(_lib.NOISE)))
         if penalty_target not in _lib.PENALTY_TARGET:
@@ -497,21 +513,15 @@ class Objective(_Handle):
         F.jn_objective_set_precision(h, _lib.PRECISION[precision])
         if seed is not None:
             F.jn_objective_set_seed(h, int(seed))
-        self.l2, self.jacobian, self.projections = float(l2), float(jacobian), int(projections)
-        self.noise, self.input_std, self.jacobian_std = noise, float(input_std), float(jacobian_std)
-        self.seed, self.penalty_target, self.penalty_every = seed, penalty_target, int(penalty_every)
-        self.penalty_form = penalty_form
-        self.precision = precision
 
     @property
-    def precision_used(self):
+    def precision_used(self) -> str:
         """"fp32" or "bf16": what the penalty's products run in with this
         objective here (jn_objective_precision_used)."""
-        used = F.jn_objective_precision_used(self._h)
-        return next(k for k, v in _lib.PRECISION.items() if v == used)
+        return _lib.enum_name(_lib.PRECISION, F.jn_objective_precision_used(self._h))
 
     @property
-    def precision_ratio(self):
+    def precision_ratio(self) -> float:
         """float32 time / bfloat16 time measured for precision_used; 0.0 where
         nothing was measured (jn_objective_precision_ratio)."""
         return F.jn_objective_precision_ratio(self._h)
@@ -544,42 +554,32 @@ class Objective(_Handle):
                              % (name, lam, ", ".join(cls.MODELS_WITH_LAMBDA)))
         lam = 0.0 if lam is None else float(lam)
         h = _lib.new_handle()
+        # What the preset sets is C's alone (jn_objective_create_model); the
+        # attributes read it back.
         F.jn_objective_create_model(ctypes.byref(h), _lib.MODEL[name], float(lam), float(std))
         self = cls.__new__(cls)
         self._adopt(h)
-        self.loss = "mse"
-        # What the preset means, for repr and clone (see jn_objective_create_model).
-        l2 = lam if name == "l2" else 0.0
-        jac = lam if name in ("jacobian", "nj", "nj-both") else 0.0
-        noise = "gaussian" if name in ("noise", "nj", "nj-both") else "none"
-        in_std = std if name in ("noise", "nj-both") else 0.0
-        jac_std = std if name in ("nj", "nj-both") else 0.0
-        self.l2, self.jacobian, self.projections = l2, jac, 0
-        self.noise, self.input_std, self.jacobian_std = noise, in_std, jac_std
-        self.seed, self.penalty_target, self.penalty_every = None, "output", 1
-        self.penalty_form = "auto"
-        self.precision = "fp32"
         return self
 
     def _settings(self) -> Dict[str, Any]:
-        return dict(l2=self.l2, jacobian=self.jacobian, projections=self.projections, noise=self.noise,
-                    input_std=self.input_std, jacobian_std=self.jacobian_std, seed=self.seed,
-                    penalty_target=self.penalty_target, penalty_every=self.penalty_every,
-                    penalty_form=self.penalty_form, precision=self.precision)
+        """The keyword settings of the constructor (all but loss), read from C."""
+        return {name: getattr(self, name) for name in _SETTINGS}
 
     def clone(self, **changes: Any) -> "Objective":
         """A copy (jn_objective_clone) with the given keyword settings changed."""
+        unknown = set(changes) - set(_SETTINGS)
+        if unknown:
+            raise TypeError("clone: unknown settings %s" % ", ".join(sorted(unknown)))
         h = _lib.new_handle()
         F.jn_objective_clone(ctypes.byref(h), self._h)
         new = Objective.__new__(Objective)
         new._adopt(h)
-        new.loss = self.loss
-        settings = self._settings()
-        unknown = set(changes) - set(settings)
-        if unknown:
-            raise TypeError("clone: unknown settings %s" % ", ".join(sorted(unknown)))
-        settings.update(changes)
-        new._configure(**settings)
+        if changes:
+            try:
+                new._configure(**dict(new._settings(), **changes))
+            except BaseException:
+                new.close()
+                raise
         return new
 
     def __copy__(self) -> "Objective":
@@ -589,13 +589,20 @@ class Objective(_Handle):
         return self.clone()
 
     def __reduce__(self):
-        self._h  # a closed objective is not pickled
-        return (_restore_objective, (self.loss, self._settings()))
+        return (_restore_objective, (self.loss, self._settings()))  # a closed objective raises here
 
     def __repr__(self) -> str:
+        if self.closed:
+            return "jacnet.Objective(<closed>)"
         return ("jacnet.Objective(loss=%r, l2=%g, jacobian=%g, projections=%d, noise=%r, input_std=%g, "
                 "jacobian_std=%g, precision=%r)" % (self.loss, self.l2, self.jacobian, self.projections, self.noise,
                                                     self.input_std, self.jacobian_std, self.precision))
+
+
+# The constructor's keyword settings, in its order: what clone, pickle and
+# _settings carry.
+_SETTINGS = ("l2", "jacobian", "projections", "noise", "input_std", "jacobian_std", "seed", "penalty_target",
+             "penalty_every", "penalty_form", "precision")
 
 
 # ---- optimizers and random numbers ---------------------------------------------

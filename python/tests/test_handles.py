@@ -181,12 +181,11 @@ def test_refusals_do_not_disturb_the_handle():
 
 # ---- closed handles: every method, and every function given one ----
 
-# Architecture attributes are plain Python values cached at creation; they
-# stay readable after close (repr uses them). Everything else raises.
+# A network's architecture is fixed, cached at creation and readable after
+# close (repr uses it). An objective's settings are read from C, so they
+# raise like everything else.
 READABLE_AFTER_CLOSE = {"sizes", "hidden", "output", "param_count", "n_inputs", "n_outputs", "closed", "close",
-                        "loss", "l2", "jacobian", "projections", "noise", "input_std", "jacobian_std", "seed",
-                        "penalty_target", "penalty_every", "penalty_form", "hidden_act", "output_act",
-                        "MODELS_WITH_LAMBDA"}
+                        "hidden_act", "output_act", "MODELS_WITH_LAMBDA"}
 # Constructors (class methods) that take no handle.
 CONSTRUCTORS = {"load", "model", "sgd", "adam"}
 
@@ -216,6 +215,9 @@ NET_CALLS = {
 }
 OBJECTIVE_CALLS = {"clone": lambda o: o.clone(), "precision_used": lambda o: o.precision_used,
                    "precision_ratio": lambda o: o.precision_ratio}
+OBJECTIVE_CALLS.update({name: (lambda o, name=name: getattr(o, name)) for name in
+                        ("loss", "l2", "jacobian", "projections", "noise", "input_std", "jacobian_std", "seed",
+                         "penalty_target", "penalty_every", "penalty_form", "precision")})
 OPTIMIZER_CALLS = {
     "schedule": lambda o: o.schedule("step", 0.5, 2),
     "lr": lambda o: o.lr,
