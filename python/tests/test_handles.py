@@ -16,7 +16,6 @@ import numpy as np
 import pytest
 
 import jacnet
-from jacnet import _core, _lib
 
 X = np.random.default_rng(5).random((4, 6), dtype=np.float32)
 Y = np.eye(3, dtype=np.float32)[[0, 1, 2, 0]]
@@ -154,7 +153,8 @@ def test_pickle_with_a_raw_pointer_is_refused():
 # ---- classes without a C copy refuse ----
 
 def _uncopyable():
-    from jacnet._core import _Dataset, _Trainer
+    from jacnet.data import _Dataset
+    from jacnet.training import _Trainer
     return [jacnet.Optimizer.sgd(0.1, 0.9), jacnet.Optimizer.adam(0.01), jacnet.Rng(4, 1),
             _Dataset(X, LABELS, 3), _Trainer()]
 
