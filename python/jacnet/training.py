@@ -14,7 +14,7 @@ import signal
 import struct
 import threading
 import warnings
-from typing import Any, Callable, Dict, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -291,8 +291,8 @@ def train(net: Net, objective: Objective, X: npt.ArrayLike, y: npt.ArrayLike, *,
     float targets n x K (2-D; regression, auto-encoders: y = X). With float
     targets valid_error is the validation set's mean loss (Net.mean_loss),
     since an error rate is not defined. The defaults are the training
-    recipe (SGD lr 0.05, momentum 0.9, batch 20; docs/METHOD.md); epochs
-    10 as the C trainer. optimizer "sgd" (lr, momentum) or
+    recipe (SGD lr 0.05, momentum 0.9, batch 20, at most 100 epochs,
+    patience 15; docs/METHOD.md). optimizer "sgd" (lr, momentum) or
     "adam" (lr, adam=(beta1, beta2, eps)) or a jacnet.Optimizer; schedule
     (kind, gamma, period), period in minibatch steps. noise / input_std / jacobian_std override the
     objective's noise for this run (the objective itself is not changed).
@@ -342,33 +342,13 @@ def train(net: Net, objective: Objective, X: npt.ArrayLike, y: npt.ArrayLike, *,
         X, y = _train_set(X, y, K, D, "X", "y", net._origin)
         if valid is not None:
             valid = _train_set(valid[0], valid[1], K, D, "valid[0]", "valid[1]", net._origin)
-        train_ds = _Dataset(X, y, K, D)
-        owned.append(train_ds)
-        valid_ds = None
-        if valid is not None:
-            valid_ds = _Dataset(valid[0], valid[1], K, D)
-            owned.append(valid_ds)
-        obj = objective
-        if noise is not None or input_std is not None or jacobian_std is not None:
-            obj = objective.clone(noise=noise if noise is not None else
-                                  (objective.noise if objective.noise != "none" else "gaussian"),
-                                  input_std=objective.input_std if input_std is None else input_std,
-                                  jacobian_std=objective.jacobian_std if jacobian_std is None else jacobian_std)
-            owned.append(obj)
-        if isinstance(optimizer, Optimizer):
-            opt = optimizer
-        elif optimizer == "sgd":
-            opt = Optimizer.sgd(lr, momentum)
-            owned.append(opt)
-        elif optimizer == "adam":
-            opt = Optimizer.adam(lr, *adam)
-            owned.append(opt)
-        else:
-            raise ValueError("optimizer: 'sgd', 'adam' or a jacnet.Optimizer")
+        train_ds = _own(owned, _Dataset(X, y, K, D))
+        valid_ds = None if valid is None else _own(owned, _Dataset(valid[0], valid[1], K, D))
+        obj = _run_objective(objective, noise, input_std, jacobian_std, owned)
+        opt = _run_optimizer(optimizer, lr, momentum, adam, owned)
         if schedule is not None:
             opt.schedule(*schedule)
-        tr = _Trainer()
-        owned.append(tr)
+        tr = _own(owned, _Trainer())
         F.jn_trainer_set_epochs(tr._h, int(epochs))
         F.jn_trainer_set_batch_size(tr._h, int(batch_size))
         F.jn_trainer_set_patience(tr._h, int(patience))
@@ -377,79 +357,131 @@ def train(net: Net, objective: Objective, X: npt.ArrayLike, y: npt.ArrayLike, *,
             F.jn_trainer_set_checkpoint(tr._h, checkpoint_path, int(checkpoint_every))
         if recovery_args is not None:
             F.jn_trainer_set_recovery(tr._h, *recovery_args)
-
-        earlier = _RunRecord(checkpoint_path) if checkpoint_path is not None else None
-        reports: List[Report] = []
-        failure: List[BaseException] = []
-        in_user = False
-
-        def call_user(fn, *args):
-            # A signal handler raising inside the user's code lands in this
-            # try; in_user tells _deferred_signals that raising is safe.
-            nonlocal in_user
-            in_user = True
-            try:
-                stop = bool(fn(*args))
-            except BaseException as e:  # KeyboardInterrupt included
-                in_user = False
-                failure.append(e)
-                return True
-            in_user = False
-            return stop
-
-        def on_epoch(d):
-            if verbose:
-                print(_progress_line(d, int(epochs)), flush=True)
-            return callback is not None and callback(dict(d))
-
-        # Exceptions cannot cross C (ctypes prints and drops them): the
-        # callbacks catch them, ask the trainer to stop, and train() raises
-        # them afterwards. failure is read last, so that a signal recorded
-        # while the callback ran stops the run at once.
-        def epoch_cb(rep_p, user):
-            stop = False
-            try:
-                # The epoch is done whatever happens next, and C checkpoints
-                # it after this call: it is recorded first.
-                reports.append(_report_dict(rep_p.contents))
-                if earlier is not None:
-                    earlier.save(reports)
-                if not failure:
-                    stop = call_user(on_epoch, reports[-1])
-            except BaseException as e:
-                failure.append(e)
-            return 1 if failure or stop else 0
-
-        # Installed even without on_batch: a SIGINT that arrives while C
-        # trains is handled at the next Python code the process runs, and
-        # this gives it some after every minibatch, not only at epoch ends.
-        def batch_cb(epoch, done, total, user):
-            stop = not failure and on_batch is not None and call_user(on_batch, epoch, done, total)
-            return 1 if failure or stop else 0
-
-        # The CFUNCTYPE objects must live as long as C may call them: they are
-        # locals of this frame for the whole run and are unset before return.
-        c_epoch = _lib.EPOCH_CALLBACK(epoch_cb)
-        c_batch = _lib.BATCH_CALLBACK(batch_cb)
-        F.jn_trainer_set_epoch_callback(tr._h, c_epoch, None)
-        F.jn_trainer_set_batch_callback(tr._h, c_batch, None)
-        try:
-            with _deferred_signals(failure, lambda: in_user):
-                F.jn_trainer_run(tr._h, net._h, obj._h, opt._h, train_ds._h, valid_ds._h if valid_ds else None)
-        except JacnetError as e:
-            if failure:
-                raise failure[0] from None
-            if e.status != _lib.ERR_STOPPED:
-                e.reports = (earlier.reports if earlier else []) + reports
-                raise
-        finally:
-            F.jn_trainer_set_epoch_callback(tr._h, _lib.NULL_EPOCH_CALLBACK(), None)
-            F.jn_trainer_set_batch_callback(tr._h, _lib.NULL_BATCH_CALLBACK(), None)
-        if failure:
-            raise failure[0]
-        if earlier is not None:
-            reports = earlier.reports + reports
-        return reports
+        record = _RunRecord(checkpoint_path) if checkpoint_path is not None else None
+        calls = _Callbacks(callback, on_batch, int(epochs) if verbose else None, record)
+        return _run(tr, net, obj, opt, train_ds, valid_ds, calls)
     finally:
         for o in reversed(owned):
             o.close()
+
+
+_O = TypeVar("_O", bound=_Handle)
+
+
+def _own(owned: List[_Handle], handle: _O) -> _O:
+    """handle, appended to the handles train() closes at its end."""
+    owned.append(handle)
+    return handle
+
+
+def _run_objective(objective: Objective, noise: Optional[str], input_std: Optional[float],
+                   jacobian_std: Optional[float], owned: List[_Handle]) -> Objective:
+    """The run's objective: the caller's, or with train()'s noise overrides a
+    clone (the caller's objective is never changed). An override of the
+    levels alone on an objective without noise means Gaussian noise."""
+    if noise is None and input_std is None and jacobian_std is None:
+        return objective
+    kind = noise if noise is not None else (objective.noise if objective.noise != "none" else "gaussian")
+    return _own(owned, objective.clone(noise=kind,
+                                       input_std=objective.input_std if input_std is None else input_std,
+                                       jacobian_std=objective.jacobian_std if jacobian_std is None else jacobian_std))
+
+
+def _run_optimizer(optimizer: Union[str, Optimizer], lr: float, momentum: float, adam: Tuple[float, float, float],
+                   owned: List[_Handle]) -> Optimizer:
+    """The run's optimizer: the caller's, or a new one by name."""
+    if isinstance(optimizer, Optimizer):
+        return optimizer
+    if optimizer == "sgd":
+        return _own(owned, Optimizer.sgd(lr, momentum))
+    if optimizer == "adam":
+        return _own(owned, Optimizer.adam(lr, *adam))
+    raise ValueError("optimizer: 'sgd', 'adam' or a jacnet.Optimizer")
+
+
+class _Callbacks:
+    """The trainer's epoch and batch callbacks of one train() call: the
+    reports, the user's callback and on_batch, the printed lines and the
+    reports file of a checkpointed run.
+
+    Exceptions cannot cross C (ctypes prints and drops them): the callbacks
+    catch them into .failure, ask the trainer to stop, and train() raises
+    them afterwards. failure is read last, so that a signal recorded while
+    a callback ran stops the run at once."""
+
+    def __init__(self, callback: Optional[Callable[[Report], Any]], on_batch: Optional[Callable[[int, int, int], Any]],
+                 print_epochs: Optional[int], record: Optional[_RunRecord]) -> None:
+        self.callback, self.on_batch = callback, on_batch
+        self.print_epochs = print_epochs  # the epoch count printed in each line; None: quiet
+        self.record = record
+        self.reports: List[Report] = []  # this call's epochs
+        self.failure: List[BaseException] = []
+        self.in_user = False  # inside the user's code: see _deferred_signals
+
+    def _call_user(self, fn: Callable[..., Any], *args: Any) -> bool:
+        # A signal handler raising inside the user's code lands in this
+        # try; in_user tells _deferred_signals that raising is safe.
+        self.in_user = True
+        try:
+            stop = bool(fn(*args))
+        except BaseException as e:  # KeyboardInterrupt included
+            self.in_user = False
+            self.failure.append(e)
+            return True
+        self.in_user = False
+        return stop
+
+    def _on_epoch(self, d: Report) -> Any:
+        if self.print_epochs is not None:
+            print(_progress_line(d, self.print_epochs), flush=True)
+        return self.callback is not None and self.callback(dict(d))
+
+    def epoch(self, rep_p: Any, user: Any) -> int:
+        stop = False
+        try:
+            # The epoch is done whatever happens next, and C checkpoints
+            # it after this call: it is recorded first.
+            self.reports.append(_report_dict(rep_p.contents))
+            if self.record is not None:
+                self.record.save(self.reports)
+            if not self.failure:
+                stop = self._call_user(self._on_epoch, self.reports[-1])
+        except BaseException as e:
+            self.failure.append(e)
+        return 1 if self.failure or stop else 0
+
+    # Installed even without on_batch: a SIGINT that arrives while C
+    # trains is handled at the next Python code the process runs, and
+    # this gives it some after every minibatch, not only at epoch ends.
+    def batch(self, epoch: int, done: int, total: int, user: Any) -> int:
+        stop = not self.failure and self.on_batch is not None and self._call_user(self.on_batch, epoch, done, total)
+        return 1 if self.failure or stop else 0
+
+
+def _run(tr: _Trainer, net: Net, obj: Objective, opt: Optimizer, train_ds: _Dataset, valid_ds: Optional[_Dataset],
+         calls: _Callbacks) -> List[Report]:
+    """jn_trainer_run with calls' callbacks installed and Python's signal
+    handlers held back; the whole run's reports (a resumed run's earlier
+    epochs first), or the failure raised."""
+    earlier = calls.record.reports if calls.record is not None else []
+    # The CFUNCTYPE objects must live as long as C may call them: they are
+    # locals of this frame for the whole run and are unset before return.
+    c_epoch = _lib.EPOCH_CALLBACK(calls.epoch)
+    c_batch = _lib.BATCH_CALLBACK(calls.batch)
+    F.jn_trainer_set_epoch_callback(tr._h, c_epoch, None)
+    F.jn_trainer_set_batch_callback(tr._h, c_batch, None)
+    try:
+        with _deferred_signals(calls.failure, lambda: calls.in_user):
+            F.jn_trainer_run(tr._h, net._h, obj._h, opt._h, train_ds._h, valid_ds._h if valid_ds else None)
+    except JacnetError as e:
+        if calls.failure:
+            raise calls.failure[0] from None
+        if e.status != _lib.ERR_STOPPED:
+            e.reports = earlier + calls.reports
+            raise
+    finally:
+        F.jn_trainer_set_epoch_callback(tr._h, _lib.NULL_EPOCH_CALLBACK(), None)
+        F.jn_trainer_set_batch_callback(tr._h, _lib.NULL_BATCH_CALLBACK(), None)
+    if calls.failure:
+        raise calls.failure[0]
+    return earlier + calls.reports
