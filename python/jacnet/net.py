@@ -71,9 +71,8 @@ class Net(_Handle):
         layers = F.jn_net_layers(h)
         self._sizes = tuple(F.jn_net_size(h, i) for i in range(layers + 1))
         self._count = F.jn_net_param_count(h)
-        names = {v: k for k, v in _lib.ACT.items()}
-        self._hidden = names[F.jn_net_hidden_act(h)]
-        self._output = names[F.jn_net_output_act(h)]
+        self._hidden = _lib.enum_name(_lib.ACT, F.jn_net_hidden_act(h))
+        self._output = _lib.enum_name(_lib.ACT, F.jn_net_output_act(h))
 
     def __repr__(self) -> str:
         state = "closed" if self.closed else "%d parameters" % self._count
