@@ -371,6 +371,23 @@ JN_API double jn_default_value(jn_default which);
  * and Gaussian noise standard deviation `std` (report: 0.1). */
 JN_API jn_status jn_objective_create_model(jn_objective **out, jn_model model, double lambda,
                                            double std);
+/* The settings, one getter per setter argument, as jn_objective_create,
+ * _create_model, _clone and the setters left them (the loss is the
+ * constructor's; jn_objective_precision is the requested precision, not
+ * jn_objective_precision_used). A NULL objective reads as 0, the first
+ * value of each enum. */
+JN_API jn_loss jn_objective_loss(const jn_objective *obj);
+JN_API double jn_objective_l2(const jn_objective *obj);
+JN_API double jn_objective_jacobian(const jn_objective *obj);
+JN_API unsigned jn_objective_projections(const jn_objective *obj);
+JN_API jn_penalty_target jn_objective_penalty_target(const jn_objective *obj);
+JN_API jn_penalty_form jn_objective_penalty_form(const jn_objective *obj);
+JN_API unsigned jn_objective_penalty_every(const jn_objective *obj);
+JN_API uint64_t jn_objective_seed(const jn_objective *obj);
+JN_API jn_precision jn_objective_precision(const jn_objective *obj);
+JN_API jn_noise jn_objective_noise(const jn_objective *obj);
+JN_API double jn_objective_input_std(const jn_objective *obj);
+JN_API double jn_objective_jacobian_std(const jn_objective *obj);
 
 /* value = (1/n) sum_i [ loss(F(X_i), Y_i) + lambda_J ||J_F(Xj_i)||_F^2 ]
  *         + lambda_l2 sum_l ||W_l||_F^2

@@ -10,9 +10,13 @@ from typing import Tuple
 
 from ._lib import (JacnetError, LibraryNotFound, LIBRARY_PATH, PACKAGE_VERSION, VERSION_NUMBER, VERSION_STRING,
                    EXPECTED_MAJOR, status_name)
-from ._core import (Net, Objective, Optimizer, Rng, train, load_idx, load_usps, load_csv,
-                    mnist_splits, usps_splits, set_threads, blas_kernel, RECIPE_BATCH_SIZE, RECIPE_LR, RECIPE_MOMENTUM,
-                    RECIPE_EPOCHS, RECIPE_PATIENCE)
+from .backend import blas_kernel, set_threads
+from .data import load_csv, load_idx, load_usps, mnist_splits, usps_splits
+from .net import Net
+from .noise import Rng
+from .objective import Objective
+from .training import (Optimizer, train, RECIPE_BATCH_SIZE, RECIPE_LR, RECIPE_MOMENTUM, RECIPE_EPOCHS,
+                       RECIPE_PATIENCE)
 
 # The jacnet.h version the package was built from (the library's own is
 # library_version(); import checks they share the major version and that

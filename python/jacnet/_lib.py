@@ -1,6 +1,6 @@
 """Loading libjacnet, the prototype table and the error type.
 
-Everything that touches ctypes declarations lives here; _core.py only calls
+Everything that touches ctypes declarations lives here; the other modules only call
 through ``F`` (a namespace holding one prototyped function per C symbol), so
 a test can replace a function in ``F`` to see whether C was reached.
 """
@@ -57,6 +57,14 @@ SCHEDULE = {"constant": 0, "step": 1, "inverse": 2}
 # library below: src/presets.c is the one place they are written.
 DATASET_BORROW = 1
 LOAD_BINARIZE = 1
+
+
+def enum_name(table, value):
+    """The name of an enum value in one of the tables above (C returned it)."""
+    for name, v in table.items():
+        if v == value:
+            return name
+    raise ValueError("libjacnet returned %d, not one of %s" % (value, table))
 
 
 class JacnetError(Exception):
@@ -186,6 +194,19 @@ PROTOTYPES = {
     "jn_objective_precision_ratio": (_dbl, [_vp]),
     "jn_objective_set_seed": (_st, [_vp, _u64]),
     "jn_objective_set_noise": (_st, [_vp, _int, _dbl, _dbl]),
+    # the getters, one per setting: Objective keeps no copy of them
+    "jn_objective_loss": (_int, [_vp]),
+    "jn_objective_l2": (_dbl, [_vp]),
+    "jn_objective_jacobian": (_dbl, [_vp]),
+    "jn_objective_projections": (_uint, [_vp]),
+    "jn_objective_penalty_target": (_int, [_vp]),
+    "jn_objective_penalty_form": (_int, [_vp]),
+    "jn_objective_penalty_every": (_uint, [_vp]),
+    "jn_objective_seed": (_u64, [_vp]),
+    "jn_objective_precision": (_int, [_vp]),
+    "jn_objective_noise": (_int, [_vp]),
+    "jn_objective_input_std": (_dbl, [_vp]),
+    "jn_objective_jacobian_std": (_dbl, [_vp]),
     "jn_net_objective": (_st, [_vp, _vp, _vp, _vp, _vp, _sz, _pdbl, _vp]),
     "jn_net_check_gradient": (_st, [_vp, _vp, _vp, _vp, _vp, _sz, _pdbl]),
     "jn_net_input_gradient": (_st, [_vp, _vp, _vp, _vp, _sz, _vp]),

@@ -16,7 +16,6 @@ import numpy as np
 import pytest
 
 import jacnet
-from jacnet import _core, _lib
 
 X = np.random.default_rng(5).random((4, 6), dtype=np.float32)
 Y = np.eye(3, dtype=np.float32)[[0, 1, 2, 0]]
@@ -154,7 +153,8 @@ def test_pickle_with_a_raw_pointer_is_refused():
 # ---- classes without a C copy refuse ----
 
 def _uncopyable():
-    from jacnet._core import _Dataset, _Trainer
+    from jacnet.data import _Dataset
+    from jacnet.training import _Trainer
     return [jacnet.Optimizer.sgd(0.1, 0.9), jacnet.Optimizer.adam(0.01), jacnet.Rng(4, 1),
             _Dataset(X, LABELS, 3), _Trainer()]
 
@@ -181,12 +181,11 @@ def test_refusals_do_not_disturb_the_handle():
 
 # ---- closed handles: every method, and every function given one ----
 
-# Architecture attributes are plain Python values cached at creation; they
-# stay readable after close (repr uses them). Everything else raises.
+# A network's architecture is fixed, cached at creation and readable after
+# close (repr uses it). An objective's settings are read from C, so they
+# raise like everything else.
 READABLE_AFTER_CLOSE = {"sizes", "hidden", "output", "param_count", "n_inputs", "n_outputs", "closed", "close",
-                        "loss", "l2", "jacobian", "projections", "noise", "input_std", "jacobian_std", "seed",
-                        "penalty_target", "penalty_every", "penalty_form", "hidden_act", "output_act",
-                        "MODELS_WITH_LAMBDA"}
+                        "hidden_act", "output_act", "MODELS_WITH_LAMBDA"}
 # Constructors (class methods) that take no handle.
 CONSTRUCTORS = {"load", "model", "sgd", "adam"}
 
@@ -211,10 +210,14 @@ NET_CALLS = {
     "objective": lambda n: n.objective(jacnet.Objective(), X, Y),
     "check_gradient": lambda n: n.check_gradient(jacnet.Objective(), X, Y),
     "error_rate": lambda n: n.error_rate(X, LABELS),
+    "input_gradient": lambda n: n.input_gradient(X, LABELS),
     "save": lambda n: n.save(os.devnull),
 }
 OBJECTIVE_CALLS = {"clone": lambda o: o.clone(), "precision_used": lambda o: o.precision_used,
                    "precision_ratio": lambda o: o.precision_ratio}
+OBJECTIVE_CALLS.update({name: (lambda o, name=name: getattr(o, name)) for name in
+                        ("loss", "l2", "jacobian", "projections", "noise", "input_std", "jacobian_std", "seed",
+                         "penalty_target", "penalty_every", "penalty_form", "precision")})
 OPTIMIZER_CALLS = {
     "schedule": lambda o: o.schedule("step", 0.5, 2),
     "lr": lambda o: o.lr,

@@ -81,7 +81,7 @@ def test_close_frees_once(monkeypatch):
 
 def test_borrowed_dataset_keeps_arrays_alive():
     """_Dataset borrows X and y: dropping the caller's references must not free them."""
-    from jacnet._core import _Dataset
+    from jacnet.data import _Dataset
     X = np.random.default_rng(1).random((6, 4), dtype=np.float32)
     y = np.arange(6, dtype=np.int32) % 2
     ds = _Dataset(X, y, 2)
