@@ -61,8 +61,12 @@ CHECK_CFLAGS = $(shell $(PKG_CONFIG) --cflags check)
 CHECK_LIBS = $(shell $(PKG_CONFIG) --libs check)
 
 # ---- sources ----
-SRCS := $(sort $(wildcard src/*.c))
-OBJS := $(SRCS:src/%.c=$(BUILD)/obj/%.o)
+# src/ has one folder per unit of the design (docs/ARCHITECTURE.md); object
+# files keep flat names (every source's name is unique), found through vpath.
+SRCS := $(sort $(wildcard src/*/*.c))
+OBJS := $(addprefix $(BUILD)/obj/,$(notdir $(SRCS:.c=.o)))
+LIB_HEADERS := $(wildcard src/*/*.h)
+vpath %.c $(sort $(dir $(SRCS)))
 SHARED := $(LIBOUT)/libjacnet.so.$(VERSION)
 STATIC := $(LIBOUT)/libjacnet.a
 TEST_SRCS := $(sort $(wildcard tests/test_*.c))
@@ -84,7 +88,7 @@ $(BUILD)/blas-ok: Makefile
 	@$(BUILD)/blas-probe || { echo "error: cblas_sgemm gave a wrong result"; exit 1; }
 	@echo "BLAS: $(BLAS_LIBS)" && touch $@
 
-$(BUILD)/obj/%.o: src/%.c src/internal.h include/jacnet.h | $(BUILD)/blas-ok
+$(BUILD)/obj/%.o: %.c $(LIB_HEADERS) include/jacnet.h | $(BUILD)/blas-ok
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LIB_CFLAGS) $(BLAS_CFLAGS) $(ZLIB_CFLAGS) -c $< -o $@
 
@@ -117,12 +121,12 @@ pkgconfig/jacnet.pc: pkgconfig/jacnet.pc.in include/jacnet.h Makefile
 # ---- tests: each tests/test_*.c is one Check program, linked statically ----
 $(TEST_UTIL): tests/testutil.c tests/testutil.h include/jacnet.h
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -std=c11 -D_POSIX_C_SOURCE=200809L -Iinclude -Itests $(WARN) $(CHECK_CFLAGS) \
+	$(CC) $(CFLAGS) -std=c11 -D_POSIX_C_SOURCE=200809L -Iinclude -Itests -Isrc $(WARN) $(CHECK_CFLAGS) \
 	    -DJN_TEST_ORACLE_DIR='"$(CURDIR)/tests/oracle"' -c $< -o $@
 
 $(BUILD)/tests/%: tests/%.c $(TEST_UTIL) $(STATIC) tests/testutil.h
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -std=c11 -D_POSIX_C_SOURCE=200809L -Iinclude -Itests $(WARN) $(CHECK_CFLAGS) \
+	$(CC) $(CFLAGS) -std=c11 -D_POSIX_C_SOURCE=200809L -Iinclude -Itests -Isrc $(WARN) $(CHECK_CFLAGS) \
 	    $< $(TEST_UTIL) -o $@ $(STATIC) $(CHECK_LIBS) $(DEP_LIBS)
 
 JACNET_ORACLE ?= $(CURDIR)/tests/oracle

@@ -9,7 +9,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "reader.h"
+#include "data/dataset.h"
+#include "data/reader.h"
 
 static inline int fuzz_is_gzip(const uint8_t *d, size_t n) { return n >= 2 && d[0] == 0x1f && d[1] == 0x8b; }
 

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "model_file.h"
+#include "net/model_file.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -9,7 +9,7 @@
 #                       a DESTDIR install, then against the same install moved
 #                       elsewhere (needs Debian's cmake).
 #
-# The archive refers to oneDNN weakly (src/dnnl.c), so jacnet::jacnet_static
+# The archive refers to oneDNN weakly (src/backend/dnnl.c), so jacnet::jacnet_static
 # names it inside --no-as-needed: a weak reference alone would let
 # --as-needed drop it (and bfloat16 with it).
 #

@@ -1,9 +1,6 @@
 # mk/data.mk - data loaders: `make data`, `make fuzz`, `make bench-load`.
 # Included by the Makefile; uses its variables (CC, BUILD, STATIC, DEP_LIBS...).
 
-# The loaders also depend on their private header.
-$(patsubst src/%.c,$(BUILD)/obj/%.o,$(wildcard src/load_*.c src/reader.c src/scan.c)): src/reader.h
-
 JACNET_DATA ?= $(CURDIR)/data
 
 # MNIST into $(JACNET_DATA)/mnist, checked against the canonical MD5s.
@@ -33,9 +30,9 @@ FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-om
 FUZZ_CFLAGS := -O1 -g $(FUZZ_SAN) -std=c11 -D_POSIX_C_SOURCE=200809L -Iinclude -Isrc $(BLAS_CFLAGS) $(ZLIB_CFLAGS)
 FUZZ_SRCS := $(sort $(wildcard fuzz/fuzz_*.c))
 FUZZ_BINS := $(FUZZ_SRCS:fuzz/%.c=$(FUZZ_DIR)/%)
-FUZZ_LIB_OBJS := $(SRCS:src/%.c=$(FUZZ_DIR)/obj/%.o)
+FUZZ_LIB_OBJS := $(addprefix $(FUZZ_DIR)/obj/,$(notdir $(SRCS:.c=.o)))
 
-$(FUZZ_DIR)/obj/%.o: src/%.c src/internal.h src/reader.h include/jacnet.h
+$(FUZZ_DIR)/obj/%.o: %.c $(LIB_HEADERS) include/jacnet.h
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -fvisibility=hidden -c $< -o $@
 

@@ -1,5 +1,5 @@
 # mk/dnnl.mk - oneDNN, the optional backend of the bfloat16 penalty products
-# (src/dnnl.c; jn_objective_set_precision in jacnet.h).
+# (src/backend/dnnl.c; jn_objective_set_precision in jacnet.h).
 #   make            uses oneDNN when its header and library are found
 #                   (Debian: apt-get install libdnnl-dev)
 #   make DNNL=1     requires it (stops with a message when it is missing)
@@ -7,7 +7,7 @@
 #   DNNL_CFLAGS=... DNNL_LIBS=...   another oneDNN (default: -ldnnl)
 # Debian ships no pkg-config file for oneDNN, so the probe is the header and
 # the library the compiler finds. libjacnet.so links it; libjacnet.a refers
-# to it weakly (src/dnnl.c), so jacnet.pc does not list it and a static link
+# to it weakly (src/backend/dnnl.c), so jacnet.pc does not list it and a static link
 # (`-static`, Debian has no libdnnl.a) works without it, in float32; add
 # -ldnnl to an archive link to get bfloat16 there (README.md).
 DNNL_CFLAGS ?=

@@ -3,10 +3,8 @@
 # generic `make fuzz` rule in mk/data.mk; this file only gives it valid
 # model files to start from, written by fuzz/model_seeds.c.
 
-# The main rules only know internal.h and jacnet.h.
-$(BUILD)/obj/model_file.o: src/model_file.h
-$(BUILD)/tests/test_model_file: src/model_file.h
-build/fuzz/obj/model_file.o: src/model_file.h
+# The test reads the file layout's private header too.
+$(BUILD)/tests/test_model_file: src/net/model_file.h
 
 .PHONY: fuzz-model-seeds
 fuzz: fuzz-model-seeds

@@ -1,6 +1,6 @@
 # mk/oom.mk - running out of memory, allocation by allocation.
 #   make check-oom   rebuild the library in build/oom with -DJN_FAULT_INJECTION
-#                    (src/fault.h: the k-th allocation can be made to fail)
+#                    (src/base/fault.h: the k-th allocation can be made to fail)
 #                    and AddressSanitizer + LeakSanitizer, then run
 #                    tests/oom/test_oom.c: every allocation of every public
 #                    constructor, loader, evaluation, objective, optimizer
@@ -12,8 +12,6 @@
 
 OOM_CFLAGS := -O1 -g -fsanitize=address -fno-omit-frame-pointer -DJN_FAULT_INJECTION
 
-$(BUILD)/obj/alloc.o: src/fault.h
-
 check-oom:
 	ASAN_OPTIONS=detect_leaks=1 $(MAKE) --no-print-directory oom-run BUILD=build/oom LIBOUT=build/oom/lib \
 	    CFLAGS="$(OOM_CFLAGS)" LDFLAGS="-fsanitize=address"
@@ -22,7 +20,7 @@ check-oom:
 oom-run: $(BUILD)/oom-tests/test_oom
 	./$(BUILD)/oom-tests/test_oom
 
-$(BUILD)/oom-tests/test_oom: tests/oom/test_oom.c $(TEST_UTIL) $(STATIC) tests/testutil.h src/fault.h
+$(BUILD)/oom-tests/test_oom: tests/oom/test_oom.c $(TEST_UTIL) $(STATIC) tests/testutil.h src/base/fault.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -std=c11 -D_POSIX_C_SOURCE=200809L -Iinclude -Itests -Isrc $(WARN) $(CHECK_CFLAGS) \
 	    $< $(TEST_UTIL) -o $@ $(STATIC) $(CHECK_LIBS) $(DEP_LIBS)

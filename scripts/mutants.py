@@ -175,7 +175,7 @@ def main():
             with open(path, encoding="utf-8") as f:
                 original = f.read()
             # A header is rebuilt through make's dependencies (every object
-            # depends on src/internal.h), a source file by removing its object.
+            # depends on every header under src/), a source file by removing its object.
             obj = os.path.join(tree, "build", "obj", os.path.basename(m["file"])[:-2] + ".o")
             t0 = time.monotonic()
             try:

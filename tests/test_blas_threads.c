@@ -1,5 +1,5 @@
-/* test_blas_threads.c - jn_set_threads and JACNET_THREADS (src/threads.c)
- * and the products split over the library's threads (src/gemm.c).
+/* test_blas_threads.c - jn_set_threads and JACNET_THREADS (src/backend/threads.c)
+ * and the products split over the library's threads (src/backend/gemm.c).
  *
  * - A count set by jn_set_threads(n) or JACNET_THREADS=n holds the BLAS at
  *   one thread (openblas_get_num_threads() reads 1), gives the library n
@@ -21,7 +21,7 @@
 #define _GNU_SOURCE 1
 #include "testutil.h"
 
-#include "../src/internal.h"
+#include "backend/backend.h"
 
 #include <dlfcn.h>
 #include <math.h>

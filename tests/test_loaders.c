@@ -13,7 +13,7 @@
 
 #include "testutil.h"
 /* White-box: the reader's size cap is only reachable through its own API. */
-#include "../src/reader.h"
+#include "data/reader.h"
 
 static char *tmp; /* one directory for the whole run */
 

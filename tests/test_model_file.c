@@ -16,7 +16,7 @@
 
 #include "testutil.h"
 /* The private memory entry points (the fuzzer's), for the regression inputs. */
-#include "../src/model_file.h"
+#include "net/model_file.h"
 
 static char *dir_;
 

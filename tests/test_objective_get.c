@@ -1,4 +1,4 @@
-/* test_objective_get.c - the objective's getters (src/objective_get.c):
+/* test_objective_get.c - the objective's getters (src/train/objective_get.c):
  * the defaults of jn_objective_create, every setter's value read back (each
  * setting a distinct value, so a getter reading another field fails), every
  * enum value, a refused setter changing nothing, the presets' settings

@@ -3,7 +3,7 @@
  * Every computation is run with jn_set_threads(1) and jn_set_threads(2) and
  * the results compared bit for bit. A count set with jn_set_threads holds
  * the BLAS at one thread and splits every product into row blocks over the
- * library's threads (src/gemm.c), so between the two runs only that split
+ * library's threads (src/backend/gemm.c), so between the two runs only that split
  * and the elementwise loops' split change. The shapes are chosen so that
  * every threaded loop and product is above the size at which threads.c
  * splits it (worked out per loop in the comments), and one set of shapes

@@ -19,7 +19,7 @@
  * The tolerances are about 3 times the worst: 1.2e-2 and 1.7e-2
  * (docs/PERFORMANCE.md).
  *
- * The conversion itself (jn__bf16, src/internal.h; this test includes that
+ * The conversion itself (jn__bf16, src/backend/backend.h; this test includes that
  * header) is checked bit for bit against a reference that picks the nearer
  * of the two bfloat16 neighbours in double, ties to the even one, on every
  * kind of float: exact ties, zeros, subnormals, the largest finite values
@@ -28,7 +28,8 @@
 #define _GNU_SOURCE 1
 #include "testutil.h"
 
-#include "../src/internal.h"
+#include "backend/backend.h"
+#include "backend/precision.h"
 
 #include <math.h>
 #include <pthread.h>

@@ -1,4 +1,4 @@
-/* test_presets.c - the presets' one table (src/presets.c): names round trip,
+/* test_presets.c - the presets' one table (src/train/presets.c): names round trip,
  * unknown names are refused with the list, and what jn_model_uses says a
  * preset reads is what the objective it configures actually reads: the
  * objective's value moves with lambda (resp. the noise std, through the

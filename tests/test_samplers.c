@@ -15,7 +15,7 @@
  *
  * The projection vectors of the penalty (penalty.c: normalised Gaussian
  * vectors from the same block sampler) are read from the network's
- * workspace (this test includes src/internal.h and links the static
+ * workspace (this test includes src/net/net.h and links the static
  * library): unit norm, mean 0, E[v v^T] = I/K, E[v_a^4] = 3/(K(K+2)) as on
  * the uniform sphere, and uncorrelated vectors; the unit norm is also seen
  * through the public penalty value of a network whose Jacobian is the
@@ -28,7 +28,7 @@
  * JN_TEST_VERBOSE=1 to print the largest |z| of each check. */
 #include "testutil.h"
 
-#include "../src/internal.h"
+#include "net/net.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -1,7 +1,7 @@
 /* test_trainer_loop.c - jn_trainer_run pinned, bit for bit, against a
  * hand-written loop on public functions only.
  *
- * The hand loop below is the stream contract of src/trainer.c (its head
+ * The hand loop below is the stream contract of src/train/trainer.c (its head
  * comment, and docs/METHOD.md "The trainer's loop") written out: three
  * generators jn_rng_create_stream(seed, 0 / 1 / 2) for the shuffle, the loss
  * input's noise and the Jacobian input's noise; a shuffle at the start of

@@ -54,7 +54,7 @@ PRECISION = {"fp32": 0, "bf16": 1, "auto": 2}
 NOISE = {"none": 0, "gaussian": 1, "uniform": 2, "mask": 3}
 SCHEDULE = {"constant": 0, "step": 1, "inverse": 2}
 # MODEL (the presets' names) and DEFAULTS (the recipe) are read from the
-# library below: src/presets.c is the one place they are written.
+# library below: src/train/presets.c is the one place they are written.
 DATASET_BORROW = 1
 LOAD_BINARIZE = 1
 

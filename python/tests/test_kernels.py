@@ -31,7 +31,7 @@ def write_digits(path, n=2000, dim=100, classes=10, seed=3):
 @pytest.mark.parametrize("model, extra", [("nj", ["--lambda", "0.3"]), ("mlp", [])])
 def test_one_and_two_threads_save_the_same_model(tmp_path, model, extra):
     # Shapes chosen so that a step's products are split into row blocks
-    # (src/gemm.c's block_size), with ragged last blocks, and two hidden
+    # (src/backend/gemm.c's block_size), with ragged last blocks, and two hidden
     # layers for the chained Jacobian. Under the SkylakeX kernels, the split
     # of 0.2.0 (by thread, at multiples of 48 rows) saved different models
     # here; so did batch 20 at width 1000 on 256 inputs.

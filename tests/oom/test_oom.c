@@ -2,7 +2,7 @@
  * check-oom; docs/API.md "Out of memory").
  *
  * Built only against the library of build/oom, compiled with
- * -DJN_FAULT_INJECTION (src/fault.h) and AddressSanitizer. For each public
+ * -DJN_FAULT_INJECTION (src/base/fault.h) and AddressSanitizer. For each public
  * call that allocates, the k-th allocation is made to fail, for k = 1, 2,
  * ... until the call makes fewer than k allocations and succeeds; once with
  * that one failure only, once with every allocation after it failing too.
@@ -21,7 +21,7 @@
 #include <zlib.h>
 
 #include "testutil.h"
-#include "fault.h"
+#include "base/fault.h"
 
 #ifndef JN_FAULT_INJECTION
 #error "test_oom needs the library built with -DJN_FAULT_INJECTION (make check-oom)"
