@@ -111,19 +111,22 @@ fi
 # ---- the jacnet tool ----
 jacnet=$build/bin/jacnet
 if [ -x "$jacnet" ] && command -v python3 >/dev/null; then
-  # 300 examples of 8 features in [0, 1) from an LCG; the label is which of
-  # the first three features is largest.
-  awk 'BEGIN { s = 12345
-    for (i = 0; i < 300; i++) {
-      line = ""; best = 0
-      for (j = 0; j < 8; j++) {
-        s = (s * 1103515245 + 12345) % 2147483648; v[j] = s / 2147483648
-        line = line "," sprintf("%.6f", v[j])
-      }
-      if (v[1] > v[best]) best = 1
-      if (v[2] > v[best]) best = 2
-      print best line
-    } }' > "$tmp/cli.csv"
+  # ROWS examples of DIM features in [0, 1) from an LCG seeded with SEED; the
+  # label is which of the first three features is largest.
+  lcg_csv() {
+    awk -v rows="$1" -v dim="$2" -v s="$3" 'BEGIN {
+      for (i = 0; i < rows; i++) {
+        line = ""; best = 0
+        for (j = 0; j < dim; j++) {
+          s = (s * 1103515245 + 12345) % 2147483648; v[j] = s / 2147483648
+          line = line "," sprintf("%.6f", v[j])
+        }
+        if (v[1] > v[best]) best = 1
+        if (v[2] > v[best]) best = 2
+        print best line
+      } }'
+  }
+  lcg_csv 300 8 12345 > "$tmp/cli.csv"
   data="--train $tmp/cli.csv --valid-fraction 0.2 --threads 1"
 
   # sweep: 4 points (2 widths x 2 weights); --threads 1 on both sides, so
@@ -218,17 +221,7 @@ PY
   # then agree on: they stop at the same minibatch and rank 0 saves the
   # epoch in progress. 2000 rows of 16 features, noise on both inputs
   # (per-example streams), blow-up recovery on.
-  awk 'BEGIN { s = 777
-    for (i = 0; i < 2000; i++) {
-      line = ""; best = 0
-      for (j = 0; j < 16; j++) {
-        s = (s * 1103515245 + 12345) % 2147483648; v[j] = s / 2147483648
-        line = line "," sprintf("%.6f", v[j])
-      }
-      if (v[1] > v[best]) best = 1
-      if (v[2] > v[best]) best = 2
-      print best line
-    } }' > "$tmp/big.csv"
+  lcg_csv 2000 16 777 > "$tmp/big.csv"
   ck="--train $tmp/big.csv --valid-fraction 0.2 --test $tmp/big.csv --threads 1 --hidden 128 --model nj-both
       --lambda 0.05 --noise-std 0.1 --epochs 30 --batch 20 --lr 0.3 --patience 0 --recovery"
   run clickfull 2 300 "$jacnet" train --mpi $ck --checkpoint "$tmp/full.jnc" --save "$tmp/full.jn"
