@@ -26,10 +26,12 @@
 
 #include <cblas.h>
 
-/* A split product has at most this many blocks: enough for an even share
- * on 2, 4 or 8 threads. More blocks cost more: each block's call packs an
- * operand again (measured in docs/PERFORMANCE.md). */
-#define MAX_BLOCKS 8
+/* A split product has at most this many blocks: an even share on 2 or 4
+ * threads. More blocks cost more, at every thread count: each block's call
+ * packs an operand again, and narrow calls run the kernels' slower edge
+ * paths (8 blocks cost B1 about 17% at one thread on the Cooperlake
+ * kernels, 4 nothing measurable: docs/results/perf/split-cost.txt). */
+#define MAX_BLOCKS 4
 /* Block bounds are multiples of this many rows or columns, which keeps
  * blocks on the panel widths of OpenBLAS's x86 kernels (4, 8, 12, 16, 24)
  * where it can; a block is at least BLOCK_LEAST of them, so that the
