@@ -113,30 +113,22 @@ JN_API const char *jn_status_str(jn_status status);
 JN_API const char *jn_last_error(void);
 
 /* Number of threads libjacnet uses, n in 1..256 (tested with 1 and 2):
- * n threads of the library's own run the float32 products, split into
- * blocks of rows, and the elementwise and row-wise work around them (small
- * products and networks stay on one thread), and the BLAS is held at one
- * thread (OpenBLAS: openblas_set_num_threads(1)), because handing each of a
- * step's many mid-sized GEMMs to OpenBLAS's own threads cost about a fifth
- * of a step (docs/PERFORMANCE.md). Process-wide, like the BLAS setting it
- * changes: other users of OpenBLAS in the process then run one thread too.
+ * the library's own n threads run the float32 products and the work around
+ * them, and the BLAS is held at one thread (OpenBLAS:
+ * openblas_set_num_threads(1); why: docs/PERFORMANCE.md). Process-wide:
+ * other users of OpenBLAS in the process then run one thread too.
  * JACNET_THREADS=n does the same, read once, at first use; a later call
- * overrides it. With neither, libjacnet never touches the BLAS's setting:
- * the products run on the BLAS's own threads and the library's work on as
- * many (OpenBLAS: OPENBLAS_NUM_THREADS, else every core).
- * With a count set, float32 results do not depend on it, bit for bit, by
- * construction: random draws never do, every sum's partition depends only
- * on its length, and each product is the same sequence of one-thread BLAS
- * calls (row blocks fixed by the product's shape) at every count; only
- * which thread makes a call varies. This holds for any BLAS whose call gives
- * the same bits each time it is made with the same arguments (tested under
- * every OpenBLAS kernel the CPU can run: make check-kernels, and the
- * reference CBLAS). Results differ between BLAS kernels (jn_blas_kernel).
- * Without a count, the BLAS's threads may change its summation order
- * (measured: about 1e-7 of the largest gradient entry). bfloat16 products
- * (jn_objective_set_precision) are oneDNN's and carry no such promise. Any
- * BLAS accepts any n, with or without thread control of its own.
- * JN_ERR_INVALID for n outside 1..256. */
+ * overrides it. With neither, libjacnet never touches the BLAS's setting
+ * and runs on the BLAS's threads (OpenBLAS: OPENBLAS_NUM_THREADS, else
+ * every core).
+ * With a count set, float32 results do not depend on it, bit for bit, for
+ * any BLAS whose call gives the same bits every time (every product is the
+ * same sequence of one-thread BLAS calls at every count; tested under every
+ * OpenBLAS kernel the CPU runs and the reference CBLAS). They do differ
+ * between BLAS kernels (jn_blas_kernel). Without a count, the BLAS's threads
+ * may change its summation order (about 1e-7 of the largest gradient
+ * entry). bfloat16 products carry no such promise. JN_ERR_INVALID for n
+ * outside 1..256. */
 JN_API jn_status jn_set_threads(int n);
 
 /* The BLAS kernel the process runs, for records: OpenBLAS's core name
