@@ -17,10 +17,16 @@ import jacnet
 
 # Epochs of about 0.4 s (one thread), long next to the callbacks' microseconds,
 # so that a SIGINT sent well into the second epoch lands while C trains.
+# The child answers Ctrl-C as at a terminal, also when this test runs as a
+# background job of a non-interactive shell (which starts it, and so the
+# child, with SIGINT ignored: CI scripts run so).
 SETUP = textwrap.dedent('''
+    import signal
     import sys
     import numpy as np
     import jacnet
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
     jacnet.set_threads(1)
     rng = np.random.default_rng(0)
@@ -104,7 +110,16 @@ def test_callback_exception_mid_epoch_checkpoints_and_resumes(tmp_path):
     np.testing.assert_array_equal(params, ref_params)
 
 
-def test_signal_inside_a_callback(tmp_path):
+@pytest.fixture
+def ctrl_c_raises():
+    """SIGINT raising KeyboardInterrupt in this process, as at a terminal,
+    whatever the process was started with; put back afterwards."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def test_signal_inside_a_callback(tmp_path, ctrl_c_raises):
     """SIGINT handled while the user's own callback runs interrupts it there."""
     jacnet.set_threads(1)
     path = str(tmp_path / "run.jnc")
