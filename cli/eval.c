@@ -56,6 +56,7 @@ int cmd_eval(int argc, char **argv)
         {"dataset", OPT_STRING, &data.dataset, "NAME", "mnist, mnist-binary or usps", 0, 0},
         {"data-dir", OPT_STRING, &data.data_dir, "DIR", "where --dataset lives (else $JACNET_DATA, else ./data)", 0, 0},
         {"test", OPT_STRING, &data.test, "FILE", "evaluate this file instead: IMAGES,LABELS, *.csv[.gz] or USPS", 0, 0},
+        {"input-scale", OPT_STRING, &data.input_scale, "S", "01 or pm1: the scale the model was trained at (train --input-scale)", 0, 0},
         {"split", OPT_STRING, &split, "NAME", "with --dataset: test, valid or train", 0, 0},
         {"noise-std", OPT_STRING, &noise_list, "S[,S..]", "Gaussian noise stds added to the inputs", 0, 0},
         {"seed", OPT_U64, &seed, "S", "seed of the noise", 0, 1.8e19},
@@ -78,6 +79,7 @@ int cmd_eval(int argc, char **argv)
     int which = !strcmp(split, "test") ? 0 : !strcmp(split, "valid") ? 1 : !strcmp(split, "train") ? 2 : -1;
     if (which < 0) return usage_error("eval", "--split '%s': test, valid or train", split);
     if (data.test) which = 0;
+    if (data_check_scale("eval", data.input_scale)) return EXIT_USAGE;
     threads = cli_threads(threads);
     if (threads && jn_set_threads((int)threads) != JN_OK) {
         fprintf(stderr, "jacnet eval: %s\n", jn_last_error());
@@ -142,6 +144,7 @@ int cmd_eval(int argc, char **argv)
         json_str(&j, "model", pos[0]);
         json_str(&j, "dataset", data.dataset ? data.dataset : data.train);
         json_str(&j, "split", data.dataset ? split : "file");
+        json_str(&j, "input_scale", data.input_scale ? data.input_scale : "01");
         json_int(&j, "examples", (long long)n);
         json_int(&j, "seed", (long long)seed);
         if (want_curvature) {

@@ -42,6 +42,17 @@ def selected(sweep_dir):
     return best
 
 
+# Settings of records made since `jacnet train` has them (older records lack
+# them and ran at these defaults, the report's). Passed on when they differ:
+# a run selected at pm1 retrained or evaluated at 01 would be another model.
+ARCH_DEFAULTS = [("activation", "tanh"), ("output", "sigmoid"), ("loss", "mse"), ("input_scale", "01")]
+
+
+def arch_args(cfg, keys=("activation", "output", "loss", "input_scale")):
+    return [a for k, d in ARCH_DEFAULTS if k in keys and cfg.get(k, d) != d
+            for a in ("--" + k.replace("_", "-"), cfg[k])]
+
+
 def train_args(cfg, dataset, seed, out, model_row):
     a = ["train", "--dataset", dataset, "--model", cfg["model"], "--hidden", cfg["hidden"],
          "--lr", repr(cfg["lr"]), "--batch", str(cfg["batch"]), "--epochs", str(cfg["epochs"]),
@@ -56,6 +67,7 @@ def train_args(cfg, dataset, seed, out, model_row):
         a += ["--noise-std", repr(cfg["noise_std"])]
     if cfg.get("projections"):
         a += ["--projections", str(cfg["projections"])]
+    a += arch_args(cfg)
     name = "%s-seed%d" % (model_row, seed)
     return a + ["--save", os.path.join(out, "models", name + ".jn"), "--json", os.path.join(out, name + ".json")]
 
@@ -63,7 +75,8 @@ def train_args(cfg, dataset, seed, out, model_row):
 def promote(args, rec, name, train_argv, out):
     """The selected sweep run as this seed's record, its test error measured once."""
     model = os.path.join(args.sweep, "models", name + ".jn")
-    ev = ["eval", model, "--dataset", args.dataset, "--threads", "1", "--json", out + ".eval"]
+    ev = ["eval", model, "--dataset", args.dataset, *arch_args(rec["config"], ("input_scale",)), "--threads", "1",
+          "--json", out + ".eval"]
     print("jacnet " + " ".join(ev), flush=True)
     subprocess.run([args.jacnet] + ev, check=True, stdout=subprocess.DEVNULL)
     test = json.load(open(out + ".eval"))["results"][0]["error"]

@@ -1,0 +1,25 @@
+#!/bin/sh
+# USPS on the report's protocol (issue 24, item 2): a validation-only search
+# over the space the report states (section 8: 400 to 1000 hidden units per
+# layer, one or more hidden layers, learning rates 0.1 to 0.001), plus the
+# input scale ([0, 1] as loaded, or the files' own [-1, 1]). The rest is
+# the protocol of the current USPS rows (usps-sweep.sh): seed 1, batch 20,
+# at most 200 epochs, early stopping with patience 15, one thread, the
+# 5291/2000 split; the test set is never read here.
+#
+# Stage 1, coarse: the MLP alone, widths {400, 700, 1000}, one layer or two
+# of equal width, lr {0.1, 0.03, 0.01}, scale {01, pm1}: 36 runs.
+#
+# Resumable at any moment: `jacnet sweep --checkpoints` skips finished
+# points and resumes a stopped one from its last epoch. Each invocation
+# appends the machine (CPU, OpenBLAS kernel) to DIR/machine.txt. Run it
+# niced on a shared machine:
+#   JACNET_DATA=/path/to/data nice -n 19 scripts/repro/usps-protocol.sh [extra jacnet sweep options]
+set -eu
+J=${JACNET:-build/bin/jacnet}
+R=${RESULTS:-docs/results/usps/protocol}
+mkdir -p "$R"
+{ echo "--- $0 $*"; sh "$(dirname "$0")/machine.sh" "$J"; } >> "$R/machine.txt"
+common="--dataset usps --results $R --batch 20 --epochs 200 --patience 15 --threads 1 --checkpoints --quiet"
+$J sweep $common --model mlp --hidden 400,700,1000,400x400,700x700,1000x1000 --lr 0.1,0.03,0.01 \
+    --input-scale 01,pm1 "$@"
