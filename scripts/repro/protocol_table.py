@@ -1,0 +1,68 @@
+#!/usr/bin/env python3
+"""The USPS protocol search (usps-protocol.sh) as tables of validation
+errors, from its records alone; the test set is never read here.
+
+For each model: one row per architecture (hidden widths) and input scale,
+one column per learning rate, each cell the validation error % (best epoch
+/ epochs run); then the point with the lowest validation error, ties
+broken as final.py breaks them (the first by name), which final.py would
+then retrain with more seeds. Records that are not
+complete are listed as pending.
+
+  protocol_table.py [DIR]        (default docs/results/usps/protocol)
+"""
+import glob
+import json
+import os
+import sys
+
+
+def load(d):
+    done, pending = [], []
+    for path in sorted(glob.glob(os.path.join(d, "*.json"))):
+        rec = json.load(open(path))
+        name = os.path.basename(path)[:-5]
+        if rec.get("complete") and rec.get("best_valid_error") is not None:
+            done.append((name, rec))
+        else:
+            pending.append((name, rec.get("status")))
+    return done, pending
+
+
+def main():
+    d = sys.argv[1] if len(sys.argv) > 1 else "docs/results/usps/protocol"
+    done, pending = load(d)
+    models = sorted({r["config"]["model"] for _, r in done})
+    for m in models:
+        recs = [(n, r) for n, r in done if r["config"]["model"] == m]
+        lrs = sorted({r["config"]["lr"] for _, r in recs}, reverse=True)
+        key = lambda r: (len(r["config"]["hidden"].replace("x", ",").split(",")),  # noqa: E731
+                         r["config"]["hidden"], r["config"].get("input_scale", "01"))
+        rows = sorted({key(r) for _, r in recs})
+        print("\n%s: validation error %% (best epoch / epochs run), seed 1\n" % m)
+        print("| hidden | scale | " + " | ".join("lr %g" % lr for lr in lrs) + " |")
+        print("|---|---|" + "---|" * len(lrs))
+        for row in rows:
+            cells = []
+            for lr in lrs:
+                hit = [r for _, r in recs if key(r) == row and r["config"]["lr"] == lr]
+                if not hit:
+                    cells.append("")
+                    continue
+                cells.append("; ".join("%.2f (%d/%d)" % (100 * r["best_valid_error"], r["best_epoch"], r["epochs_run"])
+                                       for r in hit))
+            print("| %s | %s | %s |" % (row[1], {"01": "[0, 1]", "pm1": "[-1, 1]"}[row[2]], " | ".join(cells)))
+        best = min(recs, key=lambda nr: (nr[1]["best_valid_error"], nr[0]))
+        ties = [n for n, r in recs if r["best_valid_error"] == best[1]["best_valid_error"]]
+        print("\nselected (validation only): %s, %.2f%% at epoch %d%s" % (
+            best[0], 100 * best[1]["best_valid_error"], best[1]["best_epoch"],
+            "" if len(ties) == 1 else " (tied with %s: first by name, as final.py)" % ", ".join(
+                n for n in ties if n != best[0])))
+        hours = sum(r["total_seconds"] for _, r in recs) / 3600
+        print("%d runs, %.2f hours of one core in all" % (len(recs), hours))
+    if pending:
+        print("\npending (not complete): " + ", ".join("%s (%s)" % p for p in pending))
+
+
+if __name__ == "__main__":
+    main()
