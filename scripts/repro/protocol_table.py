@@ -36,9 +36,9 @@ def main():
     for m in models:
         recs = [(n, r) for n, r in done if r["config"]["model"] == m]
         lrs = sorted({r["config"]["lr"] for _, r in recs}, reverse=True)
-        key = lambda r: (len(r["config"]["hidden"].replace("x", ",").split(",")),  # noqa: E731
+        key = lambda r: (tuple(int(w) for w in r["config"]["hidden"].replace("x", ",").split(",")),  # noqa: E731
                          r["config"]["hidden"], r["config"].get("input_scale", "01"))
-        rows = sorted({key(r) for _, r in recs})
+        rows = sorted({key(r) for _, r in recs}, key=lambda k: (len(k[0]), k[0], k[2]))
         print("\n%s: validation error %% (best epoch / epochs run), seed 1\n" % m)
         print("| hidden | scale | " + " | ".join("lr %g" % lr for lr in lrs) + " |")
         print("|---|---|" + "---|" * len(lrs))
