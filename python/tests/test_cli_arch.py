@@ -186,14 +186,34 @@ def test_help_lists_the_options():
             assert opt + " " in r.stdout, (cmd, opt)
 
 
-def test_final_py_passes_the_settings_on():
-    # final.py retrains and evaluates a selected sweep run from its record's
-    # config: a run selected at pm1 (or with ReLU units) must be retrained
-    # and tested as such, and older records (no such keys) as before.
+def load_final():
     import importlib.util
     spec = importlib.util.spec_from_file_location("final", os.path.join(REPO, "scripts", "repro", "final.py"))
     final = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(final)
+    return final
+
+
+def test_final_py_breaks_ties_toward_the_smaller_net(tmp_path):
+    final = load_final()
+
+    def rec(name, valid, sizes):
+        with open(tmp_path / (name + ".json"), "w") as f:
+            json.dump({"complete": 1, "best_valid_error": valid, "sizes": sizes, "config": {"model": "mlp"}}, f)
+
+    rec("mlp_h1000x1000_lr0.1_pm1_seed1", 0.036, [256, 1000, 1000, 10])  # first by name
+    rec("mlp_h700_lr0.1_pm1_seed1", 0.036, [256, 700, 10])
+    rec("mlp_h400_lr0.1_seed1", 0.037, [256, 400, 10])
+    assert final.selected(str(tmp_path))["mlp"][1] == "mlp_h700_lr0.1_pm1_seed1"
+    rec("mlp_h400_lr0.1_seed1", 0.0355, [256, 400, 10])  # lower error wins whatever the size
+    assert final.selected(str(tmp_path))["mlp"][1] == "mlp_h400_lr0.1_seed1"
+
+
+def test_final_py_passes_the_settings_on():
+    # final.py retrains and evaluates a selected sweep run from its record's
+    # config: a run selected at pm1 (or with ReLU units) must be retrained
+    # and tested as such, and older records (no such keys) as before.
+    final = load_final()
     cfg = {"model": "mlp", "hidden": "400", "lr": 0.1, "batch": 20, "epochs": 200, "patience": 15, "lr_decay": 0,
            "momentum": 0, "activation": "relu", "output": "softmax", "loss": "ce", "input_scale": "pm1"}
     a = final.train_args(cfg, "usps", 2, "/tmp/o", "mlp")

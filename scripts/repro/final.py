@@ -28,17 +28,25 @@ import time
 MODELS = ["mlp", "l2", "noise", "jacobian", "nj"]
 
 
+def param_count(rec):
+    s = rec["sizes"]
+    return sum((a + 1) * b for a, b in zip(s, s[1:]))
+
+
 def selected(sweep_dir):
-    """model -> (record, name) with the lowest validation error (ties: first by name)."""
-    best = {}
+    """model -> (record, name) with the lowest validation error; ties: the
+    fewer parameters (the smaller net is the cheaper claim; a tie on 2000
+    validation digits says nothing about which is better), then first by name."""
+    best, keys = {}, {}
     for path in sorted(glob.glob(os.path.join(sweep_dir, "*.json"))):
         rec = json.load(open(path))
         if not rec.get("complete") or rec.get("best_valid_error") is None:
             continue
         m = rec["config"]["model"]
         row = "nj" if m in ("nj", "nj-both") else m
-        if row not in best or rec["best_valid_error"] < best[row][0]["best_valid_error"]:
-            best[row] = (rec, os.path.basename(path)[:-5])
+        key = (rec["best_valid_error"], param_count(rec))
+        if row not in best or key < keys[row]:
+            best[row], keys[row] = (rec, os.path.basename(path)[:-5]), key
     return best
 
 

@@ -4,9 +4,9 @@ errors, from its records alone; the test set is never read here.
 
 For each model: one row per architecture (hidden widths) and input scale,
 one column per learning rate, each cell the validation error % (best epoch
-/ epochs run); then the point with the lowest validation error, ties
-broken as final.py breaks them (the first by name), which final.py would
-then retrain with more seeds. Records that are not
+/ epochs run); then the point final.py selects (the lowest validation
+error; ties: fewer parameters, then first by name), which final.py would
+retrain with more seeds, and the points tied with it. Records that are not
 complete are listed as pending.
 
   protocol_table.py [DIR]        (default docs/results/usps/protocol)
@@ -15,6 +15,9 @@ import glob
 import json
 import os
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from final import param_count, selected  # noqa: E402  (the same rule, not a copy)
 
 
 def load(d):
@@ -52,12 +55,12 @@ def main():
                 cells.append("; ".join("%.2f (%d/%d)" % (100 * r["best_valid_error"], r["best_epoch"], r["epochs_run"])
                                        for r in hit))
             print("| %s | %s | %s |" % (row[1], {"01": "[0, 1]", "pm1": "[-1, 1]"}[row[2]], " | ".join(cells)))
-        best = min(recs, key=lambda nr: (nr[1]["best_valid_error"], nr[0]))
-        ties = [n for n, r in recs if r["best_valid_error"] == best[1]["best_valid_error"]]
-        print("\nselected (validation only): %s, %.2f%% at epoch %d%s" % (
-            best[0], 100 * best[1]["best_valid_error"], best[1]["best_epoch"],
-            "" if len(ties) == 1 else " (tied with %s: first by name, as final.py)" % ", ".join(
-                n for n in ties if n != best[0])))
+        rec, name = selected(d)[m]
+        ties = [n for n, r in recs if r["best_valid_error"] == rec["best_valid_error"] and n != name]
+        print("\nselected (validation only): %s, %.2f%% at epoch %d, %d parameters%s" % (
+            name, 100 * rec["best_valid_error"], rec["best_epoch"], param_count(rec),
+            "" if not ties else "; tied with %s (%s parameters)" % (
+                ", ".join(ties), ", ".join(str(param_count(r)) for n, r in recs if n in ties))))
         hours = sum(r["total_seconds"] for _, r in recs) / 3600
         print("%d runs, %.2f hours of one core in all" % (len(recs), hours))
     if pending:
