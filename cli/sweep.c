@@ -321,11 +321,12 @@ int cmd_sweep(int argc, char **argv)
     }
     /* The data once for every point, once per input scale (the test set is
      * never read); under --mpi every rank loads it, and a failure on any rank
-     * ends them all. */
-    for (int i = 0; i < ax[AX_SCALE].count && !rc; i++) {
+     * ends them all: every rank agrees once per scale, also after a failure,
+     * so that none waits for the others. */
+    for (int i = 0; i < ax[AX_SCALE].count; i++) {
         data_spec spec = base.data;
         spec.input_scale = ax[AX_SCALE].items[i];
-        rc = data_load(&spec, 0, &data[i]);
+        if (!rc) rc = data_load(&spec, 0, &data[i]);
         if (mpi) rc = mpi_agree_load("sweep", rc, &data[i]);
     }
     if (rc) goto out;
