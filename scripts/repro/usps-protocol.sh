@@ -18,7 +18,7 @@
 # noise is twice the std and the same Jacobian penalty four times the
 # weight (||dF/dx'||^2 = ||dF/dx||^2 / 4 for x' = 2x - 1). The weight decay
 # (l2) is not rescaled: it acts on every layer, only the first sees the
-# inputs. N+J first, the row with the target.
+# inputs. N+J first, the row with the target; one-layer nets first.
 #
 # Resumable at any moment: `jacnet sweep --checkpoints` skips finished
 # points and resumes a stopped one from its last epoch. Each invocation
@@ -31,14 +31,16 @@ R=${RESULTS:-docs/results/usps/protocol}
 mkdir -p "$R"
 { echo "--- $0 $*"; sh "$(dirname "$0")/machine.sh" "$J"; } >> "$R/machine.txt"
 common="--dataset usps --results $R --batch 20 --epochs 200 --patience 15 --threads 1 --checkpoints --quiet"
-archs=400,700,1000,400x400,700x700,1000x1000
 # Stage 1
-$J sweep $common --model mlp --hidden $archs --lr 0.1,0.03,0.01 --input-scale 01,pm1 "$@"
-# Stage 2
-$J sweep $common --model nj --hidden $archs --lr 0.1 --lambda 0.3 --noise-std 0.1 --input-scale 01 "$@"
-$J sweep $common --model nj --hidden $archs --lr 0.1 --lambda 1.2 --noise-std 0.2 --input-scale pm1 "$@"
-$J sweep $common --model jacobian --hidden $archs --lr 0.1 --lambda 0.3 --input-scale 01 "$@"
-$J sweep $common --model jacobian --hidden $archs --lr 0.1 --lambda 1.2 --input-scale pm1 "$@"
-$J sweep $common --model noise --hidden $archs --lr 0.1 --noise-std 0.3 --input-scale 01 "$@"
-$J sweep $common --model noise --hidden $archs --lr 0.1 --noise-std 0.6 --input-scale pm1 "$@"
-$J sweep $common --model l2 --hidden $archs --lr 0.1 --lambda 0.00001 --input-scale 01,pm1 "$@"
+$J sweep $common --model mlp --hidden 400,700,1000,400x400,700x700,1000x1000 --lr 0.1,0.03,0.01 --input-scale 01,pm1 "$@"
+# Stage 2: one-layer nets first for every model (the report's USPS nets had
+# one layer), then two layers.
+for a in 400,700,1000 400x400,700x700,1000x1000; do
+    $J sweep $common --model nj --hidden $a --lr 0.1 --lambda 0.3 --noise-std 0.1 --input-scale 01 "$@"
+    $J sweep $common --model nj --hidden $a --lr 0.1 --lambda 1.2 --noise-std 0.2 --input-scale pm1 "$@"
+    $J sweep $common --model jacobian --hidden $a --lr 0.1 --lambda 0.3 --input-scale 01 "$@"
+    $J sweep $common --model jacobian --hidden $a --lr 0.1 --lambda 1.2 --input-scale pm1 "$@"
+    $J sweep $common --model noise --hidden $a --lr 0.1 --noise-std 0.3 --input-scale 01 "$@"
+    $J sweep $common --model noise --hidden $a --lr 0.1 --noise-std 0.6 --input-scale pm1 "$@"
+    $J sweep $common --model l2 --hidden $a --lr 0.1 --lambda 0.00001 --input-scale 01,pm1 "$@"
+done
