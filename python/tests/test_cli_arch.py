@@ -224,3 +224,28 @@ def test_final_py_passes_the_settings_on():
     assert not any(x in " ".join(final.train_args(old, "usps", 2, "/tmp/o", "mlp"))
                    for x in ("--activation", "--output", "--loss", "--input-scale"))
     assert final.arch_args(cfg, ("input_scale",)) == ["--input-scale", "pm1"]
+
+
+@pytest.mark.parametrize("model,obj", [("jacobian", dict(jacobian=0.1)), ("l2", dict(l2=0.1)), ("mlp", {})])
+def test_cross_entropy_models_keep_their_penalty(data, tmp_path, model, obj):
+    # With --loss ce the tool builds the preset's objective itself (the
+    # library's presets are MSE): the first epoch's objective at lr 1e-12 is
+    # the Python binding's CE objective with the same penalty, on the
+    # initial net (15 equal batches: their mean is the mean over the data).
+    import jacnet
+    args = ["--activation", "relu", "--output", "softmax", "--loss", "ce", "--model", model]
+    if model != "mlp":
+        args += ["--lambda", 0.1]
+    rec = tmp_path / "ce.json"
+    r = run("train", "--train", data / "train.csv", "--hidden", 8, "--epochs", 1, "--lr", 1e-12, "--seed", 7,
+            "--quiet", "--json", rec, *args)
+    assert r.returncode == 0, r.stderr
+    got = json.load(open(rec))["epochs"][0]["train_objective"]
+    raw = np.loadtxt(data / "train.csv", delimiter=",", dtype=np.float32)
+    x, y = raw[:, 1:], raw[:, 0].astype(int)
+    net = jacnet.Net([16, 8, 3], hidden="relu", output="softmax", seed=7)
+    want, _ = net.objective(jacnet.Objective("ce", **obj), x, np.eye(3, dtype=np.float32)[y])
+    assert got == pytest.approx(want, rel=1e-4)
+    if obj:  # the penalty is a visible part of it
+        plain, _ = net.objective(jacnet.Objective("ce"), x, np.eye(3, dtype=np.float32)[y])
+        assert abs(want - plain) > 1e-3 * want
