@@ -10,6 +10,8 @@ retrain with more seeds, and the points tied with it. Records that are not
 complete are listed as pending.
 
   protocol_table.py [DIR]        (default docs/results/usps/protocol)
+  protocol_table.py --compact LR [DIR]   one table, a row per model, a
+      column per architecture, each cell "[0, 1] / [-1, 1]" at rate LR
 """
 import glob
 import json
@@ -32,9 +34,39 @@ def load(d):
     return done, pending
 
 
+def width_key(hidden):
+    ws = tuple(int(w) for w in hidden.replace("x", ",").split(","))
+    return (len(ws), ws)
+
+
+def compact(done, lr):
+    recs = [r for _, r in done if r["config"]["lr"] == lr]
+    archs = sorted({r["config"]["hidden"] for r in recs}, key=width_key)
+    order = ["mlp", "l2", "noise", "jacobian", "nj", "nj-both"]
+    models = sorted({r["config"]["model"] for r in recs}, key=lambda m: (order.index(m) if m in order else 99, m))
+    print("| model | " + " | ".join(archs) + " |")
+    print("|---|" + "---|" * len(archs))
+    for m in models:
+        cells = []
+        for a in archs:
+            def cell(scale):
+                hit = [r for r in recs if r["config"]["model"] == m and r["config"]["hidden"] == a
+                       and r["config"].get("input_scale", "01") == scale]
+                return "/".join("%.2f" % (100 * r["best_valid_error"]) for r in hit) or "-"
+            cells.append("%s / %s" % (cell("01"), cell("pm1")))
+        print("| %s | %s |" % (m, " | ".join(cells)))
+
+
 def main():
-    d = sys.argv[1] if len(sys.argv) > 1 else "docs/results/usps/protocol"
+    args = sys.argv[1:]
+    lr = None
+    if args[:1] == ["--compact"]:
+        lr, args = float(args[1]), args[2:]
+    d = args[0] if args else "docs/results/usps/protocol"
     done, pending = load(d)
+    if lr is not None:
+        compact(done, lr)
+        return
     models = sorted({r["config"]["model"] for _, r in done})
     for m in models:
         recs = [(n, r) for n, r in done if r["config"]["model"] == m]
