@@ -106,7 +106,8 @@ def run_jacnet(a, impl, env):
     rec = os.path.join(a.out, impl + ".json")
     if os.path.exists(rec):
         os.remove(rec)  # a stale record must not pass for this run's
-    cmd = [a.jacnet, "train", "--dataset", "usps", "--model", "nj"] + protocol_args(a.epochs) + [
+    # Plain SGD as PyTorch's side runs it (the tool's default has momentum).
+    cmd = [a.jacnet, "train", "--dataset", "usps", "--model", "nj", "--momentum", "0"] + protocol_args(a.epochs) + [
         "--threads", str(a.threads), "--precision", precision, "--json", rec]
     if a.data:
         cmd += ["--data-dir", a.data]

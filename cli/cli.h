@@ -59,6 +59,7 @@ typedef struct data_spec {
     const char *data_dir; /* --data-dir, else $JACNET_DATA, else ./data */
     const char *train, *valid, *test;
     double valid_fraction;
+    const char *input_scale; /* --input-scale: NULL or "01" as loaded, "pm1" [0, 1] -> [-1, 1] */
 } data_spec;
 
 typedef struct data_sets {
@@ -66,9 +67,12 @@ typedef struct data_sets {
     char name[64];
 } data_sets;
 
-/* Load what `spec` names; test is loaded only if want_test. Prints the
- * error and returns nonzero on failure (sets freed). */
+/* Load what `spec` names, features mapped by spec->input_scale; test is
+ * loaded only if want_test. Prints the error and returns nonzero on failure
+ * (sets freed). */
 int data_load(const data_spec *spec, int want_test, data_sets *out);
+/* Nonzero (message printed) unless `scale` is NULL, "01" or "pm1". */
+int data_check_scale(const char *command, const char *scale);
 void data_free(data_sets *sets);
 
 /* ---- training (train.c) ---- */
@@ -81,6 +85,7 @@ typedef struct train_config {
     size_t batch;
     uint64_t seed;
     const char *save, *checkpoint, *json, *command_line, *precision;
+    const char *activation, *output, *loss; /* --activation (hidden), --output, --loss (arch.c) */
     int no_test, quiet, recovery;
     int mpi;                 /* --mpi: data-parallel over the job's ranks (mpi.c) */
     const data_sets *loaded; /* data already loaded (sweep): used instead of loading `data` */
@@ -111,6 +116,14 @@ int check_data(const char *command, const train_config *c, data_sets *d);
 const char *plot_python(void);
 /* python -m jacnet.plot record -o png; 0, or EXIT_RUN (message printed). */
 int plot_record(const char *python, const char *record, const char *png);
+
+/* ---- architecture and loss (arch.c) ---- */
+/* Check c's --activation, --output, --loss and --input-scale by name and in
+ * combination; prints one line and returns EXIT_USAGE when refused, else 0
+ * with the library's values. */
+int arch_check(const char *command, const train_config *c, jn_act *hidden, jn_act *output, jn_loss *loss);
+/* The objective of `model` (jn_objective_create_model's preset) with `loss`. */
+jn_status arch_objective(jn_objective **out, jn_model model, jn_loss loss, double lambda, double std);
 
 /* ---- JSON records (json.c) ---- */
 typedef struct json_out {

@@ -2,7 +2,11 @@
  * report's (MNIST, binarized MNIST, USPS with their splits) from a data
  * directory, or any data set given as files. A file spec is an IDX pair
  * "IMAGES,LABELS" (raw or .gz), a CSV file (*.csv, *.csv.gz: label first),
- * or otherwise a USPS file (label then 256 values per line). */
+ * or otherwise a USPS file (label then 256 values per line).
+ * --input-scale pm1 then maps the features from [0, 1] to [-1, 1]: the
+ * report's data sets load in [0, 1] (USPS's files hold [-1, 1], which its
+ * loader maps to [0, 1]), and the scale is a setting to select like any
+ * other, so it is applied here rather than by a separate copy of the data. */
 #include "cli.h"
 
 #include <stdlib.h>
@@ -73,7 +77,7 @@ static int split_valid(data_sets *s, double fraction)
     return 0;
 }
 
-int data_load(const data_spec *spec, int want_test, data_sets *s)
+static int load_sets(const data_spec *spec, int want_test, data_sets *s)
 {
     memset(s, 0, sizeof *s);
     jn_status st;
@@ -108,4 +112,53 @@ int data_load(const data_spec *spec, int want_test, data_sets *s)
     }
     if (want_test && spec->test && (st = load_file(spec->test, &s->test)) != JN_OK) return fail(s, "--test", spec->test, st);
     return 0;
+}
+
+int data_check_scale(const char *command, const char *scale)
+{
+    if (!scale || !strcmp(scale, "01") || !strcmp(scale, "pm1")) return 0;
+    return usage_error(command, "--input-scale '%s': 01 (features as loaded, in [0, 1]) or pm1 ([0, 1] mapped to [-1, 1])",
+                       scale);
+}
+
+/* *ds with every feature x replaced by 2x - 1. Refuses a feature outside
+ * [0, 1] (a CSV file keeps its values as written): the map is defined as
+ * [0, 1] -> [-1, 1], and applying it elsewhere would hide a mistake. */
+static int to_pm1(jn_dataset **ds, const char *what, data_sets *s)
+{
+    if (!*ds) return 0;
+    size_t n = jn_dataset_count(*ds), dim = jn_dataset_dim(*ds);
+    const float *x = jn_dataset_features(*ds);
+    for (size_t i = 0; i < n * dim; i++)
+        if (!(x[i] >= 0.0f && x[i] <= 1.0f)) {
+            fprintf(stderr, "jacnet: --input-scale pm1 maps [0, 1] to [-1, 1], but the %s data hold %g (example %zu)\n",
+                    what, (double)x[i], i / dim + 1);
+            data_free(s);
+            return EXIT_USAGE;
+        }
+    float *y = malloc(n * dim * sizeof *y);
+    if (!y) return fail(s, "--input-scale", "the rescaled data", JN_ERR_NOMEM);
+    /* In double: 2x - 1 is exact there, so the only rounding is the final one. */
+    for (size_t i = 0; i < n * dim; i++) y[i] = (float)(2.0 * (double)x[i] - 1.0);
+    jn_dataset *scaled = NULL;
+    jn_status st = jn_dataset_create(&scaled, y, jn_dataset_labels(*ds), n, dim, jn_dataset_classes(*ds), 0);
+    free(y);
+    if (st != JN_OK) return fail(s, "--input-scale", "the rescaled data", st);
+    jn_dataset_free(*ds);
+    *ds = scaled;
+    return 0;
+}
+
+int data_load(const data_spec *spec, int want_test, data_sets *s)
+{
+    memset(s, 0, sizeof *s);
+    /* The commands check the name with their options; this guards the rest. */
+    if (spec->input_scale && strcmp(spec->input_scale, "01") && strcmp(spec->input_scale, "pm1")) {
+        fprintf(stderr, "jacnet: unknown --input-scale '%s' (01 or pm1)\n", spec->input_scale);
+        return EXIT_USAGE;
+    }
+    int rc = load_sets(spec, want_test, s);
+    if (rc || !spec->input_scale || strcmp(spec->input_scale, "pm1")) return rc;
+    if ((rc = to_pm1(&s->train, "training", s)) != 0 || (rc = to_pm1(&s->valid, "validation", s)) != 0) return rc;
+    return to_pm1(&s->test, "test", s);
 }

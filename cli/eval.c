@@ -56,6 +56,7 @@ int cmd_eval(int argc, char **argv)
         {"dataset", OPT_STRING, &data.dataset, "NAME", "mnist, mnist-binary or usps", 0, 0},
         {"data-dir", OPT_STRING, &data.data_dir, "DIR", "where --dataset lives (else $JACNET_DATA, else ./data)", 0, 0},
         {"test", OPT_STRING, &data.test, "FILE", "evaluate this file instead: IMAGES,LABELS, *.csv[.gz] or USPS", 0, 0},
+        {"input-scale", OPT_STRING, &data.input_scale, "S", "01 or pm1: the scale the model was trained at (train --input-scale)", 0, 0},
         {"split", OPT_STRING, &split, "NAME", "with --dataset: test, valid or train", 0, 0},
         {"noise-std", OPT_STRING, &noise_list, "S[,S..]", "Gaussian noise stds added to the inputs", 0, 0},
         {"attack", OPT_STRING, &attack, "KIND", "fgsm or pgd: error under an L-infinity attack on the squared error", 0, 0},
@@ -84,6 +85,7 @@ int cmd_eval(int argc, char **argv)
     if (data.test) which = 0;
     attack_spec atk;
     if ((rc = attack_parse(attack, eps_list, steps, step_size, seed, &atk)) != 0) return rc;
+    if (data_check_scale("eval", data.input_scale)) return EXIT_USAGE;
     threads = cli_threads(threads);
     if (threads && jn_set_threads((int)threads) != JN_OK) {
         fprintf(stderr, "jacnet eval: %s\n", cli_plain_error(jn_last_error()));
@@ -172,6 +174,7 @@ int cmd_eval(int argc, char **argv)
         json_str(&j, "model", pos[0]);
         json_str(&j, "dataset", data.dataset ? data.dataset : data.test); /* the file evaluated */
         json_str(&j, "split", data.dataset ? split : "file");
+        json_str(&j, "input_scale", data.input_scale ? data.input_scale : "01");
         json_int(&j, "examples", (long long)n);
         json_int(&j, "seed", (long long)seed);
         if (want_curvature) {

@@ -52,15 +52,17 @@ static int make_dirs(const char *path)
     return mkdir(buf, 0755) && errno != EEXIST ? -1 : 0;
 }
 
-enum { AX_MODEL, AX_HIDDEN, AX_LR, AX_DECAY, AX_MOMENTUM, AX_LAMBDA, AX_NOISE, AX_SEED, N_AXES };
-static const char *const axis_names[N_AXES] = {"model", "hidden", "lr", "lr-decay", "momentum", "lambda", "noise-std",
-                                               "seed"};
+/* The axes before AX_LR take names, the others numbers. */
+enum { AX_MODEL, AX_HIDDEN, AX_SCALE, AX_LR, AX_DECAY, AX_MOMENTUM, AX_LAMBDA, AX_NOISE, AX_SEED, N_AXES };
+static const char *const axis_names[N_AXES] = {"model", "hidden", "input-scale", "lr", "lr-decay", "momentum", "lambda",
+                                               "noise-std", "seed"};
 
 typedef struct point_result {
     char name[256];
     const char *model;
     double valid, seconds;
     int done;
+    int scale;         /* index of its --input-scale: the data it trains on */
     size_t grid_index; /* p of "[p+1/total]" */
 } point_result;
 
@@ -79,7 +81,7 @@ static int model_uses(const char *model, int axis)
 typedef struct sweep_state {
     const grid_axis *ax;
     const train_config *base; /* the single-valued options */
-    const data_sets *data;    /* loaded once for every point */
+    const data_sets *data;    /* loaded once for every point: one per --input-scale value */
     const char *results, *models_dir;
     const char *checkpoints_dir; /* NULL: points restart from epoch 1 */
     point_result *res;        /* the points to train, in grid order */
@@ -100,6 +102,7 @@ static int point_config(const sweep_state *s, size_t p, train_config *c, point_r
     *c = *s->base;
     c->model = model;
     c->hidden_spec = ax[AX_HIDDEN].items[idx[AX_HIDDEN]];
+    c->data.input_scale = ax[AX_SCALE].items[idx[AX_SCALE]];
     parse_double(ax[AX_LR].items[idx[AX_LR]], &c->lr);
     parse_double(ax[AX_DECAY].items[idx[AX_DECAY]], &c->lr_decay);
     parse_double(ax[AX_MOMENTUM].items[idx[AX_MOMENTUM]], &c->momentum);
@@ -110,12 +113,19 @@ static int point_config(const sweep_state *s, size_t p, train_config *c, point_r
     c->seed = (uint64_t)seed;
     if (!model_uses(model, AX_LAMBDA)) c->lambda = NAN;
     r->model = model;
+    r->scale = idx[AX_SCALE];
     r->grid_index = p;
     int len = snprintf(r->name, sizeof r->name, "%s_h%s_lr%s", model, c->hidden_spec, ax[AX_LR].items[idx[AX_LR]]);
     if (c->lr_decay > 0) len += snprintf(r->name + len, sizeof r->name - (size_t)len, "_d%s", ax[AX_DECAY].items[idx[AX_DECAY]]);
     if (c->momentum > 0) len += snprintf(r->name + len, sizeof r->name - (size_t)len, "_m%s", ax[AX_MOMENTUM].items[idx[AX_MOMENTUM]]);
     if (model_uses(model, AX_LAMBDA)) len += snprintf(r->name + len, sizeof r->name - (size_t)len, "_l%s", ax[AX_LAMBDA].items[idx[AX_LAMBDA]]);
     if (model_uses(model, AX_NOISE)) len += snprintf(r->name + len, sizeof r->name - (size_t)len, "_s%s", ax[AX_NOISE].items[idx[AX_NOISE]]);
+    /* Settings other than the report's name the run (names of earlier
+     * sweeps stay as they were), so sweeps that differ only there can share
+     * a results folder without one taking the other's records as its own. */
+    const char *tags[] = {c->activation, "tanh", c->output, "sigmoid", c->loss, "mse", c->data.input_scale, "01"};
+    for (size_t t = 0; t < sizeof tags / sizeof tags[0]; t += 2)
+        if (strcmp(tags[t], tags[t + 1])) len += snprintf(r->name + len, sizeof r->name - (size_t)len, "_%s", tags[t]);
     snprintf(r->name + len, sizeof r->name - (size_t)len, "_seed%llu", (unsigned long long)c->seed);
     return 1;
 }
@@ -165,7 +175,7 @@ static int train_point(const sweep_state *s, size_t i, char **text)
     c.save = model_path;
     c.no_test = 1;
     c.command_line = cmd;
-    c.loaded = s->data;
+    c.loaded = &s->data[r->scale];
     return train_run(&c, &r->valid, NULL);
 }
 
@@ -237,13 +247,14 @@ int cmd_sweep(int argc, char **argv)
     snprintf(momentum, sizeof momentum, "%g", base.momentum);
     snprintf(noise, sizeof noise, "%g", base.noise_std);
     snprintf(seed, sizeof seed, "%llu", (unsigned long long)base.seed);
-    grid_axis ax[N_AXES] = {{.text = base.model}, {.text = base.hidden_spec}, {.text = lr},   {.text = "0"},
-                            {.text = momentum},   {.text = "0.1"},            {.text = noise}, {.text = seed}};
+    grid_axis ax[N_AXES] = {{.text = base.model}, {.text = base.hidden_spec}, {.text = "01"},    {.text = lr},
+                            {.text = "0"},        {.text = momentum},         {.text = "0.1"},   {.text = noise},
+                            {.text = seed}};
     char model_help[160];
     snprintf(model_help, sizeof model_help, "models: %s", cli_model_names(0));
     const char *results = NULL;
     int mpi = 0, checkpoints = 0;
-    data_sets data = {0};
+    data_sets data[MAX_VALUES] = {{0}};
     point_result *res = NULL;
     unsigned char *done = NULL;
     const opt_spec specs[] = {
@@ -261,6 +272,10 @@ int cmd_sweep(int argc, char **argv)
         {"lambda", OPT_STRING, &ax[AX_LAMBDA].text, "L[,..]", "penalty weights (models that have one)", 0, 0},
         {"noise-std", OPT_STRING, &ax[AX_NOISE].text, "S[,..]", "noise stds (models that have noise)", 0, 0},
         {"seed", OPT_STRING, &ax[AX_SEED].text, "S[,..]", "seeds", 0, 0},
+        {"input-scale", OPT_STRING, &ax[AX_SCALE].text, "S[,..]", "input scales: 01 (as loaded, [0, 1]) and/or pm1 ([-1, 1])", 0, 0},
+        {"activation", OPT_STRING, &base.activation, "A", "hidden units of every run: tanh, relu or sigmoid", 0, 0},
+        {"output", OPT_STRING, &base.output, "A", "output units: sigmoid, softmax or linear", 0, 0},
+        {"loss", OPT_STRING, &base.loss, "L", "mse or ce (needs --output softmax)", 0, 0},
         {"epochs", OPT_UINT, &base.epochs, "N", "most epochs per run", 1, 1000000},
         {"patience", OPT_UINT, &base.patience, "N", "early-stopping patience", 0, 1000000},
         {"batch", OPT_SIZE, &base.batch, "B", "minibatch size", 1, 1 << 20},
@@ -280,6 +295,18 @@ int cmd_sweep(int argc, char **argv)
     if (!results) return usage_error("sweep", "--results DIR is required");
     for (int a = 0; a < N_AXES; a++) {
         if ((rc = split_axis(&ax[a], axis_names[a], a >= AX_LR)) != 0) goto out;
+    }
+    /* Every name checked before any data is read or any point runs. */
+    jn_act act_h, act_o;
+    jn_loss loss;
+    if ((rc = arch_check("sweep", &base, &act_h, &act_o, &loss)) != 0) goto out;
+    for (int i = 0; i < ax[AX_SCALE].count; i++) {
+        if ((rc = data_check_scale("sweep", ax[AX_SCALE].items[i])) != 0) goto out;
+        for (int k = 0; k < i; k++)
+            if (!strcmp(ax[AX_SCALE].items[i], ax[AX_SCALE].items[k])) {
+                rc = usage_error("sweep", "--input-scale: '%s' given twice", ax[AX_SCALE].items[i]);
+                goto out;
+            }
     }
     for (int i = 0; i < ax[AX_HIDDEN].count; i++) {
         size_t w[8], nw;
@@ -307,15 +334,21 @@ int cmd_sweep(int argc, char **argv)
         fprintf(stderr, "jacnet sweep: cannot create %s: %s\n", checkpoints_dir, strerror(errno));
         rc = EXIT_RUN;
     }
-    /* The data once for every point (the test set is never read); under
-     * --mpi every rank loads it, and a failure on any rank ends them all. */
-    if (!rc) rc = data_load(&base.data, 0, &data);
-    if (!rc) rc = check_data("sweep", &base, &data); /* a --valid file that does not fit, before any point */
-    if (mpi) rc = mpi_agree_load("sweep", rc, &data);
+    /* The data once for every point, once per input scale (the test set is
+     * never read); under --mpi every rank loads it, and a failure on any rank
+     * ends them all: every rank agrees once per scale, also after a failure,
+     * so that none waits for the others. */
+    for (int i = 0; i < ax[AX_SCALE].count; i++) {
+        data_spec spec = base.data;
+        spec.input_scale = ax[AX_SCALE].items[i];
+        if (!rc) rc = data_load(&spec, 0, &data[i]);
+        if (!rc) rc = check_data("sweep", &base, &data[i]); /* a --valid file that does not fit, before any point */
+        if (mpi) rc = mpi_agree_load("sweep", rc, &data[i]);
+    }
     if (rc) goto out;
     cli_install_signal_handlers();
 
-    sweep_state s = {.ax = ax, .base = &base, .data = &data, .results = results, .models_dir = models_dir,
+    sweep_state s = {.ax = ax, .base = &base, .data = data, .results = results, .models_dir = models_dir,
                      .checkpoints_dir = checkpoints ? checkpoints_dir : NULL,
                      .res = res, .total = total};
     train_config scratch;
@@ -378,7 +411,7 @@ int cmd_sweep(int argc, char **argv)
 out:
     free(res);
     free(done);
-    data_free(&data);
+    for (int i = 0; i < MAX_VALUES; i++) data_free(&data[i]);
     for (int a = 0; a < N_AXES; a++) free(ax[a].buf);
     return rc;
 }

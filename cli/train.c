@@ -50,6 +50,10 @@ void train_config_defaults(train_config *c)
     c->seed = (uint64_t)jn_default_value(JN_DEFAULT_SEED);
     c->checkpoint_every = 1;
     c->precision = "fp32";
+    c->activation = "tanh"; /* the report's network */
+    c->output = "sigmoid";
+    c->loss = "mse";
+    c->data.input_scale = "01";
 }
 
 static double now_seconds(void)
@@ -187,6 +191,10 @@ static void write_config(json_out *j, const train_config *c)
     json_num(j, "valid_fraction", c->data.valid_fraction);
     json_str(j, "model", c->model);
     json_str(j, "hidden", c->hidden_spec);
+    json_str(j, "activation", c->activation);
+    json_str(j, "output", c->output);
+    json_str(j, "loss", c->loss);
+    json_str(j, "input_scale", c->data.input_scale);
     json_num(j, "lr", c->lr);
     json_num(j, "lr_decay", c->lr_decay);
     json_num(j, "momentum", c->momentum);
@@ -374,6 +382,10 @@ int train_run(const train_config *c, double *valid_error, double *test_error)
         return usage_error("train", "--model %s needs --lambda (its penalty weight)", c->model);
     if (strcmp(c->precision, "fp32") && strcmp(c->precision, "bf16") && strcmp(c->precision, "auto"))
         return usage_error("train", "--precision '%s': fp32, bf16 or auto", c->precision);
+    jn_act hidden_act, output_act;
+    jn_loss loss;
+    int arch_rc = arch_check("train", c, &hidden_act, &output_act, &loss);
+    if (arch_rc) return arch_rc;
     size_t sizes[10], n_hidden;
     if (parse_hidden(c->hidden_spec, sizes + 1, &n_hidden))
         return usage_error("train", "--hidden '%s': widths like 1000 or 1000,500 (1 to 8 layers)", c->hidden_spec);
@@ -402,9 +414,9 @@ int train_run(const train_config *c, double *valid_error, double *test_error)
     sizes[0] = jn_dataset_dim(data.train);
     sizes[n_hidden + 1] = jn_dataset_classes(data.train);
     size_t n_sizes = n_hidden + 2;
-    TRY(jn_net_create(&net, sizes, n_sizes, JN_ACT_TANH, JN_ACT_SIGMOID));
+    TRY(jn_net_create(&net, sizes, n_sizes, hidden_act, output_act));
     TRY(jn_net_init(net, c->seed));
-    TRY(jn_objective_create_model(&obj, model, uses_lambda ? c->lambda : 0.0, c->noise_std));
+    TRY(arch_objective(&obj, model, loss, uses_lambda ? c->lambda : 0.0, c->noise_std));
     if (c->projections && uses_lambda && model != JN_MODEL_MLP_L2)
         TRY(jn_objective_set_jacobian(obj, c->lambda, c->projections));
     if (!strcmp(c->precision, "bf16")) TRY(jn_objective_set_precision(obj, JN_PRECISION_BF16));
@@ -549,7 +561,11 @@ int cmd_train(int argc, char **argv)
         {"test", OPT_STRING, &c.data.test, "FILE", "test data, same forms as --train", 0, 0},
         {"valid-fraction", OPT_DOUBLE, &c.data.valid_fraction, "F", "without --valid: the last F of --train validates", 0, 0.99},
         {"model", OPT_STRING, &c.model, "NAME", model_help, 0, 0},
-        {"hidden", OPT_STRING, &c.hidden_spec, "H[,H2..]", "hidden layer widths (tanh)", 0, 0},
+        {"hidden", OPT_STRING, &c.hidden_spec, "H[,H2..]", "hidden layer widths", 0, 0},
+        {"activation", OPT_STRING, &c.activation, "A", "hidden units: tanh, relu or sigmoid", 0, 0},
+        {"output", OPT_STRING, &c.output, "A", "output units: sigmoid, softmax or linear", 0, 0},
+        {"loss", OPT_STRING, &c.loss, "L", "mse (squared error) or ce (cross-entropy; needs --output softmax)", 0, 0},
+        {"input-scale", OPT_STRING, &c.data.input_scale, "S", "01: features as loaded, in [0, 1]; pm1: mapped to [-1, 1] (USPS's own scale)", 0, 0},
         {"lr", OPT_DOUBLE, &c.lr, "LR", "SGD learning rate", 1e-12, 1e6},
         {"lr-decay", OPT_DOUBLE, &c.lr_decay, "G", "learning rate lr / (1 + G * epochs done)", 0, 1e6},
         {"momentum", OPT_DOUBLE, &c.momentum, "M", "SGD momentum", 0, 0.999999},

@@ -10,5 +10,5 @@
 set -eu
 J=${JACNET:-build/bin/jacnet}
 ds=$1; shift
-exec $J sweep --dataset "$ds" --results "docs/results/$ds/sweep" --model nj --noise-std 0.1 --lr 0.1 \
+exec $J sweep --dataset "$ds" --results "docs/results/$ds/sweep" --model nj --noise-std 0.1 --lr 0.1 --momentum 0 \
     --batch 20 --epochs 300 --patience 15 --threads 1 --checkpoints "$@"

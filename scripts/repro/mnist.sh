@@ -24,7 +24,7 @@ for model in "$@"; do
     l2) extra="--lambda ${L2:-0.00001}" ;;
     jacobian|nj|nj-both) extra="--lambda ${LAMBDA:-0.3}" ;;
     esac
-    $J train --dataset "$ds" --model "$model" $extra --hidden 1000 --batch 20 --lr 0.1 --epochs 300 \
+    $J train --dataset "$ds" --model "$model" $extra --hidden 1000 --batch 20 --lr 0.1 --momentum 0 --epochs 300 \
         --patience 15 --noise-std 0.1 --seed "$seed" --threads 1 \
         --checkpoint "$out/$model-seed$seed.jnc" --save "$out/models/$model-seed$seed.jn" --json "$rec"
 done

@@ -13,7 +13,7 @@ mkdir -p "$out/models"
 for seed in ${@:-1 2 3}; do
     rec=$out/nj-seed$seed.json
     if [ -f "$rec" ] && grep -q '"complete": 1' "$rec"; then echo "$rec complete: skipped"; continue; fi
-    JACNET_FORCE_BF16=${JACNET_FORCE_BF16:-1} $J train --dataset usps --model nj --hidden 1000 --lr 0.1 --batch 20 \
+    JACNET_FORCE_BF16=${JACNET_FORCE_BF16:-1} $J train --dataset usps --model nj --hidden 1000 --lr 0.1 --momentum 0 --batch 20 \
         --epochs 200 --patience 15 --seed "$seed" --threads 1 --lambda 0.3 --noise-std 0.1 --precision bf16 \
         --checkpoint "$out/nj-seed$seed.jnc" --save "$out/models/nj-seed$seed.jn" --json "$rec" --quiet
 done

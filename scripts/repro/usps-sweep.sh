@@ -7,7 +7,7 @@
 set -eu
 J=${JACNET:-build/bin/jacnet}
 R=${RESULTS:-docs/results/usps/sweep}
-common="--dataset usps --results $R --hidden 1000 --batch 20 --epochs 200 --patience 15 --threads 1 --quiet"
+common="--dataset usps --results $R --momentum 0 --hidden 1000 --batch 20 --epochs 200 --patience 15 --threads 1 --quiet"
 $J sweep $common --model mlp --lr 0.1,0.03 "$@"
 $J sweep $common --model l2 --lambda 0.00001,0.0001,0.001 "$@"
 $J sweep $common --model noise --noise-std 0.1,0.2,0.3,0.5 "$@"
