@@ -709,6 +709,20 @@ JN_API jn_status jn_trainer_set_checkpoint(jn_trainer *tr, const char *path, uns
  * 0 < lr_scale <= 1. */
 JN_API jn_status jn_trainer_set_recovery(jn_trainer *tr, double factor, double lr_scale,
                                          unsigned max_recoveries);
+/* The settings, as jn_trainer_create and the setters left them. The
+ * checkpoint's path is the trainer's (valid until the next
+ * jn_trainer_set_checkpoint or jn_trainer_free; NULL: none) and
+ * *every_epochs its interval; jn_trainer_recovery returns the factor (0:
+ * off) with the rate scale and the most recoveries; jn_trainer_shard_size
+ * returns the shard count (0: not sharded) with this process's rank. Output
+ * pointers may be NULL. A NULL trainer reads as 0 (NULL for the path). */
+JN_API unsigned jn_trainer_epochs(const jn_trainer *tr);
+JN_API size_t jn_trainer_batch_size(const jn_trainer *tr);
+JN_API unsigned jn_trainer_patience(const jn_trainer *tr);
+JN_API uint64_t jn_trainer_seed(const jn_trainer *tr);
+JN_API const char *jn_trainer_checkpoint(const jn_trainer *tr, unsigned *every_epochs);
+JN_API double jn_trainer_recovery(const jn_trainer *tr, double *lr_scale, unsigned *max_recoveries);
+JN_API unsigned jn_trainer_shard_size(const jn_trainer *tr, unsigned *rank);
 /* Train net on `train` (valid may be NULL) with obj and opt. The targets
  * are one-hot labels, or the float targets of a dataset made by
  * jn_dataset_create_targets; validation then scores the mean loss instead

@@ -247,6 +247,13 @@ PROTOTYPES = {
     "jn_trainer_set_batch_callback": (_st, [_vp, BATCH_CALLBACK, _vp]),
     "jn_trainer_set_checkpoint": (_st, [_vp, _str, _uint]),
     "jn_trainer_set_recovery": (_st, [_vp, _dbl, _dbl, _uint]),
+    "jn_trainer_epochs": (_uint, [_vp]),
+    "jn_trainer_batch_size": (_sz, [_vp]),
+    "jn_trainer_patience": (_uint, [_vp]),
+    "jn_trainer_seed": (_u64, [_vp]),
+    "jn_trainer_checkpoint": (_str, [_vp, ctypes.POINTER(_uint)]),
+    "jn_trainer_recovery": (_dbl, [_vp, _pdbl, ctypes.POINTER(_uint)]),
+    "jn_trainer_shard_size": (_uint, [_vp, ctypes.POINTER(_uint)]),
     "jn_trainer_run": (_st, [_vp, _vp, _vp, _vp, _vp, _vp]),
 }
 
