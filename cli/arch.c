@@ -47,36 +47,3 @@ int arch_check(const char *command, const train_config *c, jn_act *hidden, jn_ac
     *loss = (jn_loss)l;
     return 0;
 }
-
-jn_status arch_objective(jn_objective **out, jn_model model, jn_loss loss, double lambda, double std)
-{
-    /* The report's loss: the library's preset itself, so MSE runs are the
-     * ones made before these options existed. */
-    if (loss == JN_LOSS_MSE) return jn_objective_create_model(out, model, lambda, std);
-    /* Another loss: the preset's settings (jn_objective_create_model) on an
-     * objective of that loss; the library has no setter for the loss. */
-    jn_objective *obj;
-    jn_status st = jn_objective_create(&obj, loss);
-    if (st != JN_OK) return st;
-    switch (model) {
-    case JN_MODEL_MLP: break;
-    case JN_MODEL_MLP_L2: st = jn_objective_set_l2(obj, lambda); break;
-    case JN_MODEL_MLP_NOISE: st = jn_objective_set_noise(obj, JN_NOISE_GAUSSIAN, std, 0.0); break;
-    case JN_MODEL_MLP_JACOB: st = jn_objective_set_jacobian(obj, lambda, 0); break;
-    case JN_MODEL_MLP_NJ:
-        st = jn_objective_set_jacobian(obj, lambda, 0);
-        if (st == JN_OK) st = jn_objective_set_noise(obj, JN_NOISE_GAUSSIAN, 0.0, std);
-        break;
-    case JN_MODEL_MLP_NJ_BOTH:
-        st = jn_objective_set_jacobian(obj, lambda, 0);
-        if (st == JN_OK) st = jn_objective_set_noise(obj, JN_NOISE_GAUSSIAN, std, std);
-        break;
-    default: st = JN_ERR_INVALID; break;
-    }
-    if (st != JN_OK) {
-        jn_objective_free(obj);
-        return st;
-    }
-    *out = obj;
-    return JN_OK;
-}

@@ -122,8 +122,6 @@ int plot_record(const char *python, const char *record, const char *png);
  * combination; prints one line and returns EXIT_USAGE when refused, else 0
  * with the library's values. */
 int arch_check(const char *command, const train_config *c, jn_act *hidden, jn_act *output, jn_loss *loss);
-/* The objective of `model` (jn_objective_create_model's preset) with `loss`. */
-jn_status arch_objective(jn_objective **out, jn_model model, jn_loss loss, double lambda, double std);
 
 /* ---- JSON records (json.c) ---- */
 typedef struct json_out {

@@ -416,7 +416,8 @@ int train_run(const train_config *c, double *valid_error, double *test_error)
     size_t n_sizes = n_hidden + 2;
     TRY(jn_net_create(&net, sizes, n_sizes, hidden_act, output_act));
     TRY(jn_net_init(net, c->seed));
-    TRY(arch_objective(&obj, model, loss, uses_lambda ? c->lambda : 0.0, c->noise_std));
+    TRY(jn_objective_create_model(&obj, model, uses_lambda ? c->lambda : 0.0, c->noise_std));
+    TRY(jn_objective_set_loss(obj, loss)); /* the preset is MSE; --loss may say otherwise */
     if (c->projections && uses_lambda && model != JN_MODEL_MLP_L2)
         TRY(jn_objective_set_jacobian(obj, c->lambda, c->projections));
     if (!strcmp(c->precision, "bf16")) TRY(jn_objective_set_precision(obj, JN_PRECISION_BF16));

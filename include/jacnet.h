@@ -252,6 +252,9 @@ typedef struct jn_objective jn_objective;
 /* MSE: sum over outputs of (F_k - y_k)^2 (no 1/2). CE: -sum_k y_k log F_k;
  * requires softmax outputs. Starts with no penalty and no noise. */
 JN_API jn_status jn_objective_create(jn_objective **out, jn_loss loss);
+/* Change the loss (JN_ERR_INVALID for an unknown one), e.g. of a preset
+ * (jn_objective_create_model makes MSE): the penalty and noise stay. */
+JN_API jn_status jn_objective_set_loss(jn_objective *obj, jn_loss loss);
 JN_API void jn_objective_free(jn_objective *obj);
 JN_API jn_status jn_objective_clone(jn_objective **out, const jn_objective *obj);
 /* lambda * sum_l ||W_l||_F^2 (weights only, not biases). lambda >= 0. */

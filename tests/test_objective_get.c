@@ -192,6 +192,24 @@ START_TEST(presets_read_back)
 }
 END_TEST
 
+/* The loss of a preset changed: the loss reads back, the preset's penalty
+ * and noise stay; an unknown loss is refused and changes nothing. */
+START_TEST(set_loss_keeps_the_preset)
+{
+    jn_objective *obj;
+    ck_assert_int_eq(jn_objective_create_model(&obj, JN_MODEL_MLP_NJ, 0.3, 0.2), JN_OK);
+    ck_assert_int_eq(jn_objective_loss(obj), JN_LOSS_MSE);
+    ck_assert_int_eq(jn_objective_set_loss(obj, JN_LOSS_CE), JN_OK);
+    ck_assert_int_eq(jn_objective_loss(obj), JN_LOSS_CE);
+    ck_assert(jn_objective_jacobian(obj) == 0.3 && jn_objective_jacobian_std(obj) == 0.2);
+    ck_assert_int_eq(jn_objective_noise(obj), JN_NOISE_GAUSSIAN);
+    ck_assert_int_eq(jn_objective_set_loss(obj, (jn_loss)7), JN_ERR_INVALID);
+    ck_assert_int_eq(jn_objective_loss(obj), JN_LOSS_CE);
+    ck_assert_int_eq(jn_objective_set_loss(NULL, JN_LOSS_MSE), JN_ERR_INVALID);
+    jn_objective_free(obj);
+}
+END_TEST
+
 START_TEST(clone_copies_and_is_independent)
 {
     jn_objective *obj = configured(), *copy;
@@ -261,6 +279,7 @@ static Suite *objective_get_suite(void)
     tcase_add_test(tc, every_enum_value_reads_back);
     tcase_add_test(tc, refused_setter_changes_nothing);
     tcase_add_test(tc, presets_read_back);
+    tcase_add_test(tc, set_loss_keeps_the_preset);
     tcase_add_test(tc, clone_copies_and_is_independent);
     tcase_add_test(tc, null_reads_as_zero);
     tcase_add_test(tc, training_leaves_settings_alone);

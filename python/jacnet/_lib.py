@@ -193,6 +193,7 @@ PROTOTYPES = {
     "jn_objective_precision_used": (_int, [_vp]),
     "jn_objective_precision_ratio": (_dbl, [_vp]),
     "jn_objective_set_seed": (_st, [_vp, _u64]),
+    "jn_objective_set_loss": (_st, [_vp, _int]),
     "jn_objective_set_noise": (_st, [_vp, _int, _dbl, _dbl]),
     # the getters, one per setting: Objective keeps no copy of them
     "jn_objective_loss": (_int, [_vp]),

@@ -102,6 +102,15 @@ JN_API jn_status jn_objective_set_penalty_every(jn_objective *obj, unsigned ever
     return JN_OK;
 }
 
+JN_API jn_status jn_objective_set_loss(jn_objective *obj, jn_loss loss)
+{
+    if (!obj) return jn__fail(JN_ERR_INVALID, "jn_objective_set_loss: obj is NULL");
+    if (loss != JN_LOSS_MSE && loss != JN_LOSS_CE)
+        return jn__fail(JN_ERR_INVALID, "jn_objective_set_loss: unknown loss %d", (int)loss);
+    obj->loss = loss;
+    return JN_OK;
+}
+
 JN_API jn_status jn_objective_set_seed(jn_objective *obj, uint64_t seed)
 {
     if (!obj) return jn__fail(JN_ERR_INVALID, "jn_objective_set_seed: obj is NULL");
