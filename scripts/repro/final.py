@@ -160,22 +160,29 @@ def compare(args, seed, seconds):
     same = kernel.lower() == then_kernel.lower()
     print("\nBLAS kernel: %s; the committed records': %s (%s)" % (
         kernel, then_kernel, "expect the same errors exactly" if same else "expect errors within the seed spread"))
-    print("%-10s %10s %10s %8s %20s %6s" % ("model", "test % now", "committed", "diff", "committed seeds", "ok"))
+    print("%-10s %10s %10s %8s %20s %6s %9s %12s %12s" % (
+        "model", "test % now", "committed", "diff", "committed seeds", "ok", "epochs", "obj. rel.", "valid from"))
     worst, failed = 0.0, []
     for r in rows:
-        errs = []
-        for path in sorted(glob.glob(os.path.join(args.compare, "%s-seed*.json" % r))):
-            errs.append(json.load(open(path))["test_error"] * 100)
-        e_now = now[r]["test_error"] * 100
-        e_then = json.load(open(os.path.join(args.compare, "%s-seed%d.json" % (r, seed))))["test_error"] * 100
+        then = json.load(open(os.path.join(args.compare, "%s-seed%d.json" % (r, seed))))
+        errs = [json.load(open(p))["test_error"] * 100
+                for p in sorted(glob.glob(os.path.join(args.compare, "%s-seed*.json" % r)))]
+        e_now, e_then = now[r]["test_error"] * 100, then["test_error"] * 100
         sd = statistics.stdev(errs) if len(errs) > 1 else 0.0
         ok = e_now == e_then if same else min(errs) - sd <= e_now <= max(errs) + sd
         if not ok:
             failed.append(r)
         worst = max(worst, abs(e_now - e_then))
-        print("%-10s %10.2f %10.2f %+8.2f %20s %6s" % (r, e_now, e_then, e_now - e_then,
-                                                       "%.2f-%.2f (%d)" % (min(errs), max(errs), len(errs)),
-                                                       "yes" if ok else "NO"))
+        # How far the trajectories went apart: the largest relative difference
+        # of the epochs' training objectives, and the first epoch whose
+        # validation error differs ("-": none).
+        pairs = list(zip(now[r]["epochs"], then["epochs"]))
+        rel = max((abs(a["train_objective"] - b["train_objective"]) / abs(b["train_objective"]) for a, b in pairs),
+                  default=0.0)
+        apart = next((a["epoch"] for a, b in pairs if a["valid_error"] != b["valid_error"]), "-")
+        print("%-10s %10.2f %10.2f %+8.2f %20s %6s %9s %12.1e %12s" % (
+            r, e_now, e_then, e_now - e_then, "%.2f-%.2f (%d)" % (min(errs), max(errs), len(errs)),
+            "yes" if ok else "NO", "%d/%d" % (len(now[r]["epochs"]), len(then["epochs"])), rel, apart))
     print("largest difference %.2f points; %.0f s in all" % (worst, seconds))
     if failed:
         sys.exit("reproduce: %s outside %s" % (", ".join(failed), "the committed errors" if same else
