@@ -33,17 +33,15 @@ has avx512f avx512cd avx512bw avx512dq avx512vl && candidates+=(SkylakeX)
 has avx512f avx512cd avx512bw avx512dq avx512vl avx512_bf16 && candidates+=(Cooperlake)
 has amx_bf16 amx_tile && candidates+=(SapphireRapids)
 
-# The kernel a forced name gives, as the library reports it; an OpenBLAS that
-# does not know a name quietly keeps its own choice, which is not a test of
-# that kernel.
+# The kernel a forced name gives, as the library reports it (an empty name:
+# OpenBLAS's own choice); an OpenBLAS that does not know a name quietly keeps
+# its own choice, which is not a test of that kernel.
 kernel_of() {
   OPENBLAS_CORETYPE=$1 /usr/bin/python3 -c 'import ctypes, sys
 lib = ctypes.CDLL(sys.argv[1]); lib.jn_blas_kernel.restype = ctypes.c_char_p
 print(lib.jn_blas_kernel().decode())' "$lib"
 }
-default=$(env -u OPENBLAS_CORETYPE /usr/bin/python3 -c 'import ctypes, sys
-lib = ctypes.CDLL(sys.argv[1]); lib.jn_blas_kernel.restype = ctypes.c_char_p
-print(lib.jn_blas_kernel().decode())' "$lib")
+default=$(kernel_of "")
 echo "check-kernels: CPU $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)," \
      "OpenBLAS's own choice: $default${OPENBLAS_CORETYPE:+ (OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE in the environment)}"
 if [ "$default" = unknown ]; then

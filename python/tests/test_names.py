@@ -2,7 +2,7 @@
 binding's enum tables against the enums of jacnet.h as the compiler would
 number them, and the presets' names and the recipe's defaults of Python and
 of the `jacnet` tool against the library's own (jn_model_name,
-jn_default_value)."""
+jn_default_value; Python's train() defaults: test_newuser.py)."""
 import os
 import re
 import subprocess
@@ -76,12 +76,3 @@ def test_cli_names_and_defaults_are_the_librarys(command):
         m = re.search(r"--%s \S+ .*\(default ([^)]+)\)" % option, text)
         assert m, "%s --help: no default for --%s" % (command, option)
         assert float(m.group(1)) == d[key], "--%s default %s, the library's %g" % (option, m.group(1), d[key])
-
-
-def test_python_train_defaults_are_the_librarys():
-    import inspect
-    p = inspect.signature(jacnet.train).parameters
-    d = _lib.DEFAULTS
-    assert (p["lr"].default, p["momentum"].default, p["batch_size"].default, p["epochs"].default,
-            p["patience"].default, p["seed"].default) == (d["lr"], d["momentum"], d["batch_size"], d["epochs"],
-                                                          d["patience"], d["seed"])

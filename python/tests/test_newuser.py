@@ -72,7 +72,8 @@ def test_one_training_recipe():
     assert recipe == (int(d["batch_size"]), d["lr"], d["momentum"])
     params = inspect.signature(jacnet.train).parameters
     assert (params["batch_size"].default, params["lr"].default, params["momentum"].default) == recipe
-    assert (params["epochs"].default, params["patience"].default) == (int(d["epochs"]), int(d["patience"]))
+    assert (params["epochs"].default, params["patience"].default, params["seed"].default) == (
+        int(d["epochs"]), int(d["patience"]), int(d["seed"]))
     sgd = inspect.signature(jacnet.Optimizer.sgd).parameters
     assert (sgd["lr"].default, sgd["momentum"].default) == recipe[1:]
     demo = os.path.join(REPO, "examples", "train_mnist.c")

@@ -43,8 +43,7 @@ def committed(dataset, model):
     return json.load(open(os.path.join(final, model + "-seed1.json"))), errors
 
 
-def run_cell(args, dataset, model):
-    rec, _ = committed(dataset, model)
+def run_cell(args, rec, dataset, model):
     out = os.path.join(args.out, dataset)
     os.makedirs(os.path.join(out, "models"), exist_ok=True)
     argv = train_args(rec["config"], dataset, 1, out, model)
@@ -67,12 +66,13 @@ def main():
     p.add_argument("--jacnet", default=os.environ.get("JACNET", "build/bin/jacnet"))
     args = p.parse_args()
     cells = [(d, m) for d in DATASETS for m in MODELS]
+    records = {c: committed(*c) for c in cells}
     t0 = time.time()
     # Longest cells first (MNIST's regularized ones take an hour or more),
     # so the two slots end close together.
-    order = sorted(cells, key=lambda c: -(committed(*c)[0].get("total_seconds") or 0))
+    order = sorted(cells, key=lambda c: -(records[c][0].get("total_seconds") or 0))
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        for dataset, model, how in pool.map(lambda c: run_cell(args, *c), order):
+        for dataset, model, how in pool.map(lambda c: run_cell(args, records[c][0], *c), order):
             print("%-13s %-9s %s" % (dataset, model, how), flush=True)
     print("\n%-13s %-9s %9s %11s %15s %5s %10s" % ("dataset", "model", "test %", "committed", "committed seeds",
                                                   "ok", "precision"))
@@ -80,7 +80,7 @@ def main():
     for dataset, model in cells:
         rec_path = os.path.join(args.out, dataset, model + "-seed1.json")
         now = json.load(open(rec_path)) if os.path.exists(rec_path) else {}
-        _, errors = committed(dataset, model)
+        errors = records[(dataset, model)][1]
         if now.get("test_error") is None:
             failed.append("%s %s" % (dataset, model))
             print("%-13s %-9s %9s" % (dataset, model, "missing"))
