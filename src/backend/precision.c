@@ -83,19 +83,20 @@ static pthread_mutex_t calib_lock = PTHREAD_MUTEX_INITIALIZER;
 static calib *calibs;
 static unsigned long timings; /* shapes timed (not found), for tests */
 
+/* Room for a shape key: the fields, and up to 20 digits and a comma per
+ * width of the deepest network jn_net_create allows. */
+#define KEY_MAX (96 + 21 * (JN_MAX_LAYERS + 1))
+
 /* What decides the cost of the penalty both ways: the thread count, whether
  * the gradient is wanted, the form request, batch rows, rows per example
- * and the layer widths. Allocated; NULL when out of memory. */
-static char *shape_key(const jn_net *net, const jn_objective *obj, size_t n, size_t r, int grad)
+ * and the layer widths, written into key (KEY_MAX bytes). Made on every
+ * step of a measured run, so on the stack, not allocated. */
+static void shape_key(const jn_net *net, const jn_objective *obj, size_t n, size_t r, int grad, char *key)
 {
-    size_t len = 96 + 21 * (net->layers + 1);
-    char *key = jn__alloc(len, 1, "precision choice");
-    if (!key) return NULL;
-    int at = snprintf(key, len, "threads=%d grad=%d form=%d n=%zu r=%zu sizes=", jn__threads(), grad,
+    int at = snprintf(key, KEY_MAX, "threads=%d grad=%d form=%d n=%zu r=%zu sizes=", jn__threads(), grad,
                       (int)obj->form, n, r);
     for (size_t l = 0; l <= net->layers; l++)
-        at += snprintf(key + at, len - (size_t)at, "%s%zu", l ? "," : "", net->sizes[l]);
-    return key;
+        at += snprintf(key + at, KEY_MAX - (size_t)at, "%s%zu", l ? "," : "", net->sizes[l]);
 }
 
 static calib *find(const char *key)
@@ -210,25 +211,26 @@ jn_status jn__precision_choose(jn_net *net, const jn_objective *obj, const jn__s
     jn_status st = jn__work_reserve_bf16(net);
     if (st != JN_OK) return st;
     size_t n = net->work->pass[p].n, r = obj->projections ? obj->projections : net->sizes[net->layers];
-    char *key = shape_key(net, obj, n, r, grad != NULL);
-    if (!key) return JN_ERR_NOMEM;
+    char key[KEY_MAX];
+    shape_key(net, obj, n, r, grad != NULL, key);
     pthread_mutex_lock(&calib_lock);
     calib *c = find(key);
     double ratio = c ? c->ratio : 0.0;
-    const char *wisdom = getenv("JACNET_WISDOM");
-    if (!c && wisdom && *wisdom) ratio = wisdom_read(wisdom, key);
-    if (!c && ratio == 0.0) {
-        st = measure(net, obj, step, p, weight, grad, &ratio);
-        timings++;
-        if (st == JN_OK && wisdom && *wisdom) wisdom_write(wisdom, key, ratio);
+    if (!c) { /* a shape new to the process: the wisdom file, else a timing */
+        const char *wisdom = getenv("JACNET_WISDOM");
+        if (wisdom && *wisdom) ratio = wisdom_read(wisdom, key);
+        if (ratio == 0.0) {
+            st = measure(net, obj, step, p, weight, grad, &ratio);
+            timings++;
+            if (st == JN_OK && wisdom && *wisdom) wisdom_write(wisdom, key, ratio);
+        }
+        if (st == JN_OK && !add(key, ratio)) st = JN_ERR_NOMEM;
     }
-    if (st == JN_OK && !c && !add(key, ratio)) st = JN_ERR_NOMEM;
     if (st == JN_OK) {
         record(obj, n, ratio);
         *bf16 = ratio >= JN_BF16_MIN_RATIO;
     }
     pthread_mutex_unlock(&calib_lock);
-    free(key);
     return st;
 }
 
