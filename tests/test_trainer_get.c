@@ -60,6 +60,11 @@ START_TEST(setters_read_back)
     ck_assert_uint_eq(jn_trainer_epochs(tr), 37);
     ck_assert_int_eq(jn_trainer_set_batch_size(tr, 0), JN_ERR_INVALID);
     ck_assert_uint_eq(jn_trainer_batch_size(tr), 20);
+    /* Recovery off again: nothing of the earlier setting reads back. */
+    ck_assert_int_eq(jn_trainer_set_recovery(tr, 0.0, 0.5, 3), JN_OK);
+    ck_assert(jn_trainer_recovery(tr, &scale, &most) == 0.0);
+    ck_assert(scale == 0.0);
+    ck_assert_uint_eq(most, 0);
     /* Checkpoints off again. */
     ck_assert_int_eq(jn_trainer_set_checkpoint(tr, NULL, 0), JN_OK);
     ck_assert_ptr_null(jn_trainer_checkpoint(tr, &every));

@@ -59,6 +59,15 @@ def test_models_are_the_librarys():
     assert set(jacnet.Objective.MODELS_WITH_LAMBDA) == {m for m, u in _lib.MODEL_USES.items() if u & 1}
 
 
+def test_defaults_follow_the_header_enum():
+    # _lib.DEFAULTS reads jn_default_value by position: its keys must be
+    # jn_default's enumerators, in order (batch_size is Python's name for BATCH).
+    header = sorted(header_enum("jn_default").items(), key=lambda kv: kv[1])
+    names = [k[len("JN_DEFAULT_"):].lower() for k, _ in header]
+    assert [("batch" if k == "batch_size" else k) for k in _lib.DEFAULTS] == names
+    assert [v for _, v in header] == list(range(len(names)))
+
+
 def cli_help(command):
     if not os.path.exists(CLI):
         pytest.skip("jacnet not built (make)")

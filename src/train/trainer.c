@@ -143,8 +143,9 @@ JN_API jn_status jn_trainer_set_checkpoint(jn_trainer *tr, const char *path, uns
 JN_API jn_status jn_trainer_set_recovery(jn_trainer *tr, double factor, double lr_scale, unsigned max_recoveries)
 {
     if (!tr) return jn__fail(JN_ERR_INVALID, "jn_trainer_set_recovery: tr is NULL");
-    if (factor == 0.0) {
-        tr->recovery_factor = 0.0;
+    if (factor == 0.0) { /* off: nothing of an earlier setting stays to be read back */
+        tr->recovery_factor = tr->recovery_lr_scale = 0.0;
+        tr->recovery_max = 0;
         return JN_OK;
     }
     if (!(isfinite(factor) && factor > 1.0))
