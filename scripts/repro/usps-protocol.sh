@@ -20,6 +20,19 @@
 # (l2) is not rescaled: it acts on every layer, only the first sees the
 # inputs. N+J first, the row with the target; one-layer nets first.
 #
+# Stage 3, fine: around each regularized model's selection after stage 2
+# (its architecture and scale), the penalty weight and noise std one step
+# either side (x0.5, x2; weight decay x0.1, x10): protocol_stages.py fine.
+# The MLP has nothing left to refine (lr 0.1, the report's largest, won).
+#
+# Stage 4: the selected point of each model (final.py: lowest validation
+# error, ties to fewer parameters) with seeds 1, 2, 3, the test set read
+# once per model and seed: DIR/final/.
+#
+# Stage 5: the variant retrained on all 7291 training digits for the
+# selected run's best epoch, no early stopping (protocol_stages.py all7291):
+# DIR/all7291/, a row of its own, never a selection criterion.
+#
 # Resumable at any moment: `jacnet sweep --checkpoints` skips finished
 # points and resumes a stopped one from its last epoch. Each invocation
 # appends the machine (CPU, OpenBLAS kernel) to DIR/machine.txt. Run it
@@ -44,3 +57,12 @@ for a in 400,700,1000 400x400,700x700,1000x1000; do
     $J sweep $common --model noise --hidden $a --lr 0.1 --noise-std 0.6 --input-scale pm1 "$@"
     $J sweep $common --model l2 --hidden $a --lr 0.1 --lambda 0.00001 --input-scale 01,pm1 "$@"
 done
+# Stage 3
+py=${PYTHON:-python3}
+for m in nj jacobian noise l2; do
+    $J sweep $common $($py "$(dirname "$0")/protocol_stages.py" fine $m "$R") "$@"
+done
+# Stage 4
+$py "$(dirname "$0")/final.py" --dataset usps --sweep "$R" --out "$R/final" --seeds 1,2,3 --jacnet "$J"
+# Stage 5
+$py "$(dirname "$0")/protocol_stages.py" all7291 --jacnet "$J" "$R" "$R/all7291"
