@@ -16,12 +16,17 @@ COLUMNS = ["dataset", "model", "test_error_percent", "test_error_std", "valid_er
            "lr", "lambda", "noise_std", "epochs", "seconds", "command"]
 
 
+def records(final_dir, model):
+    """The complete, tested records of one cell, by seed."""
+    recs = [json.load(open(p)) for p in sorted(glob.glob(os.path.join(final_dir, model + "-seed*.json")))]
+    return [r for r in recs if r.get("complete") and r.get("test_error") is not None]
+
+
 def main():
     rows, missing = [], []
     for ds in DATASETS:
         for m in MODELS:
-            recs = [json.load(open(p)) for p in sorted(glob.glob(os.path.join(ROOT, ds, "final", m + "-seed*.json")))]
-            recs = [r for r in recs if r.get("complete") and r.get("test_error") is not None]
+            recs = records(os.path.join(ROOT, ds, "final"), m)
             if not recs:
                 missing.append("%s/%s" % (ds, m))
                 continue
