@@ -24,12 +24,15 @@
  * of the two bfloat16 neighbours in double, ties to the even one, on every
  * kind of float: exact ties, zeros, subnormals, the largest finite values
  * (which round to infinity), infinities, NaNs, and 10^6 random bit
- * patterns. It needs no oneDNN. */
+ * patterns. It needs no oneDNN. So do the products' tables' float32 side
+ * and conversions (products_tables); their bfloat16 product is checked
+ * where it runs. */
 #define _GNU_SOURCE 1
 #include "testutil.h"
 
 #include "backend/backend.h"
 #include "backend/precision.h"
+#include "net/net.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -714,6 +717,62 @@ START_TEST(bf16_rounding)
 }
 END_TEST
 
+/* The products' tables (src/backend/products.c). float32's product is
+ * jn__sgemm's, bit for bit, for any transposition and alpha, reads no copy
+ * and never reads C; its convert touches nothing. bfloat16's convert writes
+ * jn__bf16 of every value, and its product (where it runs) agrees bit for
+ * bit with float32's on small integers, which bfloat16 holds exactly and
+ * float32 sums in any order without rounding (alpha 0.5 is exact too). */
+START_TEST(products_tables)
+{
+    ck_assert_ptr_eq(jn__products_for(0), &jn__products_fp32);
+    ck_assert_ptr_eq(jn__products_for(1), &jn__products_bf16);
+    ck_assert_str_eq(jn__products_fp32.name, "float32");
+    ck_assert_str_eq(jn__products_bf16.name, "bfloat16");
+    ck_assert(!jn__products_fp32.reads_bf16 && jn__products_bf16.reads_bf16);
+    ck_assert(jn__products_fp32.speedup == 1.0);
+    enum { M = 37, N = 29, K = 23 };
+    static float A[M * K], B[K * N], C[M * N], want[M * N];
+    static uint16_t A16[M * K], B16[K * N];
+    jn_work w;
+    memset(&w, 0, sizeof w);
+    fill_uniform(A, M * K, 1, -1.0f, 1.0f);
+    fill_uniform(B, K * N, 2, -1.0f, 1.0f);
+    for (int ta = 0; ta < 2; ta++)
+        for (int tb = 0; tb < 2; tb++) {
+            size_t lda = ta ? M : K, ldb = tb ? K : N;
+            jn__operand a = {A, NULL, lda}, b = {B, NULL, ldb};
+            jn__sgemm(ta, tb, M, N, K, 0.75f, A, lda, B, ldb, 0.0f, want, N);
+            for (size_t i = 0; i < M * N; i++) C[i] = NAN; /* beta 0: never read */
+            ck_assert_int_eq(jn__products_fp32.product(&w, ta, tb, M, N, K, 0.75f, a, b, C, N), JN_OK);
+            ck_assert_mem_eq(C, want, sizeof C);
+        }
+    memset(A16, 0xab, sizeof A16);
+    jn__operand a = {A, A16, K};
+    jn__products_fp32.convert(a, M);
+    for (size_t i = 0; i < M * K; i++) ck_assert_uint_eq(A16[i], 0xabab);
+    jn__products_bf16.convert(a, M);
+    for (size_t i = 0; i < M * K; i++) ck_assert_uint_eq(A16[i], jn__bf16(A[i]));
+    int runs = bf16_runs();
+    force(-1);
+    if (!runs) return;
+    for (size_t i = 0; i < M * K; i++) A[i] = (float)((int)(i % 7) - 3);
+    for (size_t i = 0; i < K * N; i++) B[i] = (float)((int)(i % 5) - 2);
+    for (int ta = 0; ta < 2; ta++)
+        for (int tb = 0; tb < 2; tb++) {
+            size_t lda = ta ? M : K, ldb = tb ? K : N;
+            jn__operand a2 = {A, A16, lda}, b2 = {B, B16, ldb};
+            jn__products_bf16.convert(a2, ta ? K : M);
+            jn__products_bf16.convert(b2, tb ? N : K);
+            jn__sgemm(ta, tb, M, N, K, 0.5f, A, lda, B, ldb, 0.0f, want, N);
+            for (size_t i = 0; i < M * N; i++) C[i] = NAN;
+            ck_assert_int_eq(jn__products_bf16.product(&w, ta, tb, M, N, K, 0.5f, a2, b2, C, N), JN_OK);
+            ck_assert_mem_eq(C, want, sizeof C);
+        }
+    jn__dnnl_free(w.dnnl);
+}
+END_TEST
+
 static Suite *precision_suite(void)
 {
     Suite *s = suite_create("precision");
@@ -721,6 +780,7 @@ static Suite *precision_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, api);
     tcase_add_test(tc, bf16_rounding);
+    tcase_add_test(tc, products_tables);
     tcase_add_test(tc, fallback_is_fp32);
     tcase_add_loop_test(tc, measured_choice_both_branches, 0, 4);
     tcase_add_test(tc, measured_once_per_shape);

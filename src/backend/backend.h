@@ -1,5 +1,6 @@
 /* backend/backend.h - the library's threads and its products: float32 on the
- * CBLAS (gemm.c), bfloat16 through oneDNN (dnnl.c), and the conversions. */
+ * CBLAS (gemm.c), bfloat16 through oneDNN (dnnl.c), and the penalty's
+ * products behind one table of functions per arithmetic (products.c). */
 #ifndef JN_BACKEND_H
 #define JN_BACKEND_H
 
@@ -51,7 +52,7 @@ typedef double (*jn__sum_fn)(void *ctx, size_t begin, size_t end);
 double jn__parallel_sum(size_t count, size_t chunk, size_t cost, jn__sum_fn fn, void *ctx);
 
 
-/* ---- bfloat16 (precision.c, dnnl.c: the only file that sees oneDNN) ---- */
+/* ---- bfloat16 (dnnl.c: the only file that sees oneDNN) ---- */
 /* Round to the nearest bfloat16 (ties to even; NaN stays NaN). */
 static inline uint16_t jn__bf16(float f)
 {
@@ -61,8 +62,6 @@ static inline uint16_t jn__bf16(float f)
     b += 0x7fffu + ((b >> 16) & 1u);
     return (uint16_t)(b >> 16);
 }
-/* dst = bf16(src), count values (threaded). */
-void jn__to_bf16(const float *src, uint16_t *dst, size_t count);
 /* 1 when oneDNN is built in and multiplies bfloat16 correctly on this CPU
  * (probed once). */
 int jn__dnnl_bf16_works(void);
@@ -74,11 +73,46 @@ struct jn_dnnl;
 jn_status jn__dnnl_matmul(jn_work *w, int trans_a, int trans_b, size_t m, size_t n, size_t k, const uint16_t *A,
                           size_t lda, const uint16_t *B, size_t ldb, float *C, size_t ldc);
 void jn__dnnl_free(struct jn_dnnl *d);
-/* C = alpha op(A) op(B) (beta 0): jn__sgemm on the float32 operands A, B,
- * or with bf16 a oneDNN product of their bfloat16 copies A16, B16 (callers
- * fold alpha into the conversion where they can: it costs a pass here). */
-jn_status jn__product(jn_work *w, int bf16, int trans_a, int trans_b, size_t m, size_t n, size_t k, float alpha,
-                      const float *A, const uint16_t *A16, size_t lda, const float *B, const uint16_t *B16,
-                      size_t ldb, float *C, size_t ldc);
+
+/* ---- the penalty's products, one table per arithmetic (products.c) ----
+ * The Jacobian chain and the penalty's gradient (penalty/) multiply in the
+ * arithmetic chosen once per step (backend/precision.c): they are handed
+ * its table and call through it, naming each operand once, instead of
+ * testing a flag at every product. */
+
+/* A row-major matrix operand: its float32 values and, where the products
+ * read bfloat16 (jn__products.reads_bf16), its bfloat16 copy in the same
+ * layout (NULL otherwise). The copy is the caller's to keep current: the
+ * table's convert, or the caller's own sweep over the values (jn__bf16). */
+typedef struct jn__operand {
+    const float *f32;
+    uint16_t *bf16;
+    size_t ld; /* leading dimension of both */
+} jn__operand;
+
+typedef struct jn__products {
+    const char *name; /* "float32" or "bfloat16" */
+    /* 1: the products read the operands' bfloat16 copies (callers make
+     * them, in work->W16, T16 and R16: jn__work_reserve_bf16), so callers
+     * hand over copies and fill them; 0: only the float32 values. */
+    int reads_bf16;
+    /* Rate of these products over float32 sgemm's, for cost estimates (the
+     * penalty's form choice): 1 for float32. */
+    double speedup;
+    /* Bring the copy of M's first `rows` rows (rows x M.ld values) up to
+     * date with its values; nothing in float32, which keeps no copy. */
+    void (*convert)(jn__operand M, size_t rows);
+    /* C (m x n) = alpha op(A) op(B), op(A) m x k, op(B) k x n; C is never
+     * read (beta 0). float32: one jn__sgemm (thread-count invariant);
+     * bfloat16: a oneDNN product of the copies, then a pass scaling C when
+     * alpha != 1 (callers fold alpha into their conversion where they can).
+     * May fail in bfloat16 (oneDNN), never in float32. */
+    jn_status (*product)(jn_work *w, int trans_a, int trans_b, size_t m, size_t n, size_t k, float alpha,
+                         jn__operand A, jn__operand B, float *C, size_t ldc);
+} jn__products;
+
+extern const jn__products jn__products_fp32, jn__products_bf16;
+/* &jn__products_bf16 when bf16, else &jn__products_fp32. */
+const jn__products *jn__products_for(int bf16);
 
 #endif

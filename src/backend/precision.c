@@ -1,5 +1,6 @@
 /* precision.c - which arithmetic the Jacobian penalty's products run in,
- * chosen by measurement, and conversion to bfloat16.
+ * chosen by measurement: the table of products (products.c) a step passes
+ * down.
  *
  * Whether bfloat16 pays depends on more than the CPU family: oneDNN's
  * bfloat16 products ran 3.6-3.9 times OpenBLAS's sgemm rate on Intel's AMX,
@@ -172,7 +173,7 @@ static jn_status measure(jn_net *net, const jn_objective *obj, const jn__step *s
     for (int round = 0; round <= JN_CALIB_MAX_ROUNDS; round++) {
         for (int bf16 = 0; bf16 < 2; bf16++) {
             double t0 = seconds();
-            jn_status st = jn__penalty(net, obj, step, p, weight, bf16, &value, grad);
+            jn_status st = jn__penalty(net, obj, step, p, weight, jn__products_for(bf16), &value, grad);
             if (st != JN_OK) return st;
             double t = seconds() - t0;
             if (round == 0) continue;
@@ -203,10 +204,10 @@ static void record(const jn_objective *obj, size_t n, double ratio)
 }
 
 jn_status jn__precision_choose(jn_net *net, const jn_objective *obj, const jn__step *step, int p, double weight,
-                               float *grad, int *bf16)
+                               float *grad, const jn__products **products)
 {
     int how = jn__precision_resolve(obj->precision);
-    *bf16 = how == JN__RUN_BF16;
+    *products = jn__products_for(how == JN__RUN_BF16);
     if (how != JN__RUN_MEASURE) return JN_OK;
     jn_status st = jn__work_reserve_bf16(net);
     if (st != JN_OK) return st;
@@ -228,7 +229,7 @@ jn_status jn__precision_choose(jn_net *net, const jn_objective *obj, const jn__s
     }
     if (st == JN_OK) {
         record(obj, n, ratio);
-        *bf16 = ratio >= JN_BF16_MIN_RATIO;
+        *products = jn__products_for(ratio >= JN_BF16_MIN_RATIO);
     }
     pthread_mutex_unlock(&calib_lock);
     return st;
@@ -282,49 +283,3 @@ JN_API jn_precision jn_objective_precision_used(const jn_objective *obj)
 }
 
 JN_API double jn_objective_precision_ratio(const jn_objective *obj) { return measured_ratio(obj); }
-
-typedef struct convert_job {
-    const float *src;
-    uint16_t *dst;
-} convert_job;
-
-static void convert_range(void *ctxp, size_t begin, size_t end)
-{
-    const convert_job *job = ctxp;
-    for (size_t i = begin; i < end; i++) job->dst[i] = jn__bf16(job->src[i]);
-}
-
-void jn__to_bf16(const float *src, uint16_t *dst, size_t count)
-{
-    convert_job job = {src, dst};
-    jn__parallel_for(count, 1024, 2, convert_range, &job);
-}
-
-typedef struct scale_job {
-    float *C;
-    size_t n, ldc;
-    float alpha;
-} scale_job;
-
-static void scale_rows(void *ctxp, size_t begin, size_t end)
-{
-    const scale_job *job = ctxp;
-    for (size_t i = begin; i < end; i++)
-        for (size_t j = 0; j < job->n; j++) job->C[i * job->ldc + j] *= job->alpha;
-}
-
-jn_status jn__product(jn_work *w, int bf16, int trans_a, int trans_b, size_t m, size_t n, size_t k, float alpha,
-                      const float *A, const uint16_t *A16, size_t lda, const float *B, const uint16_t *B16,
-                      size_t ldb, float *C, size_t ldc)
-{
-    if (!bf16) {
-        jn__sgemm(trans_a, trans_b, m, n, k, alpha, A, lda, B, ldb, 0.0f, C, ldc);
-        return JN_OK;
-    }
-    jn_status st = jn__dnnl_matmul(w, trans_a, trans_b, m, n, k, A16, lda, B16, ldb, C, ldc);
-    if (st == JN_OK && alpha != 1.0f) {
-        scale_job job = {C, n, ldc, alpha};
-        jn__parallel_for(m, 1, 2 * n, scale_rows, &job);
-    }
-    return st;
-}

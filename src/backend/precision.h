@@ -3,6 +3,7 @@
 #ifndef JN_PRECISION_H
 #define JN_PRECISION_H
 
+#include "backend/backend.h"
 #include "net/net.h"
 #include "train/objective.h"
 
@@ -10,13 +11,14 @@
  * float32, bfloat16 (JACNET_FORCE_BF16=1), or measure (JN__RUN_MEASURE). */
 enum { JN__RUN_FP32, JN__RUN_BF16, JN__RUN_MEASURE };
 int jn__precision_resolve(jn_precision want);
-/* *bf16 = whether the penalty on pass p (forwarded, as jn__penalty needs)
- * runs in bfloat16 for obj: resolved, or measured on this shape once per
- * process (which runs the penalty a few times both ways; grad as the
- * caller's jn__penalty will get it) and recorded in obj->ran. With *bf16,
- * jn__work_reserve_bf16 is done. */
+/* *products = the products (backend.h) the penalty on pass p (forwarded,
+ * as jn__penalty needs) runs on for obj, float32 or bfloat16: resolved, or
+ * measured on this shape once per process (which runs the penalty a few
+ * times both ways; grad as the caller's jn__penalty will get it) and
+ * recorded in obj->ran. Where it measured, jn__work_reserve_bf16 is done;
+ * a bfloat16 answer needs it in any case. */
 jn_status jn__precision_choose(jn_net *net, const jn_objective *obj, const jn__step *step, int p, double weight,
-                               float *grad, int *bf16);
+                               float *grad, const jn__products **products);
 /* For tests: the number of shapes timed so far in the process (answers
  * found in memory or in the wisdom file do not count), and forgetting the
  * answers kept in memory. */

@@ -249,7 +249,7 @@ static jn_status hessian_chunk(jn_net *net, const shape *s, const float *X, size
         memset(T, 0, m * K * K * sizeof(float));
         for (size_t i = 0; i < m; i++)
             for (size_t k = 0; k < K; k++) T[(i * K + k) * K + k] = 1.0f;
-        jn__jacobian_chain(net, 0, K, s->out_curved, 0);
+        jn__jacobian_chain(net, 0, K, s->out_curved, &jn__products_fp32);
         jn__output_jacobians(net, 0, JN_PENALTY_OUTPUT, w->O);
     }
     coefficients(net, s, m, b);

@@ -83,28 +83,29 @@ static void chain_scale_range(void *ctxp, size_t begin, size_t end)
     }
 }
 
-jn_status jn__jacobian_chain(jn_net *net, int p, size_t r, int with_jr, int bf16)
+jn_status jn__jacobian_chain(jn_net *net, int p, size_t r, int with_jr, const jn__products *products)
 {
     jn_work *w = net->work;
     jn_pass *pass = &w->pass[p];
     size_t n = pass->n, nr = n * r, L = net->layers;
-    if (bf16) {
-        for (size_t l = 1; l <= L; l++) jn__to_bf16(jn__W(net, l), w->W16[l], net->sizes[l] * net->sizes[l - 1]);
-        jn__to_bf16(w->T[L], w->T16[L], nr * net->sizes[L]);
-    }
+    /* The copies the products read (none in float32): the weights', and the
+     * seeds'; each lower T_l's is made in the sweep that makes T_l. */
+    for (size_t l = 1; l <= L; l++) products->convert(jn__weights_operand(net, products, l), net->sizes[l]);
+    products->convert(jn__chain_operand(net, products, L), nr);
     jn_status st = JN_OK;
     for (size_t l = L; l >= 2 && st == JN_OK; l--) {
         size_t width = net->sizes[l], below = net->sizes[l - 1];
         float *V = w->V[l - 1];
-        st = jn__product(w, bf16, 0, 0, nr, below, width, 1.0f, w->T[l], bf16 ? w->T16[l] : NULL, width,
-                         jn__W(net, l), bf16 ? w->W16[l] : NULL, below, V, below);
-        chain_scale_job job = {V, pass->d1[l - 1], w->T[l - 1], bf16 ? w->T16[l - 1] : NULL, r, below};
-        if (st == JN_OK) jn__parallel_for(n, 1, (bf16 ? 4 : 3) * r * below, chain_scale_range, &job);
+        st = products->product(w, 0, 0, nr, below, width, 1.0f, jn__chain_operand(net, products, l),
+                               jn__weights_operand(net, products, l), V, below);
+        uint16_t *T16 = jn__chain_operand(net, products, l - 1).bf16;
+        chain_scale_job job = {V, pass->d1[l - 1], w->T[l - 1], T16, r, below};
+        if (st == JN_OK) jn__parallel_for(n, 1, (T16 ? 4 : 3) * r * below, chain_scale_range, &job);
     }
     if (!with_jr || st != JN_OK) return st;
     size_t D = net->sizes[0], H1 = net->sizes[1];
-    return jn__product(w, bf16, 0, 0, nr, D, H1, 1.0f, w->T[1], bf16 ? w->T16[1] : NULL, H1, jn__W(net, 1),
-                       bf16 ? w->W16[1] : NULL, D, w->Jr, D);
+    return products->product(w, 0, 0, nr, D, H1, 1.0f, jn__chain_operand(net, products, 1),
+                             jn__weights_operand(net, products, 1), w->Jr, D);
 }
 
 /* Forward m rows and leave their exact output Jacobians in work->Jr. */
@@ -115,7 +116,7 @@ static jn_status exact_jacobian(jn_net *net, const float *X, size_t m)
     if (st == JN_OK) st = jn__forward(net, 0, X, m, 1);
     if (st != JN_OK) return st;
     jn__output_jacobians(net, 0, JN_PENALTY_OUTPUT, net->work->T[net->layers]);
-    return jn__jacobian_chain(net, 0, K, 1, 0);
+    return jn__jacobian_chain(net, 0, K, 1, &jn__products_fp32);
 }
 
 /* Squared norms of the KD-value Jacobians of examples [begin, end), each

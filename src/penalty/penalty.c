@@ -21,12 +21,6 @@
 #include <math.h>
 #include <string.h>
 
-/* Speed of oneDNN's bfloat16 products over OpenBLAS's sgemm, for the form
- * choice: AMX's (3.6-3.9x, conversions included, issue 12's measurement),
- * rounded down. Zen 5's raw product rate measured higher still
- * (docs/PERFORMANCE.md), so the choice leans the same way there. */
-#define JN_BF16_SPEEDUP 3.5
-
 /* sum_j a_j b_j over [begin, end), accumulated in double. A single double
  * accumulator would chain every addition on the previous one (strict IEEE
  * order, no vectorisation: ~4 cycles a value over the 784k values of a
@@ -87,14 +81,14 @@ static double dot_sum(float *a, const float *b, size_t count, const float *scale
  * sgemm's rate in OpenBLAS (`make bench-form`, 784-H-10, batch 100,
  * 1 thread: Gram 2.4x faster at H = 250, 1.5x at 500, 1.1x at 750, 0.87x
  * at 1000). */
-static int use_gram(const jn_net *net, const jn_objective *obj, size_t nr, int bf16)
+static int use_gram(const jn_net *net, const jn_objective *obj, size_t nr, const jn__products *products)
 {
     if (obj->form != JN_FORM_AUTO) return obj->form == JN_FORM_GRAM;
     double H = (double)net->sizes[1], D = (double)net->sizes[0], rows = (double)nr;
     double direct = 6.0 * rows * H * D, gram = 3.0 * H * H * D + 3.0 * rows * H * H;
-    /* In bfloat16 the direct form's products run on AMX at 3.6-3.9 times
-     * the sgemm rate (docs/PERFORMANCE.md), the Gram form's stay float32. */
-    if (bf16) direct /= JN_BF16_SPEEDUP;
+    /* The direct form's products run on `products` (bfloat16: 3.5 times
+     * the sgemm rate, products.c), the Gram form's always in float32. */
+    direct /= products->speedup;
     return 1.1 * gram < direct;
 }
 
@@ -122,22 +116,24 @@ static double first_layer_gram(jn_net *net, size_t nr, float c2, float *grad)
 
 /* First layer, direct form: Jr = T_1 W_1 (from the chain), then
  * dW_1 = T_1^T Jr_bar and T_1_bar = Jr_bar W_1^T with Jr_bar = 2c Jr. In
- * float32 the factor 2c is the GEMMs' alpha, so Jr is never rescaled; in
- * bfloat16 it goes into the conversion of Jr, in the sweep that sums
- * ||Jr||^2. */
-static jn_status first_layer_direct(jn_net *net, size_t nr, float c2, int bf16, float *grad, double *sum)
+ * float32 the factor 2c is the GEMMs' alpha, so Jr is never rescaled;
+ * where the products read a bfloat16 copy, it goes into the copy of Jr,
+ * made in the sweep that sums ||Jr||^2. */
+static jn_status first_layer_direct(jn_net *net, size_t nr, float c2, const jn__products *products, float *grad,
+                                    double *sum)
 {
     jn_work *w = net->work;
     size_t D = net->sizes[0], H1 = net->sizes[1];
-    int convert = bf16 && grad;
-    *sum = dot_sum(w->Jr, w->Jr, nr * D, convert ? &c2 : NULL, convert ? w->R16 : NULL);
+    jn__operand Jr_bar = jn__adjoint_operand(net, products, w->Jr, D);
+    uint16_t *copy = grad ? Jr_bar.bf16 : NULL;
+    *sum = dot_sum(w->Jr, w->Jr, nr * D, copy ? &c2 : NULL, copy);
     if (!grad) return JN_OK;
-    float alpha = bf16 ? 1.0f : c2;
-    jn_status st = jn__product(w, bf16, 1, 0, H1, D, nr, alpha, w->T[1], bf16 ? w->T16[1] : NULL, H1, w->Jr, w->R16,
-                               D, grad + net->w_offset[0], D);
+    float alpha = Jr_bar.bf16 ? 1.0f : c2;
+    jn_status st = products->product(w, 1, 0, H1, D, nr, alpha, jn__chain_operand(net, products, 1), Jr_bar,
+                                     grad + net->w_offset[0], D);
     if (st == JN_OK)
-        st = jn__product(w, bf16, 0, 1, nr, H1, D, alpha, w->Jr, w->R16, D, jn__W(net, 1), bf16 ? w->W16[1] : NULL, D,
-                         w->Tbar[1], H1);
+        st = products->product(w, 0, 1, nr, H1, D, alpha, Jr_bar, jn__weights_operand(net, products, 1),
+                               w->Tbar[1], H1);
     return st;
 }
 
@@ -305,8 +301,8 @@ static void through_range(void *ctxp, size_t begin, size_t end)
     }
 }
 
-jn_status jn__penalty(jn_net *net, const jn_objective *obj, const jn__step *step, int p, double weight, int bf16,
-                      double *value, float *grad)
+jn_status jn__penalty(jn_net *net, const jn_objective *obj, const jn__step *step, int p, double weight,
+                      const jn__products *products, double *value, float *grad)
 {
     jn_work *w = net->work;
     jn_pass *pass = &w->pass[p];
@@ -318,9 +314,9 @@ jn_status jn__penalty(jn_net *net, const jn_objective *obj, const jn__step *step
     /* Exact: the seeds are the output Jacobians, written in place. */
     jn__output_jacobians(net, p, obj->target, obj->projections ? w->O : w->T[L]);
     if (obj->projections) projection_seeds(net, step, n, r);
-    int gram = use_gram(net, obj, nr, bf16);
+    int gram = use_gram(net, obj, nr, products);
     jn_status st = gram ? jn__work_reserve_gram(net) : JN_OK;
-    if (st == JN_OK) st = jn__jacobian_chain(net, p, r, !gram, bf16);
+    if (st == JN_OK) st = jn__jacobian_chain(net, p, r, !gram, products);
     if (st != JN_OK) return st;
 
     /* Each weight block is written once, first of all contributions
@@ -331,21 +327,22 @@ jn_status jn__penalty(jn_net *net, const jn_objective *obj, const jn__step *step
     double sum;
     if (gram)
         sum = first_layer_gram(net, nr, c2, grad);
-    else if ((st = first_layer_direct(net, nr, c2, bf16, grad, &sum)) != JN_OK)
+    else if ((st = first_layer_direct(net, nr, c2, products, grad, &sum)) != JN_OK)
         return st;
     *value = weight * scale * sum;
     if (!grad) return JN_OK;
     for (size_t m = 1; m < L; m++) {
         size_t width = net->sizes[m], above = net->sizes[m + 1];
         float *Tb = w->Tbar[m];
-        uint16_t *Vb16 = bf16 ? w->R16 : NULL;
-        through_job job = {Tb, w->zbar[m], w->V[m], pass->d1[m], pass->d2[m], r, width, Vb16};
-        jn__parallel_for(n, 1, (bf16 ? 5 : 4) * r * width, through_range, &job);
-        st = jn__product(w, bf16, 1, 0, above, width, nr, 1.0f, w->T[m + 1], bf16 ? w->T16[m + 1] : NULL, above, Tb,
-                         Vb16, width, grad + net->w_offset[m], width);
+        /* T_m_bar becomes V_m_bar in place (and in the copy) in the sweep. */
+        jn__operand V_bar = jn__adjoint_operand(net, products, Tb, width);
+        through_job job = {Tb, w->zbar[m], w->V[m], pass->d1[m], pass->d2[m], r, width, V_bar.bf16};
+        jn__parallel_for(n, 1, (V_bar.bf16 ? 5 : 4) * r * width, through_range, &job);
+        st = products->product(w, 1, 0, above, width, nr, 1.0f, jn__chain_operand(net, products, m + 1), V_bar,
+                               grad + net->w_offset[m], width);
         if (st == JN_OK)
-            st = jn__product(w, bf16, 0, 1, nr, above, width, 1.0f, Tb, Vb16, width, jn__W(net, m + 1),
-                             bf16 ? w->W16[m + 1] : NULL, width, w->Tbar[m + 1], above);
+            st = products->product(w, 0, 1, nr, above, width, 1.0f, V_bar, jn__weights_operand(net, products, m + 1),
+                                   w->Tbar[m + 1], above);
         if (st != JN_OK) return st;
     }
     /* S_bar = T_L_bar; O_bar = S_bar (exact) or P S_bar (projections). */

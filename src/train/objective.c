@@ -323,12 +323,13 @@ jn_status jn__net_objective_parts(jn_net *net, const jn_objective *obj, const jn
         if (!same && (st = jn__forward(net, 1, Xj, n, 1 + want)) != JN_OK) return st;
         double pen;
         /* The penalty's products in bfloat16 where that was asked for and
-         * measured faster on this shape (precision.c). */
-        int bf16;
+         * measured faster on this shape (precision.c), else float32: the
+         * table chosen here is the one they run on. */
+        const jn__products *products;
         double weight = step->jacobian / (double)n;
-        if ((st = jn__precision_choose(net, obj, step, p, weight, grad, &bf16)) != JN_OK) return st;
-        if (bf16 && (st = jn__work_reserve_bf16(net)) != JN_OK) return st;
-        if ((st = jn__penalty(net, obj, step, p, weight, bf16, &pen, grad)) != JN_OK) return st;
+        if ((st = jn__precision_choose(net, obj, step, p, weight, grad, &products)) != JN_OK) return st;
+        if (products->reads_bf16 && (st = jn__work_reserve_bf16(net)) != JN_OK) return st;
+        if ((st = jn__penalty(net, obj, step, p, weight, products, &pen, grad)) != JN_OK) return st;
         if (parts) {
             parts->penalty = pen;
             parts->sqnorm = pen / step->jacobian; /* pen = lambda * mean ||J||^2 */
