@@ -92,10 +92,12 @@ $(BUILD)/obj/%.o: %.c $(LIB_HEADERS) include/jacnet.h | $(BUILD)/blas-ok
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LIB_CFLAGS) $(BLAS_CFLAGS) $(ZLIB_CFLAGS) -c $< -o $@
 
-# The activation kernels are straight-line loops meant to become SIMD code;
+# The activation kernels, and the penalty's element-wise passes with their
+# bfloat16 conversions, are straight-line loops meant to become SIMD code;
 # these flags let GCC if-convert and vectorise them without changing any
 # result (no fast-math: IEEE semantics and NaN handling stay as written).
-$(BUILD)/obj/activation.o $(BUILD)/obj/alloc.o $(BUILD)/obj/optimizer.o $(BUILD)/obj/gauss.o: LIB_CFLAGS += -fno-trapping-math -fno-math-errno \
+$(BUILD)/obj/activation.o $(BUILD)/obj/alloc.o $(BUILD)/obj/optimizer.o $(BUILD)/obj/gauss.o \
+$(BUILD)/obj/products.o $(BUILD)/obj/jacobian.o $(BUILD)/obj/penalty.o: LIB_CFLAGS += -fno-trapping-math -fno-math-errno \
     -fvect-cost-model=dynamic
 
 $(SHARED): $(OBJS)

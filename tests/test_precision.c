@@ -674,9 +674,8 @@ static uint16_t ref_bf16(uint32_t b)
     return (uint16_t)(hi >> 16);
 }
 
-static void check_bf16(uint32_t b)
+static void check_bf16_got(uint32_t b, uint16_t got)
 {
-    uint16_t got = jn__bf16(bits_float(b));
     if ((b & 0x7fffffffu) > 0x7f800000u) {
         ck_assert_msg((got & 0x7f80u) == 0x7f80u && (got & 0x7fu) != 0 && (got >> 15) == (b >> 31),
                       "NaN 0x%08x became 0x%04x, not a NaN of the same sign", (unsigned)b, (unsigned)got);
@@ -687,19 +686,22 @@ static void check_bf16(uint32_t b)
                   (double)bits_float(b), (unsigned)got, (unsigned)want);
 }
 
+static void check_bf16(uint32_t b) { check_bf16_got(b, jn__bf16(bits_float(b))); }
+
+static const uint32_t special_cases[] = {
+    0x00000000u, 0x80000000u,             /* zeros */
+    0x3f800000u, 0x3f808000u, 0x3f818000u, /* 1, ties to even down and up */
+    0xbf808000u, 0xbf818000u,             /* the same ties, negative */
+    0x3f808001u, 0x3f807fffu,             /* just above and below a tie */
+    0x00000001u, 0x00008000u, 0x00018000u, 0x007fffffu, /* subnormals, ties among them */
+    0x7f7f7fffu, 0x7f7f8000u, 0x7f7fffffu, 0xff7fffffu, /* largest finite: stays, or rounds to inf */
+    0x7f800000u, 0xff800000u,             /* infinities */
+    0x7fc00000u, 0xffc00000u, 0x7f800001u, 0x7f810000u, 0xff800001u, /* NaNs, quiet and signalling */
+};
+
 START_TEST(bf16_rounding)
 {
-    static const uint32_t cases[] = {
-        0x00000000u, 0x80000000u,             /* zeros */
-        0x3f800000u, 0x3f808000u, 0x3f818000u, /* 1, ties to even down and up */
-        0xbf808000u, 0xbf818000u,             /* the same ties, negative */
-        0x3f808001u, 0x3f807fffu,             /* just above and below a tie */
-        0x00000001u, 0x00008000u, 0x00018000u, 0x007fffffu, /* subnormals, ties among them */
-        0x7f7f7fffu, 0x7f7f8000u, 0x7f7fffffu, 0xff7fffffu, /* largest finite: stays, or rounds to inf */
-        0x7f800000u, 0xff800000u,             /* infinities */
-        0x7fc00000u, 0xffc00000u, 0x7f800001u, 0x7f810000u, 0xff800001u, /* NaNs, quiet and signalling */
-    };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) check_bf16(cases[i]);
+    for (size_t i = 0; i < sizeof special_cases / sizeof special_cases[0]; i++) check_bf16(special_cases[i]);
     /* Exactly half-way, at every exponent, with an even and an odd bfloat16
      * below: the ties are where a rounding slip hides. */
     for (uint32_t e = 0; e < 255; e++) {
@@ -714,6 +716,32 @@ START_TEST(bf16_rounding)
         s ^= s << 17;
         check_bf16((uint32_t)(s >> 32));
     }
+}
+END_TEST
+
+/* The library's own conversion loop (products.c, compiled with the
+ * vectoriser: Makefile) rounds as the reference does, lane by lane: the
+ * special values at every offset of a vector, then fixed random patterns. */
+START_TEST(bf16_convert_loop)
+{
+    enum { COUNT = 1 << 16 };
+    static float src[COUNT];
+    static uint32_t bits[COUNT];
+    static uint16_t dst[COUNT];
+    size_t nspecial = sizeof special_cases / sizeof special_cases[0], i = 0;
+    for (size_t shift = 0; shift < 16; shift++)
+        for (size_t c = 0; c < nspecial; c++) bits[i++] = special_cases[(c + shift) % nspecial];
+    uint64_t s = 0x2545f4914f6cdd1dull;
+    for (; i < COUNT; i++) {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        bits[i] = (uint32_t)(s >> 32);
+    }
+    for (i = 0; i < COUNT; i++) src[i] = bits_float(bits[i]);
+    jn__operand m = {src, dst, 256};
+    jn__products_bf16.convert(m, COUNT / 256);
+    for (i = 0; i < COUNT; i++) check_bf16_got(bits[i], dst[i]);
 }
 END_TEST
 
@@ -780,6 +808,7 @@ static Suite *precision_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, api);
     tcase_add_test(tc, bf16_rounding);
+    tcase_add_test(tc, bf16_convert_loop);
     tcase_add_test(tc, products_tables);
     tcase_add_test(tc, fallback_is_fp32);
     tcase_add_loop_test(tc, measured_choice_both_branches, 0, 4);
