@@ -968,35 +968,11 @@ START_TEST(hidden_activations)
 }
 END_TEST
 
-static Suite *api_suite(void)
+int main(void)
 {
-    Suite *s = suite_create("api");
-    TCase *tc = tcase_create("api");
-    tcase_add_test(tc, status_strings);
-    tcase_add_test(tc, version);
-    tcase_add_test(tc, frees_accept_null);
-    tcase_add_test(tc, last_error_per_thread);
-    tcase_add_test(tc, set_threads);
-    tcase_add_test(tc, net_create_bad);
-    tcase_add_test(tc, net_accessors);
-    tcase_add_test(tc, net_params_get_set);
-    tcase_add_test(tc, net_init);
-    tcase_add_test(tc, net_clone_is_deep);
-    tcase_add_test(tc, net_inference_bad);
-    tcase_add_test(tc, predict_and_error_rate);
-    tcase_add_test(tc, objective_handles_bad);
-    tcase_add_test(tc, objective_eval_bad);
-    tcase_add_test(tc, objective_definitions);
-    tcase_add_test(tc, objective_clone);
-    tcase_add_test(tc, objective_presets);
-    tcase_add_test(tc, dataset_create_copy_and_borrow);
-    tcase_add_test(tc, dataset_create_bad);
-    tcase_add_test(tc, dataset_slice);
-    tcase_add_test(tc, dataset_onehot_gather);
-    tcase_add_test(tc, dataset_shuffle);
-    tcase_add_test(tc, hidden_activations);
-    suite_add_tcase(s, tc);
-    return s;
+    return RUN_TESTS("api", "api", 0, status_strings, version, frees_accept_null, last_error_per_thread, set_threads,
+                     net_create_bad, net_accessors, net_params_get_set, net_init, net_clone_is_deep, net_inference_bad,
+                     predict_and_error_rate, objective_handles_bad, objective_eval_bad, objective_definitions,
+                     objective_clone, objective_presets, dataset_create_copy_and_borrow, dataset_create_bad,
+                     dataset_slice, dataset_onehot_gather, dataset_shuffle, hidden_activations);
 }
-
-int main(void) { return run_suite(api_suite()); }

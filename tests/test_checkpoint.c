@@ -741,18 +741,8 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("checkpoint");
-    TCase *tc = tcase_create("checkpoint");
-    tcase_set_timeout(tc, 300);
-    tcase_add_test(tc, stop_and_resume_is_bit_for_bit);
-    tcase_add_test(tc, longer_run_continues_a_finished_one);
-    tcase_add_test(tc, patience_survives_a_resume);
-    tcase_add_test(tc, sigkill_then_restart);
-    tcase_add_test(tc, damaged_checkpoints_refused);
-    tcase_add_test(tc, mismatched_checkpoints_refused);
-    tcase_add_test(tc, bad_paths);
-    tcase_add_test(tc, documented_layout);
-    tcase_add_test(tc, starting_checkpoint_with_recovery);
-    suite_add_tcase(s, tc);
-    return run_suite(s);
+    return RUN_TESTS("checkpoint", "checkpoint", 300, stop_and_resume_is_bit_for_bit,
+                     longer_run_continues_a_finished_one, patience_survives_a_resume, sigkill_then_restart,
+                     damaged_checkpoints_refused, mismatched_checkpoints_refused, bad_paths, documented_layout,
+                     starting_checkpoint_with_recovery);
 }

@@ -380,14 +380,6 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("collective");
-    TCase *tc = tcase_create("collective");
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, float_targets_match_one_process);
-    tcase_add_test(tc, stop_on_one_rank_then_resume);
-    tcase_add_test(tc, checkpoint_seen_by_some_is_refused);
-    tcase_add_test(tc, failure_on_one_rank_fails_all);
-    tcase_add_test(tc, collective_arguments);
-    suite_add_tcase(s, tc);
-    return run_suite(s);
+    return RUN_TESTS("collective", "collective", 60, float_targets_match_one_process, stop_on_one_rank_then_resume,
+                     checkpoint_seen_by_some_is_refused, failure_on_one_rank_fails_all, collective_arguments);
 }

@@ -254,15 +254,8 @@ int main(void)
         fprintf(stderr, "cannot create a temporary directory\n");
         return 1;
     }
-    Suite *s = suite_create("edges");
-    TCase *tc = tcase_create("edges");
-    tcase_add_test(tc, input_width_mismatch);
-    tcase_add_test(tc, labels_beyond_outputs);
-    tcase_add_test(tc, model_for_another_architecture);
-    tcase_add_test(tc, empty_files);
-    tcase_add_test(tc, directory_for_a_file);
-    suite_add_tcase(s, tc);
-    int rc = run_suite(s);
+    int rc = RUN_TESTS("edges", "edges", 0, input_width_mismatch, labels_beyond_outputs, model_for_another_architecture,
+                       empty_files, directory_for_a_file);
     char cmd[4200];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmp);

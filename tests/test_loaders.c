@@ -693,27 +693,10 @@ int main(void)
         fprintf(stderr, "cannot create a temporary directory\n");
         return 1;
     }
-    Suite *s = suite_create("loaders");
-    TCase *tc = tcase_create("loaders");
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, idx_raw_and_gzip);
-    tcase_add_test(tc, idx_binarize);
-    tcase_add_test(tc, idx_hostile_headers);
-    tcase_add_test(tc, idx_hostile_labels);
-    tcase_add_test(tc, idx_bad_gzip);
-    tcase_add_test(tc, idx_io_and_args);
-    tcase_add_test(tc, reader_cap);
-    tcase_add_test(tc, usps_happy);
-    tcase_add_test(tc, usps_hostile);
-    tcase_add_test(tc, csv_happy);
-    tcase_add_test(tc, csv_hostile);
-    tcase_add_test(tc, gzip_members);
-    tcase_add_test(tc, mnist_splits);
-    tcase_add_test(tc, mnist_split_failures);
-    tcase_add_test(tc, usps_splits);
-    tcase_add_test(tc, fuzz_shapes);
-    suite_add_tcase(s, tc);
-    int rc = run_suite(s);
+    int rc = RUN_TESTS("loaders", "loaders", 60, idx_raw_and_gzip, idx_binarize, idx_hostile_headers,
+                       idx_hostile_labels, idx_bad_gzip, idx_io_and_args, reader_cap, usps_happy, usps_hostile,
+                       csv_happy, csv_hostile, gzip_members, mnist_splits, mnist_split_failures, usps_splits,
+                       fuzz_shapes);
     nftw(tmp, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
     free(tmp);
     return rc;

@@ -486,24 +486,9 @@ START_TEST(quadratic_converges)
 }
 END_TEST
 
-static Suite *optimizer_suite(void)
+int main(void)
 {
-    Suite *s = suite_create("optimizer");
-    TCase *tc = tcase_create("core");
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, sgd_step_is_exact);
-    tcase_add_test(tc, momentum_two_steps);
-    tcase_add_test(tc, adam_first_steps);
-    tcase_add_test(tc, schedules);
-    tcase_add_test(tc, bad_arguments);
-    tcase_add_test(tc, nonfinite_grad_refused);
-    tcase_add_test(tc, overflow_diverges_without_change);
-    tcase_add_test(tc, single_parameter_overflow);
-    tcase_add_test(tc, param_count_mismatch);
-    tcase_add_test(tc, reset_restarts_adam);
-    tcase_add_test(tc, quadratic_converges);
-    suite_add_tcase(s, tc);
-    return s;
+    return RUN_TESTS("optimizer", "core", 60, sgd_step_is_exact, momentum_two_steps, adam_first_steps, schedules,
+                     bad_arguments, nonfinite_grad_refused, overflow_diverges_without_change, single_parameter_overflow,
+                     param_count_mismatch, reset_restarts_adam, quadratic_converges);
 }
-
-int main(void) { return run_suite(optimizer_suite()); }

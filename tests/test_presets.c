@@ -99,16 +99,8 @@ START_TEST(defaults_defined)
 }
 END_TEST
 
-static Suite *presets_suite(void)
+int main(void)
 {
-    Suite *s = suite_create("presets");
-    TCase *tc = tcase_create("presets");
-    tcase_add_test(tc, names_round_trip);
-    tcase_add_test(tc, unknown_names_refused);
-    tcase_add_test(tc, uses_is_what_the_objective_reads);
-    tcase_add_test(tc, defaults_defined);
-    suite_add_tcase(s, tc);
-    return s;
+    return RUN_TESTS("presets", "presets", 0, names_round_trip, unknown_names_refused, uses_is_what_the_objective_reads,
+                     defaults_defined);
 }
-
-int main(void) { return run_suite(presets_suite()); }

@@ -89,10 +89,5 @@ int main(void)
 {
     data = realdata_dir("test_realdata_train", "the USPS files");
     if (!data) return 0;
-    Suite *s = suite_create("realdata_train");
-    TCase *tc = tcase_create("usps");
-    tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, usps_learns);
-    suite_add_tcase(s, tc);
-    return run_suite(s);
+    return RUN_TESTS("realdata_train", "usps", 120, usps_learns);
 }

@@ -574,18 +574,7 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("recovery");
-    TCase *tc = tcase_create("recovery");
-    tcase_set_timeout(tc, 300);
-    tcase_add_test(tc, recovers_from_a_blow_up_and_resumes);
-    tcase_add_test(tc, gives_up_at_the_best_point);
-    tcase_add_test(tc, recovers_from_divergence);
-    tcase_add_test(tc, recoveries_compound);
-    tcase_add_test(tc, bad_recovery_arguments);
-    tcase_add_test(tc, scale_lr_updates);
-    tcase_add_test(tc, report_terms_are_measured);
-    tcase_add_test(tc, report_sqnorm_over_penalised_minibatches);
-    tcase_add_test(tc, report_without_penalty);
-    suite_add_tcase(s, tc);
-    return run_suite(s);
+    return RUN_TESTS("recovery", "recovery", 300, recovers_from_a_blow_up_and_resumes, gives_up_at_the_best_point,
+                     recovers_from_divergence, recoveries_compound, bad_recovery_arguments, scale_lr_updates,
+                     report_terms_are_measured, report_sqnorm_over_penalised_minibatches, report_without_penalty);
 }

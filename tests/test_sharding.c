@@ -503,17 +503,8 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("sharding");
-    TCase *tc = tcase_create("sharding");
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, hook_sees_the_minibatch_gradient);
-    tcase_add_test(tc, hook_decides_the_step);
-    tcase_add_test(tc, shards_match_one_process_exact_penalty);
-    tcase_add_test(tc, shards_match_one_process_projections);
-    tcase_add_test(tc, shards_match_one_process_early_stopping);
-    tcase_add_test(tc, sharding_off_is_the_default);
-    tcase_add_test(tc, sharded_projections_change_every_step);
-    tcase_add_test(tc, sharding_arguments);
-    suite_add_tcase(s, tc);
-    return run_suite(s);
+    return RUN_TESTS("sharding", "sharding", 60, hook_sees_the_minibatch_gradient, hook_decides_the_step,
+                     shards_match_one_process_exact_penalty, shards_match_one_process_projections,
+                     shards_match_one_process_early_stopping, sharding_off_is_the_default,
+                     sharded_projections_change_every_step, sharding_arguments);
 }

@@ -409,16 +409,7 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("targets");
-    TCase *tc = tcase_create("targets");
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, create_and_refuse);
-    tcase_add_test(tc, gather_targets);
-    tcase_add_test(tc, mean_loss_matches_reference);
-    tcase_add_test(tc, trainer_fits_targets);
-    tcase_add_test(tc, onehot_targets_train_like_labels);
-    tcase_add_test(tc, autoencoder_penalty_contracts);
-    tcase_add_test(tc, checkpoint_knows_the_targets);
-    suite_add_tcase(s, tc);
-    return run_suite(s);
+    return RUN_TESTS("targets", "targets", 60, create_and_refuse, gather_targets, mean_loss_matches_reference,
+                     trainer_fits_targets, onehot_targets_train_like_labels, autoencoder_penalty_contracts,
+                     checkpoint_knows_the_targets);
 }

@@ -423,15 +423,8 @@ int main(void)
         fprintf(stderr, "jn_set_threads(1): %s\n", jn_last_error());
         return 1;
     }
-    Suite *s = suite_create("threads");
-    TCase *tc = tcase_create("threads");
-    tcase_set_timeout(tc, 300);
-    tcase_add_test(tc, distinct_handles);
-    tcase_add_test(tc, shared_const_dataset_and_objective);
-    tcase_add_test(tc, shared_const_network);
-    tcase_add_test(tc, last_error_per_thread);
-    suite_add_tcase(s, tc);
-    int rc = run_suite(s);
+    int rc = RUN_TESTS("threads", "threads", 300, distinct_handles, shared_const_dataset_and_objective,
+                       shared_const_network, last_error_per_thread);
     char cmd[4200];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmp);

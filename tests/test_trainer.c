@@ -246,16 +246,7 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("trainer");
-    TCase *tc = tcase_create("trainer");
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, learns_the_problem);
-    tcase_add_test(tc, same_seed_same_result);
-    tcase_add_test(tc, keeps_the_best_parameters);
-    tcase_add_test(tc, callback_stops);
-    tcase_add_test(tc, divergence_keeps_finite_parameters);
-    tcase_add_test(tc, bad_arguments);
-    tcase_add_test(tc, batch_callback_and_penalty_every);
-    suite_add_tcase(s, tc);
-    return run_suite(s);
+    return RUN_TESTS("trainer", "trainer", 60, learns_the_problem, same_seed_same_result, keeps_the_best_parameters,
+                     callback_stops, divergence_keeps_finite_parameters, bad_arguments,
+                     batch_callback_and_penalty_every);
 }
