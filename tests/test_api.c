@@ -935,9 +935,7 @@ END_TEST
 START_TEST(hidden_activations)
 {
     const size_t sizes[] = {3, 4, 5, 2}, n = 600;
-    jn_net *net = NULL;
-    ck_assert_int_eq(jn_net_create(&net, sizes, 4, JN_ACT_TANH, JN_ACT_SIGMOID), JN_OK);
-    ck_assert_int_eq(jn_net_init(net, 5), JN_OK);
+    jn_net *net = init_net(sizes, 4, JN_ACT_TANH, JN_ACT_SIGMOID, 5);
     float *X = malloc(n * 3 * sizeof *X), *H1 = malloc(n * 4 * sizeof *H1), *H2 = malloc(n * 5 * sizeof *H2);
     fill_uniform(X, n * 3, 8, -1.0f, 1.0f);
     fill_uniform(jn_net_params(net), jn_net_param_count(net), 9, -0.8f, 0.8f);

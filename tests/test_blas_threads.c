@@ -333,17 +333,13 @@ static void objective_with(int threads, jn_penalty_form form, jn_net *net, const
  * both forms: every product is split at 2 threads, with ragged parts. */
 START_TEST(two_threads_match_one)
 {
-    const size_t sizes[] = {D, H, K};
-    jn_net *net = NULL;
-    ck_assert_int_eq(jn_net_create(&net, sizes, 3, JN_ACT_TANH, JN_ACT_SIGMOID), JN_OK);
-    ck_assert_int_eq(jn_net_init(net, 3), JN_OK);
+    jn_net *net = tiny_net(D, H, K, 3);
     size_t P = jn_net_param_count(net);
     float *X = malloc(NB * D * sizeof *X), *Xj = malloc(NB * D * sizeof *Xj), *Y = calloc(NB * K, sizeof *Y);
     fill_uniform(X, NB * D, 1, 0.0f, 1.0f);
     fill_uniform(Xj, NB * D, 2, 0.0f, 1.0f);
     for (size_t i = 0; i < NB; i++) Y[i * K + i % K] = 1.0f;
-    jn_objective *obj = NULL;
-    ck_assert_int_eq(jn_objective_create_model(&obj, JN_MODEL_MLP_NJ, 0.1, 0.1), JN_OK);
+    jn_objective *obj = model_objective(JN_MODEL_MLP_NJ, 0.1, 0.1);
     float *g1 = malloc(P * sizeof *g1), *g2 = malloc(P * sizeof *g2);
     static const jn_penalty_form forms[] = {JN_FORM_DIRECT, JN_FORM_GRAM};
     for (int f = 0; f < 2; f++) {
@@ -372,18 +368,10 @@ static float *train_with(int threads, size_t *P)
     for (size_t i = 0; i < N; i++) y[i] = (int32_t)(i % K);
     jn_dataset *ds = NULL;
     ck_assert_int_eq(jn_dataset_create(&ds, X, y, N, D, K, 0), JN_OK);
-    const size_t sizes[] = {D, H, K};
-    jn_net *net = NULL;
-    ck_assert_int_eq(jn_net_create(&net, sizes, 3, JN_ACT_TANH, JN_ACT_SIGMOID), JN_OK);
-    ck_assert_int_eq(jn_net_init(net, 4), JN_OK);
-    jn_objective *obj = NULL;
-    ck_assert_int_eq(jn_objective_create_model(&obj, JN_MODEL_MLP_NJ_BOTH, 0.05, 0.1), JN_OK);
-    jn_optimizer *opt = NULL;
-    ck_assert_int_eq(jn_optimizer_create_sgd(&opt, 0.05, 0.0), JN_OK);
-    jn_trainer *tr = NULL;
-    ck_assert_int_eq(jn_trainer_create(&tr), JN_OK);
-    ck_assert_int_eq(jn_trainer_set_epochs(tr, 1), JN_OK);
-    ck_assert_int_eq(jn_trainer_set_batch_size(tr, 100), JN_OK);
+    jn_net *net = tiny_net(D, H, K, 4);
+    jn_objective *obj = model_objective(JN_MODEL_MLP_NJ_BOTH, 0.05, 0.1);
+    jn_optimizer *opt = sgd_optimizer(0.05, 0.0);
+    jn_trainer *tr = trainer_for(1, 100);
     ck_assert_int_eq(jn_trainer_run(tr, net, obj, opt, ds, NULL), JN_OK);
     *P = jn_net_param_count(net);
     float *p = malloc(*P * sizeof *p);

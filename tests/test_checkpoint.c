@@ -99,19 +99,14 @@ static int on_batch(unsigned epoch, size_t done, size_t total, void *user)
 
 static jn_net *make_net(size_t hidden, unsigned init_seed)
 {
-    const size_t sizes[] = {DIM, hidden, CLASSES};
-    jn_net *net = NULL;
-    ck_assert_int_eq(jn_net_create(&net, sizes, 3, JN_ACT_TANH, JN_ACT_SIGMOID), JN_OK);
-    ck_assert_int_eq(jn_net_init(net, init_seed), JN_OK);
-    return net;
+    return tiny_net(DIM, hidden, CLASSES, init_seed);
 }
 
 /* Noise on both inputs and 2 random projections: every random stream of
  * the trainer is in use. */
 static jn_objective *make_objective(double lambda)
 {
-    jn_objective *obj = NULL;
-    ck_assert_int_eq(jn_objective_create_model(&obj, JN_MODEL_MLP_NJ_BOTH, lambda, 0.1), JN_OK);
+    jn_objective *obj = model_objective(JN_MODEL_MLP_NJ_BOTH, lambda, 0.1);
     ck_assert_int_eq(jn_objective_set_jacobian(obj, lambda, 2), JN_OK);
     return obj;
 }

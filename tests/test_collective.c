@@ -104,11 +104,7 @@ static jn_dataset *labelled(size_t n, unsigned seed)
         for (int k = 1; k < K; k++)
             if (X[i * DIM + k] > X[i * DIM + y[i]]) y[i] = k;
     }
-    jn_dataset *ds = NULL;
-    ck_assert_int_eq(jn_dataset_create(&ds, X, y, n, DIM, K, 0), JN_OK);
-    free(X);
-    free(y);
-    return ds;
+    return dataset_from(X, y, n, DIM, K);
 }
 
 static int on_epoch(const jn_epoch_report *r, void *user)
@@ -361,10 +357,8 @@ START_TEST(collective_arguments)
     jn_dataset *train = labelled(20, 7);
     const size_t sizes[] = {DIM, 4, K};
     jn_net *net = init_net(sizes, 3, JN_ACT_TANH, JN_ACT_SIGMOID, 1);
-    jn_objective *obj = NULL;
-    jn_optimizer *opt = NULL;
-    ck_assert_int_eq(jn_objective_create(&obj, JN_LOSS_MSE), JN_OK);
-    ck_assert_int_eq(jn_optimizer_create_sgd(&opt, 0.1, 0.0), JN_OK);
+    jn_objective *obj = loss_objective(JN_LOSS_MSE);
+    jn_optimizer *opt = sgd_optimizer(0.1, 0.0);
     ck_assert_int_eq(jn_trainer_run(t, net, obj, opt, train, NULL), JN_ERR_INVALID);
     ck_assert(strstr(jn_last_error(), "both a collective and sharding") != NULL);
     ck_assert_int_eq(jn_trainer_set_collective(t, NULL, NULL), JN_OK); /* off again */

@@ -77,11 +77,7 @@ static jn_dataset *make_data(size_t n, size_t D, size_t classes)
     int32_t *y = malloc(n * sizeof(int32_t));
     fill_uniform(x, n * D, 3, 0.0f, 1.0f);
     for (size_t i = 0; i < n; i++) y[i] = (int32_t)(i % classes);
-    jn_dataset *ds = NULL;
-    ck_assert_int_eq(jn_dataset_create(&ds, x, y, n, D, classes, 0), JN_OK);
-    free(x);
-    free(y);
-    return ds;
+    return dataset_from(x, y, n, D, classes);
 }
 
 START_TEST(input_width_mismatch)

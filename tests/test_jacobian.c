@@ -648,8 +648,7 @@ START_TEST(exact_penalty_ignores_seed)
     float X[30], Y[18];
     fill_uniform(X, n * D, 1, -1.0f, 1.0f);
     fill_uniform(Y, n * K, 3, 0.0f, 1.0f);
-    jn_objective *o = NULL;
-    ck_assert_int_eq(jn_objective_create(&o, JN_LOSS_MSE), JN_OK);
+    jn_objective *o = loss_objective(JN_LOSS_MSE);
     ck_assert_int_eq(jn_objective_set_jacobian(o, 1.0, 0), JN_OK);
     double v1, v2;
     ck_assert_int_eq(jn_objective_set_seed(o, 1), JN_OK);

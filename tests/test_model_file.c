@@ -110,9 +110,7 @@ static void fix_crc(unsigned char *buf, size_t len)
 
 static jn_net *make_net(const size_t *sizes, size_t n, jn_act hidden, jn_act output, uint64_t seed)
 {
-    jn_net *net = NULL;
-    ck_assert_int_eq(jn_net_create(&net, sizes, n, hidden, output), JN_OK);
-    ck_assert_int_eq(jn_net_init(net, seed), JN_OK);
+    jn_net *net = init_net(sizes, n, hidden, output, seed);
     /* biases are 0 after init; make them distinct too */
     float *p = jn_net_params(net);
     for (size_t i = 0; i < jn_net_param_count(net); i++)

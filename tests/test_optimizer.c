@@ -10,10 +10,7 @@
 static jn_net *small_net(size_t hidden_width)
 {
     size_t sizes[] = {3, hidden_width, 2};
-    jn_net *net = NULL;
-    ck_assert_int_eq(jn_net_create(&net, sizes, 3, JN_ACT_TANH, JN_ACT_LINEAR), JN_OK);
-    ck_assert_int_eq(jn_net_init(net, 42), JN_OK);
-    return net;
+    return init_net(sizes, 3, JN_ACT_TANH, JN_ACT_LINEAR, 42);
 }
 
 static float *copy_params(jn_net *net)
@@ -45,8 +42,7 @@ START_TEST(sgd_step_is_exact)
     size_t n = jn_net_param_count(net);
     float *theta = copy_params(net), *g = make_grad(n, 1);
     const double lr = 0.037;
-    jn_optimizer *opt = NULL;
-    ck_assert_int_eq(jn_optimizer_create_sgd(&opt, lr, 0.0), JN_OK);
+    jn_optimizer *opt = sgd_optimizer(lr, 0.0);
     ck_assert_int_eq(jn_optimizer_step(opt, net, g), JN_OK);
     const float *p = jn_net_params(net);
     for (size_t i = 0; i < n; i++) {
@@ -66,8 +62,7 @@ START_TEST(momentum_two_steps)
     size_t n = jn_net_param_count(net);
     float *theta = copy_params(net), *g1 = make_grad(n, 2), *g2 = make_grad(n, 3);
     const double lr = 0.1, mu = 0.9;
-    jn_optimizer *opt = NULL;
-    ck_assert_int_eq(jn_optimizer_create_sgd(&opt, lr, mu), JN_OK);
+    jn_optimizer *opt = sgd_optimizer(lr, mu);
     ck_assert_int_eq(jn_optimizer_step(opt, net, g1), JN_OK);
     ck_assert_int_eq(jn_optimizer_step(opt, net, g2), JN_OK);
     const float *p = jn_net_params(net);
@@ -444,9 +439,7 @@ END_TEST
 static double minimise_quadratic(jn_optimizer *opt, unsigned steps)
 {
     size_t sizes[] = {6, 5, 3};
-    jn_net *net = NULL;
-    ck_assert_int_eq(jn_net_create(&net, sizes, 3, JN_ACT_RELU, JN_ACT_SIGMOID), JN_OK);
-    ck_assert_int_eq(jn_net_init(net, 9), JN_OK);
+    jn_net *net = init_net(sizes, 3, JN_ACT_RELU, JN_ACT_SIGMOID, 9);
     size_t n = jn_net_param_count(net);
     float *target = malloc(n * sizeof *target), *g = malloc(n * sizeof *g);
     ck_assert(target && g);

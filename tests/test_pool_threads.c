@@ -51,10 +51,7 @@ static void use_threads(int t, int blas_t)
 
 static jn_net *make_net(size_t n_sizes, const size_t *sizes, jn_act hidden, jn_act output)
 {
-    jn_net *net = NULL;
-    ck_assert_int_eq(jn_net_create(&net, sizes, n_sizes, hidden, output), JN_OK);
-    ck_assert_int_eq(jn_net_init(net, 3), JN_OK);
-    return net;
+    return init_net(sizes, n_sizes, hidden, output, 3);
 }
 
 static float *uniform(size_t n, unsigned seed, float lo, float hi)
@@ -112,8 +109,7 @@ START_TEST(objective_exact_penalty)
     float *X = uniform(N * D, 1, 0.0f, 1.0f), *Xj = uniform(N * D, 2, 0.0f, 1.0f), *Y = onehot(N, K, 1);
     static const jn_penalty_form forms[] = {JN_FORM_DIRECT, JN_FORM_GRAM};
     for (int f = 0; f < 2; f++) {
-        jn_objective *obj = NULL;
-        ck_assert_int_eq(jn_objective_create(&obj, JN_LOSS_MSE), JN_OK);
+        jn_objective *obj = loss_objective(JN_LOSS_MSE);
         ck_assert_int_eq(jn_objective_set_jacobian(obj, 0.3, 0), JN_OK);
         /* l2 over 17k weights: chunks of 16384 summed in order */
         ck_assert_int_eq(jn_objective_set_l2(obj, 1e-3), JN_OK);
@@ -135,8 +131,7 @@ START_TEST(objective_projections_softmax)
     jn_net *net = make_net(3, sizes, JN_ACT_SIGMOID, JN_ACT_SOFTMAX);
     float *X = uniform(N * D, 3, 0.0f, 1.0f), *Xj = uniform(N * D, 4, 0.0f, 1.0f);
     float *Y = onehot(N, K_SOFTMAX, 2);
-    jn_objective *obj = NULL;
-    ck_assert_int_eq(jn_objective_create(&obj, JN_LOSS_CE), JN_OK);
+    jn_objective *obj = loss_objective(JN_LOSS_CE);
     ck_assert_int_eq(jn_objective_set_jacobian(obj, 0.5, 4), JN_OK);
     ck_assert_int_eq(jn_objective_set_seed(obj, 11), JN_OK);
     objective_same(net, obj, X, Xj, Y, N, "4 projections, softmax, cross-entropy");
@@ -153,8 +148,7 @@ START_TEST(objective_plain_many_rows)
     const size_t sizes[] = {D, H1, 10}, n = 2048;
     jn_net *net = make_net(3, sizes, JN_ACT_RELU, JN_ACT_SIGMOID);
     float *X = uniform(n * D, 5, -1.0f, 1.0f), *Y = onehot(n, 10, 3);
-    jn_objective *obj = NULL;
-    ck_assert_int_eq(jn_objective_create(&obj, JN_LOSS_MSE), JN_OK);
+    jn_objective *obj = loss_objective(JN_LOSS_MSE);
     objective_same(net, obj, X, NULL, Y, n, "plain objective, 2048 rows");
     jn_objective_free(obj);
     free(X); free(Y);
@@ -212,8 +206,7 @@ START_TEST(awkward_shapes)
     float *X = uniform(AN * AD, 21, 0.0f, 1.0f), *Xj = uniform(AN * AD, 22, 0.0f, 1.0f), *Y = onehot(AN, AK, 4);
     static const jn_penalty_form forms[] = {JN_FORM_DIRECT, JN_FORM_GRAM};
     for (int f = 0; f < 2; f++) {
-        jn_objective *obj = NULL;
-        ck_assert_int_eq(jn_objective_create(&obj, JN_LOSS_MSE), JN_OK);
+        jn_objective *obj = loss_objective(JN_LOSS_MSE);
         ck_assert_int_eq(jn_objective_set_jacobian(obj, 0.3, 0), JN_OK);
         ck_assert_int_eq(jn_objective_set_penalty_form(obj, forms[f]), JN_OK);
         objective_same(net, obj, X, Xj, Y, AN, f ? "77-203-45-7, Gram form" : "77-203-45-7, direct form");
@@ -287,8 +280,7 @@ START_TEST(optimizer_first_bad_index)
         float *g = calloc(P, sizeof *g);
         g[P - 5] = 3e38f; /* in the last part */
         g[P / 4] = -3e38f; /* in the first part: the one reported */
-        jn_optimizer *opt = NULL;
-        ck_assert_int_eq(jn_optimizer_create_sgd(&opt, 10.0, 0.0), JN_OK);
+        jn_optimizer *opt = sgd_optimizer(10.0, 0.0);
         ck_assert_int_eq(jn_optimizer_step(opt, net, g), JN_ERR_DIVERGED);
         snprintf(msg[t], sizeof msg[t], "%s", jn_last_error());
         char want[64];
@@ -312,8 +304,7 @@ START_TEST(noise_draws)
     float *src = uniform(n, 12, -1.0f, 1.0f), *out[2], *inplace = malloc(n * sizeof(float)), *plain[2];
     for (int t = 0; t < 2; t++) {
         use_threads(t + 1, 1);
-        jn_rng *rng = NULL;
-        ck_assert_int_eq(jn_rng_create(&rng, 99), JN_OK);
+        jn_rng *rng = seeded_rng(99);
         out[t] = malloc(n * sizeof(float));
         ck_assert_int_eq(jn_corrupt(rng, JN_NOISE_GAUSSIAN, 0.25, src, out[t], n), JN_OK);
         plain[t] = malloc(n * sizeof(float));
@@ -323,8 +314,7 @@ START_TEST(noise_draws)
     assert_same(out[0], out[1], n, "jn_corrupt");
     assert_same(plain[0], plain[1], n, "jn_rng_gaussian");
     /* the serial in-place path gives the very same values */
-    jn_rng *rng = NULL;
-    ck_assert_int_eq(jn_rng_create(&rng, 99), JN_OK);
+    jn_rng *rng = seeded_rng(99);
     memcpy(inplace, src, n * sizeof(float));
     ck_assert_int_eq(jn_corrupt(rng, JN_NOISE_GAUSSIAN, 0.25, inplace, inplace, n), JN_OK);
     assert_same(out[0], inplace, n, "jn_corrupt in place");
@@ -358,14 +348,9 @@ START_TEST(trainer_run)
         use_threads(t + 1, 1);
         jn_net *net = make_net(3, sizes, JN_ACT_TANH, JN_ACT_SIGMOID);
         P = jn_net_param_count(net);
-        jn_objective *obj = NULL;
-        ck_assert_int_eq(jn_objective_create_model(&obj, JN_MODEL_MLP_NJ_BOTH, 0.1, 0.1), JN_OK);
-        jn_optimizer *opt = NULL;
-        ck_assert_int_eq(jn_optimizer_create_sgd(&opt, 0.1, 0.5), JN_OK);
-        jn_trainer *tr = NULL;
-        ck_assert_int_eq(jn_trainer_create(&tr), JN_OK);
-        ck_assert_int_eq(jn_trainer_set_epochs(tr, 2), JN_OK);
-        ck_assert_int_eq(jn_trainer_set_batch_size(tr, 200), JN_OK);
+        jn_objective *obj = model_objective(JN_MODEL_MLP_NJ_BOTH, 0.1, 0.1);
+        jn_optimizer *opt = sgd_optimizer(0.1, 0.5);
+        jn_trainer *tr = trainer_for(2, 200);
         ck_assert_int_eq(jn_trainer_run(tr, net, obj, opt, ds, NULL), JN_OK);
         p[t] = malloc(P * sizeof(float));
         ck_assert_int_eq(jn_net_get_params(net, p[t], P), JN_OK);
@@ -393,8 +378,7 @@ START_TEST(blas_threads_bounded)
     const size_t sizes[] = {D, H1, H2, K};
     jn_net *net = make_net(4, sizes, JN_ACT_TANH, JN_ACT_SIGMOID);
     float *X = uniform(N * D, 1, 0.0f, 1.0f), *Xj = uniform(N * D, 2, 0.0f, 1.0f), *Y = onehot(N, K, 1);
-    jn_objective *obj = NULL;
-    ck_assert_int_eq(jn_objective_create(&obj, JN_LOSS_MSE), JN_OK);
+    jn_objective *obj = loss_objective(JN_LOSS_MSE);
     ck_assert_int_eq(jn_objective_set_jacobian(obj, 0.3, 0), JN_OK);
     size_t P = jn_net_param_count(net);
     float *g[2];

@@ -51,8 +51,7 @@ static void force(int mode)
  * not otherwise (the tests that need it then pass vacuously). */
 static int bf16_runs(void)
 {
-    jn_objective *obj = NULL;
-    ck_assert_int_eq(jn_objective_create(&obj, JN_LOSS_MSE), JN_OK);
+    jn_objective *obj = loss_objective(JN_LOSS_MSE);
     ck_assert_int_eq(jn_objective_set_precision(obj, JN_PRECISION_BF16), JN_OK);
     force(1);
     int runs = jn_objective_precision_used(obj) == JN_PRECISION_BF16;
@@ -70,17 +69,13 @@ static int bf16_runs(void)
 
 static jn_net *make_net(const size_t *sizes, size_t n_sizes, jn_act hidden, jn_act output)
 {
-    jn_net *net = NULL;
-    ck_assert_int_eq(jn_net_create(&net, sizes, n_sizes, hidden, output), JN_OK);
-    ck_assert_int_eq(jn_net_init(net, 5), JN_OK);
-    return net;
+    return init_net(sizes, n_sizes, hidden, output, 5);
 }
 
 static jn_objective *make_obj(jn_loss loss, double lambda, unsigned projections, jn_penalty_form form, double l2,
                               jn_precision precision)
 {
-    jn_objective *obj = NULL;
-    ck_assert_int_eq(jn_objective_create(&obj, loss), JN_OK);
+    jn_objective *obj = loss_objective(loss);
     ck_assert_int_eq(jn_objective_set_jacobian(obj, lambda, projections), JN_OK);
     ck_assert_int_eq(jn_objective_set_penalty_form(obj, form), JN_OK);
     ck_assert_int_eq(jn_objective_set_l2(obj, l2), JN_OK);
@@ -155,8 +150,7 @@ static float *onehot(size_t n, size_t k)
 
 START_TEST(api)
 {
-    jn_objective *obj = NULL;
-    ck_assert_int_eq(jn_objective_create(&obj, JN_LOSS_MSE), JN_OK);
+    jn_objective *obj = loss_objective(JN_LOSS_MSE);
     ck_assert_int_eq(jn_objective_precision_used(obj), JN_PRECISION_FP32); /* the default */
     ck_assert_int_eq(jn_objective_set_precision(obj, (jn_precision)7), JN_ERR_INVALID);
     ck_assert_ptr_nonnull(strstr(jn_last_error(), "precision"));
@@ -522,8 +516,7 @@ START_TEST(bf16_mnist_shape)
     const size_t sizes[] = {784, 500, 10}, n = 50;
     jn_net *net = make_net(sizes, 3, JN_ACT_TANH, JN_ACT_SIGMOID);
     float *X = uniform(n * 784, 3, 0.0f, 1.0f), *Xj = malloc(n * 784 * sizeof *Xj), *Y = onehot(n, 10);
-    jn_rng *rng = NULL;
-    ck_assert_int_eq(jn_rng_create(&rng, 4), JN_OK);
+    jn_rng *rng = seeded_rng(4);
     ck_assert_int_eq(jn_corrupt(rng, JN_NOISE_GAUSSIAN, 0.1, X, Xj, n * 784), JN_OK);
     check(compare(net, JN_LOSS_MSE, 0.1, 0, JN_FORM_DIRECT, 0.0, X, Xj, Y, n), "784-500-10");
     jn_rng_free(rng);
@@ -593,16 +586,11 @@ START_TEST(bf16_trains)
     ck_assert_int_eq(jn_dataset_create(&ds, X, y, n, D, 2, 0), JN_OK);
     const size_t sizes[] = {20, 32, 2};
     jn_net *net = make_net(sizes, 3, JN_ACT_TANH, JN_ACT_SIGMOID);
-    jn_objective *obj = NULL;
-    ck_assert_int_eq(jn_objective_create_model(&obj, JN_MODEL_MLP_NJ, 0.05, 0.1), JN_OK);
+    jn_objective *obj = model_objective(JN_MODEL_MLP_NJ, 0.05, 0.1);
     ck_assert_int_eq(jn_objective_set_precision(obj, JN_PRECISION_BF16), JN_OK);
     ck_assert_int_eq(jn_objective_precision_used(obj), JN_PRECISION_FP32); /* nothing measured yet */
-    jn_optimizer *opt = NULL;
-    ck_assert_int_eq(jn_optimizer_create_sgd(&opt, 0.2, 0.5), JN_OK);
-    jn_trainer *tr = NULL;
-    ck_assert_int_eq(jn_trainer_create(&tr), JN_OK);
-    ck_assert_int_eq(jn_trainer_set_epochs(tr, 15), JN_OK);
-    ck_assert_int_eq(jn_trainer_set_batch_size(tr, 20), JN_OK);
+    jn_optimizer *opt = sgd_optimizer(0.2, 0.5);
+    jn_trainer *tr = trainer_for(15, 20);
     ck_assert_int_eq(jn_trainer_run(tr, net, obj, opt, ds, NULL), JN_OK);
     double err;
     ck_assert_int_eq(jn_net_error_rate(net, ds, &err), JN_OK);

@@ -349,8 +349,7 @@ START_TEST(scale_lr_updates)
     ck_assert_int_eq(jn_net_create(&net, sizes, 2, JN_ACT_TANH, JN_ACT_LINEAR), JN_OK); /* w, b */
     float *p = jn_net_params(net);
     const float g1[2] = {1.0f, -2.0f}, g2[2] = {0.5f, 4.0f};
-    jn_optimizer *sgd = NULL;
-    ck_assert_int_eq(jn_optimizer_create_sgd(&sgd, 0.1, 0.9), JN_OK);
+    jn_optimizer *sgd = sgd_optimizer(0.1, 0.9);
     ck_assert_int_eq(jn_optimizer_step(sgd, net, g1), JN_OK); /* v = -0.1 g1 */
     ck_assert_int_eq(jn_optimizer_scale_lr(sgd, 0.5), JN_OK); /* lr 0.05, v = -0.05 g1 */
     ck_assert(jn_optimizer_lr(sgd) == 0.05);

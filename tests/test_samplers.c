@@ -300,8 +300,7 @@ static jn_net *identity_net(size_t K)
  * vector v_q. */
 static void draw_vectors(jn_net *net, size_t K, size_t n, unsigned r, uint64_t seed, double *out_value)
 {
-    jn_objective *obj = NULL;
-    ck_assert_int_eq(jn_objective_create(&obj, JN_LOSS_MSE), JN_OK);
+    jn_objective *obj = loss_objective(JN_LOSS_MSE);
     ck_assert_int_eq(jn_objective_set_jacobian(obj, 1.0, r), JN_OK);
     ck_assert_int_eq(jn_objective_set_seed(obj, seed), JN_OK);
     float *X = malloc(n * K * sizeof *X);

@@ -310,10 +310,7 @@ static void *read_shared_net(void *arg)
 
 START_TEST(shared_const_network)
 {
-    const size_t sizes[] = {5, 8, 2};
-    jn_net *net = NULL;
-    ck_assert_int_eq(jn_net_create(&net, sizes, 3, JN_ACT_TANH, JN_ACT_SIGMOID), JN_OK);
-    ck_assert_int_eq(jn_net_init(net, 3), JN_OK);
+    jn_net *net = tiny_net(5, 8, 2, 3);
     shared_net = net;
     shared_count = jn_net_param_count(net);
     shared_want = malloc(shared_count * sizeof(float));
