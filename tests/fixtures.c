@@ -1,7 +1,10 @@
 /* fixtures.c - the builders the test programs share (fixtures.h). */
 #include "testutil.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 jn_rng *seeded_rng(uint64_t seed)
 {
@@ -104,6 +107,61 @@ jn_status train_one_epoch(jn_net *net, const jn_dataset *train, const jn_dataset
     jn_status st = jn_trainer_run(t, net, obj, opt, train, valid);
     free_run(t, opt, obj, NULL);
     return st;
+}
+
+float *uniform_floats(size_t n, unsigned seed, float lo, float hi)
+{
+    float *v = malloc(n * sizeof *v);
+    ck_assert_ptr_nonnull(v);
+    fill_uniform(v, n, seed, lo, hi);
+    return v;
+}
+
+void corruption_noise(jn_rng *rng, jn_noise kind, double std, const float *src, float *noise, size_t n)
+{
+    ck_assert_int_eq(jn_corrupt(rng, kind, std, src, noise, n), JN_OK);
+    for (size_t i = 0; i < n; i++) noise[i] -= src[i];
+}
+
+unsigned char *read_all(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *buf = malloc(n > 0 ? (size_t)n : 1);
+    ck_assert_ptr_nonnull(buf);
+    ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    *len = (size_t)n;
+    return buf;
+}
+
+void write_all(const char *path, const unsigned char *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
+    ck_assert_uint_eq(fwrite(data, 1, len, f), len);
+    ck_assert_int_eq(fclose(f), 0);
+}
+
+void copy_file(const char *from, const char *to)
+{
+    size_t len;
+    unsigned char *data = read_all(from, &len);
+    write_all(to, data, len);
+    free(data);
+}
+
+int remove_temp_dir(char *dir)
+{
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    int rc = system(cmd);
+    if (rc != 0) fprintf(stderr, "could not remove %s\n", dir);
+    free(dir);
+    return rc;
 }
 
 sample_moments moments_of(const float *v, size_t start, size_t stride, size_t count)

@@ -45,6 +45,20 @@ void free_run(jn_trainer *t, jn_optimizer *opt, jn_objective *obj, jn_net *net);
  * otherwise: the status, jn_last_error saying why when it fails. */
 jn_status train_one_epoch(jn_net *net, const jn_dataset *train, const jn_dataset *valid);
 
+/* n floats uniform in [lo, hi) from fill_uniform(seed) (caller frees). */
+float *uniform_floats(size_t n, unsigned seed, float lo, float hi);
+/* The noise jn_corrupt(rng, kind, std) adds to src[0..n): noise = the
+ * corrupted src - src. */
+void corruption_noise(jn_rng *rng, jn_noise kind, double std, const float *src, float *noise, size_t n);
+
+/* A whole file in memory (caller frees; *len its size), or written. */
+unsigned char *read_all(const char *path, size_t *len);
+void write_all(const char *path, const unsigned char *data, size_t len);
+void copy_file(const char *from, const char *to);
+/* Removes dir (from make_temp_dir) with all it holds and frees the string;
+ * nonzero, said on stderr, when that fails. */
+int remove_temp_dir(char *dir);
+
 /* Sample moments of x = v[start + k * stride], k < count, in double. */
 typedef struct sample_moments {
     double mean;   /* sum x / count */

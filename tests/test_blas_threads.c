@@ -151,14 +151,6 @@ END_TEST
 
 /* ---- products with 1 and 2 threads ---- */
 
-static float *uniform(size_t n, unsigned seed)
-{
-    float *v = malloc(n * sizeof *v);
-    ck_assert_ptr_nonnull(v);
-    fill_uniform(v, n, seed, -1.0f, 1.0f);
-    return v;
-}
-
 /* Entries that differ bit for bit. */
 static size_t bits_differ(const float *a, const float *b, size_t n)
 {
@@ -187,7 +179,8 @@ static void gemm_case_run(const gemm_case *c, float *out[2])
 {
     size_t m = c->m, n = c->n, k = c->k;
     size_t lda = c->trans_a ? m : k, ldb = c->trans_b ? k : n;
-    float *A = uniform(m * k, 31), *B = uniform(k * n, 32), *C0 = uniform(m * n, 33);
+    float *A = uniform_floats(m * k, 31, -1.0f, 1.0f), *B = uniform_floats(k * n, 32, -1.0f, 1.0f);
+    float *C0 = uniform_floats(m * n, 33, -1.0f, 1.0f);
     /* beta 0 must not read C: NaN there would show */
     if (c->beta == 0.0f)
         for (size_t i = 0; i < m * n; i++) C0[i] = NAN;
@@ -243,7 +236,8 @@ END_TEST
 START_TEST(syrk_symm_one_and_two_threads)
 {
     enum { N = 203, KD = 77, M = 1043 };
-    float *W = uniform(N * KD, 41), *T = uniform(M * N, 42), *B = uniform(N * KD, 43);
+    float *W = uniform_floats(N * KD, 41, -1.0f, 1.0f), *T = uniform_floats(M * N, 42, -1.0f, 1.0f);
+    float *B = uniform_floats(N * KD, 43, -1.0f, 1.0f);
     float *G[2], *A[2], *U[2], *dW[2];
     for (int t = 0; t < 2; t++) {
         ck_assert_int_eq(jn_set_threads(t + 1), JN_OK);

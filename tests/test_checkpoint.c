@@ -87,8 +87,6 @@ static int on_epoch(const jn_epoch_report *r, void *user)
     return w->s->stop_epoch && r->epoch == w->s->stop_epoch;
 }
 
-static void copy_file(const char *from, const char *to);
-
 static int on_batch(unsigned epoch, size_t done, size_t total, void *user)
 {
     watch *w = user;
@@ -201,44 +199,6 @@ static char *join(const char *dir, const char *name)
     return p;
 }
 
-static unsigned char *read_all(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *buf = malloc((size_t)n + 1);
-    ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *len = (size_t)n;
-    return buf;
-}
-
-static void write_all(const char *path, const unsigned char *data, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-    ck_assert(f != NULL);
-    ck_assert_uint_eq(fwrite(data, 1, len, f), len);
-    ck_assert_int_eq(fclose(f), 0);
-}
-
-static void copy_file(const char *from, const char *to)
-{
-    size_t len;
-    unsigned char *data = read_all(from, &len);
-    write_all(to, data, len);
-    free(data);
-}
-
-static void remove_dir(char *dir)
-{
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    ck_assert_int_eq(system(cmd), 0);
-    free(dir);
-}
-
 /* (a) For both optimizers, with and without a validation set: stopped by
  * the epoch callback after k epochs, or by the batch callback in the middle
  * of an epoch, then resumed by a fresh process state (new network from
@@ -284,7 +244,7 @@ START_TEST(stop_and_resume_is_bit_for_bit)
                 free(a.params);
                 free(b.params);
                 free(path);
-                remove_dir(dir);
+                ck_assert_int_eq(remove_temp_dir(dir), 0);
             }
             free(ref.params);
         }
@@ -322,7 +282,7 @@ START_TEST(longer_run_continues_a_finished_one)
         same_params(&ref, &b);
         same_report(&ref.rep[3], &b.rep[3]);
         free(a.params); free(b.params); free(c.params); free(ref.params); free(path);
-        remove_dir(dir);
+        ck_assert_int_eq(remove_temp_dir(dir), 0);
     }
 }
 END_TEST
@@ -361,7 +321,7 @@ START_TEST(patience_survives_a_resume)
     same_report(&ref.rep[S - 1], &b.rep[S - 1]);
     same_params(&ref, &b);
     free(a.params); free(b.params); free(ref.params); free(path);
-    remove_dir(dir);
+    ck_assert_int_eq(remove_temp_dir(dir), 0);
 }
 END_TEST
 
@@ -437,7 +397,7 @@ START_TEST(sigkill_then_restart)
         same_params(&ref, &b);
         free(b.params);
         free(path);
-        remove_dir(dir);
+        ck_assert_int_eq(remove_temp_dir(dir), 0);
     }
     free(ref.params);
 }
@@ -505,7 +465,7 @@ START_TEST(damaged_checkpoints_refused)
     same_params(&ref, &o);
     free(o.params); free(ref.params); free(kept); free(good); free(good2); free(start);
     free(path); free(prev);
-    remove_dir(dir);
+    ck_assert_int_eq(remove_temp_dir(dir), 0);
 }
 END_TEST
 
@@ -552,7 +512,7 @@ START_TEST(mismatched_checkpoints_refused)
     }
     free(good);
     free(path);
-    remove_dir(dir);
+    ck_assert_int_eq(remove_temp_dir(dir), 0);
 }
 END_TEST
 
@@ -596,7 +556,7 @@ START_TEST(bad_paths)
     free(o.params);
     free(missing);
     free(model);
-    remove_dir(dir);
+    ck_assert_int_eq(remove_temp_dir(dir), 0);
 }
 END_TEST
 
@@ -686,7 +646,7 @@ START_TEST(documented_layout)
     free(o.params);
     free(path);
     free(inner);
-    remove_dir(dir);
+    ck_assert_int_eq(remove_temp_dir(dir), 0);
 }
 END_TEST
 
@@ -730,7 +690,7 @@ START_TEST(starting_checkpoint_with_recovery)
     ck_assert_uint_eq(b.first_epoch, 1);
     same_params(&o, &b);
     free(want); free(f); free(o.params); free(b.params); free(path); free(start);
-    remove_dir(dir);
+    ck_assert_int_eq(remove_temp_dir(dir), 0);
 }
 END_TEST
 

@@ -252,9 +252,6 @@ int main(void)
     }
     int rc = RUN_TESTS("edges", "edges", 0, input_width_mismatch, labels_beyond_outputs, model_for_another_architecture,
                        empty_files, directory_for_a_file);
-    char cmd[4200];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmp);
-    free(tmp);
+    remove_temp_dir(tmp);
     return rc;
 }

@@ -54,14 +54,6 @@ static jn_net *make_net(size_t n_sizes, const size_t *sizes, jn_act hidden, jn_a
     return init_net(sizes, n_sizes, hidden, output, 3);
 }
 
-static float *uniform(size_t n, unsigned seed, float lo, float hi)
-{
-    float *v = malloc(n * sizeof *v);
-    ck_assert_ptr_nonnull(v);
-    fill_uniform(v, n, seed, lo, hi);
-    return v;
-}
-
 /* One-hot rows. */
 static float *onehot(size_t n, size_t k, unsigned seed)
 {
@@ -106,7 +98,7 @@ START_TEST(objective_exact_penalty)
 {
     const size_t sizes[] = {D, H1, H2, K};
     jn_net *net = make_net(4, sizes, JN_ACT_TANH, JN_ACT_SIGMOID);
-    float *X = uniform(N * D, 1, 0.0f, 1.0f), *Xj = uniform(N * D, 2, 0.0f, 1.0f), *Y = onehot(N, K, 1);
+    float *X = uniform_floats(N * D, 1, 0.0f, 1.0f), *Xj = uniform_floats(N * D, 2, 0.0f, 1.0f), *Y = onehot(N, K, 1);
     static const jn_penalty_form forms[] = {JN_FORM_DIRECT, JN_FORM_GRAM};
     for (int f = 0; f < 2; f++) {
         jn_objective *obj = loss_objective(JN_LOSS_MSE);
@@ -129,7 +121,7 @@ START_TEST(objective_projections_softmax)
 {
     const size_t sizes[] = {D, H1, K_SOFTMAX};
     jn_net *net = make_net(3, sizes, JN_ACT_SIGMOID, JN_ACT_SOFTMAX);
-    float *X = uniform(N * D, 3, 0.0f, 1.0f), *Xj = uniform(N * D, 4, 0.0f, 1.0f);
+    float *X = uniform_floats(N * D, 3, 0.0f, 1.0f), *Xj = uniform_floats(N * D, 4, 0.0f, 1.0f);
     float *Y = onehot(N, K_SOFTMAX, 2);
     jn_objective *obj = loss_objective(JN_LOSS_CE);
     ck_assert_int_eq(jn_objective_set_jacobian(obj, 0.5, 4), JN_OK);
@@ -147,7 +139,7 @@ START_TEST(objective_plain_many_rows)
 {
     const size_t sizes[] = {D, H1, 10}, n = 2048;
     jn_net *net = make_net(3, sizes, JN_ACT_RELU, JN_ACT_SIGMOID);
-    float *X = uniform(n * D, 5, -1.0f, 1.0f), *Y = onehot(n, 10, 3);
+    float *X = uniform_floats(n * D, 5, -1.0f, 1.0f), *Y = onehot(n, 10, 3);
     jn_objective *obj = loss_objective(JN_LOSS_MSE);
     objective_same(net, obj, X, NULL, Y, n, "plain objective, 2048 rows");
     jn_objective_free(obj);
@@ -160,7 +152,7 @@ START_TEST(forward_and_jacobian)
 {
     const size_t sizes[] = {D, H1, H2, K};
     jn_net *net = make_net(4, sizes, JN_ACT_TANH, JN_ACT_SIGMOID);
-    float *X = uniform(N * D, 6, 0.0f, 1.0f);
+    float *X = uniform_floats(N * D, 6, 0.0f, 1.0f);
     float *F[2], *J[2], *sq[2], *Hd[2];
     int32_t lab[2][N];
     for (int t = 0; t < 2; t++) {
@@ -203,7 +195,8 @@ START_TEST(awkward_shapes)
     enum { AD = 77, AH1 = 203, AH2 = 45, AK = 7, AN = 149 };
     const size_t sizes[] = {AD, AH1, AH2, AK};
     jn_net *net = make_net(4, sizes, JN_ACT_TANH, JN_ACT_SIGMOID);
-    float *X = uniform(AN * AD, 21, 0.0f, 1.0f), *Xj = uniform(AN * AD, 22, 0.0f, 1.0f), *Y = onehot(AN, AK, 4);
+    float *X = uniform_floats(AN * AD, 21, 0.0f, 1.0f), *Xj = uniform_floats(AN * AD, 22, 0.0f, 1.0f);
+    float *Y = onehot(AN, AK, 4);
     static const jn_penalty_form forms[] = {JN_FORM_DIRECT, JN_FORM_GRAM};
     for (int f = 0; f < 2; f++) {
         jn_objective *obj = loss_objective(JN_LOSS_MSE);
@@ -246,7 +239,7 @@ START_TEST(optimizer_steps)
             use_threads(t + 1, 1);
             jn_net *net = make_net(4, sizes, JN_ACT_TANH, JN_ACT_SIGMOID);
             P = jn_net_param_count(net);
-            float *g = uniform(P, 9, -1.0f, 1.0f);
+            float *g = uniform_floats(P, 9, -1.0f, 1.0f);
             jn_optimizer *opt = NULL;
             if (kind == 0) ck_assert_int_eq(jn_optimizer_create_sgd(&opt, 0.1, 0.9), JN_OK);
             else ck_assert_int_eq(jn_optimizer_create_adam(&opt, 1e-3, 0.9, 0.999, 1e-8), JN_OK);
@@ -301,7 +294,7 @@ END_TEST
 START_TEST(noise_draws)
 {
     size_t n = 300001;
-    float *src = uniform(n, 12, -1.0f, 1.0f), *out[2], *inplace = malloc(n * sizeof(float)), *plain[2];
+    float *src = uniform_floats(n, 12, -1.0f, 1.0f), *out[2], *inplace = malloc(n * sizeof(float)), *plain[2];
     for (int t = 0; t < 2; t++) {
         use_threads(t + 1, 1);
         jn_rng *rng = seeded_rng(99);
@@ -336,7 +329,7 @@ END_TEST
 START_TEST(trainer_run)
 {
     size_t n = 600;
-    float *X = uniform(n * D, 13, 0.0f, 1.0f);
+    float *X = uniform_floats(n * D, 13, 0.0f, 1.0f);
     int32_t *y = malloc(n * sizeof *y);
     for (size_t i = 0; i < n; i++) y[i] = (int32_t)((X[i * D] + X[i * D + 1]) * 5.0f) % 10;
     jn_dataset *ds = NULL;
@@ -377,7 +370,7 @@ START_TEST(blas_threads_bounded)
     }
     const size_t sizes[] = {D, H1, H2, K};
     jn_net *net = make_net(4, sizes, JN_ACT_TANH, JN_ACT_SIGMOID);
-    float *X = uniform(N * D, 1, 0.0f, 1.0f), *Xj = uniform(N * D, 2, 0.0f, 1.0f), *Y = onehot(N, K, 1);
+    float *X = uniform_floats(N * D, 1, 0.0f, 1.0f), *Xj = uniform_floats(N * D, 2, 0.0f, 1.0f), *Y = onehot(N, K, 1);
     jn_objective *obj = loss_objective(JN_LOSS_MSE);
     ck_assert_int_eq(jn_objective_set_jacobian(obj, 0.3, 0), JN_OK);
     size_t P = jn_net_param_count(net);

@@ -134,13 +134,6 @@ static void check(errors e, const char *what)
     ck_assert_msg(e.grad < TOL_GRAD, "%s: penalty gradient relative error %.3g (tolerance %g)", what, e.grad, TOL_GRAD);
 }
 
-static float *uniform(size_t n, unsigned seed, float lo, float hi)
-{
-    float *v = malloc(n * sizeof *v);
-    fill_uniform(v, n, seed, lo, hi);
-    return v;
-}
-
 static float *onehot(size_t n, size_t k)
 {
     float *Y = calloc(n * k, sizeof *Y);
@@ -222,7 +215,7 @@ START_TEST(measured_choice_both_branches)
     const size_t sizes[] = {40, 56, 6}, n = 24;
     jn_net *net = make_net(sizes, 3, JN_ACT_TANH, JN_ACT_SIGMOID);
     size_t P = jn_net_param_count(net);
-    float *X = uniform(n * 40, 31, 0.0f, 1.0f), *Y = onehot(n, 6);
+    float *X = uniform_floats(n * 40, 31, 0.0f, 1.0f), *Y = onehot(n, 6);
     float *g = malloc(P * sizeof *g), *gf = malloc(P * sizeof *gf), *gb = malloc(P * sizeof *gb);
     jn_objective *obj = make_obj(JN_LOSS_MSE, 0.3, 0, JN_FORM_DIRECT, 0.0, want);
     jn_objective *fp32 = make_obj(JN_LOSS_MSE, 0.3, 0, JN_FORM_DIRECT, 0.0, JN_PRECISION_FP32);
@@ -269,7 +262,7 @@ START_TEST(measured_once_per_shape)
     const size_t sizes[] = {30, 44, 5};
     jn_net *net = make_net(sizes, 3, JN_ACT_TANH, JN_ACT_SIGMOID);
     size_t P = jn_net_param_count(net);
-    float *X = uniform(32 * 30, 41, 0.0f, 1.0f), *Y = onehot(32, 5), *g = malloc(P * sizeof *g);
+    float *X = uniform_floats(32 * 30, 41, 0.0f, 1.0f), *Y = onehot(32, 5), *g = malloc(P * sizeof *g);
     jn_objective *obj = make_obj(JN_LOSS_MSE, 0.2, 0, JN_FORM_AUTO, 0.0, JN_PRECISION_AUTO), *copy = NULL;
     unsigned long timed = jn__precision_timings();
     /* a short batch first (refused), then the full one (taken): the
@@ -330,7 +323,7 @@ START_TEST(measured_threadsafe)
     fake_ratio("2");
     enum { T = 4 };
     const size_t sizes[] = {24, 36, 4};
-    float *X = uniform(16 * 24, 51, 0.0f, 1.0f), *Y = onehot(16, 4);
+    float *X = uniform_floats(16 * 24, 51, 0.0f, 1.0f), *Y = onehot(16, 4);
     jn_objective *obj = make_obj(JN_LOSS_MSE, 0.2, 0, JN_FORM_AUTO, 0.0, JN_PRECISION_BF16);
     eval_thread t[T];
     pthread_t tid[T];
@@ -372,7 +365,7 @@ START_TEST(measured_wisdom_file)
     const size_t sizes[] = {20, 28, 3};
     jn_net *net = make_net(sizes, 3, JN_ACT_TANH, JN_ACT_SIGMOID);
     size_t P = jn_net_param_count(net);
-    float *X = uniform(12 * 20, 61, 0.0f, 1.0f), *Y = onehot(12, 3), *g = malloc(P * sizeof *g);
+    float *X = uniform_floats(12 * 20, 61, 0.0f, 1.0f), *Y = onehot(12, 3), *g = malloc(P * sizeof *g);
     jn_objective *obj = make_obj(JN_LOSS_MSE, 0.2, 0, JN_FORM_AUTO, 0.0, JN_PRECISION_AUTO);
     unsigned long timed = jn__precision_timings();
     fake_ratio("1.5");
@@ -422,7 +415,7 @@ START_TEST(forced_is_not_measured)
     const size_t sizes[] = {18, 22, 3};
     jn_net *net = make_net(sizes, 3, JN_ACT_TANH, JN_ACT_SIGMOID);
     size_t P = jn_net_param_count(net);
-    float *X = uniform(10 * 18, 71, 0.0f, 1.0f), *Y = onehot(10, 3), *g = malloc(P * sizeof *g);
+    float *X = uniform_floats(10 * 18, 71, 0.0f, 1.0f), *Y = onehot(10, 3), *g = malloc(P * sizeof *g);
     jn_objective *obj = make_obj(JN_LOSS_MSE, 0.2, 0, JN_FORM_AUTO, 0.0, JN_PRECISION_AUTO);
     unsigned long timed = jn__precision_timings();
     for (int mode = 0; mode < 2; mode++) {
@@ -452,7 +445,7 @@ START_TEST(fallback_is_fp32)
     jn_objective *b = make_obj(JN_LOSS_MSE, 0.2, 0, JN_FORM_AUTO, 0.0, JN_PRECISION_BF16);
     ck_assert_int_eq(jn_objective_precision_used(b), JN_PRECISION_FP32);
     size_t n = 16, P = jn_net_param_count(net);
-    float *X = uniform(n * 30, 1, 0.0f, 1.0f), *Xj = uniform(n * 30, 2, 0.0f, 1.0f), *Y = onehot(n, 5);
+    float *X = uniform_floats(n * 30, 1, 0.0f, 1.0f), *Xj = uniform_floats(n * 30, 2, 0.0f, 1.0f), *Y = onehot(n, 5);
     float *g1 = malloc(P * sizeof *g1), *g2 = malloc(P * sizeof *g2);
     double v1, v2;
     ck_assert_int_eq(jn_net_objective(net, f, X, Xj, Y, n, &v1, g1), JN_OK);
@@ -493,7 +486,8 @@ START_TEST(bf16_against_fp32)
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         jn_net *net = make_net(cases[c].sizes, cases[c].n_sizes, cases[c].hidden, cases[c].output);
         size_t D = cases[c].sizes[0], K = cases[c].sizes[cases[c].n_sizes - 1];
-        float *X = uniform(n * D, 10 + (unsigned)c, 0.0f, 1.0f), *Xj = uniform(n * D, 20 + (unsigned)c, 0.0f, 1.0f);
+        float *X = uniform_floats(n * D, 10 + (unsigned)c, 0.0f, 1.0f);
+        float *Xj = uniform_floats(n * D, 20 + (unsigned)c, 0.0f, 1.0f);
         float *Y = onehot(n, K);
         errors e = compare(net, cases[c].loss, 0.3, cases[c].projections, cases[c].form, 1e-3, X,
                            cases[c].same ? NULL : Xj, Y, n);
@@ -515,7 +509,7 @@ START_TEST(bf16_mnist_shape)
     if (!bf16_runs()) return;
     const size_t sizes[] = {784, 500, 10}, n = 50;
     jn_net *net = make_net(sizes, 3, JN_ACT_TANH, JN_ACT_SIGMOID);
-    float *X = uniform(n * 784, 3, 0.0f, 1.0f), *Xj = malloc(n * 784 * sizeof *Xj), *Y = onehot(n, 10);
+    float *X = uniform_floats(n * 784, 3, 0.0f, 1.0f), *Xj = malloc(n * 784 * sizeof *Xj), *Y = onehot(n, 10);
     jn_rng *rng = seeded_rng(4);
     ck_assert_int_eq(jn_corrupt(rng, JN_NOISE_GAUSSIAN, 0.1, X, Xj, n * 784), JN_OK);
     check(compare(net, JN_LOSS_MSE, 0.1, 0, JN_FORM_DIRECT, 0.0, X, Xj, Y, n), "784-500-10");
@@ -579,7 +573,7 @@ START_TEST(bf16_trains)
     if (!measured_setup()) return;
     fake_ratio("2");
     size_t n = 400, D = 20;
-    float *X = uniform(n * D, 8, -1.0f, 1.0f);
+    float *X = uniform_floats(n * D, 8, -1.0f, 1.0f);
     int32_t *y = malloc(n * sizeof *y);
     for (size_t i = 0; i < n; i++) y[i] = X[i * D] + X[i * D + 1] > 0.0f;
     jn_dataset *ds = NULL;
@@ -618,7 +612,7 @@ START_TEST(bf16_batch_grows)
     const size_t sizes[] = {30, 40, 5}, big = 64;
     jn_net *net = make_net(sizes, 3, JN_ACT_TANH, JN_ACT_SIGMOID), *fresh = make_net(sizes, 3, JN_ACT_TANH, JN_ACT_SIGMOID);
     size_t P = jn_net_param_count(net);
-    float *X = uniform(big * 30, 81, 0.0f, 1.0f), *Y = onehot(big, 5);
+    float *X = uniform_floats(big * 30, 81, 0.0f, 1.0f), *Y = onehot(big, 5);
     float *g = malloc(P * sizeof *g), *gf = malloc(P * sizeof *gf);
     jn_objective *obj = make_obj(JN_LOSS_MSE, 0.2, 0, JN_FORM_DIRECT, 0.0, JN_PRECISION_BF16);
     eval(net, obj, X, Y, 4, g);

@@ -313,10 +313,7 @@ static void resume_matches(const history *ref, jn_net *whole)
         }
         teardown(&f);
     }
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    ck_assert_int_eq(system(cmd), 0);
-    free(dir);
+    ck_assert_int_eq(remove_temp_dir(dir), 0);
 }
 
 START_TEST(bad_recovery_arguments)

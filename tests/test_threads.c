@@ -422,9 +422,6 @@ int main(void)
     }
     int rc = RUN_TESTS("threads", "threads", 300, distinct_handles, shared_const_dataset_and_objective,
                        shared_const_network, last_error_per_thread);
-    char cmd[4200];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmp);
-    free(tmp);
+    remove_temp_dir(tmp);
     return rc;
 }
