@@ -130,9 +130,11 @@ unsigned char *read_all(const char *path, size_t *len)
     fseek(f, 0, SEEK_END);
     long n = ftell(f);
     fseek(f, 0, SEEK_SET);
-    unsigned char *buf = malloc(n > 0 ? (size_t)n : 1);
+    ck_assert_msg(n >= 0, "%s: %s", path, strerror(errno));
+    unsigned char *buf = malloc((size_t)n + 1);
     ck_assert_ptr_nonnull(buf);
     ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
+    buf[n] = 0;
     fclose(f);
     *len = (size_t)n;
     return buf;
@@ -152,6 +154,15 @@ void copy_file(const char *from, const char *to)
     unsigned char *data = read_all(from, &len);
     write_all(to, data, len);
     free(data);
+}
+
+void assert_file_holds(const char *path, const unsigned char *want, size_t len)
+{
+    size_t n;
+    unsigned char *now = read_all(path, &n);
+    ck_assert_msg(n == len && memcmp(now, want, len) == 0, "%s: %zu bytes, not the %zu expected or not the same",
+                  path, n, len);
+    free(now);
 }
 
 int remove_temp_dir(char *dir)

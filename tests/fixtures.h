@@ -51,10 +51,13 @@ float *uniform_floats(size_t n, unsigned seed, float lo, float hi);
  * corrupted src - src. */
 void corruption_noise(jn_rng *rng, jn_noise kind, double std, const float *src, float *noise, size_t n);
 
-/* A whole file in memory (caller frees; *len its size), or written. */
+/* A whole file in memory, with a 0 byte after it (caller frees; *len its
+ * size), or written. */
 unsigned char *read_all(const char *path, size_t *len);
 void write_all(const char *path, const unsigned char *data, size_t len);
 void copy_file(const char *from, const char *to);
+/* Asserts that the file at path holds exactly want[0..len). */
+void assert_file_holds(const char *path, const unsigned char *want, size_t len);
 /* Removes dir (from make_temp_dir) with all it holds and frees the string;
  * nonzero, said on stderr, when that fails. */
 int remove_temp_dir(char *dir);

@@ -126,47 +126,35 @@ END_TEST
 /* Networks                                                            */
 /* ------------------------------------------------------------------ */
 
+/* jn_net_create refuses these arguments, with needle in the message, and
+ * leaves *out NULL. */
+static void create_refused(const size_t *sizes, size_t n_sizes, jn_act hidden, jn_act output, const char *needle)
+{
+    jn_net *net = DIRTY(jn_net);
+    EXPECT_INVALID(jn_net_create(&net, sizes, n_sizes, hidden, output), needle);
+    ck_assert_ptr_null(net);
+}
+
 START_TEST(net_create_bad)
 {
     size_t ok[] = {4, 3, 2}, zero[] = {4, 0, 2}, huge[] = {4, (size_t)1 << 40, 2};
     size_t wide[] = {(size_t)1 << 24, (size_t)1 << 24, (size_t)1 << 24}, one_out[] = {4, 3, 1};
-    jn_net *net = DIRTY(jn_net);
     EXPECT_INVALID(jn_net_create(NULL, ok, 3, JN_ACT_TANH, JN_ACT_SIGMOID), "out");
-    EXPECT_INVALID(jn_net_create(&net, NULL, 3, JN_ACT_TANH, JN_ACT_SIGMOID), "sizes");
-    ck_assert_ptr_null(net);
-    net = DIRTY(jn_net);
-    EXPECT_INVALID(jn_net_create(&net, ok, 0, JN_ACT_TANH, JN_ACT_SIGMOID), "n_sizes");
-    ck_assert_ptr_null(net);
-    net = DIRTY(jn_net);
-    EXPECT_INVALID(jn_net_create(&net, ok, 1, JN_ACT_TANH, JN_ACT_SIGMOID), "n_sizes");
-    ck_assert_ptr_null(net);
-    net = DIRTY(jn_net);
-    EXPECT_INVALID(jn_net_create(&net, zero, 3, JN_ACT_TANH, JN_ACT_SIGMOID), "sizes[1]");
-    ck_assert_ptr_null(net);
-    net = DIRTY(jn_net);
+    create_refused(NULL, 3, JN_ACT_TANH, JN_ACT_SIGMOID, "sizes");
+    create_refused(ok, 0, JN_ACT_TANH, JN_ACT_SIGMOID, "n_sizes");
+    create_refused(ok, 1, JN_ACT_TANH, JN_ACT_SIGMOID, "n_sizes");
+    create_refused(zero, 3, JN_ACT_TANH, JN_ACT_SIGMOID, "sizes[1]");
     /* absurd widths: refused before any allocation (a 2^40-wide layer would
      * need terabytes; under valgrind/ASan a huge malloc attempt would show) */
-    EXPECT_INVALID(jn_net_create(&net, huge, 3, JN_ACT_TANH, JN_ACT_SIGMOID), "sizes[1]");
-    ck_assert_ptr_null(net);
-    net = DIRTY(jn_net);
+    create_refused(huge, 3, JN_ACT_TANH, JN_ACT_SIGMOID, "sizes[1]");
     /* each width allowed, but 2^49 parameters */
-    EXPECT_INVALID(jn_net_create(&net, wide, 3, JN_ACT_TANH, JN_ACT_SIGMOID), "parameters");
-    ck_assert_ptr_null(net);
-    net = DIRTY(jn_net);
-    EXPECT_INVALID(jn_net_create(&net, ok, 3, JN_ACT_SOFTMAX, JN_ACT_SIGMOID), "hidden");
-    ck_assert_ptr_null(net);
-    net = DIRTY(jn_net);
-    EXPECT_INVALID(jn_net_create(&net, ok, 3, (jn_act)17, JN_ACT_SIGMOID), "hidden");
-    ck_assert_ptr_null(net);
-    net = DIRTY(jn_net);
-    EXPECT_INVALID(jn_net_create(&net, ok, 3, (jn_act)-1, JN_ACT_SIGMOID), "hidden");
-    ck_assert_ptr_null(net);
-    net = DIRTY(jn_net);
-    EXPECT_INVALID(jn_net_create(&net, ok, 3, JN_ACT_TANH, (jn_act)17), "output");
-    ck_assert_ptr_null(net);
-    net = DIRTY(jn_net);
-    EXPECT_INVALID(jn_net_create(&net, one_out, 3, JN_ACT_TANH, JN_ACT_SOFTMAX), "softmax");
-    ck_assert_ptr_null(net);
+    create_refused(wide, 3, JN_ACT_TANH, JN_ACT_SIGMOID, "parameters");
+    create_refused(ok, 3, JN_ACT_SOFTMAX, JN_ACT_SIGMOID, "hidden");
+    create_refused(ok, 3, (jn_act)17, JN_ACT_SIGMOID, "hidden");
+    create_refused(ok, 3, (jn_act)-1, JN_ACT_SIGMOID, "hidden");
+    create_refused(ok, 3, JN_ACT_TANH, (jn_act)17, "output");
+    create_refused(one_out, 3, JN_ACT_TANH, JN_ACT_SOFTMAX, "softmax");
+    jn_net *net = NULL;
     /* every valid combination is accepted */
     for (int h = JN_ACT_TANH; h <= JN_ACT_LINEAR; h++)
         for (int o = JN_ACT_TANH; o <= JN_ACT_SOFTMAX; o++) {

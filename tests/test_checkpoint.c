@@ -446,10 +446,7 @@ START_TEST(damaged_checkpoints_refused)
         ck_assert_msg(strstr(o.message, path) != NULL, "message does not name the file: %s", o.message);
         ck_assert_uint_eq(o.calls, 0);
         ck_assert(memcmp(o.params, start, o.P * sizeof(float)) == 0);
-        size_t now_len;
-        unsigned char *now = read_all(path, &now_len);
-        ck_assert(now_len == bad_len && memcmp(now, bad, bad_len) == 0);
-        free(now);
+        assert_file_holds(path, bad, bad_len);
         free(bad);
         free(o.params);
     }
@@ -503,10 +500,7 @@ START_TEST(mismatched_checkpoints_refused)
         ck_assert_msg(strstr(o.message, cases[k].words) && strstr(o.message, path), "case %zu: %s", k, o.message);
         ck_assert_uint_eq(o.calls, 0);
         ck_assert(memcmp(o.params, start, o.P * sizeof(float)) == 0);
-        size_t now_len;
-        unsigned char *now = read_all(path, &now_len);
-        ck_assert(now_len == len && memcmp(now, good, len) == 0);
-        free(now);
+        assert_file_holds(path, good, len);
         free(start);
         free(o.params);
     }

@@ -273,13 +273,9 @@ START_TEST(failed_save_keeps_previous)
     signal(SIGXFSZ, old_handler);
     ck_assert_int_eq(st_save, JN_ERR_IO);
     ck_assert_msg(strstr(jn_last_error(), path) != NULL, "%s", jn_last_error());
-    size_t len1;
-    unsigned char *after = read_all(path, &len1);
-    ck_assert_uint_eq(len0, len1);
-    ck_assert(memcmp(before, after, len0) == 0);
+    assert_file_holds(path, before, len0);
     ck_assert_int_eq(count_entries(dir_), 2); /* sub and prev.jnm */
     free(before);
-    free(after);
     jn_net_free(large);
     jn_net_free(net);
 }
