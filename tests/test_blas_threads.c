@@ -370,13 +370,8 @@ static float *train_with(int threads, size_t *P)
     *P = jn_net_param_count(net);
     float *p = malloc(*P * sizeof *p);
     memcpy(p, jn_net_params(net), *P * sizeof *p);
-    jn_trainer_free(tr);
-    jn_optimizer_free(opt);
-    jn_objective_free(obj);
-    jn_net_free(net);
-    jn_dataset_free(ds);
-    free(X);
-    free(y);
+    free_run(tr, opt, obj, net);
+    jn_dataset_free(ds); free(X); free(y);
     return p;
 }
 

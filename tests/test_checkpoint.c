@@ -147,12 +147,8 @@ static void run_setup(const setup *s, outcome *out)
     out->params = malloc(out->P * sizeof(float));
     memcpy(out->params, jn_net_params(net), out->P * sizeof(float));
     out->lr = jn_optimizer_lr(opt);
-    jn_trainer_free(t);
-    jn_optimizer_free(opt);
-    jn_objective_free(obj);
-    jn_net_free(net);
-    jn_dataset_free(train);
-    jn_dataset_free(valid);
+    free_run(t, opt, obj, net);
+    jn_dataset_free(train); jn_dataset_free(valid);
 }
 
 /* The parameters a fresh network of the setup starts from. */

@@ -161,9 +161,7 @@ static void *run_member(void *arg)
     }
     me->status = jn_trainer_run(t, me->net, obj, opt, me->train, me->valid);
     snprintf(me->message, sizeof me->message, "%s", jn_last_error());
-    jn_trainer_free(t);
-    jn_optimizer_free(opt);
-    jn_objective_free(obj);
+    free_run(t, opt, obj, NULL);
     return NULL;
 }
 
@@ -364,10 +362,7 @@ START_TEST(collective_arguments)
     ck_assert_int_eq(jn_trainer_set_collective(t, NULL, NULL), JN_OK); /* off again */
     ck_assert_int_eq(jn_trainer_set_sharding(t, 0, 0), JN_OK);
     ck_assert_int_eq(jn_trainer_run(t, net, obj, opt, train, NULL), JN_OK);
-    jn_trainer_free(t);
-    jn_optimizer_free(opt);
-    jn_objective_free(obj);
-    jn_net_free(net);
+    free_run(t, opt, obj, net);
     jn_dataset_free(train);
 }
 END_TEST

@@ -262,11 +262,8 @@ START_TEST(training_leaves_settings_alone)
     ck_assert_int_eq(jn_trainer_run(tr, net, obj, opt, ds, ds), JN_OK);
     settings after = read_settings(obj);
     assert_settings(&after, &before, "after jn_trainer_run");
-    jn_trainer_free(tr);
-    jn_optimizer_free(opt);
-    jn_objective_free(obj);
+    free_run(tr, opt, obj, net);
     jn_dataset_free(ds);
-    jn_net_free(net);
 }
 END_TEST
 

@@ -347,10 +347,7 @@ START_TEST(trainer_run)
         ck_assert_int_eq(jn_trainer_run(tr, net, obj, opt, ds, NULL), JN_OK);
         p[t] = malloc(P * sizeof(float));
         ck_assert_int_eq(jn_net_get_params(net, p[t], P), JN_OK);
-        jn_trainer_free(tr);
-        jn_optimizer_free(opt);
-        jn_objective_free(obj);
-        jn_net_free(net);
+        free_run(tr, opt, obj, net);
     }
     assert_same(p[0], p[1], P, "trained parameters");
     free(p[0]); free(p[1]);

@@ -592,12 +592,8 @@ START_TEST(bf16_trains)
     ck_assert_int_eq(jn_objective_precision_used(obj), JN_PRECISION_BF16);
     ck_assert(jn_objective_precision_ratio(obj) == 2.0);
     fake_ratio(NULL);
-    jn_trainer_free(tr);
-    jn_optimizer_free(opt);
-    jn_objective_free(obj);
-    jn_net_free(net);
-    jn_dataset_free(ds);
-    free(X); free(y);
+    free_run(tr, opt, obj, net);
+    jn_dataset_free(ds); free(X); free(y);
     force(-1);
 }
 END_TEST

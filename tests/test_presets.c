@@ -65,11 +65,8 @@ static double preset_value(jn_model model, double lambda, double std)
     ck_assert_int_eq(jn_trainer_run(tr, net, obj, opt, ds, NULL), JN_OK);
     ck_assert_uint_eq(rep.epoch, 1);
     double v = rep.train_objective;
-    jn_trainer_free(tr);
-    jn_optimizer_free(opt);
-    jn_objective_free(obj);
+    free_run(tr, opt, obj, net);
     jn_dataset_free(ds);
-    jn_net_free(net);
     return v;
 }
 

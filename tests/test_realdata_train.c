@@ -51,14 +51,8 @@ static run_result train_usps(jn_model model)
     double sum = 0.0;
     for (size_t i = 0; i < n; i++) sum += sq[i];
     r.mean_sqnorm = sum / (double)n;
-    free(sq);
-    jn_trainer_free(tr);
-    jn_optimizer_free(opt);
-    jn_objective_free(obj);
-    jn_net_free(net);
-    jn_dataset_free(train);
-    jn_dataset_free(valid);
-    jn_dataset_free(test);
+    free_run(tr, opt, obj, net);
+    free(sq); jn_dataset_free(train); jn_dataset_free(valid); jn_dataset_free(test);
     return r;
 }
 

@@ -72,12 +72,8 @@ static jn_status run(fixture *f) { return jn_trainer_run(f->t, f->net, f->obj, f
 
 static void teardown(fixture *f)
 {
-    jn_trainer_free(f->t);
-    jn_optimizer_free(f->opt);
-    jn_objective_free(f->obj);
-    jn_net_free(f->net);
-    jn_dataset_free(f->train);
-    jn_dataset_free(f->test);
+    free_run(f->t, f->opt, f->obj, f->net);
+    jn_dataset_free(f->train); jn_dataset_free(f->test);
 }
 
 typedef struct history {

@@ -160,8 +160,8 @@ START_TEST(hook_decides_the_step)
     ck_assert_int_eq(jn_trainer_run(t, net, obj, opt, tr, NULL), JN_OK);
     ck_assert(memcmp(before, jn_net_params(net), P * sizeof *before) != 0);
     ck_assert_int_eq(jn_trainer_set_gradient_hook(NULL, NULL, NULL), JN_ERR_INVALID);
-    free(before);
-    jn_trainer_free(t); jn_optimizer_free(opt); jn_objective_free(obj); jn_net_free(net); jn_dataset_free(tr);
+    free_run(t, opt, obj, net);
+    free(before); jn_dataset_free(tr);
 }
 END_TEST
 
@@ -443,8 +443,8 @@ static double second_step_change(unsigned projections)
     ck_assert_int_eq(jn_trainer_run(t, net, obj, opt, tr, NULL), JN_OK);
     ck_assert_int_eq(rec.calls, 2);
     double gap = grad_gap(rec.g[1], rec.g[0], jn_net_param_count(net));
-    free(rec.g[0]); free(rec.g[1]);
-    jn_trainer_free(t); jn_optimizer_free(opt); jn_objective_free(obj); jn_net_free(net); jn_dataset_free(tr);
+    free_run(t, opt, obj, net);
+    free(rec.g[0]); free(rec.g[1]); jn_dataset_free(tr);
     return gap;
 }
 
@@ -473,7 +473,8 @@ START_TEST(sharding_arguments)
     jn_optimizer *opt = sgd_optimizer(0.1, 0.0);
     ck_assert_int_eq(jn_trainer_run(t, net, obj, opt, tr, NULL), JN_ERR_INVALID);
     ck_assert(strstr(jn_last_error(), "gradient hook") != NULL);
-    jn_trainer_free(t); jn_optimizer_free(opt); jn_objective_free(obj); jn_net_free(net); jn_dataset_free(tr);
+    free_run(t, opt, obj, net);
+    jn_dataset_free(tr);
 }
 END_TEST
 

@@ -263,13 +263,8 @@ START_TEST(trainer_fits_targets)
     ck_assert_msg(fabs(after - best) <= 1e-6 * best, "final %.9g, best reported %.9g", after, best);
     /* Fitting happened: the targets' variance is about 0.03 per output. */
     ck_assert_msg(after < 0.4 * before, "validation loss %.5f -> %.5f", before, after);
-    jn_trainer_free(t);
-    jn_optimizer_free(opt);
-    jn_objective_free(obj);
-    jn_net_free(net);
-    jn_dataset_free(va);
-    jn_dataset_free(tr);
-    free(X); free(T); free(Xv); free(Tv);
+    free_run(t, opt, obj, net);
+    jn_dataset_free(va); jn_dataset_free(tr); free(X); free(T); free(Xv); free(Tv);
 }
 END_TEST
 
@@ -340,11 +335,8 @@ START_TEST(autoencoder_penalty_contracts)
         ck_assert_int_eq(jn_net_jacobian_sqnorm(net, X, n, sq), JN_OK);
         mean_sq[k] = 0.0;
         for (size_t i = 0; i < n; i++) mean_sq[k] += sq[i] / (double)n;
+        free_run(t, opt, obj, net);
         free(sq);
-        jn_trainer_free(t);
-        jn_optimizer_free(opt);
-        jn_objective_free(obj);
-        jn_net_free(net);
     }
     ck_assert_msg(mean_sq[1] < 0.5 * mean_sq[0], "mean ||J||^2: %.4f without, %.4f with the penalty", mean_sq[0],
                   mean_sq[1]);
@@ -376,10 +368,7 @@ START_TEST(checkpoint_knows_the_targets)
         if (!other) ck_assert_int_eq(st, JN_OK);
         else ck_assert_msg(st == JN_ERR_INVALID && strstr(jn_last_error(), "other training data"), "%s: %s",
                            jn_status_str(st), jn_last_error());
-        jn_trainer_free(t);
-        jn_optimizer_free(opt);
-        jn_objective_free(obj);
-        jn_net_free(net);
+        free_run(t, opt, obj, net);
         jn_dataset_free(tr);
     }
     unlink(path);

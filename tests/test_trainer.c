@@ -142,8 +142,8 @@ START_TEST(divergence_keeps_finite_parameters)
     ck_assert_int_eq(st, JN_ERR_DIVERGED);
     ck_assert(strstr(jn_last_error(), "step 0") != NULL);
     ck_assert(memcmp(before, p, jn_net_param_count(net) * sizeof *before) == 0);
-    free(before);
-    jn_trainer_free(t); jn_optimizer_free(opt); jn_objective_free(obj); jn_net_free(net); jn_dataset_free(tr);
+    free_run(t, opt, obj, net);
+    free(before); jn_dataset_free(tr);
 }
 END_TEST
 
@@ -220,7 +220,8 @@ START_TEST(batch_callback_and_penalty_every)
     ck_assert_int_eq(jn_trainer_run(t, net, obj, opt, tr, NULL), JN_ERR_STOPPED);
     ck_assert_int_eq(seen, 6);
     ck_assert(strstr(jn_last_error(), "epoch 2 after minibatch 2") != NULL);
-    jn_trainer_free(t); jn_optimizer_free(opt); jn_objective_free(obj); jn_net_free(net); jn_dataset_free(tr);
+    free_run(t, opt, obj, net);
+    jn_dataset_free(tr);
 }
 END_TEST
 

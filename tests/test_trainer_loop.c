@@ -224,9 +224,7 @@ static void trainer_run(const jn_objective *obj, const schedule *sc, const jn_da
     out->P = jn_net_param_count(net);
     out->params = malloc(out->P * sizeof *out->params);
     memcpy(out->params, jn_net_params(net), out->P * sizeof *out->params);
-    jn_trainer_free(tr);
-    jn_optimizer_free(opt);
-    jn_net_free(net);
+    free_run(tr, opt, NULL, net);
 }
 
 static int same_params(const outcome *a, const outcome *b)
