@@ -190,6 +190,18 @@ sample_moments moments_of(const float *v, size_t start, size_t stride, size_t co
     return m;
 }
 
+TCase *add_case(Suite *s, const char *name, double timeout, const case_test *tests, size_t n)
+{
+    TCase *tc = tcase_create(name);
+    if (timeout > 0) tcase_set_timeout(tc, timeout);
+    for (size_t i = 0; i < n; i++) {
+        if (tests[i].loops > 0) tcase_add_loop_test(tc, tests[i].test, 0, tests[i].loops);
+        else tcase_add_test(tc, tests[i].test);
+    }
+    suite_add_tcase(s, tc);
+    return tc;
+}
+
 int run_tests(const char *suite, const char *tcase, double timeout, const TTest *const *tests, size_t n)
 {
     Suite *s = suite_create(suite);

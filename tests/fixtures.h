@@ -70,6 +70,21 @@ typedef struct sample_moments {
 } sample_moments;
 sample_moments moments_of(const float *v, size_t start, size_t stride, size_t count);
 
+/* One test of a test case: loops 0 for tcase_add_test, else
+ * tcase_add_loop_test over _i = 0 .. loops - 1. */
+typedef struct case_test {
+    const TTest *test;
+    int loops;
+} case_test;
+/* A test case `name` of tests[0..n) added to s (timeout as below). */
+TCase *add_case(Suite *s, const char *name, double timeout, const case_test *tests, size_t n);
+/* add_case with the tests listed: ADD_CASE(s, "case", 60, ONCE(a), LOOP(b, 4)). */
+#define ONCE(test) {test, 0}
+#define LOOP(test, loops) {test, loops}
+#define ADD_CASE(s, name, timeout, ...)                                                                        \
+    add_case(s, name, timeout, (const case_test[]){__VA_ARGS__},                                               \
+             sizeof((const case_test[]){__VA_ARGS__}) / sizeof(case_test))
+
 /* A suite `suite` of one test case `tcase` holding tests[0..n), run: the
  * exit status for main. timeout: seconds, 0 for Check's default
  * (CK_DEFAULT_TIMEOUT). */

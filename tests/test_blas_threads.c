@@ -397,14 +397,8 @@ int main(int argc, char **argv)
     }
     self_path[len] = 0;
     Suite *s = suite_create("blas_threads");
-    TCase *tc = tcase_create("threads");
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, set_threads_holds_the_blas);
-    tcase_add_test(tc, environment_variable_honoured);
-    tcase_add_test(tc, gemm_one_and_two_threads);
-    tcase_add_test(tc, syrk_symm_one_and_two_threads);
-    tcase_add_test(tc, two_threads_match_one);
-    tcase_add_test(tc, training_two_threads_match_one);
-    suite_add_tcase(s, tc);
+    ADD_CASE(s, "threads", 60, ONCE(set_threads_holds_the_blas), ONCE(environment_variable_honoured),
+             ONCE(gemm_one_and_two_threads), ONCE(syrk_symm_one_and_two_threads), ONCE(two_threads_match_one),
+             ONCE(training_two_threads_match_one));
     return run_suite(s);
 }

@@ -275,15 +275,9 @@ END_TEST
 static Suite *hessian_suite(void)
 {
     Suite *s = suite_create("hessian");
-    TCase *tc = tcase_create("hessian");
-    tcase_set_timeout(tc, 60);
-    tcase_add_loop_test(tc, hessian_matches_reference, 0, (int)(N_ARCHS * N_HIDDEN * N_OUTPUTS));
-    tcase_add_loop_test(tc, hessian_wider, 0, 4);
-    tcase_add_loop_test(tc, piecewise_linear_nets_have_zero_hessian, 0, 4);
-    tcase_add_test(tc, output_scaling);
-    tcase_add_loop_test(tc, batch_equals_rows, 0, 2);
-    tcase_add_test(tc, bad_arguments);
-    suite_add_tcase(s, tc);
+    ADD_CASE(s, "hessian", 60, LOOP(hessian_matches_reference, (int)(N_ARCHS * N_HIDDEN * N_OUTPUTS)),
+             LOOP(hessian_wider, 4), LOOP(piecewise_linear_nets_have_zero_hessian, 4), ONCE(output_scaling),
+             LOOP(batch_equals_rows, 2), ONCE(bad_arguments));
     return s;
 }
 

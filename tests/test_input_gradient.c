@@ -277,15 +277,9 @@ END_TEST
 static Suite *input_gradient_suite(void)
 {
     Suite *s = suite_create("input_gradient");
-    TCase *tc = tcase_create("input_gradient");
-    tcase_set_timeout(tc, 60);
-    tcase_add_loop_test(tc, matches_oracle, 0, (int)N_ORACLE);
-    tcase_add_loop_test(tc, matches_differences, 0, (int)N_CONFIGS);
-    tcase_add_loop_test(tc, is_the_objective_loss_gradient, 0, 2);
-    tcase_add_loop_test(tc, zero_first_layer_gives_zero, 0, 2);
-    tcase_add_test(tc, batch_equals_rows);
-    tcase_add_test(tc, bad_arguments);
-    suite_add_tcase(s, tc);
+    ADD_CASE(s, "input_gradient", 60, LOOP(matches_oracle, (int)N_ORACLE), LOOP(matches_differences, (int)N_CONFIGS),
+             LOOP(is_the_objective_loss_gradient, 2), LOOP(zero_first_layer_gives_zero, 2), ONCE(batch_equals_rows),
+             ONCE(bad_arguments));
     return s;
 }
 

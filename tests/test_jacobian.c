@@ -664,26 +664,14 @@ END_TEST
 static Suite *jacobian_suite(void)
 {
     Suite *s = suite_create("jacobian");
-    TCase *tc = tcase_create("jacobian");
-    tcase_add_loop_test(tc, jacobian_matches_differences, 0, (int)(N_ARCHS * N_OUTPUTS));
-    tcase_add_test(tc, jacobian_relu_hidden);
-    tcase_add_loop_test(tc, sqnorm_is_sum_of_squares, 0, (int)(N_ARCHS * N_OUTPUTS));
-    tcase_add_loop_test(tc, penalty_value_isolated, 0, (int)(N_ARCHS * N_OUTPUTS));
-    tcase_add_loop_test(tc, zero_weights, 0, (int)(N_ARCHS * N_OUTPUTS));
-    tcase_add_loop_test(tc, constant_net, 0, (int)(N_ARCHS * N_OUTPUTS));
-    tcase_add_loop_test(tc, closed_form_one_hidden, 0, 6);
-    tcase_add_loop_test(tc, linear_net_product_of_weights, 0, 2);
-    tcase_add_loop_test(tc, batch_size_independence, 0, 5);
-    suite_add_tcase(s, tc);
-    TCase *pc = tcase_create("projections");
-    tcase_set_timeout(pc, 120);
-    tcase_add_test(pc, projection_unbiased_k1);
-    tcase_add_test(pc, projection_unbiased_k3);
-    tcase_add_test(pc, projection_unbiased_softmax_k1);
-    tcase_add_test(pc, projection_unbiased_logits_k3);
-    tcase_add_test(pc, projection_seed_reproducible);
-    tcase_add_test(pc, exact_penalty_ignores_seed);
-    suite_add_tcase(s, pc);
+    ADD_CASE(s, "jacobian", 0, LOOP(jacobian_matches_differences, (int)(N_ARCHS * N_OUTPUTS)),
+             ONCE(jacobian_relu_hidden), LOOP(sqnorm_is_sum_of_squares, (int)(N_ARCHS * N_OUTPUTS)),
+             LOOP(penalty_value_isolated, (int)(N_ARCHS * N_OUTPUTS)), LOOP(zero_weights, (int)(N_ARCHS * N_OUTPUTS)),
+             LOOP(constant_net, (int)(N_ARCHS * N_OUTPUTS)), LOOP(closed_form_one_hidden, 6),
+             LOOP(linear_net_product_of_weights, 2), LOOP(batch_size_independence, 5));
+    ADD_CASE(s, "projections", 120, ONCE(projection_unbiased_k1), ONCE(projection_unbiased_k3),
+             ONCE(projection_unbiased_softmax_k1), ONCE(projection_unbiased_logits_k3),
+             ONCE(projection_seed_reproducible), ONCE(exact_penalty_ignores_seed));
     return s;
 }
 

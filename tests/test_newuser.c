@@ -93,10 +93,6 @@ END_TEST
 int main(void)
 {
     Suite *s = suite_create("newuser");
-    TCase *tc = tcase_create("newuser");
-    tcase_add_test(tc, trainer_refuses_zero_weights);
-    tcase_add_test(tc, csv_binarize);
-    tcase_add_test(tc, thread_range);
-    suite_add_tcase(s, tc);
+    ADD_CASE(s, "newuser", 0, ONCE(trainer_refuses_zero_weights), ONCE(csv_binarize), ONCE(thread_range));
     return run_suite(s);
 }

@@ -480,24 +480,11 @@ END_TEST
 static Suite *noise_suite(void)
 {
     Suite *s = suite_create("noise");
-    TCase *tc = tcase_create("samplers");
-    tcase_set_timeout(tc, 60);
-    tcase_add_loop_test(tc, gaussian_distribution, 0, 3);
-    tcase_add_test(tc, ks_check_has_power);
-    tcase_add_test(tc, gaussian_zero_std);
-    tcase_add_loop_test(tc, uniform_fill_distribution, 0, 2);
-    tcase_add_test(tc, rng_uniform_unit_interval);
-    tcase_add_loop_test(tc, mask_fraction_and_survivors, 0, 3);
-    tcase_add_test(tc, mask_extremes);
-    tcase_add_test(tc, additive_noise);
-    tcase_add_test(tc, none_copies);
-    tcase_add_loop_test(tc, in_place_equals_out_of_place, 0, 4);
-    tcase_add_test(tc, same_seed_same_stream);
-    tcase_add_test(tc, streams_differ);
-    tcase_add_test(tc, generator_matches_reference);
-    tcase_add_test(tc, streams_are_jumps);
-    tcase_add_test(tc, bad_arguments);
-    suite_add_tcase(s, tc);
+    ADD_CASE(s, "samplers", 60, LOOP(gaussian_distribution, 3), ONCE(ks_check_has_power), ONCE(gaussian_zero_std),
+             LOOP(uniform_fill_distribution, 2), ONCE(rng_uniform_unit_interval), LOOP(mask_fraction_and_survivors, 3),
+             ONCE(mask_extremes), ONCE(additive_noise), ONCE(none_copies), LOOP(in_place_equals_out_of_place, 4),
+             ONCE(same_seed_same_stream), ONCE(streams_differ), ONCE(generator_matches_reference),
+             ONCE(streams_are_jumps), ONCE(bad_arguments));
     return s;
 }
 

@@ -166,12 +166,8 @@ END_TEST
 static Suite *oracle_suite(void)
 {
     Suite *s = suite_create("oracle");
-    TCase *tc = tcase_create("cases");
-    tcase_add_loop_test(tc, forward_matches, 0, N_CASES);
-    tcase_add_loop_test(tc, jacobian_matches, 0, N_CASES);
-    tcase_add_loop_test(tc, objective_and_gradient_match, 0, 3 * N_CASES);
-    tcase_add_loop_test(tc, penalty_targets_at_x_match, 0, 4 * N_SIGMOID_CASES);
-    suite_add_tcase(s, tc);
+    ADD_CASE(s, "cases", 0, LOOP(forward_matches, N_CASES), LOOP(jacobian_matches, N_CASES),
+             LOOP(objective_and_gradient_match, 3 * N_CASES), LOOP(penalty_targets_at_x_match, 4 * N_SIGMOID_CASES));
     return s;
 }
 

@@ -396,22 +396,10 @@ static Suite *threads_suite(void)
 {
     Suite *s = suite_create("pool_threads");
     /* make check-tsan runs this case alone: the BLAS stays at one thread. */
-    TCase *tc = tcase_create("same results");
-    tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, objective_exact_penalty);
-    tcase_add_test(tc, objective_projections_softmax);
-    tcase_add_test(tc, objective_plain_many_rows);
-    tcase_add_test(tc, forward_and_jacobian);
-    tcase_add_test(tc, awkward_shapes);
-    tcase_add_test(tc, optimizer_steps);
-    tcase_add_test(tc, optimizer_first_bad_index);
-    tcase_add_test(tc, noise_draws);
-    tcase_add_test(tc, trainer_run);
-    suite_add_tcase(s, tc);
-    TCase *blas = tcase_create("BLAS threads");
-    tcase_set_timeout(blas, 120);
-    tcase_add_test(blas, blas_threads_bounded);
-    suite_add_tcase(s, blas);
+    ADD_CASE(s, "same results", 120, ONCE(objective_exact_penalty), ONCE(objective_projections_softmax),
+             ONCE(objective_plain_many_rows), ONCE(forward_and_jacobian), ONCE(awkward_shapes), ONCE(optimizer_steps),
+             ONCE(optimizer_first_bad_index), ONCE(noise_draws), ONCE(trainer_run));
+    ADD_CASE(s, "BLAS threads", 120, ONCE(blas_threads_bounded));
     return s;
 }
 

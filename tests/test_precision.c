@@ -695,22 +695,11 @@ END_TEST
 static Suite *precision_suite(void)
 {
     Suite *s = suite_create("precision");
-    TCase *tc = tcase_create("bf16");
-    tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, api);
-    tcase_add_test(tc, bf16_rounding);
-    tcase_add_test(tc, fallback_is_fp32);
-    tcase_add_loop_test(tc, measured_choice_both_branches, 0, 4);
-    tcase_add_test(tc, measured_once_per_shape);
-    tcase_add_test(tc, measured_threadsafe);
-    tcase_add_test(tc, measured_wisdom_file);
-    tcase_add_test(tc, forced_is_not_measured);
-    tcase_add_test(tc, bf16_against_fp32);
-    tcase_add_test(tc, bf16_mnist_shape);
-    tcase_add_loop_test(tc, bf16_oracle, 0, sizeof oracle_cases / sizeof oracle_cases[0]);
-    tcase_add_test(tc, bf16_trains);
-    tcase_add_test(tc, bf16_batch_grows);
-    suite_add_tcase(s, tc);
+    ADD_CASE(s, "bf16", 120, ONCE(api), ONCE(bf16_rounding), ONCE(fallback_is_fp32),
+             LOOP(measured_choice_both_branches, 4), ONCE(measured_once_per_shape), ONCE(measured_threadsafe),
+             ONCE(measured_wisdom_file), ONCE(forced_is_not_measured), ONCE(bf16_against_fp32), ONCE(bf16_mnist_shape),
+             LOOP(bf16_oracle, sizeof oracle_cases / sizeof oracle_cases[0]), ONCE(bf16_trains),
+             ONCE(bf16_batch_grows));
     return s;
 }
 

@@ -434,16 +434,9 @@ END_TEST
 int main(void)
 {
     Suite *s = suite_create("samplers");
-    TCase *tc = tcase_create("samplers");
-    tcase_set_timeout(tc, 60);
-    tcase_add_loop_test(tc, gaussian_dependence, 0, 2);
-    tcase_add_test(tc, gaussian_short_calls);
-    tcase_add_test(tc, corrupt_gaussian_dependence);
-    tcase_add_test(tc, uniform_dependence);
-    tcase_add_test(tc, streams_independent);
-    tcase_add_test(tc, projection_unit_norm_public);
-    tcase_add_test(tc, projection_vectors_on_sphere);
-    tcase_add_test(tc, projection_vectors_follow_the_seed);
-    suite_add_tcase(s, tc);
+    ADD_CASE(s, "samplers", 60, LOOP(gaussian_dependence, 2), ONCE(gaussian_short_calls),
+             ONCE(corrupt_gaussian_dependence), ONCE(uniform_dependence), ONCE(streams_independent),
+             ONCE(projection_unit_norm_public), ONCE(projection_vectors_on_sphere),
+             ONCE(projection_vectors_follow_the_seed));
     return run_suite(s);
 }
