@@ -329,8 +329,7 @@ START_TEST(two_threads_match_one)
 {
     jn_net *net = tiny_net(D, H, K, 3);
     size_t P = jn_net_param_count(net);
-    float *X = malloc(NB * D * sizeof *X), *Xj = malloc(NB * D * sizeof *Xj), *Y = calloc(NB * K, sizeof *Y);
-    fill_uniform(X, NB * D, 1, 0.0f, 1.0f);
+    float *X = uniform_floats(NB * D, 1, 0.0f, 1.0f), *Xj = malloc(NB * D * sizeof *Xj), *Y = calloc(NB * K, sizeof *Y);
     fill_uniform(Xj, NB * D, 2, 0.0f, 1.0f);
     for (size_t i = 0; i < NB; i++) Y[i * K + i % K] = 1.0f;
     jn_objective *obj = model_objective(JN_MODEL_MLP_NJ, 0.1, 0.1);

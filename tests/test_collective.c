@@ -81,8 +81,7 @@ static jn_status broadcast(void *buf, size_t bytes, unsigned root, void *user)
 /* Float targets: K smooth functions of the features, in (0, 1). */
 static jn_dataset *regression(size_t n, unsigned seed)
 {
-    float *X = malloc(n * DIM * sizeof *X), *Y = malloc(n * K * sizeof *Y);
-    fill_uniform(X, n * DIM, seed, -1.0f, 1.0f);
+    float *X = uniform_floats(n * DIM, seed, -1.0f, 1.0f), *Y = malloc(n * K * sizeof *Y);
     for (size_t i = 0; i < n; i++)
         for (size_t k = 0; k < K; k++)
             Y[i * K + k] = (float)(0.5 + 0.4 * tanh(X[i * DIM + k] * X[i * DIM + k + 1] + 0.5 * X[i * DIM + 5]));

@@ -245,11 +245,7 @@ END_TEST
 
 int main(void)
 {
-    tmp = make_temp_dir();
-    if (!tmp) {
-        fprintf(stderr, "cannot create a temporary directory\n");
-        return 1;
-    }
+    if (!(tmp = make_temp_dir())) return 1;
     int rc = RUN_TESTS("edges", "edges", 0, input_width_mismatch, labels_beyond_outputs, model_for_another_architecture,
                        empty_files, directory_for_a_file);
     remove_temp_dir(tmp);

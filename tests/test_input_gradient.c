@@ -227,8 +227,7 @@ START_TEST(batch_equals_rows)
 {
     const size_t sizes[] = {6, 5, 4, 3}, n = 1100, D = 6, K = 3;
     jn_net *net = biased_net(sizes, 4, JN_ACT_TANH, JN_ACT_SIGMOID, 21, 1.5f);
-    float *X = malloc(n * D * sizeof *X), *Y = malloc(n * K * sizeof *Y), *g = malloc(n * D * sizeof *g);
-    fill_uniform(X, n * D, 4, -1.0f, 1.0f);
+    float *X = uniform_floats(n * D, 4, -1.0f, 1.0f), *Y = malloc(n * K * sizeof *Y), *g = malloc(n * D * sizeof *g);
     fill_uniform(Y, n * K, 5, 0.0f, 1.0f);
     jn_objective *obj = objective(JN_LOSS_MSE);
     ck_assert_int_eq(jn_net_input_gradient(net, obj, X, Y, n, g), JN_OK);

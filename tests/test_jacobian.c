@@ -426,8 +426,7 @@ START_TEST(linear_net_product_of_weights)
         off += out * in + out;
     }
     ck_assert_uint_eq(rows, K);
-    float *X = malloc(n * D * sizeof *X), *J = malloc(n * K * D * sizeof *J);
-    fill_uniform(X, n * D, 4, -3.0f, 3.0f);
+    float *X = uniform_floats(n * D, 4, -3.0f, 3.0f), *J = malloc(n * K * D * sizeof *J);
     ck_assert_int_eq(jn_net_jacobian(net, X, n, J), JN_OK);
     for (size_t i = 0; i < n; i++) {
         double err = max_rel(J + i * K * D, M, K * D, 1e-3);

@@ -675,11 +675,7 @@ static int remove_entry(const char *path, const struct stat *sb, int flag, struc
 
 int main(void)
 {
-    tmp = make_temp_dir();
-    if (!tmp) {
-        fprintf(stderr, "cannot create a temporary directory\n");
-        return 1;
-    }
+    if (!(tmp = make_temp_dir())) return 1;
     int rc = RUN_TESTS("loaders", "loaders", 60, idx_raw_and_gzip, idx_binarize, idx_hostile_headers,
                        idx_hostile_labels, idx_bad_gzip, idx_io_and_args, reader_cap, usps_happy, usps_hostile,
                        csv_happy, csv_hostile, gzip_members, mnist_splits, mnist_split_failures, usps_splits,

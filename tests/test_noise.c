@@ -192,8 +192,7 @@ END_TEST
 START_TEST(additive_noise)
 {
     jn_rng *rng = seeded_rng(9);
-    float *src = malloc(N * sizeof *src), *dst = malloc(N * sizeof *dst);
-    fill_uniform(src, N, 5, -1.0f, 1.0f);
+    float *src = uniform_floats(N, 5, -1.0f, 1.0f), *dst = malloc(N * sizeof *dst);
     const double std = 0.1;
     corruption_noise(rng, JN_NOISE_GAUSSIAN, std, src, dst, N);
     /* float rounding of src + noise is ~1e-7, far below the test's scale */

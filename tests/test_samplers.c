@@ -201,8 +201,7 @@ END_TEST
 START_TEST(corrupt_gaussian_dependence)
 {
     jn_rng *rng = seeded_rng(31337);
-    float *src = malloc(N * sizeof *src), *dst = malloc(N * sizeof *dst);
-    fill_uniform(src, N, 3, -2.0f, 2.0f);
+    float *src = uniform_floats(N, 3, -2.0f, 2.0f), *dst = malloc(N * sizeof *dst);
     corruption_noise(rng, JN_NOISE_GAUSSIAN, 0.5, src, dst, N);
     check_normal_stream(dst, N, 0.5, "jn_corrupt gaussian");
     free(src);
@@ -301,8 +300,7 @@ static void draw_vectors(jn_net *net, size_t K, size_t n, unsigned r, uint64_t s
     jn_objective *obj = loss_objective(JN_LOSS_MSE);
     ck_assert_int_eq(jn_objective_set_jacobian(obj, 1.0, r), JN_OK);
     ck_assert_int_eq(jn_objective_set_seed(obj, seed), JN_OK);
-    float *X = malloc(n * K * sizeof *X);
-    fill_uniform(X, n * K, (unsigned)seed, -1.0f, 1.0f);
+    float *X = uniform_floats(n * K, (unsigned)seed, -1.0f, 1.0f);
     /* Y = X: the loss is 0, the objective is the penalty alone */
     ck_assert_int_eq(jn_net_objective(net, obj, X, NULL, X, n, out_value, NULL), JN_OK);
     free(X);

@@ -410,11 +410,7 @@ END_TEST
 
 int main(void)
 {
-    tmp = make_temp_dir();
-    if (!tmp) {
-        fprintf(stderr, "cannot create a temporary directory\n");
-        return 1;
-    }
+    if (!(tmp = make_temp_dir())) return 1;
     /* One BLAS thread: the same sums serially and concurrently. */
     if (jn_set_threads(1) != JN_OK) {
         fprintf(stderr, "jn_set_threads(1): %s\n", jn_last_error());

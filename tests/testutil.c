@@ -1,6 +1,7 @@
 /* testutil.c - oracle reader and small helpers for the tests. */
 #include "testutil.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -142,6 +143,7 @@ char *make_temp_dir(void)
     char tmpl[1024];
     snprintf(tmpl, sizeof tmpl, "%s/jacnet-test-XXXXXX", base && *base ? base : "/tmp");
     char *d = mkdtemp(tmpl);
+    if (!d) fprintf(stderr, "cannot create a temporary directory %s: %s\n", tmpl, strerror(errno));
     return d ? strdup(d) : NULL;
 }
 

@@ -34,7 +34,8 @@ double rel_diff(double a, double b, double floor);
 
 /* Fill with uniform values in [lo, hi) from a small LCG (tests only). */
 void fill_uniform(float *v, size_t n, unsigned seed, float lo, float hi);
-/* A unique temporary directory for the test, created; caller frees. */
+/* A unique temporary directory for the test, created; caller frees. NULL,
+ * said on stderr, when it cannot be created. */
 char *make_temp_dir(void);
 /* $JACNET_DATA for a test that needs the real data sets. When it is unset
  * or empty: prints "SKIP: ..." and returns NULL, or, with
