@@ -1,8 +1,8 @@
 /* fixtures.h - what the Check test programs build again and again: tiny
  * networks, datasets, objectives, optimizers and trainers, the teardown of
- * a training run, sample moments, and the one-case suite that most test
- * programs' main runs. Every builder asserts that each call it makes
- * succeeds. testutil.h includes this header. */
+ * a training run, uniform vectors and corruption noise, whole files, sample
+ * moments, and the suites' test cases. Every builder asserts that each call
+ * it makes succeeds. testutil.h includes this header. */
 #ifndef JACNET_FIXTURES_H
 #define JACNET_FIXTURES_H
 
@@ -70,8 +70,8 @@ typedef struct sample_moments {
 } sample_moments;
 sample_moments moments_of(const float *v, size_t start, size_t stride, size_t count);
 
-/* One test of a test case: loops 0 for tcase_add_test, else
- * tcase_add_loop_test over _i = 0 .. loops - 1. */
+/* One test of a test case: ONCE(test) for tcase_add_test, LOOP(test, n)
+ * for tcase_add_loop_test over _i = 0 .. n - 1 (n > 0). */
 typedef struct case_test {
     const TTest *test;
     int loops;

@@ -113,10 +113,10 @@ static jn_optimizer *make_optimizer(int adam, double lr)
 {
     jn_optimizer *opt = NULL;
     if (adam) {
-        ck_assert_int_eq(jn_optimizer_create_adam(&opt, lr ? lr : 0.01, 0.9, 0.999, 1e-8), JN_OK);
+        opt = adam_optimizer(lr ? lr : 0.01);
         ck_assert_int_eq(jn_optimizer_set_schedule(opt, JN_SCHEDULE_STEP, 0.7, 20), JN_OK);
     } else {
-        ck_assert_int_eq(jn_optimizer_create_sgd(&opt, lr ? lr : 0.2, 0.8), JN_OK);
+        opt = sgd_optimizer(lr ? lr : 0.2, 0.8);
         ck_assert_int_eq(jn_optimizer_set_schedule(opt, JN_SCHEDULE_INVERSE, 0.5, 10), JN_OK);
     }
     return opt;

@@ -141,10 +141,10 @@ static void *run_member(void *arg)
     ck_assert_int_eq(jn_net_create(&me->net, sizes, 3, JN_ACT_TANH, JN_ACT_SIGMOID), JN_OK);
     if (me->rank == 0) ck_assert_int_eq(jn_net_init(me->net, 5), JN_OK);
     /* noise on both inputs (per-example streams) and a projected penalty */
-    ck_assert_int_eq(jn_objective_create(&obj, me->loss), JN_OK);
+    obj = loss_objective(me->loss);
     ck_assert_int_eq(jn_objective_set_jacobian(obj, 0.05, 2), JN_OK);
     ck_assert_int_eq(jn_objective_set_noise(obj, JN_NOISE_GAUSSIAN, 0.2, 0.2), JN_OK);
-    ck_assert_int_eq(jn_optimizer_create_sgd(&opt, 0.5, 0.5), JN_OK);
+    opt = sgd_optimizer(0.5, 0.5);
     t = trainer_for(me->epochs, 10);
     ck_assert_int_eq(jn_trainer_set_seed(t, 23), JN_OK);
     ck_assert_int_eq(jn_trainer_set_patience(t, me->patience), JN_OK);

@@ -224,8 +224,8 @@ START_TEST(penalty_value_isolated)
     fill_uniform(Y, n * K, 3 + (unsigned)_i, 0.0f, 1.0f);
     const double lambda = 0.37;
     jn_objective *o0 = NULL, *o1 = NULL;
-    ck_assert_int_eq(jn_objective_create(&o0, JN_LOSS_MSE), JN_OK);
-    ck_assert_int_eq(jn_objective_create(&o1, JN_LOSS_MSE), JN_OK);
+    o0 = loss_objective(JN_LOSS_MSE);
+    o1 = loss_objective(JN_LOSS_MSE);
     ck_assert_int_eq(jn_objective_set_jacobian(o1, lambda, 0), JN_OK);
     for (int target = 0; target < 2; target++) {
         ck_assert_int_eq(jn_objective_set_penalty_target(o1, target ? JN_PENALTY_LOGITS : JN_PENALTY_OUTPUT), JN_OK);
@@ -284,8 +284,8 @@ START_TEST(zero_weights)
     for (size_t i = 0; i < n; i++) ck_assert(sq[i] == 0.0f);
     for (unsigned proj = 0; proj <= 2; proj += 2) {
         jn_objective *o0 = NULL, *o1 = NULL;
-        ck_assert_int_eq(jn_objective_create(&o0, JN_LOSS_MSE), JN_OK);
-        ck_assert_int_eq(jn_objective_create(&o1, JN_LOSS_MSE), JN_OK);
+        o0 = loss_objective(JN_LOSS_MSE);
+        o1 = loss_objective(JN_LOSS_MSE);
         ck_assert_int_eq(jn_objective_set_jacobian(o1, 2.0, proj), JN_OK);
         double v0, v1;
         ck_assert_int_eq(jn_net_objective(net, o0, X, NULL, Y, n, &v0, g0), JN_OK);
@@ -514,9 +514,9 @@ static void projection_unbiased(unsigned k, jn_act out, jn_penalty_target target
     fill_uniform(Y, n * K, 3, 0.0f, 1.0f);
     const double lambda = 1.0;
     jn_objective *o0 = NULL, *ex = NULL, *pr = NULL;
-    ck_assert_int_eq(jn_objective_create(&o0, JN_LOSS_MSE), JN_OK);
-    ck_assert_int_eq(jn_objective_create(&ex, JN_LOSS_MSE), JN_OK);
-    ck_assert_int_eq(jn_objective_create(&pr, JN_LOSS_MSE), JN_OK);
+    o0 = loss_objective(JN_LOSS_MSE);
+    ex = loss_objective(JN_LOSS_MSE);
+    pr = loss_objective(JN_LOSS_MSE);
     ck_assert_int_eq(jn_objective_set_jacobian(ex, lambda, 0), JN_OK);
     ck_assert_int_eq(jn_objective_set_jacobian(pr, lambda, k), JN_OK);
     ck_assert_int_eq(jn_objective_set_penalty_target(ex, target), JN_OK);
@@ -605,7 +605,7 @@ START_TEST(projection_seed_reproducible)
     float *ga = malloc(P * sizeof *ga), *gb = malloc(P * sizeof *gb);
     for (unsigned k = 1; k <= 3; k += 2) {
         jn_objective *a = NULL, *b = NULL;
-        ck_assert_int_eq(jn_objective_create(&a, JN_LOSS_MSE), JN_OK);
+        a = loss_objective(JN_LOSS_MSE);
         ck_assert_int_eq(jn_objective_set_jacobian(a, 1.0, k), JN_OK);
         ck_assert_int_eq(jn_objective_set_seed(a, 2024), JN_OK);
         ck_assert_int_eq(jn_objective_clone(&b, a), JN_OK);

@@ -117,8 +117,8 @@ static void forget(history *h)
 static void blow_up_setup(fixture *f, uint64_t seed, int recovery, unsigned max_recoveries)
 {
     setup(f, 1, 30, 20);
-    ck_assert_int_eq(jn_objective_create_model(&f->obj, JN_MODEL_MLP_NJ, 3.0, 0.1), JN_OK);
-    ck_assert_int_eq(jn_optimizer_create_sgd(&f->opt, 1.0, 0.0), JN_OK);
+    f->obj = model_objective(JN_MODEL_MLP_NJ, 3.0, 0.1);
+    f->opt = sgd_optimizer(1.0, 0.0);
     ck_assert_int_eq(jn_trainer_set_seed(f->t, seed), JN_OK);
     if (recovery) ck_assert_int_eq(jn_trainer_set_recovery(f->t, 3.0, 0.5, max_recoveries), JN_OK);
 }
@@ -218,8 +218,8 @@ START_TEST(recovers_from_divergence)
     jn_set_threads(1);
     fixture f;
     setup(&f, 1, 5, 20);
-    ck_assert_int_eq(jn_objective_create(&f.obj, JN_LOSS_MSE), JN_OK);
-    ck_assert_int_eq(jn_optimizer_create_sgd(&f.opt, 1e300, 0.5), JN_OK);
+    f.obj = loss_objective(JN_LOSS_MSE);
+    f.opt = sgd_optimizer(1e300, 0.5);
     history h = {0};
     ck_assert_int_eq(jn_trainer_set_epoch_callback(f.t, remember, &h), JN_OK);
     /* without recovery: JN_ERR_DIVERGED at the first step */
@@ -251,8 +251,8 @@ START_TEST(recoveries_compound)
     size_t P = jn_net_param_count(f.net);
     float *start = malloc(P * sizeof *start);
     memcpy(start, jn_net_params(f.net), P * sizeof *start);
-    ck_assert_int_eq(jn_objective_create(&f.obj, JN_LOSS_MSE), JN_OK);
-    ck_assert_int_eq(jn_optimizer_create_sgd(&f.opt, 1e300, 0.0), JN_OK);
+    f.obj = loss_objective(JN_LOSS_MSE);
+    f.opt = sgd_optimizer(1e300, 0.0);
     ck_assert_int_eq(jn_trainer_set_recovery(f.t, 3.0, 0.5, 2), JN_OK);
     ck_assert_int_eq(run(&f), JN_ERR_DIVERGED);
     ck_assert_msg(strstr(jn_last_error(), "after 2 recoveries") != NULL, "%s", jn_last_error());
@@ -356,7 +356,7 @@ START_TEST(scale_lr_updates)
     /* Adam: after scaling, the step is exactly lr' m^ / (sqrt(v^) + eps) */
     jn_optimizer *adam = NULL;
     p[0] = p[1] = 0.0f;
-    ck_assert_int_eq(jn_optimizer_create_adam(&adam, 0.1, 0.9, 0.999, 1e-8), JN_OK);
+    adam = adam_optimizer(0.1);
     ck_assert_int_eq(jn_optimizer_step(adam, net, g1), JN_OK);
     float after1[2] = {p[0], p[1]};
     ck_assert_int_eq(jn_optimizer_scale_lr(adam, 0.25), JN_OK);
@@ -463,11 +463,11 @@ START_TEST(report_terms_are_measured)
         float *start = malloc(P * sizeof *start);
         memcpy(start, jn_net_params(f.net), P * sizeof *start);
         const double lambda = 0.2, l2 = 0.001;
-        ck_assert_int_eq(jn_objective_create(&f.obj, JN_LOSS_MSE), JN_OK);
+        f.obj = loss_objective(JN_LOSS_MSE);
         ck_assert_int_eq(jn_objective_set_jacobian(f.obj, lambda, 0), JN_OK);
         ck_assert_int_eq(jn_objective_set_l2(f.obj, l2), JN_OK);
         ck_assert_int_eq(jn_objective_set_penalty_every(f.obj, (unsigned)every), JN_OK);
-        ck_assert_int_eq(jn_optimizer_create_sgd(&f.opt, 0.5, 0.0), JN_OK);
+        f.opt = sgd_optimizer(0.5, 0.0);
         reports rs = {.net = f.net};
         ck_assert_int_eq(jn_trainer_set_epoch_callback(f.t, keep_report, &rs), JN_OK);
         ck_assert_int_eq(run(&f), JN_OK);
@@ -515,10 +515,10 @@ START_TEST(report_sqnorm_over_penalised_minibatches)
     fixture f;
     setup(&f, 4, 2, 30); /* 34 minibatches */
     const double lambda = 0.2;
-    ck_assert_int_eq(jn_objective_create(&f.obj, JN_LOSS_MSE), JN_OK);
+    f.obj = loss_objective(JN_LOSS_MSE);
     ck_assert_int_eq(jn_objective_set_jacobian(f.obj, lambda, 0), JN_OK);
     ck_assert_int_eq(jn_objective_set_penalty_every(f.obj, 2), JN_OK);
-    ck_assert_int_eq(jn_optimizer_create_sgd(&f.opt, 0.1, 0.0), JN_OK);
+    f.opt = sgd_optimizer(0.1, 0.0);
     reports rs = {.net = f.net};
     ck_assert_int_eq(jn_trainer_set_epoch_callback(f.t, keep_report, &rs), JN_OK);
     ck_assert_int_eq(run(&f), JN_OK);
@@ -543,8 +543,8 @@ START_TEST(report_without_penalty)
     jn_set_threads(1);
     fixture f;
     setup(&f, 4, 3, 30); /* 34 minibatches, the last of 10 */
-    ck_assert_int_eq(jn_objective_create_model(&f.obj, JN_MODEL_MLP_NOISE, 0.0, 0.3), JN_OK);
-    ck_assert_int_eq(jn_optimizer_create_sgd(&f.opt, 0.5, 0.5), JN_OK);
+    f.obj = model_objective(JN_MODEL_MLP_NOISE, 0.0, 0.3);
+    f.opt = sgd_optimizer(0.5, 0.5);
     reports rs = {.net = f.net};
     ck_assert_int_eq(jn_trainer_set_epoch_callback(f.t, keep_report, &rs), JN_OK);
     ck_assert_int_eq(run(&f), JN_OK);

@@ -235,9 +235,9 @@ static void *run_member(void *arg)
     jn_optimizer *opt = NULL;
     jn_trainer *t = NULL;
     if (me->adam)
-        ck_assert_int_eq(jn_optimizer_create_adam(&opt, 0.01, 0.9, 0.999, 1e-8), JN_OK);
+        opt = adam_optimizer(0.01);
     else
-        ck_assert_int_eq(jn_optimizer_create_sgd(&opt, 0.3, 0.6), JN_OK);
+        opt = sgd_optimizer(0.3, 0.6);
     ck_assert_int_eq(jn_trainer_create(&t), JN_OK);
     ck_assert_int_eq(jn_trainer_set_epochs(t, me->epochs), JN_OK);
     ck_assert_int_eq(jn_trainer_set_batch_size(t, me->batch), JN_OK);
@@ -383,7 +383,7 @@ static jn_net *run_one(const jn_objective *obj, int sharding)
 START_TEST(sharding_off_is_the_default)
 {
     jn_objective *noisy = noisy_objective(2), *clean = NULL;
-    ck_assert_int_eq(jn_objective_create_model(&clean, JN_MODEL_MLP_JACOB, 0.05, 0.0), JN_OK);
+    clean = model_objective(JN_MODEL_MLP_JACOB, 0.05, 0.0);
     jn_net *plain = run_one(noisy, 0), *off = run_one(noisy, 2), *one = run_one(noisy, 1);
     size_t bytes = jn_net_param_count(plain) * sizeof(float);
     ck_assert(memcmp(jn_net_params(plain), jn_net_params(off), bytes) == 0);
@@ -433,7 +433,7 @@ static double second_step_change(unsigned projections)
     jn_optimizer *opt = NULL;
     jn_trainer *t = NULL;
     ck_assert_int_eq(jn_objective_set_jacobian(obj, 0.5, projections), JN_OK);
-    ck_assert_int_eq(jn_optimizer_create_sgd(&opt, 0.1, 0.0), JN_OK);
+    opt = sgd_optimizer(0.1, 0.0);
     ck_assert_int_eq(jn_trainer_create(&t), JN_OK);
     ck_assert_int_eq(jn_trainer_set_epochs(t, 2), JN_OK);
     ck_assert_int_eq(jn_trainer_set_batch_size(t, 12), JN_OK);

@@ -268,7 +268,7 @@ START_TEST(shared_const_dataset_and_objective)
     ck_assert_int_eq(jn_dataset_create(&train, x, y, ROWS, D, K, 0), JN_OK);
     /* Borrowed arrays may be shared as well: nobody writes them. */
     ck_assert_int_eq(jn_dataset_create(&valid, x + ROWS * D, y + ROWS, VALID_ROWS, D, K, JN_DATASET_BORROW), JN_OK);
-    ck_assert_int_eq(jn_objective_create_model(&obj, JN_MODEL_MLP_NJ_BOTH, 0.1, 0.1), JN_OK);
+    obj = model_objective(JN_MODEL_MLP_NJ_BOTH, 0.1, 0.1);
     job serial[THREADS] = {0}, conc[THREADS] = {0};
     for (int t = 0; t < THREADS; t++) {
         job j = {.id = t, .shared = 1, .train = train, .valid = valid, .obj = obj};

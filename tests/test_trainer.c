@@ -125,7 +125,7 @@ START_TEST(divergence_keeps_finite_parameters)
     jn_optimizer *opt = NULL;
     jn_trainer *t = NULL;
     ck_assert_int_eq(jn_objective_set_jacobian(obj, 1e30, 0), JN_OK); /* overflows float */
-    ck_assert_int_eq(jn_optimizer_create_sgd(&opt, 1e30, 0.0), JN_OK);
+    opt = sgd_optimizer(1e30, 0.0);
     ck_assert_int_eq(jn_trainer_create(&t), JN_OK);
     jn_status st = jn_trainer_run(t, net, obj, opt, tr, NULL);
     ck_assert_int_eq(st, JN_ERR_DIVERGED);
@@ -135,7 +135,7 @@ START_TEST(divergence_keeps_finite_parameters)
      * reported by the trainer as divergence, parameters untouched */
     ck_assert_int_eq(jn_objective_set_jacobian(obj, 0.0, 0), JN_OK);
     jn_optimizer_free(opt);
-    ck_assert_int_eq(jn_optimizer_create_sgd(&opt, 1e300, 0.0), JN_OK); /* lr * g beyond FLT_MAX */
+    opt = sgd_optimizer(1e300, 0.0); /* lr * g beyond FLT_MAX */
     float *before = malloc(jn_net_param_count(net) * sizeof *before);
     memcpy(before, p, jn_net_param_count(net) * sizeof *before);
     st = jn_trainer_run(t, net, obj, opt, tr, NULL);
@@ -206,7 +206,7 @@ START_TEST(batch_callback_and_penalty_every)
     jn_trainer *t = NULL;
     ck_assert_int_eq(jn_objective_set_penalty_every(obj, 3), JN_OK);
     ck_assert_int_eq(jn_objective_set_penalty_every(obj, 0), JN_ERR_INVALID);
-    ck_assert_int_eq(jn_optimizer_create_adam(&opt, 0.01, 0.9, 0.999, 1e-8), JN_OK);
+    opt = adam_optimizer(0.01);
     ck_assert_int_eq(jn_trainer_create(&t), JN_OK);
     ck_assert_int_eq(jn_trainer_set_epochs(t, 2), JN_OK);
     ck_assert_int_eq(jn_trainer_set_batch_size(t, 16), JN_OK);
