@@ -71,7 +71,8 @@ SHARED := $(LIBOUT)/libjacnet.so.$(VERSION)
 STATIC := $(LIBOUT)/libjacnet.a
 TEST_SRCS := $(sort $(wildcard tests/test_*.c))
 TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
-TEST_UTIL := $(BUILD)/tests/testutil.o
+TEST_UTIL := $(BUILD)/tests/testutil.o $(BUILD)/tests/fixtures.o
+TEST_HEADERS := tests/testutil.h tests/fixtures.h
 
 .PHONY: all check check-all check-c check-asan check-valgrind check-symbols check-python blas-probe \
         install uninstall clean examples bench demo data fuzz
@@ -121,12 +122,12 @@ pkgconfig/jacnet.pc: pkgconfig/jacnet.pc.in include/jacnet.h Makefile
 	$(PC_SED) $< > $@
 
 # ---- tests: each tests/test_*.c is one Check program, linked statically ----
-$(TEST_UTIL): tests/testutil.c tests/testutil.h include/jacnet.h
+$(TEST_UTIL): $(BUILD)/tests/%.o: tests/%.c $(TEST_HEADERS) include/jacnet.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -std=c11 -D_POSIX_C_SOURCE=200809L -Iinclude -Itests -Isrc $(WARN) $(CHECK_CFLAGS) \
 	    -DJN_TEST_ORACLE_DIR='"$(CURDIR)/tests/oracle"' -c $< -o $@
 
-$(BUILD)/tests/%: tests/%.c $(TEST_UTIL) $(STATIC) tests/testutil.h
+$(BUILD)/tests/%: tests/%.c $(TEST_UTIL) $(STATIC) $(TEST_HEADERS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -std=c11 -D_POSIX_C_SOURCE=200809L -Iinclude -Itests -Isrc $(WARN) $(CHECK_CFLAGS) \
 	    $< $(TEST_UTIL) -o $@ $(STATIC) $(CHECK_LIBS) $(DEP_LIBS)

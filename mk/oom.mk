@@ -20,7 +20,7 @@ check-oom:
 oom-run: $(BUILD)/oom-tests/test_oom
 	./$(BUILD)/oom-tests/test_oom
 
-$(BUILD)/oom-tests/test_oom: tests/oom/test_oom.c $(TEST_UTIL) $(STATIC) tests/testutil.h src/base/fault.h
+$(BUILD)/oom-tests/test_oom: tests/oom/test_oom.c $(TEST_UTIL) $(STATIC) $(TEST_HEADERS) src/base/fault.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -std=c11 -D_POSIX_C_SOURCE=200809L -Iinclude -Itests -Isrc $(WARN) $(CHECK_CFLAGS) \
 	    $< $(TEST_UTIL) -o $@ $(STATIC) $(CHECK_LIBS) $(DEP_LIBS)

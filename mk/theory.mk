@@ -18,7 +18,7 @@ $(REFNET_OBJ): tests/refnet.c tests/refnet.h include/jacnet.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -std=c11 -D_POSIX_C_SOURCE=200809L -Iinclude -Itests $(WARN) $(CHECK_CFLAGS) -c $< -o $@
 
-$(REFNET_TESTS): $(BUILD)/tests/%: tests/%.c $(TEST_UTIL) $(REFNET_OBJ) $(STATIC) tests/testutil.h tests/refnet.h
+$(REFNET_TESTS): $(BUILD)/tests/%: tests/%.c $(TEST_UTIL) $(REFNET_OBJ) $(STATIC) $(TEST_HEADERS) tests/refnet.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -std=c11 -D_POSIX_C_SOURCE=200809L -Iinclude -Itests $(WARN) $(CHECK_CFLAGS) \
 	    $< $(TEST_UTIL) $(REFNET_OBJ) -o $@ $(STATIC) $(CHECK_LIBS) $(DEP_LIBS)

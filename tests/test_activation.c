@@ -111,12 +111,5 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("activation");
-    TCase *tc = tcase_create("kernels");
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, tanh_accuracy);
-    tcase_add_test(tc, sigmoid_accuracy);
-    tcase_add_test(tc, odd_and_bounded);
-    suite_add_tcase(s, tc);
-    return run_suite(s);
+    return RUN_TESTS("activation", "kernels", 60, tanh_accuracy, sigmoid_accuracy, odd_and_bounded);
 }

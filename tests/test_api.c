@@ -126,47 +126,35 @@ END_TEST
 /* Networks                                                            */
 /* ------------------------------------------------------------------ */
 
+/* jn_net_create refuses these arguments, with needle in the message, and
+ * leaves *out NULL. */
+static void create_refused(const size_t *sizes, size_t n_sizes, jn_act hidden, jn_act output, const char *needle)
+{
+    jn_net *net = DIRTY(jn_net);
+    EXPECT_INVALID(jn_net_create(&net, sizes, n_sizes, hidden, output), needle);
+    ck_assert_ptr_null(net);
+}
+
 START_TEST(net_create_bad)
 {
     size_t ok[] = {4, 3, 2}, zero[] = {4, 0, 2}, huge[] = {4, (size_t)1 << 40, 2};
     size_t wide[] = {(size_t)1 << 24, (size_t)1 << 24, (size_t)1 << 24}, one_out[] = {4, 3, 1};
-    jn_net *net = DIRTY(jn_net);
     EXPECT_INVALID(jn_net_create(NULL, ok, 3, JN_ACT_TANH, JN_ACT_SIGMOID), "out");
-    EXPECT_INVALID(jn_net_create(&net, NULL, 3, JN_ACT_TANH, JN_ACT_SIGMOID), "sizes");
-    ck_assert_ptr_null(net);
-    net = DIRTY(jn_net);
-    EXPECT_INVALID(jn_net_create(&net, ok, 0, JN_ACT_TANH, JN_ACT_SIGMOID), "n_sizes");
-    ck_assert_ptr_null(net);
-    net = DIRTY(jn_net);
-    EXPECT_INVALID(jn_net_create(&net, ok, 1, JN_ACT_TANH, JN_ACT_SIGMOID), "n_sizes");
-    ck_assert_ptr_null(net);
-    net = DIRTY(jn_net);
-    EXPECT_INVALID(jn_net_create(&net, zero, 3, JN_ACT_TANH, JN_ACT_SIGMOID), "sizes[1]");
-    ck_assert_ptr_null(net);
-    net = DIRTY(jn_net);
+    create_refused(NULL, 3, JN_ACT_TANH, JN_ACT_SIGMOID, "sizes");
+    create_refused(ok, 0, JN_ACT_TANH, JN_ACT_SIGMOID, "n_sizes");
+    create_refused(ok, 1, JN_ACT_TANH, JN_ACT_SIGMOID, "n_sizes");
+    create_refused(zero, 3, JN_ACT_TANH, JN_ACT_SIGMOID, "sizes[1]");
     /* absurd widths: refused before any allocation (a 2^40-wide layer would
      * need terabytes; under valgrind/ASan a huge malloc attempt would show) */
-    EXPECT_INVALID(jn_net_create(&net, huge, 3, JN_ACT_TANH, JN_ACT_SIGMOID), "sizes[1]");
-    ck_assert_ptr_null(net);
-    net = DIRTY(jn_net);
+    create_refused(huge, 3, JN_ACT_TANH, JN_ACT_SIGMOID, "sizes[1]");
     /* each width allowed, but 2^49 parameters */
-    EXPECT_INVALID(jn_net_create(&net, wide, 3, JN_ACT_TANH, JN_ACT_SIGMOID), "parameters");
-    ck_assert_ptr_null(net);
-    net = DIRTY(jn_net);
-    EXPECT_INVALID(jn_net_create(&net, ok, 3, JN_ACT_SOFTMAX, JN_ACT_SIGMOID), "hidden");
-    ck_assert_ptr_null(net);
-    net = DIRTY(jn_net);
-    EXPECT_INVALID(jn_net_create(&net, ok, 3, (jn_act)17, JN_ACT_SIGMOID), "hidden");
-    ck_assert_ptr_null(net);
-    net = DIRTY(jn_net);
-    EXPECT_INVALID(jn_net_create(&net, ok, 3, (jn_act)-1, JN_ACT_SIGMOID), "hidden");
-    ck_assert_ptr_null(net);
-    net = DIRTY(jn_net);
-    EXPECT_INVALID(jn_net_create(&net, ok, 3, JN_ACT_TANH, (jn_act)17), "output");
-    ck_assert_ptr_null(net);
-    net = DIRTY(jn_net);
-    EXPECT_INVALID(jn_net_create(&net, one_out, 3, JN_ACT_TANH, JN_ACT_SOFTMAX), "softmax");
-    ck_assert_ptr_null(net);
+    create_refused(wide, 3, JN_ACT_TANH, JN_ACT_SIGMOID, "parameters");
+    create_refused(ok, 3, JN_ACT_SOFTMAX, JN_ACT_SIGMOID, "hidden");
+    create_refused(ok, 3, (jn_act)17, JN_ACT_SIGMOID, "hidden");
+    create_refused(ok, 3, (jn_act)-1, JN_ACT_SIGMOID, "hidden");
+    create_refused(ok, 3, JN_ACT_TANH, (jn_act)17, "output");
+    create_refused(one_out, 3, JN_ACT_TANH, JN_ACT_SOFTMAX, "softmax");
+    jn_net *net = NULL;
     /* every valid combination is accepted */
     for (int h = JN_ACT_TANH; h <= JN_ACT_LINEAR; h++)
         for (int o = JN_ACT_TANH; o <= JN_ACT_SOFTMAX; o++) {
@@ -935,9 +923,7 @@ END_TEST
 START_TEST(hidden_activations)
 {
     const size_t sizes[] = {3, 4, 5, 2}, n = 600;
-    jn_net *net = NULL;
-    ck_assert_int_eq(jn_net_create(&net, sizes, 4, JN_ACT_TANH, JN_ACT_SIGMOID), JN_OK);
-    ck_assert_int_eq(jn_net_init(net, 5), JN_OK);
+    jn_net *net = init_net(sizes, 4, JN_ACT_TANH, JN_ACT_SIGMOID, 5);
     float *X = malloc(n * 3 * sizeof *X), *H1 = malloc(n * 4 * sizeof *H1), *H2 = malloc(n * 5 * sizeof *H2);
     fill_uniform(X, n * 3, 8, -1.0f, 1.0f);
     fill_uniform(jn_net_params(net), jn_net_param_count(net), 9, -0.8f, 0.8f);
@@ -968,35 +954,11 @@ START_TEST(hidden_activations)
 }
 END_TEST
 
-static Suite *api_suite(void)
+int main(void)
 {
-    Suite *s = suite_create("api");
-    TCase *tc = tcase_create("api");
-    tcase_add_test(tc, status_strings);
-    tcase_add_test(tc, version);
-    tcase_add_test(tc, frees_accept_null);
-    tcase_add_test(tc, last_error_per_thread);
-    tcase_add_test(tc, set_threads);
-    tcase_add_test(tc, net_create_bad);
-    tcase_add_test(tc, net_accessors);
-    tcase_add_test(tc, net_params_get_set);
-    tcase_add_test(tc, net_init);
-    tcase_add_test(tc, net_clone_is_deep);
-    tcase_add_test(tc, net_inference_bad);
-    tcase_add_test(tc, predict_and_error_rate);
-    tcase_add_test(tc, objective_handles_bad);
-    tcase_add_test(tc, objective_eval_bad);
-    tcase_add_test(tc, objective_definitions);
-    tcase_add_test(tc, objective_clone);
-    tcase_add_test(tc, objective_presets);
-    tcase_add_test(tc, dataset_create_copy_and_borrow);
-    tcase_add_test(tc, dataset_create_bad);
-    tcase_add_test(tc, dataset_slice);
-    tcase_add_test(tc, dataset_onehot_gather);
-    tcase_add_test(tc, dataset_shuffle);
-    tcase_add_test(tc, hidden_activations);
-    suite_add_tcase(s, tc);
-    return s;
+    return RUN_TESTS("api", "api", 0, status_strings, version, frees_accept_null, last_error_per_thread, set_threads,
+                     net_create_bad, net_accessors, net_params_get_set, net_init, net_clone_is_deep, net_inference_bad,
+                     predict_and_error_rate, objective_handles_bad, objective_eval_bad, objective_definitions,
+                     objective_clone, objective_presets, dataset_create_copy_and_borrow, dataset_create_bad,
+                     dataset_slice, dataset_onehot_gather, dataset_shuffle, hidden_activations);
 }
-
-int main(void) { return run_suite(api_suite()); }

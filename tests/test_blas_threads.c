@@ -151,14 +151,6 @@ END_TEST
 
 /* ---- products with 1 and 2 threads ---- */
 
-static float *uniform(size_t n, unsigned seed)
-{
-    float *v = malloc(n * sizeof *v);
-    ck_assert_ptr_nonnull(v);
-    fill_uniform(v, n, seed, -1.0f, 1.0f);
-    return v;
-}
-
 /* Entries that differ bit for bit. */
 static size_t bits_differ(const float *a, const float *b, size_t n)
 {
@@ -187,7 +179,8 @@ static void gemm_case_run(const gemm_case *c, float *out[2])
 {
     size_t m = c->m, n = c->n, k = c->k;
     size_t lda = c->trans_a ? m : k, ldb = c->trans_b ? k : n;
-    float *A = uniform(m * k, 31), *B = uniform(k * n, 32), *C0 = uniform(m * n, 33);
+    float *A = uniform_floats(m * k, 31, -1.0f, 1.0f), *B = uniform_floats(k * n, 32, -1.0f, 1.0f);
+    float *C0 = uniform_floats(m * n, 33, -1.0f, 1.0f);
     /* beta 0 must not read C: NaN there would show */
     if (c->beta == 0.0f)
         for (size_t i = 0; i < m * n; i++) C0[i] = NAN;
@@ -243,7 +236,8 @@ END_TEST
 START_TEST(syrk_symm_one_and_two_threads)
 {
     enum { N = 203, KD = 77, M = 1043 };
-    float *W = uniform(N * KD, 41), *T = uniform(M * N, 42), *B = uniform(N * KD, 43);
+    float *W = uniform_floats(N * KD, 41, -1.0f, 1.0f), *T = uniform_floats(M * N, 42, -1.0f, 1.0f);
+    float *B = uniform_floats(N * KD, 43, -1.0f, 1.0f);
     float *G[2], *A[2], *U[2], *dW[2];
     for (int t = 0; t < 2; t++) {
         ck_assert_int_eq(jn_set_threads(t + 1), JN_OK);
@@ -333,17 +327,12 @@ static void objective_with(int threads, jn_penalty_form form, jn_net *net, const
  * both forms: every product is split at 2 threads, with ragged parts. */
 START_TEST(two_threads_match_one)
 {
-    const size_t sizes[] = {D, H, K};
-    jn_net *net = NULL;
-    ck_assert_int_eq(jn_net_create(&net, sizes, 3, JN_ACT_TANH, JN_ACT_SIGMOID), JN_OK);
-    ck_assert_int_eq(jn_net_init(net, 3), JN_OK);
+    jn_net *net = tiny_net(D, H, K, 3);
     size_t P = jn_net_param_count(net);
-    float *X = malloc(NB * D * sizeof *X), *Xj = malloc(NB * D * sizeof *Xj), *Y = calloc(NB * K, sizeof *Y);
-    fill_uniform(X, NB * D, 1, 0.0f, 1.0f);
+    float *X = uniform_floats(NB * D, 1, 0.0f, 1.0f), *Xj = malloc(NB * D * sizeof *Xj), *Y = calloc(NB * K, sizeof *Y);
     fill_uniform(Xj, NB * D, 2, 0.0f, 1.0f);
     for (size_t i = 0; i < NB; i++) Y[i * K + i % K] = 1.0f;
-    jn_objective *obj = NULL;
-    ck_assert_int_eq(jn_objective_create_model(&obj, JN_MODEL_MLP_NJ, 0.1, 0.1), JN_OK);
+    jn_objective *obj = model_objective(JN_MODEL_MLP_NJ, 0.1, 0.1);
     float *g1 = malloc(P * sizeof *g1), *g2 = malloc(P * sizeof *g2);
     static const jn_penalty_form forms[] = {JN_FORM_DIRECT, JN_FORM_GRAM};
     for (int f = 0; f < 2; f++) {
@@ -372,29 +361,16 @@ static float *train_with(int threads, size_t *P)
     for (size_t i = 0; i < N; i++) y[i] = (int32_t)(i % K);
     jn_dataset *ds = NULL;
     ck_assert_int_eq(jn_dataset_create(&ds, X, y, N, D, K, 0), JN_OK);
-    const size_t sizes[] = {D, H, K};
-    jn_net *net = NULL;
-    ck_assert_int_eq(jn_net_create(&net, sizes, 3, JN_ACT_TANH, JN_ACT_SIGMOID), JN_OK);
-    ck_assert_int_eq(jn_net_init(net, 4), JN_OK);
-    jn_objective *obj = NULL;
-    ck_assert_int_eq(jn_objective_create_model(&obj, JN_MODEL_MLP_NJ_BOTH, 0.05, 0.1), JN_OK);
-    jn_optimizer *opt = NULL;
-    ck_assert_int_eq(jn_optimizer_create_sgd(&opt, 0.05, 0.0), JN_OK);
-    jn_trainer *tr = NULL;
-    ck_assert_int_eq(jn_trainer_create(&tr), JN_OK);
-    ck_assert_int_eq(jn_trainer_set_epochs(tr, 1), JN_OK);
-    ck_assert_int_eq(jn_trainer_set_batch_size(tr, 100), JN_OK);
+    jn_net *net = tiny_net(D, H, K, 4);
+    jn_objective *obj = model_objective(JN_MODEL_MLP_NJ_BOTH, 0.05, 0.1);
+    jn_optimizer *opt = sgd_optimizer(0.05, 0.0);
+    jn_trainer *tr = trainer_for(1, 100);
     ck_assert_int_eq(jn_trainer_run(tr, net, obj, opt, ds, NULL), JN_OK);
     *P = jn_net_param_count(net);
     float *p = malloc(*P * sizeof *p);
     memcpy(p, jn_net_params(net), *P * sizeof *p);
-    jn_trainer_free(tr);
-    jn_optimizer_free(opt);
-    jn_objective_free(obj);
-    jn_net_free(net);
-    jn_dataset_free(ds);
-    free(X);
-    free(y);
+    free_run(tr, opt, obj, net);
+    jn_dataset_free(ds); free(X); free(y);
     return p;
 }
 
@@ -420,14 +396,8 @@ int main(int argc, char **argv)
     }
     self_path[len] = 0;
     Suite *s = suite_create("blas_threads");
-    TCase *tc = tcase_create("threads");
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, set_threads_holds_the_blas);
-    tcase_add_test(tc, environment_variable_honoured);
-    tcase_add_test(tc, gemm_one_and_two_threads);
-    tcase_add_test(tc, syrk_symm_one_and_two_threads);
-    tcase_add_test(tc, two_threads_match_one);
-    tcase_add_test(tc, training_two_threads_match_one);
-    suite_add_tcase(s, tc);
+    ADD_CASE(s, "threads", 60, ONCE(set_threads_holds_the_blas), ONCE(environment_variable_honoured),
+             ONCE(gemm_one_and_two_threads), ONCE(syrk_symm_one_and_two_threads), ONCE(two_threads_match_one),
+             ONCE(training_two_threads_match_one));
     return run_suite(s);
 }

@@ -87,8 +87,6 @@ static int on_epoch(const jn_epoch_report *r, void *user)
     return w->s->stop_epoch && r->epoch == w->s->stop_epoch;
 }
 
-static void copy_file(const char *from, const char *to);
-
 static int on_batch(unsigned epoch, size_t done, size_t total, void *user)
 {
     watch *w = user;
@@ -99,19 +97,14 @@ static int on_batch(unsigned epoch, size_t done, size_t total, void *user)
 
 static jn_net *make_net(size_t hidden, unsigned init_seed)
 {
-    const size_t sizes[] = {DIM, hidden, CLASSES};
-    jn_net *net = NULL;
-    ck_assert_int_eq(jn_net_create(&net, sizes, 3, JN_ACT_TANH, JN_ACT_SIGMOID), JN_OK);
-    ck_assert_int_eq(jn_net_init(net, init_seed), JN_OK);
-    return net;
+    return tiny_net(DIM, hidden, CLASSES, init_seed);
 }
 
 /* Noise on both inputs and 2 random projections: every random stream of
  * the trainer is in use. */
 static jn_objective *make_objective(double lambda)
 {
-    jn_objective *obj = NULL;
-    ck_assert_int_eq(jn_objective_create_model(&obj, JN_MODEL_MLP_NJ_BOTH, lambda, 0.1), JN_OK);
+    jn_objective *obj = model_objective(JN_MODEL_MLP_NJ_BOTH, lambda, 0.1);
     ck_assert_int_eq(jn_objective_set_jacobian(obj, lambda, 2), JN_OK);
     return obj;
 }
@@ -120,10 +113,10 @@ static jn_optimizer *make_optimizer(int adam, double lr)
 {
     jn_optimizer *opt = NULL;
     if (adam) {
-        ck_assert_int_eq(jn_optimizer_create_adam(&opt, lr ? lr : 0.01, 0.9, 0.999, 1e-8), JN_OK);
+        opt = adam_optimizer(lr ? lr : 0.01);
         ck_assert_int_eq(jn_optimizer_set_schedule(opt, JN_SCHEDULE_STEP, 0.7, 20), JN_OK);
     } else {
-        ck_assert_int_eq(jn_optimizer_create_sgd(&opt, lr ? lr : 0.2, 0.8), JN_OK);
+        opt = sgd_optimizer(lr ? lr : 0.2, 0.8);
         ck_assert_int_eq(jn_optimizer_set_schedule(opt, JN_SCHEDULE_INVERSE, 0.5, 10), JN_OK);
     }
     return opt;
@@ -154,12 +147,8 @@ static void run_setup(const setup *s, outcome *out)
     out->params = malloc(out->P * sizeof(float));
     memcpy(out->params, jn_net_params(net), out->P * sizeof(float));
     out->lr = jn_optimizer_lr(opt);
-    jn_trainer_free(t);
-    jn_optimizer_free(opt);
-    jn_objective_free(obj);
-    jn_net_free(net);
-    jn_dataset_free(train);
-    jn_dataset_free(valid);
+    free_run(t, opt, obj, net);
+    jn_dataset_free(train); jn_dataset_free(valid);
 }
 
 /* The parameters a fresh network of the setup starts from. */
@@ -204,44 +193,6 @@ static char *join(const char *dir, const char *name)
     char *p = malloc(strlen(dir) + strlen(name) + 2);
     sprintf(p, "%s/%s", dir, name);
     return p;
-}
-
-static unsigned char *read_all(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *buf = malloc((size_t)n + 1);
-    ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *len = (size_t)n;
-    return buf;
-}
-
-static void write_all(const char *path, const unsigned char *data, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-    ck_assert(f != NULL);
-    ck_assert_uint_eq(fwrite(data, 1, len, f), len);
-    ck_assert_int_eq(fclose(f), 0);
-}
-
-static void copy_file(const char *from, const char *to)
-{
-    size_t len;
-    unsigned char *data = read_all(from, &len);
-    write_all(to, data, len);
-    free(data);
-}
-
-static void remove_dir(char *dir)
-{
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    ck_assert_int_eq(system(cmd), 0);
-    free(dir);
 }
 
 /* (a) For both optimizers, with and without a validation set: stopped by
@@ -289,7 +240,7 @@ START_TEST(stop_and_resume_is_bit_for_bit)
                 free(a.params);
                 free(b.params);
                 free(path);
-                remove_dir(dir);
+                ck_assert_int_eq(remove_temp_dir(dir), 0);
             }
             free(ref.params);
         }
@@ -327,7 +278,7 @@ START_TEST(longer_run_continues_a_finished_one)
         same_params(&ref, &b);
         same_report(&ref.rep[3], &b.rep[3]);
         free(a.params); free(b.params); free(c.params); free(ref.params); free(path);
-        remove_dir(dir);
+        ck_assert_int_eq(remove_temp_dir(dir), 0);
     }
 }
 END_TEST
@@ -366,7 +317,7 @@ START_TEST(patience_survives_a_resume)
     same_report(&ref.rep[S - 1], &b.rep[S - 1]);
     same_params(&ref, &b);
     free(a.params); free(b.params); free(ref.params); free(path);
-    remove_dir(dir);
+    ck_assert_int_eq(remove_temp_dir(dir), 0);
 }
 END_TEST
 
@@ -442,7 +393,7 @@ START_TEST(sigkill_then_restart)
         same_params(&ref, &b);
         free(b.params);
         free(path);
-        remove_dir(dir);
+        ck_assert_int_eq(remove_temp_dir(dir), 0);
     }
     free(ref.params);
 }
@@ -491,10 +442,7 @@ START_TEST(damaged_checkpoints_refused)
         ck_assert_msg(strstr(o.message, path) != NULL, "message does not name the file: %s", o.message);
         ck_assert_uint_eq(o.calls, 0);
         ck_assert(memcmp(o.params, start, o.P * sizeof(float)) == 0);
-        size_t now_len;
-        unsigned char *now = read_all(path, &now_len);
-        ck_assert(now_len == bad_len && memcmp(now, bad, bad_len) == 0);
-        free(now);
+        assert_file_holds(path, bad, bad_len);
         free(bad);
         free(o.params);
     }
@@ -510,7 +458,7 @@ START_TEST(damaged_checkpoints_refused)
     same_params(&ref, &o);
     free(o.params); free(ref.params); free(kept); free(good); free(good2); free(start);
     free(path); free(prev);
-    remove_dir(dir);
+    ck_assert_int_eq(remove_temp_dir(dir), 0);
 }
 END_TEST
 
@@ -548,16 +496,13 @@ START_TEST(mismatched_checkpoints_refused)
         ck_assert_msg(strstr(o.message, cases[k].words) && strstr(o.message, path), "case %zu: %s", k, o.message);
         ck_assert_uint_eq(o.calls, 0);
         ck_assert(memcmp(o.params, start, o.P * sizeof(float)) == 0);
-        size_t now_len;
-        unsigned char *now = read_all(path, &now_len);
-        ck_assert(now_len == len && memcmp(now, good, len) == 0);
-        free(now);
+        assert_file_holds(path, good, len);
         free(start);
         free(o.params);
     }
     free(good);
     free(path);
-    remove_dir(dir);
+    ck_assert_int_eq(remove_temp_dir(dir), 0);
 }
 END_TEST
 
@@ -601,7 +546,7 @@ START_TEST(bad_paths)
     free(o.params);
     free(missing);
     free(model);
-    remove_dir(dir);
+    ck_assert_int_eq(remove_temp_dir(dir), 0);
 }
 END_TEST
 
@@ -691,7 +636,7 @@ START_TEST(documented_layout)
     free(o.params);
     free(path);
     free(inner);
-    remove_dir(dir);
+    ck_assert_int_eq(remove_temp_dir(dir), 0);
 }
 END_TEST
 
@@ -735,24 +680,14 @@ START_TEST(starting_checkpoint_with_recovery)
     ck_assert_uint_eq(b.first_epoch, 1);
     same_params(&o, &b);
     free(want); free(f); free(o.params); free(b.params); free(path); free(start);
-    remove_dir(dir);
+    ck_assert_int_eq(remove_temp_dir(dir), 0);
 }
 END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("checkpoint");
-    TCase *tc = tcase_create("checkpoint");
-    tcase_set_timeout(tc, 300);
-    tcase_add_test(tc, stop_and_resume_is_bit_for_bit);
-    tcase_add_test(tc, longer_run_continues_a_finished_one);
-    tcase_add_test(tc, patience_survives_a_resume);
-    tcase_add_test(tc, sigkill_then_restart);
-    tcase_add_test(tc, damaged_checkpoints_refused);
-    tcase_add_test(tc, mismatched_checkpoints_refused);
-    tcase_add_test(tc, bad_paths);
-    tcase_add_test(tc, documented_layout);
-    tcase_add_test(tc, starting_checkpoint_with_recovery);
-    suite_add_tcase(s, tc);
-    return run_suite(s);
+    return RUN_TESTS("checkpoint", "checkpoint", 300, stop_and_resume_is_bit_for_bit,
+                     longer_run_continues_a_finished_one, patience_survives_a_resume, sigkill_then_restart,
+                     damaged_checkpoints_refused, mismatched_checkpoints_refused, bad_paths, documented_layout,
+                     starting_checkpoint_with_recovery);
 }

@@ -81,8 +81,7 @@ static jn_status broadcast(void *buf, size_t bytes, unsigned root, void *user)
 /* Float targets: K smooth functions of the features, in (0, 1). */
 static jn_dataset *regression(size_t n, unsigned seed)
 {
-    float *X = malloc(n * DIM * sizeof *X), *Y = malloc(n * K * sizeof *Y);
-    fill_uniform(X, n * DIM, seed, -1.0f, 1.0f);
+    float *X = uniform_floats(n * DIM, seed, -1.0f, 1.0f), *Y = malloc(n * K * sizeof *Y);
     for (size_t i = 0; i < n; i++)
         for (size_t k = 0; k < K; k++)
             Y[i * K + k] = (float)(0.5 + 0.4 * tanh(X[i * DIM + k] * X[i * DIM + k + 1] + 0.5 * X[i * DIM + 5]));
@@ -104,11 +103,7 @@ static jn_dataset *labelled(size_t n, unsigned seed)
         for (int k = 1; k < K; k++)
             if (X[i * DIM + k] > X[i * DIM + y[i]]) y[i] = k;
     }
-    jn_dataset *ds = NULL;
-    ck_assert_int_eq(jn_dataset_create(&ds, X, y, n, DIM, K, 0), JN_OK);
-    free(X);
-    free(y);
-    return ds;
+    return dataset_from(X, y, n, DIM, K);
 }
 
 static int on_epoch(const jn_epoch_report *r, void *user)
@@ -146,10 +141,10 @@ static void *run_member(void *arg)
     ck_assert_int_eq(jn_net_create(&me->net, sizes, 3, JN_ACT_TANH, JN_ACT_SIGMOID), JN_OK);
     if (me->rank == 0) ck_assert_int_eq(jn_net_init(me->net, 5), JN_OK);
     /* noise on both inputs (per-example streams) and a projected penalty */
-    ck_assert_int_eq(jn_objective_create(&obj, me->loss), JN_OK);
+    obj = loss_objective(me->loss);
     ck_assert_int_eq(jn_objective_set_jacobian(obj, 0.05, 2), JN_OK);
     ck_assert_int_eq(jn_objective_set_noise(obj, JN_NOISE_GAUSSIAN, 0.2, 0.2), JN_OK);
-    ck_assert_int_eq(jn_optimizer_create_sgd(&opt, 0.5, 0.5), JN_OK);
+    opt = sgd_optimizer(0.5, 0.5);
     t = trainer_for(me->epochs, 10);
     ck_assert_int_eq(jn_trainer_set_seed(t, 23), JN_OK);
     ck_assert_int_eq(jn_trainer_set_patience(t, me->patience), JN_OK);
@@ -165,9 +160,7 @@ static void *run_member(void *arg)
     }
     me->status = jn_trainer_run(t, me->net, obj, opt, me->train, me->valid);
     snprintf(me->message, sizeof me->message, "%s", jn_last_error());
-    jn_trainer_free(t);
-    jn_optimizer_free(opt);
-    jn_objective_free(obj);
+    free_run(t, opt, obj, NULL);
     return NULL;
 }
 
@@ -361,33 +354,20 @@ START_TEST(collective_arguments)
     jn_dataset *train = labelled(20, 7);
     const size_t sizes[] = {DIM, 4, K};
     jn_net *net = init_net(sizes, 3, JN_ACT_TANH, JN_ACT_SIGMOID, 1);
-    jn_objective *obj = NULL;
-    jn_optimizer *opt = NULL;
-    ck_assert_int_eq(jn_objective_create(&obj, JN_LOSS_MSE), JN_OK);
-    ck_assert_int_eq(jn_optimizer_create_sgd(&opt, 0.1, 0.0), JN_OK);
+    jn_objective *obj = loss_objective(JN_LOSS_MSE);
+    jn_optimizer *opt = sgd_optimizer(0.1, 0.0);
     ck_assert_int_eq(jn_trainer_run(t, net, obj, opt, train, NULL), JN_ERR_INVALID);
     ck_assert(strstr(jn_last_error(), "both a collective and sharding") != NULL);
     ck_assert_int_eq(jn_trainer_set_collective(t, NULL, NULL), JN_OK); /* off again */
     ck_assert_int_eq(jn_trainer_set_sharding(t, 0, 0), JN_OK);
     ck_assert_int_eq(jn_trainer_run(t, net, obj, opt, train, NULL), JN_OK);
-    jn_trainer_free(t);
-    jn_optimizer_free(opt);
-    jn_objective_free(obj);
-    jn_net_free(net);
+    free_run(t, opt, obj, net);
     jn_dataset_free(train);
 }
 END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("collective");
-    TCase *tc = tcase_create("collective");
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, float_targets_match_one_process);
-    tcase_add_test(tc, stop_on_one_rank_then_resume);
-    tcase_add_test(tc, checkpoint_seen_by_some_is_refused);
-    tcase_add_test(tc, failure_on_one_rank_fails_all);
-    tcase_add_test(tc, collective_arguments);
-    suite_add_tcase(s, tc);
-    return run_suite(s);
+    return RUN_TESTS("collective", "collective", 60, float_targets_match_one_process, stop_on_one_rank_then_resume,
+                     checkpoint_seen_by_some_is_refused, failure_on_one_rank_fails_all, collective_arguments);
 }

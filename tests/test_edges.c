@@ -77,11 +77,7 @@ static jn_dataset *make_data(size_t n, size_t D, size_t classes)
     int32_t *y = malloc(n * sizeof(int32_t));
     fill_uniform(x, n * D, 3, 0.0f, 1.0f);
     for (size_t i = 0; i < n; i++) y[i] = (int32_t)(i % classes);
-    jn_dataset *ds = NULL;
-    ck_assert_int_eq(jn_dataset_create(&ds, x, y, n, D, classes, 0), JN_OK);
-    free(x);
-    free(y);
-    return ds;
+    return dataset_from(x, y, n, D, classes);
 }
 
 START_TEST(input_width_mismatch)
@@ -249,23 +245,9 @@ END_TEST
 
 int main(void)
 {
-    tmp = make_temp_dir();
-    if (!tmp) {
-        fprintf(stderr, "cannot create a temporary directory\n");
-        return 1;
-    }
-    Suite *s = suite_create("edges");
-    TCase *tc = tcase_create("edges");
-    tcase_add_test(tc, input_width_mismatch);
-    tcase_add_test(tc, labels_beyond_outputs);
-    tcase_add_test(tc, model_for_another_architecture);
-    tcase_add_test(tc, empty_files);
-    tcase_add_test(tc, directory_for_a_file);
-    suite_add_tcase(s, tc);
-    int rc = run_suite(s);
-    char cmd[4200];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmp);
-    free(tmp);
+    if (!(tmp = make_temp_dir())) return 1;
+    int rc = RUN_TESTS("edges", "edges", 0, input_width_mismatch, labels_beyond_outputs, model_for_another_architecture,
+                       empty_files, directory_for_a_file);
+    remove_temp_dir(tmp);
     return rc;
 }

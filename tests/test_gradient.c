@@ -509,23 +509,11 @@ END_TEST
 static Suite *gradient_suite(void)
 {
     Suite *s = suite_create("gradient");
-    TCase *tc = tcase_create("finite_differences");
-    tcase_set_timeout(tc, 60);
-    tcase_add_loop_test(tc, grid_activations, 0, N_GRID);
-    tcase_add_loop_test(tc, extra_configs, 0, (int)N_EXTRA);
-    tcase_add_loop_test(tc, paper_arch_several_seeds, 0, 5);
-    tcase_add_test(tc, projection_gradient_deterministic);
-    suite_add_tcase(s, tc);
-    TCase *fc = tcase_create("forms");
-    tcase_set_timeout(fc, 60);
-    tcase_add_loop_test(fc, forms_targets_projections, 0, 16);
-    tcase_add_loop_test(fc, forms_agree, 0, 8);
-    suite_add_tcase(s, fc);
-    TCase *pc = tcase_create("public_checker");
-    tcase_add_test(pc, public_checker_small);
-    tcase_add_test(pc, public_checker_large);
-    tcase_add_test(pc, public_checker_bad_args);
-    suite_add_tcase(s, pc);
+    ADD_CASE(s, "finite_differences", 60, LOOP(grid_activations, N_GRID), LOOP(extra_configs, (int)N_EXTRA),
+             LOOP(paper_arch_several_seeds, 5), ONCE(projection_gradient_deterministic));
+    ADD_CASE(s, "forms", 60, LOOP(forms_targets_projections, 16), LOOP(forms_agree, 8));
+    ADD_CASE(s, "public_checker", 0, ONCE(public_checker_small), ONCE(public_checker_large),
+             ONCE(public_checker_bad_args));
     return s;
 }
 

@@ -139,8 +139,7 @@ START_TEST(hessian_matches_reference)
     jn_act hid = hiddens[ih], out = outputs[io];
     jn_net *net = make_net(a->sizes, a->n_sizes, hid, out, 40 + (unsigned)_i);
     size_t n = 5, D = a->sizes[0];
-    float *X = malloc(n * D * sizeof *X);
-    fill_uniform(X, n * D, 9 + (unsigned)_i, -1.0f, 1.0f);
+    float *X = uniform_floats(n * D, 9 + (unsigned)_i, -1.0f, 1.0f);
     char label[96];
     snprintf(label, sizeof label, "%zu hidden, %s hidden, %s output", a->n_sizes - 2,
              a->n_sizes > 2 ? act_names[hid] : "-", act_names[out]);
@@ -176,8 +175,7 @@ START_TEST(hessian_wider)
     };
     jn_net *net = make_net(cases[_i].sizes, cases[_i].n_sizes, cases[_i].hidden, cases[_i].output, 90 + (unsigned)_i);
     size_t n = 3, D = cases[_i].sizes[0];
-    float *X = malloc(n * D * sizeof *X);
-    fill_uniform(X, n * D, 4 + (unsigned)_i, -1.0f, 1.0f);
+    float *X = uniform_floats(n * D, 4 + (unsigned)_i, -1.0f, 1.0f);
     char label[64];
     snprintf(label, sizeof label, "wider case %d", _i);
     check_case(net, X, n, label);
@@ -200,8 +198,7 @@ START_TEST(piecewise_linear_nets_have_zero_hessian)
                  {JN_ACT_LINEAR, JN_ACT_RELU}};
     size_t sizes[] = {6, 7, 5, 4}, n = 50;
     jn_net *net = make_net(sizes, 4, cases[_i].hidden, cases[_i].output, 5 + (unsigned)_i);
-    float *X = malloc(n * 6 * sizeof *X), hs[50];
-    fill_uniform(X, n * 6, 17, -3.0f, 3.0f);
+    float *X = uniform_floats(n * 6, 17, -3.0f, 3.0f), hs[50];
     for (size_t i = 0; i < n; i++) hs[i] = -1.0f;
     ck_assert_int_eq(jn_net_hessian_sqnorm(net, X, n, hs), JN_OK);
     for (size_t i = 0; i < n; i++) ck_assert_msg(hs[i] == 0.0f, "row %zu: %g", i, hs[i]);
@@ -238,8 +235,7 @@ START_TEST(batch_equals_rows)
     size_t sizes[] = {6, 9, 7, 4}, n = 300;
     jn_act outs[] = {JN_ACT_SOFTMAX, JN_ACT_SIGMOID};
     jn_net *net = make_net(sizes, 4, JN_ACT_TANH, outs[_i], 8);
-    float *X = malloc(n * 6 * sizeof *X), *all = malloc(n * sizeof *all);
-    fill_uniform(X, n * 6, 23, -1.0f, 1.0f);
+    float *X = uniform_floats(n * 6, 23, -1.0f, 1.0f), *all = malloc(n * sizeof *all);
     ck_assert_int_eq(jn_net_hessian_sqnorm(net, X, n, all), JN_OK);
     for (size_t i = 0; i < n; i++) {
         float one;
@@ -275,15 +271,9 @@ END_TEST
 static Suite *hessian_suite(void)
 {
     Suite *s = suite_create("hessian");
-    TCase *tc = tcase_create("hessian");
-    tcase_set_timeout(tc, 60);
-    tcase_add_loop_test(tc, hessian_matches_reference, 0, (int)(N_ARCHS * N_HIDDEN * N_OUTPUTS));
-    tcase_add_loop_test(tc, hessian_wider, 0, 4);
-    tcase_add_loop_test(tc, piecewise_linear_nets_have_zero_hessian, 0, 4);
-    tcase_add_test(tc, output_scaling);
-    tcase_add_loop_test(tc, batch_equals_rows, 0, 2);
-    tcase_add_test(tc, bad_arguments);
-    suite_add_tcase(s, tc);
+    ADD_CASE(s, "hessian", 60, LOOP(hessian_matches_reference, (int)(N_ARCHS * N_HIDDEN * N_OUTPUTS)),
+             LOOP(hessian_wider, 4), LOOP(piecewise_linear_nets_have_zero_hessian, 4), ONCE(output_scaling),
+             LOOP(batch_equals_rows, 2), ONCE(bad_arguments));
     return s;
 }
 

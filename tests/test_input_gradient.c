@@ -34,9 +34,7 @@ static const char *const oracle_cases[] = {"nojac", "paper_1h", "paper_1h_l2", "
 
 static jn_objective *objective(jn_loss loss)
 {
-    jn_objective *obj = NULL;
-    ck_assert_int_eq(jn_objective_create(&obj, loss), JN_OK);
-    return obj;
+    return loss_objective(loss);
 }
 
 START_TEST(matches_oracle)
@@ -229,8 +227,7 @@ START_TEST(batch_equals_rows)
 {
     const size_t sizes[] = {6, 5, 4, 3}, n = 1100, D = 6, K = 3;
     jn_net *net = biased_net(sizes, 4, JN_ACT_TANH, JN_ACT_SIGMOID, 21, 1.5f);
-    float *X = malloc(n * D * sizeof *X), *Y = malloc(n * K * sizeof *Y), *g = malloc(n * D * sizeof *g);
-    fill_uniform(X, n * D, 4, -1.0f, 1.0f);
+    float *X = uniform_floats(n * D, 4, -1.0f, 1.0f), *Y = malloc(n * K * sizeof *Y), *g = malloc(n * D * sizeof *g);
     fill_uniform(Y, n * K, 5, 0.0f, 1.0f);
     jn_objective *obj = objective(JN_LOSS_MSE);
     ck_assert_int_eq(jn_net_input_gradient(net, obj, X, Y, n, g), JN_OK);
@@ -279,15 +276,9 @@ END_TEST
 static Suite *input_gradient_suite(void)
 {
     Suite *s = suite_create("input_gradient");
-    TCase *tc = tcase_create("input_gradient");
-    tcase_set_timeout(tc, 60);
-    tcase_add_loop_test(tc, matches_oracle, 0, (int)N_ORACLE);
-    tcase_add_loop_test(tc, matches_differences, 0, (int)N_CONFIGS);
-    tcase_add_loop_test(tc, is_the_objective_loss_gradient, 0, 2);
-    tcase_add_loop_test(tc, zero_first_layer_gives_zero, 0, 2);
-    tcase_add_test(tc, batch_equals_rows);
-    tcase_add_test(tc, bad_arguments);
-    suite_add_tcase(s, tc);
+    ADD_CASE(s, "input_gradient", 60, LOOP(matches_oracle, (int)N_ORACLE), LOOP(matches_differences, (int)N_CONFIGS),
+             LOOP(is_the_objective_loss_gradient, 2), LOOP(zero_first_layer_gives_zero, 2), ONCE(batch_equals_rows),
+             ONCE(bad_arguments));
     return s;
 }
 

@@ -224,8 +224,8 @@ START_TEST(penalty_value_isolated)
     fill_uniform(Y, n * K, 3 + (unsigned)_i, 0.0f, 1.0f);
     const double lambda = 0.37;
     jn_objective *o0 = NULL, *o1 = NULL;
-    ck_assert_int_eq(jn_objective_create(&o0, JN_LOSS_MSE), JN_OK);
-    ck_assert_int_eq(jn_objective_create(&o1, JN_LOSS_MSE), JN_OK);
+    o0 = loss_objective(JN_LOSS_MSE);
+    o1 = loss_objective(JN_LOSS_MSE);
     ck_assert_int_eq(jn_objective_set_jacobian(o1, lambda, 0), JN_OK);
     for (int target = 0; target < 2; target++) {
         ck_assert_int_eq(jn_objective_set_penalty_target(o1, target ? JN_PENALTY_LOGITS : JN_PENALTY_OUTPUT), JN_OK);
@@ -284,8 +284,8 @@ START_TEST(zero_weights)
     for (size_t i = 0; i < n; i++) ck_assert(sq[i] == 0.0f);
     for (unsigned proj = 0; proj <= 2; proj += 2) {
         jn_objective *o0 = NULL, *o1 = NULL;
-        ck_assert_int_eq(jn_objective_create(&o0, JN_LOSS_MSE), JN_OK);
-        ck_assert_int_eq(jn_objective_create(&o1, JN_LOSS_MSE), JN_OK);
+        o0 = loss_objective(JN_LOSS_MSE);
+        o1 = loss_objective(JN_LOSS_MSE);
         ck_assert_int_eq(jn_objective_set_jacobian(o1, 2.0, proj), JN_OK);
         double v0, v1;
         ck_assert_int_eq(jn_net_objective(net, o0, X, NULL, Y, n, &v0, g0), JN_OK);
@@ -426,8 +426,7 @@ START_TEST(linear_net_product_of_weights)
         off += out * in + out;
     }
     ck_assert_uint_eq(rows, K);
-    float *X = malloc(n * D * sizeof *X), *J = malloc(n * K * D * sizeof *J);
-    fill_uniform(X, n * D, 4, -3.0f, 3.0f);
+    float *X = uniform_floats(n * D, 4, -3.0f, 3.0f), *J = malloc(n * K * D * sizeof *J);
     ck_assert_int_eq(jn_net_jacobian(net, X, n, J), JN_OK);
     for (size_t i = 0; i < n; i++) {
         double err = max_rel(J + i * K * D, M, K * D, 1e-3);
@@ -515,9 +514,9 @@ static void projection_unbiased(unsigned k, jn_act out, jn_penalty_target target
     fill_uniform(Y, n * K, 3, 0.0f, 1.0f);
     const double lambda = 1.0;
     jn_objective *o0 = NULL, *ex = NULL, *pr = NULL;
-    ck_assert_int_eq(jn_objective_create(&o0, JN_LOSS_MSE), JN_OK);
-    ck_assert_int_eq(jn_objective_create(&ex, JN_LOSS_MSE), JN_OK);
-    ck_assert_int_eq(jn_objective_create(&pr, JN_LOSS_MSE), JN_OK);
+    o0 = loss_objective(JN_LOSS_MSE);
+    ex = loss_objective(JN_LOSS_MSE);
+    pr = loss_objective(JN_LOSS_MSE);
     ck_assert_int_eq(jn_objective_set_jacobian(ex, lambda, 0), JN_OK);
     ck_assert_int_eq(jn_objective_set_jacobian(pr, lambda, k), JN_OK);
     ck_assert_int_eq(jn_objective_set_penalty_target(ex, target), JN_OK);
@@ -606,7 +605,7 @@ START_TEST(projection_seed_reproducible)
     float *ga = malloc(P * sizeof *ga), *gb = malloc(P * sizeof *gb);
     for (unsigned k = 1; k <= 3; k += 2) {
         jn_objective *a = NULL, *b = NULL;
-        ck_assert_int_eq(jn_objective_create(&a, JN_LOSS_MSE), JN_OK);
+        a = loss_objective(JN_LOSS_MSE);
         ck_assert_int_eq(jn_objective_set_jacobian(a, 1.0, k), JN_OK);
         ck_assert_int_eq(jn_objective_set_seed(a, 2024), JN_OK);
         ck_assert_int_eq(jn_objective_clone(&b, a), JN_OK);
@@ -648,8 +647,7 @@ START_TEST(exact_penalty_ignores_seed)
     float X[30], Y[18];
     fill_uniform(X, n * D, 1, -1.0f, 1.0f);
     fill_uniform(Y, n * K, 3, 0.0f, 1.0f);
-    jn_objective *o = NULL;
-    ck_assert_int_eq(jn_objective_create(&o, JN_LOSS_MSE), JN_OK);
+    jn_objective *o = loss_objective(JN_LOSS_MSE);
     ck_assert_int_eq(jn_objective_set_jacobian(o, 1.0, 0), JN_OK);
     double v1, v2;
     ck_assert_int_eq(jn_objective_set_seed(o, 1), JN_OK);
@@ -665,26 +663,14 @@ END_TEST
 static Suite *jacobian_suite(void)
 {
     Suite *s = suite_create("jacobian");
-    TCase *tc = tcase_create("jacobian");
-    tcase_add_loop_test(tc, jacobian_matches_differences, 0, (int)(N_ARCHS * N_OUTPUTS));
-    tcase_add_test(tc, jacobian_relu_hidden);
-    tcase_add_loop_test(tc, sqnorm_is_sum_of_squares, 0, (int)(N_ARCHS * N_OUTPUTS));
-    tcase_add_loop_test(tc, penalty_value_isolated, 0, (int)(N_ARCHS * N_OUTPUTS));
-    tcase_add_loop_test(tc, zero_weights, 0, (int)(N_ARCHS * N_OUTPUTS));
-    tcase_add_loop_test(tc, constant_net, 0, (int)(N_ARCHS * N_OUTPUTS));
-    tcase_add_loop_test(tc, closed_form_one_hidden, 0, 6);
-    tcase_add_loop_test(tc, linear_net_product_of_weights, 0, 2);
-    tcase_add_loop_test(tc, batch_size_independence, 0, 5);
-    suite_add_tcase(s, tc);
-    TCase *pc = tcase_create("projections");
-    tcase_set_timeout(pc, 120);
-    tcase_add_test(pc, projection_unbiased_k1);
-    tcase_add_test(pc, projection_unbiased_k3);
-    tcase_add_test(pc, projection_unbiased_softmax_k1);
-    tcase_add_test(pc, projection_unbiased_logits_k3);
-    tcase_add_test(pc, projection_seed_reproducible);
-    tcase_add_test(pc, exact_penalty_ignores_seed);
-    suite_add_tcase(s, pc);
+    ADD_CASE(s, "jacobian", 0, LOOP(jacobian_matches_differences, (int)(N_ARCHS * N_OUTPUTS)),
+             ONCE(jacobian_relu_hidden), LOOP(sqnorm_is_sum_of_squares, (int)(N_ARCHS * N_OUTPUTS)),
+             LOOP(penalty_value_isolated, (int)(N_ARCHS * N_OUTPUTS)), LOOP(zero_weights, (int)(N_ARCHS * N_OUTPUTS)),
+             LOOP(constant_net, (int)(N_ARCHS * N_OUTPUTS)), LOOP(closed_form_one_hidden, 6),
+             LOOP(linear_net_product_of_weights, 2), LOOP(batch_size_independence, 5));
+    ADD_CASE(s, "projections", 120, ONCE(projection_unbiased_k1), ONCE(projection_unbiased_k3),
+             ONCE(projection_unbiased_softmax_k1), ONCE(projection_unbiased_logits_k3),
+             ONCE(projection_seed_reproducible), ONCE(exact_penalty_ignores_seed));
     return s;
 }
 

@@ -50,19 +50,6 @@ static const char *write_gz(const char *name, const void *data, size_t len)
 
 static const char *write_text(const char *name, const char *text) { return write_raw(name, text, strlen(text)); }
 
-static unsigned char *read_back(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    ck_assert(f != NULL);
-    fseek(f, 0, SEEK_END);
-    *len = (size_t)ftell(f);
-    rewind(f);
-    unsigned char *b = malloc(*len + 1);
-    ck_assert_uint_eq(fread(b, 1, *len, f), *len);
-    fclose(f);
-    return b;
-}
-
 static void put32(unsigned char *p, uint32_t v)
 {
     p[0] = (unsigned char)(v >> 24);
@@ -251,7 +238,7 @@ START_TEST(idx_bad_gzip)
     unsigned char *img = idx3(200, 8, 8, &il), *lab = idx1(200, &ll);
     const char *lp = write_raw("e-labels", lab, ll);
     const char *gp = write_gz("e-images.gz", img, il);
-    unsigned char *gz = read_back(gp, &gl);
+    unsigned char *gz = read_all(gp, &gl);
     jn_dataset *ds;
     /* Truncated stream: half of it, and all but the trailer's last byte. */
     const char *p = write_raw("e-half.gz", gz, gl / 2);
@@ -267,7 +254,7 @@ START_TEST(idx_bad_gzip)
     p = write_raw("e-corrupt.gz", gz, gl);
     EXPECT_FAIL(jn_dataset_load_idx(&ds, p, lp, 0), ds, JN_ERR_FORMAT, p);
     free(gz);
-    gz = read_back(gp, &gl);
+    gz = read_all(gp, &gl);
     gz[gl - 8] ^= 1;
     p = write_raw("e-crc.gz", gz, gl);
     EXPECT_FAIL(jn_dataset_load_idx(&ds, p, lp, 0), ds, JN_ERR_FORMAT, p);
@@ -458,8 +445,8 @@ START_TEST(gzip_members)
 {
     const char *first = "label,a\n1,0.5\n", *second = "0,2\n2,4\n";
     size_t l1, l2;
-    unsigned char *m1 = read_back(write_gz("g1.gz", first, strlen(first)), &l1);
-    unsigned char *m2 = read_back(write_gz("g2.gz", second, strlen(second)), &l2);
+    unsigned char *m1 = read_all(write_gz("g1.gz", first, strlen(first)), &l1);
+    unsigned char *m2 = read_all(write_gz("g2.gz", second, strlen(second)), &l2);
     unsigned char *both = malloc(l1 + l2 + 8);
     memcpy(both, m1, l1);
     memcpy(both + l1, m2, l2);
@@ -688,32 +675,11 @@ static int remove_entry(const char *path, const struct stat *sb, int flag, struc
 
 int main(void)
 {
-    tmp = make_temp_dir();
-    if (!tmp) {
-        fprintf(stderr, "cannot create a temporary directory\n");
-        return 1;
-    }
-    Suite *s = suite_create("loaders");
-    TCase *tc = tcase_create("loaders");
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, idx_raw_and_gzip);
-    tcase_add_test(tc, idx_binarize);
-    tcase_add_test(tc, idx_hostile_headers);
-    tcase_add_test(tc, idx_hostile_labels);
-    tcase_add_test(tc, idx_bad_gzip);
-    tcase_add_test(tc, idx_io_and_args);
-    tcase_add_test(tc, reader_cap);
-    tcase_add_test(tc, usps_happy);
-    tcase_add_test(tc, usps_hostile);
-    tcase_add_test(tc, csv_happy);
-    tcase_add_test(tc, csv_hostile);
-    tcase_add_test(tc, gzip_members);
-    tcase_add_test(tc, mnist_splits);
-    tcase_add_test(tc, mnist_split_failures);
-    tcase_add_test(tc, usps_splits);
-    tcase_add_test(tc, fuzz_shapes);
-    suite_add_tcase(s, tc);
-    int rc = run_suite(s);
+    if (!(tmp = make_temp_dir())) return 1;
+    int rc = RUN_TESTS("loaders", "loaders", 60, idx_raw_and_gzip, idx_binarize, idx_hostile_headers,
+                       idx_hostile_labels, idx_bad_gzip, idx_io_and_args, reader_cap, usps_happy, usps_hostile,
+                       csv_happy, csv_hostile, gzip_members, mnist_splits, mnist_split_failures, usps_splits,
+                       fuzz_shapes);
     nftw(tmp, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
     free(tmp);
     return rc;

@@ -70,29 +70,6 @@ static int count_entries(const char *path)
     return n;
 }
 
-static unsigned char *read_all(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *buf = malloc(n > 0 ? (size_t)n : 1);
-    ck_assert_ptr_nonnull(buf);
-    ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *len = (size_t)n;
-    return buf;
-}
-
-static void write_all(const char *path, const unsigned char *buf, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-    ck_assert_ptr_nonnull(f);
-    ck_assert_uint_eq(fwrite(buf, 1, len, f), len);
-    ck_assert_int_eq(fclose(f), 0);
-}
-
 static void put32(unsigned char *p, uint32_t v)
 {
     for (int i = 0; i < 4; i++) p[i] = (unsigned char)(v >> (8 * i));
@@ -110,9 +87,7 @@ static void fix_crc(unsigned char *buf, size_t len)
 
 static jn_net *make_net(const size_t *sizes, size_t n, jn_act hidden, jn_act output, uint64_t seed)
 {
-    jn_net *net = NULL;
-    ck_assert_int_eq(jn_net_create(&net, sizes, n, hidden, output), JN_OK);
-    ck_assert_int_eq(jn_net_init(net, seed), JN_OK);
+    jn_net *net = init_net(sizes, n, hidden, output, seed);
     /* biases are 0 after init; make them distinct too */
     float *p = jn_net_params(net);
     for (size_t i = 0; i < jn_net_param_count(net); i++)
@@ -298,13 +273,9 @@ START_TEST(failed_save_keeps_previous)
     signal(SIGXFSZ, old_handler);
     ck_assert_int_eq(st_save, JN_ERR_IO);
     ck_assert_msg(strstr(jn_last_error(), path) != NULL, "%s", jn_last_error());
-    size_t len1;
-    unsigned char *after = read_all(path, &len1);
-    ck_assert_uint_eq(len0, len1);
-    ck_assert(memcmp(before, after, len0) == 0);
+    assert_file_holds(path, before, len0);
     ck_assert_int_eq(count_entries(dir_), 2); /* sub and prev.jnm */
     free(before);
-    free(after);
     jn_net_free(large);
     jn_net_free(net);
 }

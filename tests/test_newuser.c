@@ -14,11 +14,7 @@ static jn_dataset *labelled(size_t n)
     int32_t *y = malloc(n * sizeof *y);
     fill_uniform(X, n * 4, 3, -1.0f, 1.0f);
     for (size_t i = 0; i < n; i++) y[i] = X[i * 4] > 0.0f;
-    jn_dataset *ds = NULL;
-    ck_assert_int_eq(jn_dataset_create(&ds, X, y, n, 4, 2, 0), JN_OK);
-    free(X);
-    free(y);
-    return ds;
+    return dataset_from(X, y, n, 4, 2);
 }
 
 /* A fresh network has all weights 0 and would train to nothing; the
@@ -97,10 +93,6 @@ END_TEST
 int main(void)
 {
     Suite *s = suite_create("newuser");
-    TCase *tc = tcase_create("newuser");
-    tcase_add_test(tc, trainer_refuses_zero_weights);
-    tcase_add_test(tc, csv_binarize);
-    tcase_add_test(tc, thread_range);
-    suite_add_tcase(s, tc);
+    ADD_CASE(s, "newuser", 0, ONCE(trainer_refuses_zero_weights), ONCE(csv_binarize), ONCE(thread_range));
     return run_suite(s);
 }

@@ -192,11 +192,9 @@ END_TEST
 START_TEST(additive_noise)
 {
     jn_rng *rng = seeded_rng(9);
-    float *src = malloc(N * sizeof *src), *dst = malloc(N * sizeof *dst);
-    fill_uniform(src, N, 5, -1.0f, 1.0f);
+    float *src = uniform_floats(N, 5, -1.0f, 1.0f), *dst = malloc(N * sizeof *dst);
     const double std = 0.1;
-    ck_assert_int_eq(jn_corrupt(rng, JN_NOISE_GAUSSIAN, std, src, dst, N), JN_OK);
-    for (size_t i = 0; i < N; i++) dst[i] -= src[i];
+    corruption_noise(rng, JN_NOISE_GAUSSIAN, std, src, dst, N);
     /* float rounding of src + noise is ~1e-7, far below the test's scale */
     check_normal_sample(dst, N, std, "jn_corrupt gaussian");
     ck_assert_int_eq(jn_corrupt(rng, JN_NOISE_UNIFORM, std, src, dst, N), JN_OK);
@@ -268,7 +266,7 @@ START_TEST(same_seed_same_stream)
     /* jn_rng_create(seed) is stream 0 */
     jn_rng *s0 = NULL, *fresh = NULL;
     ck_assert_int_eq(jn_rng_create_stream(&s0, 42, 0), JN_OK);
-    ck_assert_int_eq(jn_rng_create(&fresh, 42), JN_OK);
+    fresh = seeded_rng(42);
     for (int i = 0; i < 100; i++) ck_assert(jn_rng_next(s0) == jn_rng_next(fresh));
     jn_rng_free(a);
     jn_rng_free(b);
@@ -481,24 +479,11 @@ END_TEST
 static Suite *noise_suite(void)
 {
     Suite *s = suite_create("noise");
-    TCase *tc = tcase_create("samplers");
-    tcase_set_timeout(tc, 60);
-    tcase_add_loop_test(tc, gaussian_distribution, 0, 3);
-    tcase_add_test(tc, ks_check_has_power);
-    tcase_add_test(tc, gaussian_zero_std);
-    tcase_add_loop_test(tc, uniform_fill_distribution, 0, 2);
-    tcase_add_test(tc, rng_uniform_unit_interval);
-    tcase_add_loop_test(tc, mask_fraction_and_survivors, 0, 3);
-    tcase_add_test(tc, mask_extremes);
-    tcase_add_test(tc, additive_noise);
-    tcase_add_test(tc, none_copies);
-    tcase_add_loop_test(tc, in_place_equals_out_of_place, 0, 4);
-    tcase_add_test(tc, same_seed_same_stream);
-    tcase_add_test(tc, streams_differ);
-    tcase_add_test(tc, generator_matches_reference);
-    tcase_add_test(tc, streams_are_jumps);
-    tcase_add_test(tc, bad_arguments);
-    suite_add_tcase(s, tc);
+    ADD_CASE(s, "samplers", 60, LOOP(gaussian_distribution, 3), ONCE(ks_check_has_power), ONCE(gaussian_zero_std),
+             LOOP(uniform_fill_distribution, 2), ONCE(rng_uniform_unit_interval), LOOP(mask_fraction_and_survivors, 3),
+             ONCE(mask_extremes), ONCE(additive_noise), ONCE(none_copies), LOOP(in_place_equals_out_of_place, 4),
+             ONCE(same_seed_same_stream), ONCE(streams_differ), ONCE(generator_matches_reference),
+             ONCE(streams_are_jumps), ONCE(bad_arguments));
     return s;
 }
 

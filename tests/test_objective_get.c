@@ -262,29 +262,15 @@ START_TEST(training_leaves_settings_alone)
     ck_assert_int_eq(jn_trainer_run(tr, net, obj, opt, ds, ds), JN_OK);
     settings after = read_settings(obj);
     assert_settings(&after, &before, "after jn_trainer_run");
-    jn_trainer_free(tr);
-    jn_optimizer_free(opt);
-    jn_objective_free(obj);
+    free_run(tr, opt, obj, net);
     jn_dataset_free(ds);
-    jn_net_free(net);
 }
 END_TEST
 
-static Suite *objective_get_suite(void)
+int main(void)
 {
-    Suite *s = suite_create("objective_get");
-    TCase *tc = tcase_create("objective_get");
-    tcase_add_test(tc, create_defaults);
-    tcase_add_test(tc, setters_read_back);
-    tcase_add_test(tc, every_enum_value_reads_back);
-    tcase_add_test(tc, refused_setter_changes_nothing);
-    tcase_add_test(tc, presets_read_back);
-    tcase_add_test(tc, set_loss_keeps_the_preset);
-    tcase_add_test(tc, clone_copies_and_is_independent);
-    tcase_add_test(tc, null_reads_as_zero);
-    tcase_add_test(tc, training_leaves_settings_alone);
-    suite_add_tcase(s, tc);
-    return s;
+    return RUN_TESTS("objective_get", "objective_get", 0, create_defaults, setters_read_back,
+                     every_enum_value_reads_back, refused_setter_changes_nothing, presets_read_back,
+                     set_loss_keeps_the_preset, clone_copies_and_is_independent, null_reads_as_zero,
+                     training_leaves_settings_alone);
 }
-
-int main(void) { return run_suite(objective_get_suite()); }

@@ -10,10 +10,7 @@
 static jn_net *small_net(size_t hidden_width)
 {
     size_t sizes[] = {3, hidden_width, 2};
-    jn_net *net = NULL;
-    ck_assert_int_eq(jn_net_create(&net, sizes, 3, JN_ACT_TANH, JN_ACT_LINEAR), JN_OK);
-    ck_assert_int_eq(jn_net_init(net, 42), JN_OK);
-    return net;
+    return init_net(sizes, 3, JN_ACT_TANH, JN_ACT_LINEAR, 42);
 }
 
 static float *copy_params(jn_net *net)
@@ -45,8 +42,7 @@ START_TEST(sgd_step_is_exact)
     size_t n = jn_net_param_count(net);
     float *theta = copy_params(net), *g = make_grad(n, 1);
     const double lr = 0.037;
-    jn_optimizer *opt = NULL;
-    ck_assert_int_eq(jn_optimizer_create_sgd(&opt, lr, 0.0), JN_OK);
+    jn_optimizer *opt = sgd_optimizer(lr, 0.0);
     ck_assert_int_eq(jn_optimizer_step(opt, net, g), JN_OK);
     const float *p = jn_net_params(net);
     for (size_t i = 0; i < n; i++) {
@@ -66,8 +62,7 @@ START_TEST(momentum_two_steps)
     size_t n = jn_net_param_count(net);
     float *theta = copy_params(net), *g1 = make_grad(n, 2), *g2 = make_grad(n, 3);
     const double lr = 0.1, mu = 0.9;
-    jn_optimizer *opt = NULL;
-    ck_assert_int_eq(jn_optimizer_create_sgd(&opt, lr, mu), JN_OK);
+    jn_optimizer *opt = sgd_optimizer(lr, mu);
     ck_assert_int_eq(jn_optimizer_step(opt, net, g1), JN_OK);
     ck_assert_int_eq(jn_optimizer_step(opt, net, g2), JN_OK);
     const float *p = jn_net_params(net);
@@ -153,7 +148,7 @@ START_TEST(schedules)
     jn_optimizer *opt = NULL;
 
     /* CONSTANT */
-    ck_assert_int_eq(jn_optimizer_create_sgd(&opt, 0.25, 0.5), JN_OK);
+    opt = sgd_optimizer(0.25, 0.5);
     for (unsigned t = 0; t < 5; t++) {
         assert_close(jn_optimizer_lr(opt), 0.25);
         advance(opt, net, 1);
@@ -161,7 +156,7 @@ START_TEST(schedules)
     jn_optimizer_free(opt);
 
     /* STEP: lr * gamma^floor(t / period) */
-    ck_assert_int_eq(jn_optimizer_create_adam(&opt, 0.1, 0.9, 0.999, 1e-8), JN_OK);
+    opt = adam_optimizer(0.1);
     ck_assert_int_eq(jn_optimizer_set_schedule(opt, JN_SCHEDULE_STEP, 0.5, 3), JN_OK);
     const double step_want[] = {0.1, 0.1, 0.1, 0.05, 0.05, 0.05, 0.025, 0.025, 0.025, 0.0125};
     for (unsigned t = 0; t < 10; t++) {
@@ -174,7 +169,7 @@ START_TEST(schedules)
     jn_optimizer_free(opt);
 
     /* INVERSE: lr / (1 + gamma * t / period), checked at t = 0, 1, 2, 5, 100 */
-    ck_assert_int_eq(jn_optimizer_create_sgd(&opt, 0.2, 0.0), JN_OK);
+    opt = sgd_optimizer(0.2, 0.0);
     ck_assert_int_eq(jn_optimizer_set_schedule(opt, JN_SCHEDULE_INVERSE, 0.5, 2), JN_OK);
     unsigned at[] = {0, 1, 2, 5, 100}, t = 0;
     for (size_t i = 0; i < sizeof at / sizeof at[0]; i++) {
@@ -245,7 +240,7 @@ START_TEST(bad_arguments)
     EXPECT_BAD(jn_optimizer_create_adam(NULL, 0.1, 0.9, 0.999, 1e-8), "out");
 
     /* the boundary values that are allowed */
-    ck_assert_int_eq(jn_optimizer_create_sgd(&opt, 1e-30, 0.0), JN_OK);
+    opt = sgd_optimizer(1e-30, 0.0);
     jn_optimizer_free(opt);
     ck_assert_int_eq(jn_optimizer_create_adam(&opt, 1.0, 0.0, 0.0, 1e-300), JN_OK);
 
@@ -444,9 +439,7 @@ END_TEST
 static double minimise_quadratic(jn_optimizer *opt, unsigned steps)
 {
     size_t sizes[] = {6, 5, 3};
-    jn_net *net = NULL;
-    ck_assert_int_eq(jn_net_create(&net, sizes, 3, JN_ACT_RELU, JN_ACT_SIGMOID), JN_OK);
-    ck_assert_int_eq(jn_net_init(net, 9), JN_OK);
+    jn_net *net = init_net(sizes, 3, JN_ACT_RELU, JN_ACT_SIGMOID, 9);
     size_t n = jn_net_param_count(net);
     float *target = malloc(n * sizeof *target), *g = malloc(n * sizeof *g);
     ck_assert(target && g);
@@ -486,24 +479,9 @@ START_TEST(quadratic_converges)
 }
 END_TEST
 
-static Suite *optimizer_suite(void)
+int main(void)
 {
-    Suite *s = suite_create("optimizer");
-    TCase *tc = tcase_create("core");
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, sgd_step_is_exact);
-    tcase_add_test(tc, momentum_two_steps);
-    tcase_add_test(tc, adam_first_steps);
-    tcase_add_test(tc, schedules);
-    tcase_add_test(tc, bad_arguments);
-    tcase_add_test(tc, nonfinite_grad_refused);
-    tcase_add_test(tc, overflow_diverges_without_change);
-    tcase_add_test(tc, single_parameter_overflow);
-    tcase_add_test(tc, param_count_mismatch);
-    tcase_add_test(tc, reset_restarts_adam);
-    tcase_add_test(tc, quadratic_converges);
-    suite_add_tcase(s, tc);
-    return s;
+    return RUN_TESTS("optimizer", "core", 60, sgd_step_is_exact, momentum_two_steps, adam_first_steps, schedules,
+                     bad_arguments, nonfinite_grad_refused, overflow_diverges_without_change, single_parameter_overflow,
+                     param_count_mismatch, reset_restarts_adam, quadratic_converges);
 }
-
-int main(void) { return run_suite(optimizer_suite()); }

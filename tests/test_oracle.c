@@ -84,8 +84,7 @@ START_TEST(objective_and_gradient_match)
     ck_assert_msg(oracle_load(&c, name), "cannot load oracle case %s", name);
     jn_net *net = net_for(&c);
     size_t D = c.sizes[0], K = c.sizes[c.n_sizes - 1];
-    jn_objective *obj = NULL;
-    ck_assert_int_eq(jn_objective_create(&obj, c.loss), JN_OK);
+    jn_objective *obj = loss_objective(c.loss);
     ck_assert_int_eq(jn_objective_set_l2(obj, c.lambda_l2), JN_OK);
     ck_assert_int_eq(jn_objective_set_jacobian(obj, c.lambda_jacobian, 0), JN_OK);
     ck_assert_int_eq(jn_objective_set_penalty_form(obj, form), JN_OK);
@@ -144,8 +143,7 @@ START_TEST(penalty_targets_at_x_match)
     }
     double want = loss / c.n + c.lambda_jacobian * pen / c.n + c.lambda_l2 * sq;
     jn_net *net = net_for(&c);
-    jn_objective *obj = NULL;
-    ck_assert_int_eq(jn_objective_create(&obj, c.loss), JN_OK);
+    jn_objective *obj = loss_objective(c.loss);
     ck_assert_int_eq(jn_objective_set_l2(obj, c.lambda_l2), JN_OK);
     ck_assert_int_eq(jn_objective_set_jacobian(obj, c.lambda_jacobian, 0), JN_OK);
     ck_assert_int_eq(jn_objective_set_penalty_target(obj, target), JN_OK);
@@ -168,12 +166,8 @@ END_TEST
 static Suite *oracle_suite(void)
 {
     Suite *s = suite_create("oracle");
-    TCase *tc = tcase_create("cases");
-    tcase_add_loop_test(tc, forward_matches, 0, N_CASES);
-    tcase_add_loop_test(tc, jacobian_matches, 0, N_CASES);
-    tcase_add_loop_test(tc, objective_and_gradient_match, 0, 3 * N_CASES);
-    tcase_add_loop_test(tc, penalty_targets_at_x_match, 0, 4 * N_SIGMOID_CASES);
-    suite_add_tcase(s, tc);
+    ADD_CASE(s, "cases", 0, LOOP(forward_matches, N_CASES), LOOP(jacobian_matches, N_CASES),
+             LOOP(objective_and_gradient_match, 3 * N_CASES), LOOP(penalty_targets_at_x_match, 4 * N_SIGMOID_CASES));
     return s;
 }
 

@@ -51,18 +51,7 @@ static void use_threads(int t, int blas_t)
 
 static jn_net *make_net(size_t n_sizes, const size_t *sizes, jn_act hidden, jn_act output)
 {
-    jn_net *net = NULL;
-    ck_assert_int_eq(jn_net_create(&net, sizes, n_sizes, hidden, output), JN_OK);
-    ck_assert_int_eq(jn_net_init(net, 3), JN_OK);
-    return net;
-}
-
-static float *uniform(size_t n, unsigned seed, float lo, float hi)
-{
-    float *v = malloc(n * sizeof *v);
-    ck_assert_ptr_nonnull(v);
-    fill_uniform(v, n, seed, lo, hi);
-    return v;
+    return init_net(sizes, n_sizes, hidden, output, 3);
 }
 
 /* One-hot rows. */
@@ -109,11 +98,10 @@ START_TEST(objective_exact_penalty)
 {
     const size_t sizes[] = {D, H1, H2, K};
     jn_net *net = make_net(4, sizes, JN_ACT_TANH, JN_ACT_SIGMOID);
-    float *X = uniform(N * D, 1, 0.0f, 1.0f), *Xj = uniform(N * D, 2, 0.0f, 1.0f), *Y = onehot(N, K, 1);
+    float *X = uniform_floats(N * D, 1, 0.0f, 1.0f), *Xj = uniform_floats(N * D, 2, 0.0f, 1.0f), *Y = onehot(N, K, 1);
     static const jn_penalty_form forms[] = {JN_FORM_DIRECT, JN_FORM_GRAM};
     for (int f = 0; f < 2; f++) {
-        jn_objective *obj = NULL;
-        ck_assert_int_eq(jn_objective_create(&obj, JN_LOSS_MSE), JN_OK);
+        jn_objective *obj = loss_objective(JN_LOSS_MSE);
         ck_assert_int_eq(jn_objective_set_jacobian(obj, 0.3, 0), JN_OK);
         /* l2 over 17k weights: chunks of 16384 summed in order */
         ck_assert_int_eq(jn_objective_set_l2(obj, 1e-3), JN_OK);
@@ -133,10 +121,9 @@ START_TEST(objective_projections_softmax)
 {
     const size_t sizes[] = {D, H1, K_SOFTMAX};
     jn_net *net = make_net(3, sizes, JN_ACT_SIGMOID, JN_ACT_SOFTMAX);
-    float *X = uniform(N * D, 3, 0.0f, 1.0f), *Xj = uniform(N * D, 4, 0.0f, 1.0f);
+    float *X = uniform_floats(N * D, 3, 0.0f, 1.0f), *Xj = uniform_floats(N * D, 4, 0.0f, 1.0f);
     float *Y = onehot(N, K_SOFTMAX, 2);
-    jn_objective *obj = NULL;
-    ck_assert_int_eq(jn_objective_create(&obj, JN_LOSS_CE), JN_OK);
+    jn_objective *obj = loss_objective(JN_LOSS_CE);
     ck_assert_int_eq(jn_objective_set_jacobian(obj, 0.5, 4), JN_OK);
     ck_assert_int_eq(jn_objective_set_seed(obj, 11), JN_OK);
     objective_same(net, obj, X, Xj, Y, N, "4 projections, softmax, cross-entropy");
@@ -152,9 +139,8 @@ START_TEST(objective_plain_many_rows)
 {
     const size_t sizes[] = {D, H1, 10}, n = 2048;
     jn_net *net = make_net(3, sizes, JN_ACT_RELU, JN_ACT_SIGMOID);
-    float *X = uniform(n * D, 5, -1.0f, 1.0f), *Y = onehot(n, 10, 3);
-    jn_objective *obj = NULL;
-    ck_assert_int_eq(jn_objective_create(&obj, JN_LOSS_MSE), JN_OK);
+    float *X = uniform_floats(n * D, 5, -1.0f, 1.0f), *Y = onehot(n, 10, 3);
+    jn_objective *obj = loss_objective(JN_LOSS_MSE);
     objective_same(net, obj, X, NULL, Y, n, "plain objective, 2048 rows");
     jn_objective_free(obj);
     free(X); free(Y);
@@ -166,7 +152,7 @@ START_TEST(forward_and_jacobian)
 {
     const size_t sizes[] = {D, H1, H2, K};
     jn_net *net = make_net(4, sizes, JN_ACT_TANH, JN_ACT_SIGMOID);
-    float *X = uniform(N * D, 6, 0.0f, 1.0f);
+    float *X = uniform_floats(N * D, 6, 0.0f, 1.0f);
     float *F[2], *J[2], *sq[2], *Hd[2];
     int32_t lab[2][N];
     for (int t = 0; t < 2; t++) {
@@ -209,11 +195,11 @@ START_TEST(awkward_shapes)
     enum { AD = 77, AH1 = 203, AH2 = 45, AK = 7, AN = 149 };
     const size_t sizes[] = {AD, AH1, AH2, AK};
     jn_net *net = make_net(4, sizes, JN_ACT_TANH, JN_ACT_SIGMOID);
-    float *X = uniform(AN * AD, 21, 0.0f, 1.0f), *Xj = uniform(AN * AD, 22, 0.0f, 1.0f), *Y = onehot(AN, AK, 4);
+    float *X = uniform_floats(AN * AD, 21, 0.0f, 1.0f), *Xj = uniform_floats(AN * AD, 22, 0.0f, 1.0f);
+    float *Y = onehot(AN, AK, 4);
     static const jn_penalty_form forms[] = {JN_FORM_DIRECT, JN_FORM_GRAM};
     for (int f = 0; f < 2; f++) {
-        jn_objective *obj = NULL;
-        ck_assert_int_eq(jn_objective_create(&obj, JN_LOSS_MSE), JN_OK);
+        jn_objective *obj = loss_objective(JN_LOSS_MSE);
         ck_assert_int_eq(jn_objective_set_jacobian(obj, 0.3, 0), JN_OK);
         ck_assert_int_eq(jn_objective_set_penalty_form(obj, forms[f]), JN_OK);
         objective_same(net, obj, X, Xj, Y, AN, f ? "77-203-45-7, Gram form" : "77-203-45-7, direct form");
@@ -253,10 +239,10 @@ START_TEST(optimizer_steps)
             use_threads(t + 1, 1);
             jn_net *net = make_net(4, sizes, JN_ACT_TANH, JN_ACT_SIGMOID);
             P = jn_net_param_count(net);
-            float *g = uniform(P, 9, -1.0f, 1.0f);
+            float *g = uniform_floats(P, 9, -1.0f, 1.0f);
             jn_optimizer *opt = NULL;
-            if (kind == 0) ck_assert_int_eq(jn_optimizer_create_sgd(&opt, 0.1, 0.9), JN_OK);
-            else ck_assert_int_eq(jn_optimizer_create_adam(&opt, 1e-3, 0.9, 0.999, 1e-8), JN_OK);
+            if (kind == 0) opt = sgd_optimizer(0.1, 0.9);
+            else opt = adam_optimizer(1e-3);
             for (int s = 0; s < 3; s++) {
                 ck_assert_int_eq(jn_optimizer_step(opt, net, g), JN_OK);
                 g[s] = -g[s] * 0.5f;
@@ -287,8 +273,7 @@ START_TEST(optimizer_first_bad_index)
         float *g = calloc(P, sizeof *g);
         g[P - 5] = 3e38f; /* in the last part */
         g[P / 4] = -3e38f; /* in the first part: the one reported */
-        jn_optimizer *opt = NULL;
-        ck_assert_int_eq(jn_optimizer_create_sgd(&opt, 10.0, 0.0), JN_OK);
+        jn_optimizer *opt = sgd_optimizer(10.0, 0.0);
         ck_assert_int_eq(jn_optimizer_step(opt, net, g), JN_ERR_DIVERGED);
         snprintf(msg[t], sizeof msg[t], "%s", jn_last_error());
         char want[64];
@@ -309,11 +294,10 @@ END_TEST
 START_TEST(noise_draws)
 {
     size_t n = 300001;
-    float *src = uniform(n, 12, -1.0f, 1.0f), *out[2], *inplace = malloc(n * sizeof(float)), *plain[2];
+    float *src = uniform_floats(n, 12, -1.0f, 1.0f), *out[2], *inplace = malloc(n * sizeof(float)), *plain[2];
     for (int t = 0; t < 2; t++) {
         use_threads(t + 1, 1);
-        jn_rng *rng = NULL;
-        ck_assert_int_eq(jn_rng_create(&rng, 99), JN_OK);
+        jn_rng *rng = seeded_rng(99);
         out[t] = malloc(n * sizeof(float));
         ck_assert_int_eq(jn_corrupt(rng, JN_NOISE_GAUSSIAN, 0.25, src, out[t], n), JN_OK);
         plain[t] = malloc(n * sizeof(float));
@@ -323,8 +307,7 @@ START_TEST(noise_draws)
     assert_same(out[0], out[1], n, "jn_corrupt");
     assert_same(plain[0], plain[1], n, "jn_rng_gaussian");
     /* the serial in-place path gives the very same values */
-    jn_rng *rng = NULL;
-    ck_assert_int_eq(jn_rng_create(&rng, 99), JN_OK);
+    jn_rng *rng = seeded_rng(99);
     memcpy(inplace, src, n * sizeof(float));
     ck_assert_int_eq(jn_corrupt(rng, JN_NOISE_GAUSSIAN, 0.25, inplace, inplace, n), JN_OK);
     assert_same(out[0], inplace, n, "jn_corrupt in place");
@@ -346,7 +329,7 @@ END_TEST
 START_TEST(trainer_run)
 {
     size_t n = 600;
-    float *X = uniform(n * D, 13, 0.0f, 1.0f);
+    float *X = uniform_floats(n * D, 13, 0.0f, 1.0f);
     int32_t *y = malloc(n * sizeof *y);
     for (size_t i = 0; i < n; i++) y[i] = (int32_t)((X[i * D] + X[i * D + 1]) * 5.0f) % 10;
     jn_dataset *ds = NULL;
@@ -358,21 +341,13 @@ START_TEST(trainer_run)
         use_threads(t + 1, 1);
         jn_net *net = make_net(3, sizes, JN_ACT_TANH, JN_ACT_SIGMOID);
         P = jn_net_param_count(net);
-        jn_objective *obj = NULL;
-        ck_assert_int_eq(jn_objective_create_model(&obj, JN_MODEL_MLP_NJ_BOTH, 0.1, 0.1), JN_OK);
-        jn_optimizer *opt = NULL;
-        ck_assert_int_eq(jn_optimizer_create_sgd(&opt, 0.1, 0.5), JN_OK);
-        jn_trainer *tr = NULL;
-        ck_assert_int_eq(jn_trainer_create(&tr), JN_OK);
-        ck_assert_int_eq(jn_trainer_set_epochs(tr, 2), JN_OK);
-        ck_assert_int_eq(jn_trainer_set_batch_size(tr, 200), JN_OK);
+        jn_objective *obj = model_objective(JN_MODEL_MLP_NJ_BOTH, 0.1, 0.1);
+        jn_optimizer *opt = sgd_optimizer(0.1, 0.5);
+        jn_trainer *tr = trainer_for(2, 200);
         ck_assert_int_eq(jn_trainer_run(tr, net, obj, opt, ds, NULL), JN_OK);
         p[t] = malloc(P * sizeof(float));
         ck_assert_int_eq(jn_net_get_params(net, p[t], P), JN_OK);
-        jn_trainer_free(tr);
-        jn_optimizer_free(opt);
-        jn_objective_free(obj);
-        jn_net_free(net);
+        free_run(tr, opt, obj, net);
     }
     assert_same(p[0], p[1], P, "trained parameters");
     free(p[0]); free(p[1]);
@@ -392,9 +367,8 @@ START_TEST(blas_threads_bounded)
     }
     const size_t sizes[] = {D, H1, H2, K};
     jn_net *net = make_net(4, sizes, JN_ACT_TANH, JN_ACT_SIGMOID);
-    float *X = uniform(N * D, 1, 0.0f, 1.0f), *Xj = uniform(N * D, 2, 0.0f, 1.0f), *Y = onehot(N, K, 1);
-    jn_objective *obj = NULL;
-    ck_assert_int_eq(jn_objective_create(&obj, JN_LOSS_MSE), JN_OK);
+    float *X = uniform_floats(N * D, 1, 0.0f, 1.0f), *Xj = uniform_floats(N * D, 2, 0.0f, 1.0f), *Y = onehot(N, K, 1);
+    jn_objective *obj = loss_objective(JN_LOSS_MSE);
     ck_assert_int_eq(jn_objective_set_jacobian(obj, 0.3, 0), JN_OK);
     size_t P = jn_net_param_count(net);
     float *g[2];
@@ -422,22 +396,10 @@ static Suite *threads_suite(void)
 {
     Suite *s = suite_create("pool_threads");
     /* make check-tsan runs this case alone: the BLAS stays at one thread. */
-    TCase *tc = tcase_create("same results");
-    tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, objective_exact_penalty);
-    tcase_add_test(tc, objective_projections_softmax);
-    tcase_add_test(tc, objective_plain_many_rows);
-    tcase_add_test(tc, forward_and_jacobian);
-    tcase_add_test(tc, awkward_shapes);
-    tcase_add_test(tc, optimizer_steps);
-    tcase_add_test(tc, optimizer_first_bad_index);
-    tcase_add_test(tc, noise_draws);
-    tcase_add_test(tc, trainer_run);
-    suite_add_tcase(s, tc);
-    TCase *blas = tcase_create("BLAS threads");
-    tcase_set_timeout(blas, 120);
-    tcase_add_test(blas, blas_threads_bounded);
-    suite_add_tcase(s, blas);
+    ADD_CASE(s, "same results", 120, ONCE(objective_exact_penalty), ONCE(objective_projections_softmax),
+             ONCE(objective_plain_many_rows), ONCE(forward_and_jacobian), ONCE(awkward_shapes), ONCE(optimizer_steps),
+             ONCE(optimizer_first_bad_index), ONCE(noise_draws), ONCE(trainer_run));
+    ADD_CASE(s, "BLAS threads", 120, ONCE(blas_threads_bounded));
     return s;
 }
 

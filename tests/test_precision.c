@@ -54,8 +54,7 @@ static void force(int mode)
  * not otherwise (the tests that need it then pass vacuously). */
 static int bf16_runs(void)
 {
-    jn_objective *obj = NULL;
-    ck_assert_int_eq(jn_objective_create(&obj, JN_LOSS_MSE), JN_OK);
+    jn_objective *obj = loss_objective(JN_LOSS_MSE);
     ck_assert_int_eq(jn_objective_set_precision(obj, JN_PRECISION_BF16), JN_OK);
     force(1);
     int runs = jn_objective_precision_used(obj) == JN_PRECISION_BF16;
@@ -73,17 +72,13 @@ static int bf16_runs(void)
 
 static jn_net *make_net(const size_t *sizes, size_t n_sizes, jn_act hidden, jn_act output)
 {
-    jn_net *net = NULL;
-    ck_assert_int_eq(jn_net_create(&net, sizes, n_sizes, hidden, output), JN_OK);
-    ck_assert_int_eq(jn_net_init(net, 5), JN_OK);
-    return net;
+    return init_net(sizes, n_sizes, hidden, output, 5);
 }
 
 static jn_objective *make_obj(jn_loss loss, double lambda, unsigned projections, jn_penalty_form form, double l2,
                               jn_precision precision)
 {
-    jn_objective *obj = NULL;
-    ck_assert_int_eq(jn_objective_create(&obj, loss), JN_OK);
+    jn_objective *obj = loss_objective(loss);
     ck_assert_int_eq(jn_objective_set_jacobian(obj, lambda, projections), JN_OK);
     ck_assert_int_eq(jn_objective_set_penalty_form(obj, form), JN_OK);
     ck_assert_int_eq(jn_objective_set_l2(obj, l2), JN_OK);
@@ -142,13 +137,6 @@ static void check(errors e, const char *what)
     ck_assert_msg(e.grad < TOL_GRAD, "%s: penalty gradient relative error %.3g (tolerance %g)", what, e.grad, TOL_GRAD);
 }
 
-static float *uniform(size_t n, unsigned seed, float lo, float hi)
-{
-    float *v = malloc(n * sizeof *v);
-    fill_uniform(v, n, seed, lo, hi);
-    return v;
-}
-
 static float *onehot(size_t n, size_t k)
 {
     float *Y = calloc(n * k, sizeof *Y);
@@ -158,8 +146,7 @@ static float *onehot(size_t n, size_t k)
 
 START_TEST(api)
 {
-    jn_objective *obj = NULL;
-    ck_assert_int_eq(jn_objective_create(&obj, JN_LOSS_MSE), JN_OK);
+    jn_objective *obj = loss_objective(JN_LOSS_MSE);
     ck_assert_int_eq(jn_objective_precision_used(obj), JN_PRECISION_FP32); /* the default */
     ck_assert_int_eq(jn_objective_set_precision(obj, (jn_precision)7), JN_ERR_INVALID);
     ck_assert_ptr_nonnull(strstr(jn_last_error(), "precision"));
@@ -231,7 +218,7 @@ START_TEST(measured_choice_both_branches)
     const size_t sizes[] = {40, 56, 6}, n = 24;
     jn_net *net = make_net(sizes, 3, JN_ACT_TANH, JN_ACT_SIGMOID);
     size_t P = jn_net_param_count(net);
-    float *X = uniform(n * 40, 31, 0.0f, 1.0f), *Y = onehot(n, 6);
+    float *X = uniform_floats(n * 40, 31, 0.0f, 1.0f), *Y = onehot(n, 6);
     float *g = malloc(P * sizeof *g), *gf = malloc(P * sizeof *gf), *gb = malloc(P * sizeof *gb);
     jn_objective *obj = make_obj(JN_LOSS_MSE, 0.3, 0, JN_FORM_DIRECT, 0.0, want);
     jn_objective *fp32 = make_obj(JN_LOSS_MSE, 0.3, 0, JN_FORM_DIRECT, 0.0, JN_PRECISION_FP32);
@@ -278,7 +265,7 @@ START_TEST(measured_once_per_shape)
     const size_t sizes[] = {30, 44, 5};
     jn_net *net = make_net(sizes, 3, JN_ACT_TANH, JN_ACT_SIGMOID);
     size_t P = jn_net_param_count(net);
-    float *X = uniform(32 * 30, 41, 0.0f, 1.0f), *Y = onehot(32, 5), *g = malloc(P * sizeof *g);
+    float *X = uniform_floats(32 * 30, 41, 0.0f, 1.0f), *Y = onehot(32, 5), *g = malloc(P * sizeof *g);
     jn_objective *obj = make_obj(JN_LOSS_MSE, 0.2, 0, JN_FORM_AUTO, 0.0, JN_PRECISION_AUTO), *copy = NULL;
     unsigned long timed = jn__precision_timings();
     /* a short batch first (refused), then the full one (taken): the
@@ -339,7 +326,7 @@ START_TEST(measured_threadsafe)
     fake_ratio("2");
     enum { T = 4 };
     const size_t sizes[] = {24, 36, 4};
-    float *X = uniform(16 * 24, 51, 0.0f, 1.0f), *Y = onehot(16, 4);
+    float *X = uniform_floats(16 * 24, 51, 0.0f, 1.0f), *Y = onehot(16, 4);
     jn_objective *obj = make_obj(JN_LOSS_MSE, 0.2, 0, JN_FORM_AUTO, 0.0, JN_PRECISION_BF16);
     eval_thread t[T];
     pthread_t tid[T];
@@ -381,7 +368,7 @@ START_TEST(measured_wisdom_file)
     const size_t sizes[] = {20, 28, 3};
     jn_net *net = make_net(sizes, 3, JN_ACT_TANH, JN_ACT_SIGMOID);
     size_t P = jn_net_param_count(net);
-    float *X = uniform(12 * 20, 61, 0.0f, 1.0f), *Y = onehot(12, 3), *g = malloc(P * sizeof *g);
+    float *X = uniform_floats(12 * 20, 61, 0.0f, 1.0f), *Y = onehot(12, 3), *g = malloc(P * sizeof *g);
     jn_objective *obj = make_obj(JN_LOSS_MSE, 0.2, 0, JN_FORM_AUTO, 0.0, JN_PRECISION_AUTO);
     unsigned long timed = jn__precision_timings();
     fake_ratio("1.5");
@@ -431,7 +418,7 @@ START_TEST(forced_is_not_measured)
     const size_t sizes[] = {18, 22, 3};
     jn_net *net = make_net(sizes, 3, JN_ACT_TANH, JN_ACT_SIGMOID);
     size_t P = jn_net_param_count(net);
-    float *X = uniform(10 * 18, 71, 0.0f, 1.0f), *Y = onehot(10, 3), *g = malloc(P * sizeof *g);
+    float *X = uniform_floats(10 * 18, 71, 0.0f, 1.0f), *Y = onehot(10, 3), *g = malloc(P * sizeof *g);
     jn_objective *obj = make_obj(JN_LOSS_MSE, 0.2, 0, JN_FORM_AUTO, 0.0, JN_PRECISION_AUTO);
     unsigned long timed = jn__precision_timings();
     for (int mode = 0; mode < 2; mode++) {
@@ -461,7 +448,7 @@ START_TEST(fallback_is_fp32)
     jn_objective *b = make_obj(JN_LOSS_MSE, 0.2, 0, JN_FORM_AUTO, 0.0, JN_PRECISION_BF16);
     ck_assert_int_eq(jn_objective_precision_used(b), JN_PRECISION_FP32);
     size_t n = 16, P = jn_net_param_count(net);
-    float *X = uniform(n * 30, 1, 0.0f, 1.0f), *Xj = uniform(n * 30, 2, 0.0f, 1.0f), *Y = onehot(n, 5);
+    float *X = uniform_floats(n * 30, 1, 0.0f, 1.0f), *Xj = uniform_floats(n * 30, 2, 0.0f, 1.0f), *Y = onehot(n, 5);
     float *g1 = malloc(P * sizeof *g1), *g2 = malloc(P * sizeof *g2);
     double v1, v2;
     ck_assert_int_eq(jn_net_objective(net, f, X, Xj, Y, n, &v1, g1), JN_OK);
@@ -502,7 +489,8 @@ START_TEST(bf16_against_fp32)
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         jn_net *net = make_net(cases[c].sizes, cases[c].n_sizes, cases[c].hidden, cases[c].output);
         size_t D = cases[c].sizes[0], K = cases[c].sizes[cases[c].n_sizes - 1];
-        float *X = uniform(n * D, 10 + (unsigned)c, 0.0f, 1.0f), *Xj = uniform(n * D, 20 + (unsigned)c, 0.0f, 1.0f);
+        float *X = uniform_floats(n * D, 10 + (unsigned)c, 0.0f, 1.0f);
+        float *Xj = uniform_floats(n * D, 20 + (unsigned)c, 0.0f, 1.0f);
         float *Y = onehot(n, K);
         errors e = compare(net, cases[c].loss, 0.3, cases[c].projections, cases[c].form, 1e-3, X,
                            cases[c].same ? NULL : Xj, Y, n);
@@ -524,9 +512,8 @@ START_TEST(bf16_mnist_shape)
     if (!bf16_runs()) return;
     const size_t sizes[] = {784, 500, 10}, n = 50;
     jn_net *net = make_net(sizes, 3, JN_ACT_TANH, JN_ACT_SIGMOID);
-    float *X = uniform(n * 784, 3, 0.0f, 1.0f), *Xj = malloc(n * 784 * sizeof *Xj), *Y = onehot(n, 10);
-    jn_rng *rng = NULL;
-    ck_assert_int_eq(jn_rng_create(&rng, 4), JN_OK);
+    float *X = uniform_floats(n * 784, 3, 0.0f, 1.0f), *Xj = malloc(n * 784 * sizeof *Xj), *Y = onehot(n, 10);
+    jn_rng *rng = seeded_rng(4);
     ck_assert_int_eq(jn_corrupt(rng, JN_NOISE_GAUSSIAN, 0.1, X, Xj, n * 784), JN_OK);
     check(compare(net, JN_LOSS_MSE, 0.1, 0, JN_FORM_DIRECT, 0.0, X, Xj, Y, n), "784-500-10");
     jn_rng_free(rng);
@@ -589,23 +576,18 @@ START_TEST(bf16_trains)
     if (!measured_setup()) return;
     fake_ratio("2");
     size_t n = 400, D = 20;
-    float *X = uniform(n * D, 8, -1.0f, 1.0f);
+    float *X = uniform_floats(n * D, 8, -1.0f, 1.0f);
     int32_t *y = malloc(n * sizeof *y);
     for (size_t i = 0; i < n; i++) y[i] = X[i * D] + X[i * D + 1] > 0.0f;
     jn_dataset *ds = NULL;
     ck_assert_int_eq(jn_dataset_create(&ds, X, y, n, D, 2, 0), JN_OK);
     const size_t sizes[] = {20, 32, 2};
     jn_net *net = make_net(sizes, 3, JN_ACT_TANH, JN_ACT_SIGMOID);
-    jn_objective *obj = NULL;
-    ck_assert_int_eq(jn_objective_create_model(&obj, JN_MODEL_MLP_NJ, 0.05, 0.1), JN_OK);
+    jn_objective *obj = model_objective(JN_MODEL_MLP_NJ, 0.05, 0.1);
     ck_assert_int_eq(jn_objective_set_precision(obj, JN_PRECISION_BF16), JN_OK);
     ck_assert_int_eq(jn_objective_precision_used(obj), JN_PRECISION_FP32); /* nothing measured yet */
-    jn_optimizer *opt = NULL;
-    ck_assert_int_eq(jn_optimizer_create_sgd(&opt, 0.2, 0.5), JN_OK);
-    jn_trainer *tr = NULL;
-    ck_assert_int_eq(jn_trainer_create(&tr), JN_OK);
-    ck_assert_int_eq(jn_trainer_set_epochs(tr, 15), JN_OK);
-    ck_assert_int_eq(jn_trainer_set_batch_size(tr, 20), JN_OK);
+    jn_optimizer *opt = sgd_optimizer(0.2, 0.5);
+    jn_trainer *tr = trainer_for(15, 20);
     ck_assert_int_eq(jn_trainer_run(tr, net, obj, opt, ds, NULL), JN_OK);
     double err;
     ck_assert_int_eq(jn_net_error_rate(net, ds, &err), JN_OK);
@@ -613,12 +595,8 @@ START_TEST(bf16_trains)
     ck_assert_int_eq(jn_objective_precision_used(obj), JN_PRECISION_BF16);
     ck_assert(jn_objective_precision_ratio(obj) == 2.0);
     fake_ratio(NULL);
-    jn_trainer_free(tr);
-    jn_optimizer_free(opt);
-    jn_objective_free(obj);
-    jn_net_free(net);
-    jn_dataset_free(ds);
-    free(X); free(y);
+    free_run(tr, opt, obj, net);
+    jn_dataset_free(ds); free(X); free(y);
     force(-1);
 }
 END_TEST
@@ -633,7 +611,7 @@ START_TEST(bf16_batch_grows)
     const size_t sizes[] = {30, 40, 5}, big = 64;
     jn_net *net = make_net(sizes, 3, JN_ACT_TANH, JN_ACT_SIGMOID), *fresh = make_net(sizes, 3, JN_ACT_TANH, JN_ACT_SIGMOID);
     size_t P = jn_net_param_count(net);
-    float *X = uniform(big * 30, 81, 0.0f, 1.0f), *Y = onehot(big, 5);
+    float *X = uniform_floats(big * 30, 81, 0.0f, 1.0f), *Y = onehot(big, 5);
     float *g = malloc(P * sizeof *g), *gf = malloc(P * sizeof *gf);
     jn_objective *obj = make_obj(JN_LOSS_MSE, 0.2, 0, JN_FORM_DIRECT, 0.0, JN_PRECISION_BF16);
     eval(net, obj, X, Y, 4, g);
@@ -804,24 +782,12 @@ END_TEST
 static Suite *precision_suite(void)
 {
     Suite *s = suite_create("precision");
-    TCase *tc = tcase_create("bf16");
-    tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, api);
-    tcase_add_test(tc, bf16_rounding);
-    tcase_add_test(tc, bf16_convert_loop);
-    tcase_add_test(tc, products_tables);
-    tcase_add_test(tc, fallback_is_fp32);
-    tcase_add_loop_test(tc, measured_choice_both_branches, 0, 4);
-    tcase_add_test(tc, measured_once_per_shape);
-    tcase_add_test(tc, measured_threadsafe);
-    tcase_add_test(tc, measured_wisdom_file);
-    tcase_add_test(tc, forced_is_not_measured);
-    tcase_add_test(tc, bf16_against_fp32);
-    tcase_add_test(tc, bf16_mnist_shape);
-    tcase_add_loop_test(tc, bf16_oracle, 0, sizeof oracle_cases / sizeof oracle_cases[0]);
-    tcase_add_test(tc, bf16_trains);
-    tcase_add_test(tc, bf16_batch_grows);
-    suite_add_tcase(s, tc);
+    ADD_CASE(s, "bf16", 120, ONCE(api), ONCE(bf16_rounding), ONCE(bf16_convert_loop), ONCE(products_tables),
+             ONCE(fallback_is_fp32), LOOP(measured_choice_both_branches, 4), ONCE(measured_once_per_shape),
+             ONCE(measured_threadsafe), ONCE(measured_wisdom_file), ONCE(forced_is_not_measured),
+             ONCE(bf16_against_fp32), ONCE(bf16_mnist_shape),
+             LOOP(bf16_oracle, sizeof oracle_cases / sizeof oracle_cases[0]), ONCE(bf16_trains),
+             ONCE(bf16_batch_grows));
     return s;
 }
 

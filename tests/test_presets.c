@@ -65,11 +65,8 @@ static double preset_value(jn_model model, double lambda, double std)
     ck_assert_int_eq(jn_trainer_run(tr, net, obj, opt, ds, NULL), JN_OK);
     ck_assert_uint_eq(rep.epoch, 1);
     double v = rep.train_objective;
-    jn_trainer_free(tr);
-    jn_optimizer_free(opt);
-    jn_objective_free(obj);
+    free_run(tr, opt, obj, net);
     jn_dataset_free(ds);
-    jn_net_free(net);
     return v;
 }
 
@@ -99,16 +96,8 @@ START_TEST(defaults_defined)
 }
 END_TEST
 
-static Suite *presets_suite(void)
+int main(void)
 {
-    Suite *s = suite_create("presets");
-    TCase *tc = tcase_create("presets");
-    tcase_add_test(tc, names_round_trip);
-    tcase_add_test(tc, unknown_names_refused);
-    tcase_add_test(tc, uses_is_what_the_objective_reads);
-    tcase_add_test(tc, defaults_defined);
-    suite_add_tcase(s, tc);
-    return s;
+    return RUN_TESTS("presets", "presets", 0, names_round_trip, unknown_names_refused, uses_is_what_the_objective_reads,
+                     defaults_defined);
 }
-
-int main(void) { return run_suite(presets_suite()); }

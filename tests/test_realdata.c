@@ -136,13 +136,5 @@ int main(void)
 {
     data = realdata_dir("test_realdata", "the MNIST and USPS files");
     if (!data) return 0;
-    Suite *s = suite_create("realdata");
-    TCase *tc = tcase_create("realdata");
-    tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, mnist_idx);
-    tcase_add_test(tc, mnist_splits);
-    tcase_add_test(tc, mnist_binarized);
-    tcase_add_test(tc, usps);
-    suite_add_tcase(s, tc);
-    return run_suite(s);
+    return RUN_TESTS("realdata", "realdata", 120, mnist_idx, mnist_splits, mnist_binarized, usps);
 }

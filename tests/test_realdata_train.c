@@ -33,18 +33,10 @@ static run_result train_usps(jn_model model)
 {
     jn_dataset *train, *valid, *test;
     ck_assert_msg(jn_load_usps(data, &train, &valid, &test) == JN_OK, "%s", jn_last_error());
-    const size_t sizes[] = {256, 100, 10};
-    jn_net *net = NULL;
-    ck_assert_int_eq(jn_net_create(&net, sizes, 3, JN_ACT_TANH, JN_ACT_SIGMOID), JN_OK);
-    ck_assert_int_eq(jn_net_init(net, 1), JN_OK);
-    jn_objective *obj = NULL;
-    ck_assert_int_eq(jn_objective_create_model(&obj, model, 0.05, 0.1), JN_OK);
-    jn_optimizer *opt = NULL;
-    ck_assert_int_eq(jn_optimizer_create_sgd(&opt, 0.1, 0.0), JN_OK);
-    jn_trainer *tr = NULL;
-    ck_assert_int_eq(jn_trainer_create(&tr), JN_OK);
-    ck_assert_int_eq(jn_trainer_set_epochs(tr, 8), JN_OK);
-    ck_assert_int_eq(jn_trainer_set_batch_size(tr, 20), JN_OK);
+    jn_net *net = tiny_net(256, 100, 10, 1);
+    jn_objective *obj = model_objective(model, 0.05, 0.1);
+    jn_optimizer *opt = sgd_optimizer(0.1, 0.0);
+    jn_trainer *tr = trainer_for(8, 20);
     ck_assert_int_eq(jn_trainer_set_seed(tr, 1), JN_OK);
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -59,14 +51,8 @@ static run_result train_usps(jn_model model)
     double sum = 0.0;
     for (size_t i = 0; i < n; i++) sum += sq[i];
     r.mean_sqnorm = sum / (double)n;
-    free(sq);
-    jn_trainer_free(tr);
-    jn_optimizer_free(opt);
-    jn_objective_free(obj);
-    jn_net_free(net);
-    jn_dataset_free(train);
-    jn_dataset_free(valid);
-    jn_dataset_free(test);
+    free_run(tr, opt, obj, net);
+    free(sq); jn_dataset_free(train); jn_dataset_free(valid); jn_dataset_free(test);
     return r;
 }
 
@@ -89,10 +75,5 @@ int main(void)
 {
     data = realdata_dir("test_realdata_train", "the USPS files");
     if (!data) return 0;
-    Suite *s = suite_create("realdata_train");
-    TCase *tc = tcase_create("usps");
-    tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, usps_learns);
-    suite_add_tcase(s, tc);
-    return run_suite(s);
+    return RUN_TESTS("realdata_train", "usps", 120, usps_learns);
 }

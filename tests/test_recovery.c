@@ -72,12 +72,8 @@ static jn_status run(fixture *f) { return jn_trainer_run(f->t, f->net, f->obj, f
 
 static void teardown(fixture *f)
 {
-    jn_trainer_free(f->t);
-    jn_optimizer_free(f->opt);
-    jn_objective_free(f->obj);
-    jn_net_free(f->net);
-    jn_dataset_free(f->train);
-    jn_dataset_free(f->test);
+    free_run(f->t, f->opt, f->obj, f->net);
+    jn_dataset_free(f->train); jn_dataset_free(f->test);
 }
 
 typedef struct history {
@@ -121,8 +117,8 @@ static void forget(history *h)
 static void blow_up_setup(fixture *f, uint64_t seed, int recovery, unsigned max_recoveries)
 {
     setup(f, 1, 30, 20);
-    ck_assert_int_eq(jn_objective_create_model(&f->obj, JN_MODEL_MLP_NJ, 3.0, 0.1), JN_OK);
-    ck_assert_int_eq(jn_optimizer_create_sgd(&f->opt, 1.0, 0.0), JN_OK);
+    f->obj = model_objective(JN_MODEL_MLP_NJ, 3.0, 0.1);
+    f->opt = sgd_optimizer(1.0, 0.0);
     ck_assert_int_eq(jn_trainer_set_seed(f->t, seed), JN_OK);
     if (recovery) ck_assert_int_eq(jn_trainer_set_recovery(f->t, 3.0, 0.5, max_recoveries), JN_OK);
 }
@@ -222,8 +218,8 @@ START_TEST(recovers_from_divergence)
     jn_set_threads(1);
     fixture f;
     setup(&f, 1, 5, 20);
-    ck_assert_int_eq(jn_objective_create(&f.obj, JN_LOSS_MSE), JN_OK);
-    ck_assert_int_eq(jn_optimizer_create_sgd(&f.opt, 1e300, 0.5), JN_OK);
+    f.obj = loss_objective(JN_LOSS_MSE);
+    f.opt = sgd_optimizer(1e300, 0.5);
     history h = {0};
     ck_assert_int_eq(jn_trainer_set_epoch_callback(f.t, remember, &h), JN_OK);
     /* without recovery: JN_ERR_DIVERGED at the first step */
@@ -255,8 +251,8 @@ START_TEST(recoveries_compound)
     size_t P = jn_net_param_count(f.net);
     float *start = malloc(P * sizeof *start);
     memcpy(start, jn_net_params(f.net), P * sizeof *start);
-    ck_assert_int_eq(jn_objective_create(&f.obj, JN_LOSS_MSE), JN_OK);
-    ck_assert_int_eq(jn_optimizer_create_sgd(&f.opt, 1e300, 0.0), JN_OK);
+    f.obj = loss_objective(JN_LOSS_MSE);
+    f.opt = sgd_optimizer(1e300, 0.0);
     ck_assert_int_eq(jn_trainer_set_recovery(f.t, 3.0, 0.5, 2), JN_OK);
     ck_assert_int_eq(run(&f), JN_ERR_DIVERGED);
     ck_assert_msg(strstr(jn_last_error(), "after 2 recoveries") != NULL, "%s", jn_last_error());
@@ -313,10 +309,7 @@ static void resume_matches(const history *ref, jn_net *whole)
         }
         teardown(&f);
     }
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    ck_assert_int_eq(system(cmd), 0);
-    free(dir);
+    ck_assert_int_eq(remove_temp_dir(dir), 0);
 }
 
 START_TEST(bad_recovery_arguments)
@@ -349,8 +342,7 @@ START_TEST(scale_lr_updates)
     ck_assert_int_eq(jn_net_create(&net, sizes, 2, JN_ACT_TANH, JN_ACT_LINEAR), JN_OK); /* w, b */
     float *p = jn_net_params(net);
     const float g1[2] = {1.0f, -2.0f}, g2[2] = {0.5f, 4.0f};
-    jn_optimizer *sgd = NULL;
-    ck_assert_int_eq(jn_optimizer_create_sgd(&sgd, 0.1, 0.9), JN_OK);
+    jn_optimizer *sgd = sgd_optimizer(0.1, 0.9);
     ck_assert_int_eq(jn_optimizer_step(sgd, net, g1), JN_OK); /* v = -0.1 g1 */
     ck_assert_int_eq(jn_optimizer_scale_lr(sgd, 0.5), JN_OK); /* lr 0.05, v = -0.05 g1 */
     ck_assert(jn_optimizer_lr(sgd) == 0.05);
@@ -364,7 +356,7 @@ START_TEST(scale_lr_updates)
     /* Adam: after scaling, the step is exactly lr' m^ / (sqrt(v^) + eps) */
     jn_optimizer *adam = NULL;
     p[0] = p[1] = 0.0f;
-    ck_assert_int_eq(jn_optimizer_create_adam(&adam, 0.1, 0.9, 0.999, 1e-8), JN_OK);
+    adam = adam_optimizer(0.1);
     ck_assert_int_eq(jn_optimizer_step(adam, net, g1), JN_OK);
     float after1[2] = {p[0], p[1]};
     ck_assert_int_eq(jn_optimizer_scale_lr(adam, 0.25), JN_OK);
@@ -471,11 +463,11 @@ START_TEST(report_terms_are_measured)
         float *start = malloc(P * sizeof *start);
         memcpy(start, jn_net_params(f.net), P * sizeof *start);
         const double lambda = 0.2, l2 = 0.001;
-        ck_assert_int_eq(jn_objective_create(&f.obj, JN_LOSS_MSE), JN_OK);
+        f.obj = loss_objective(JN_LOSS_MSE);
         ck_assert_int_eq(jn_objective_set_jacobian(f.obj, lambda, 0), JN_OK);
         ck_assert_int_eq(jn_objective_set_l2(f.obj, l2), JN_OK);
         ck_assert_int_eq(jn_objective_set_penalty_every(f.obj, (unsigned)every), JN_OK);
-        ck_assert_int_eq(jn_optimizer_create_sgd(&f.opt, 0.5, 0.0), JN_OK);
+        f.opt = sgd_optimizer(0.5, 0.0);
         reports rs = {.net = f.net};
         ck_assert_int_eq(jn_trainer_set_epoch_callback(f.t, keep_report, &rs), JN_OK);
         ck_assert_int_eq(run(&f), JN_OK);
@@ -523,10 +515,10 @@ START_TEST(report_sqnorm_over_penalised_minibatches)
     fixture f;
     setup(&f, 4, 2, 30); /* 34 minibatches */
     const double lambda = 0.2;
-    ck_assert_int_eq(jn_objective_create(&f.obj, JN_LOSS_MSE), JN_OK);
+    f.obj = loss_objective(JN_LOSS_MSE);
     ck_assert_int_eq(jn_objective_set_jacobian(f.obj, lambda, 0), JN_OK);
     ck_assert_int_eq(jn_objective_set_penalty_every(f.obj, 2), JN_OK);
-    ck_assert_int_eq(jn_optimizer_create_sgd(&f.opt, 0.1, 0.0), JN_OK);
+    f.opt = sgd_optimizer(0.1, 0.0);
     reports rs = {.net = f.net};
     ck_assert_int_eq(jn_trainer_set_epoch_callback(f.t, keep_report, &rs), JN_OK);
     ck_assert_int_eq(run(&f), JN_OK);
@@ -551,8 +543,8 @@ START_TEST(report_without_penalty)
     jn_set_threads(1);
     fixture f;
     setup(&f, 4, 3, 30); /* 34 minibatches, the last of 10 */
-    ck_assert_int_eq(jn_objective_create_model(&f.obj, JN_MODEL_MLP_NOISE, 0.0, 0.3), JN_OK);
-    ck_assert_int_eq(jn_optimizer_create_sgd(&f.opt, 0.5, 0.5), JN_OK);
+    f.obj = model_objective(JN_MODEL_MLP_NOISE, 0.0, 0.3);
+    f.opt = sgd_optimizer(0.5, 0.5);
     reports rs = {.net = f.net};
     ck_assert_int_eq(jn_trainer_set_epoch_callback(f.t, keep_report, &rs), JN_OK);
     ck_assert_int_eq(run(&f), JN_OK);
@@ -574,18 +566,7 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("recovery");
-    TCase *tc = tcase_create("recovery");
-    tcase_set_timeout(tc, 300);
-    tcase_add_test(tc, recovers_from_a_blow_up_and_resumes);
-    tcase_add_test(tc, gives_up_at_the_best_point);
-    tcase_add_test(tc, recovers_from_divergence);
-    tcase_add_test(tc, recoveries_compound);
-    tcase_add_test(tc, bad_recovery_arguments);
-    tcase_add_test(tc, scale_lr_updates);
-    tcase_add_test(tc, report_terms_are_measured);
-    tcase_add_test(tc, report_sqnorm_over_penalised_minibatches);
-    tcase_add_test(tc, report_without_penalty);
-    suite_add_tcase(s, tc);
-    return run_suite(s);
+    return RUN_TESTS("recovery", "recovery", 300, recovers_from_a_blow_up_and_resumes, gives_up_at_the_best_point,
+                     recovers_from_divergence, recoveries_compound, bad_recovery_arguments, scale_lr_updates,
+                     report_terms_are_measured, report_sqnorm_over_penalised_minibatches, report_without_penalty);
 }

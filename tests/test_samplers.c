@@ -201,10 +201,8 @@ END_TEST
 START_TEST(corrupt_gaussian_dependence)
 {
     jn_rng *rng = seeded_rng(31337);
-    float *src = malloc(N * sizeof *src), *dst = malloc(N * sizeof *dst);
-    fill_uniform(src, N, 3, -2.0f, 2.0f);
-    ck_assert_int_eq(jn_corrupt(rng, JN_NOISE_GAUSSIAN, 0.5, src, dst, N), JN_OK);
-    for (size_t i = 0; i < N; i++) dst[i] -= src[i];
+    float *src = uniform_floats(N, 3, -2.0f, 2.0f), *dst = malloc(N * sizeof *dst);
+    corruption_noise(rng, JN_NOISE_GAUSSIAN, 0.5, src, dst, N);
     check_normal_stream(dst, N, 0.5, "jn_corrupt gaussian");
     free(src);
     free(dst);
@@ -223,8 +221,7 @@ START_TEST(uniform_dependence)
         const char *what = kind ? "jn_corrupt uniform" : "jn_rng_uniform_fill";
         if (kind) {
             fill_uniform(src, N, 9, -1.0f, 1.0f);
-            ck_assert_int_eq(jn_corrupt(rng, JN_NOISE_UNIFORM, std, src, v, N), JN_OK);
-            for (size_t i = 0; i < N; i++) v[i] -= src[i];
+            corruption_noise(rng, JN_NOISE_UNIFORM, std, src, v, N);
         } else {
             ck_assert_int_eq(jn_rng_uniform_fill(rng, v, N, std), JN_OK);
         }
@@ -300,12 +297,10 @@ static jn_net *identity_net(size_t K)
  * vector v_q. */
 static void draw_vectors(jn_net *net, size_t K, size_t n, unsigned r, uint64_t seed, double *out_value)
 {
-    jn_objective *obj = NULL;
-    ck_assert_int_eq(jn_objective_create(&obj, JN_LOSS_MSE), JN_OK);
+    jn_objective *obj = loss_objective(JN_LOSS_MSE);
     ck_assert_int_eq(jn_objective_set_jacobian(obj, 1.0, r), JN_OK);
     ck_assert_int_eq(jn_objective_set_seed(obj, seed), JN_OK);
-    float *X = malloc(n * K * sizeof *X);
-    fill_uniform(X, n * K, (unsigned)seed, -1.0f, 1.0f);
+    float *X = uniform_floats(n * K, (unsigned)seed, -1.0f, 1.0f);
     /* Y = X: the loss is 0, the objective is the penalty alone */
     ck_assert_int_eq(jn_net_objective(net, obj, X, NULL, X, n, out_value, NULL), JN_OK);
     free(X);
@@ -437,16 +432,9 @@ END_TEST
 int main(void)
 {
     Suite *s = suite_create("samplers");
-    TCase *tc = tcase_create("samplers");
-    tcase_set_timeout(tc, 60);
-    tcase_add_loop_test(tc, gaussian_dependence, 0, 2);
-    tcase_add_test(tc, gaussian_short_calls);
-    tcase_add_test(tc, corrupt_gaussian_dependence);
-    tcase_add_test(tc, uniform_dependence);
-    tcase_add_test(tc, streams_independent);
-    tcase_add_test(tc, projection_unit_norm_public);
-    tcase_add_test(tc, projection_vectors_on_sphere);
-    tcase_add_test(tc, projection_vectors_follow_the_seed);
-    suite_add_tcase(s, tc);
+    ADD_CASE(s, "samplers", 60, LOOP(gaussian_dependence, 2), ONCE(gaussian_short_calls),
+             ONCE(corrupt_gaussian_dependence), ONCE(uniform_dependence), ONCE(streams_independent),
+             ONCE(projection_unit_norm_public), ONCE(projection_vectors_on_sphere),
+             ONCE(projection_vectors_follow_the_seed));
     return run_suite(s);
 }

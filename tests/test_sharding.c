@@ -24,28 +24,20 @@ static jn_dataset *blobs(size_t n, unsigned seed)
         const float *x = X + i * DIM;
         y[i] = x[0] + x[1] > 0.0f ? 2 : x[2] - x[3] > 0.0f ? 1 : 0;
     }
-    jn_dataset *ds = NULL;
-    ck_assert_int_eq(jn_dataset_create(&ds, X, y, n, DIM, CLASSES, 0), JN_OK);
-    free(X);
-    free(y);
-    return ds;
+    return dataset_from(X, y, n, DIM, CLASSES);
 }
 
 static jn_net *small_net(void)
 {
     const size_t sizes[] = {DIM, 7, 6, CLASSES};
-    jn_net *net = NULL;
-    ck_assert_int_eq(jn_net_create(&net, sizes, 4, JN_ACT_TANH, JN_ACT_SIGMOID), JN_OK);
-    ck_assert_int_eq(jn_net_init(net, 7), JN_OK);
-    return net;
+    return init_net(sizes, 4, JN_ACT_TANH, JN_ACT_SIGMOID, 7);
 }
 
 /* Every source of randomness the trainer has: noise on both inputs and a
  * projected penalty; l2 and momentum so that steps depend on history. */
 static jn_objective *noisy_objective(unsigned projections)
 {
-    jn_objective *obj = NULL;
-    ck_assert_int_eq(jn_objective_create_model(&obj, JN_MODEL_MLP_NJ_BOTH, 0.05, 0.2), JN_OK);
+    jn_objective *obj = model_objective(JN_MODEL_MLP_NJ_BOTH, 0.05, 0.2);
     ck_assert_int_eq(jn_objective_set_jacobian(obj, 0.05, projections), JN_OK);
     ck_assert_int_eq(jn_objective_set_l2(obj, 1e-3), JN_OK);
     return obj;
@@ -91,14 +83,9 @@ START_TEST(hook_sees_the_minibatch_gradient)
     jn_dataset *tr = blobs(30, 1);
     jn_net *net = small_net(), *copy = NULL;
     ck_assert_int_eq(jn_net_clone(&copy, net), JN_OK);
-    jn_objective *obj = NULL;
-    ck_assert_int_eq(jn_objective_create_model(&obj, JN_MODEL_MLP_JACOB, 0.1, 0.0), JN_OK);
-    jn_optimizer *opt = NULL;
-    jn_trainer *t = NULL;
-    ck_assert_int_eq(jn_optimizer_create_sgd(&opt, 0.1, 0.0), JN_OK);
-    ck_assert_int_eq(jn_trainer_create(&t), JN_OK);
-    ck_assert_int_eq(jn_trainer_set_epochs(t, 2), JN_OK);
-    ck_assert_int_eq(jn_trainer_set_batch_size(t, 8), JN_OK);
+    jn_objective *obj = model_objective(JN_MODEL_MLP_JACOB, 0.1, 0.0);
+    jn_optimizer *opt = sgd_optimizer(0.1, 0.0);
+    jn_trainer *t = trainer_for(2, 8);
     ck_assert_int_eq(jn_trainer_set_seed(t, 5), JN_OK);
     seen s = {.fail_at = -1, .value_out = NAN};
     ck_assert_int_eq(jn_trainer_set_gradient_hook(t, watching_hook, &s), JN_OK);
@@ -137,12 +124,8 @@ START_TEST(hook_decides_the_step)
     float *before = malloc(P * sizeof *before);
     memcpy(before, jn_net_params(net), P * sizeof *before);
     jn_objective *obj = noisy_objective(2);
-    jn_optimizer *opt = NULL;
-    jn_trainer *t = NULL;
-    ck_assert_int_eq(jn_optimizer_create_sgd(&opt, 0.5, 0.5), JN_OK);
-    ck_assert_int_eq(jn_trainer_create(&t), JN_OK);
-    ck_assert_int_eq(jn_trainer_set_epochs(t, 2), JN_OK);
-    ck_assert_int_eq(jn_trainer_set_batch_size(t, 8), JN_OK);
+    jn_optimizer *opt = sgd_optimizer(0.5, 0.5);
+    jn_trainer *t = trainer_for(2, 8);
     ck_assert_int_eq(jn_trainer_set_epoch_callback(t, keep_objective, NULL), JN_OK);
     /* the optimizer uses what the hook returns: a zeroed gradient leaves the
      * parameters as they were; the returned value is what the epoch reports */
@@ -177,8 +160,8 @@ START_TEST(hook_decides_the_step)
     ck_assert_int_eq(jn_trainer_run(t, net, obj, opt, tr, NULL), JN_OK);
     ck_assert(memcmp(before, jn_net_params(net), P * sizeof *before) != 0);
     ck_assert_int_eq(jn_trainer_set_gradient_hook(NULL, NULL, NULL), JN_ERR_INVALID);
-    free(before);
-    jn_trainer_free(t); jn_optimizer_free(opt); jn_objective_free(obj); jn_net_free(net); jn_dataset_free(tr);
+    free_run(t, opt, obj, net);
+    free(before); jn_dataset_free(tr);
 }
 END_TEST
 
@@ -252,9 +235,9 @@ static void *run_member(void *arg)
     jn_optimizer *opt = NULL;
     jn_trainer *t = NULL;
     if (me->adam)
-        ck_assert_int_eq(jn_optimizer_create_adam(&opt, 0.01, 0.9, 0.999, 1e-8), JN_OK);
+        opt = adam_optimizer(0.01);
     else
-        ck_assert_int_eq(jn_optimizer_create_sgd(&opt, 0.3, 0.6), JN_OK);
+        opt = sgd_optimizer(0.3, 0.6);
     ck_assert_int_eq(jn_trainer_create(&t), JN_OK);
     ck_assert_int_eq(jn_trainer_set_epochs(t, me->epochs), JN_OK);
     ck_assert_int_eq(jn_trainer_set_batch_size(t, me->batch), JN_OK);
@@ -383,12 +366,8 @@ END_TEST
 static jn_net *run_one(const jn_objective *obj, int sharding)
 {
     jn_dataset *tr = blobs(33, 3);
-    jn_optimizer *opt = NULL;
-    jn_trainer *t = NULL;
-    ck_assert_int_eq(jn_optimizer_create_sgd(&opt, 0.3, 0.6), JN_OK);
-    ck_assert_int_eq(jn_trainer_create(&t), JN_OK);
-    ck_assert_int_eq(jn_trainer_set_epochs(t, 3), JN_OK);
-    ck_assert_int_eq(jn_trainer_set_batch_size(t, 8), JN_OK);
+    jn_optimizer *opt = sgd_optimizer(0.3, 0.6);
+    jn_trainer *t = trainer_for(3, 8);
     if (sharding == 1) ck_assert_int_eq(jn_trainer_set_sharding(t, 0, 1), JN_OK);
     if (sharding == 2) {
         /* turned on, then off again: the default */
@@ -404,7 +383,7 @@ static jn_net *run_one(const jn_objective *obj, int sharding)
 START_TEST(sharding_off_is_the_default)
 {
     jn_objective *noisy = noisy_objective(2), *clean = NULL;
-    ck_assert_int_eq(jn_objective_create_model(&clean, JN_MODEL_MLP_JACOB, 0.05, 0.0), JN_OK);
+    clean = model_objective(JN_MODEL_MLP_JACOB, 0.05, 0.0);
     jn_net *plain = run_one(noisy, 0), *off = run_one(noisy, 2), *one = run_one(noisy, 1);
     size_t bytes = jn_net_param_count(plain) * sizeof(float);
     ck_assert(memcmp(jn_net_params(plain), jn_net_params(off), bytes) == 0);
@@ -450,12 +429,11 @@ static double second_step_change(unsigned projections)
 {
     jn_dataset *tr = blobs(12, 4);
     jn_net *net = small_net();
-    jn_objective *obj = NULL;
+    jn_objective *obj = model_objective(JN_MODEL_MLP_JACOB, 0.5, 0.0);
     jn_optimizer *opt = NULL;
     jn_trainer *t = NULL;
-    ck_assert_int_eq(jn_objective_create_model(&obj, JN_MODEL_MLP_JACOB, 0.5, 0.0), JN_OK);
     ck_assert_int_eq(jn_objective_set_jacobian(obj, 0.5, projections), JN_OK);
-    ck_assert_int_eq(jn_optimizer_create_sgd(&opt, 0.1, 0.0), JN_OK);
+    opt = sgd_optimizer(0.1, 0.0);
     ck_assert_int_eq(jn_trainer_create(&t), JN_OK);
     ck_assert_int_eq(jn_trainer_set_epochs(t, 2), JN_OK);
     ck_assert_int_eq(jn_trainer_set_batch_size(t, 12), JN_OK);
@@ -465,8 +443,8 @@ static double second_step_change(unsigned projections)
     ck_assert_int_eq(jn_trainer_run(t, net, obj, opt, tr, NULL), JN_OK);
     ck_assert_int_eq(rec.calls, 2);
     double gap = grad_gap(rec.g[1], rec.g[0], jn_net_param_count(net));
-    free(rec.g[0]); free(rec.g[1]);
-    jn_trainer_free(t); jn_optimizer_free(opt); jn_objective_free(obj); jn_net_free(net); jn_dataset_free(tr);
+    free_run(t, opt, obj, net);
+    free(rec.g[0]); free(rec.g[1]); jn_dataset_free(tr);
     return gap;
 }
 
@@ -491,29 +469,19 @@ START_TEST(sharding_arguments)
     /* more than one process without a hook would step on partial gradients */
     jn_dataset *tr = blobs(20, 1);
     jn_net *net = small_net();
-    jn_objective *obj = NULL;
-    jn_optimizer *opt = NULL;
-    ck_assert_int_eq(jn_objective_create(&obj, JN_LOSS_MSE), JN_OK);
-    ck_assert_int_eq(jn_optimizer_create_sgd(&opt, 0.1, 0.0), JN_OK);
+    jn_objective *obj = loss_objective(JN_LOSS_MSE);
+    jn_optimizer *opt = sgd_optimizer(0.1, 0.0);
     ck_assert_int_eq(jn_trainer_run(t, net, obj, opt, tr, NULL), JN_ERR_INVALID);
     ck_assert(strstr(jn_last_error(), "gradient hook") != NULL);
-    jn_trainer_free(t); jn_optimizer_free(opt); jn_objective_free(obj); jn_net_free(net); jn_dataset_free(tr);
+    free_run(t, opt, obj, net);
+    jn_dataset_free(tr);
 }
 END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("sharding");
-    TCase *tc = tcase_create("sharding");
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, hook_sees_the_minibatch_gradient);
-    tcase_add_test(tc, hook_decides_the_step);
-    tcase_add_test(tc, shards_match_one_process_exact_penalty);
-    tcase_add_test(tc, shards_match_one_process_projections);
-    tcase_add_test(tc, shards_match_one_process_early_stopping);
-    tcase_add_test(tc, sharding_off_is_the_default);
-    tcase_add_test(tc, sharded_projections_change_every_step);
-    tcase_add_test(tc, sharding_arguments);
-    suite_add_tcase(s, tc);
-    return run_suite(s);
+    return RUN_TESTS("sharding", "sharding", 60, hook_sees_the_minibatch_gradient, hook_decides_the_step,
+                     shards_match_one_process_exact_penalty, shards_match_one_process_projections,
+                     shards_match_one_process_early_stopping, sharding_off_is_the_default,
+                     sharded_projections_change_every_step, sharding_arguments);
 }

@@ -41,10 +41,7 @@ static void make_problem(size_t n, unsigned seed, float **X, float **T)
 static jn_net *new_net(jn_act output, uint64_t seed)
 {
     const size_t sizes[] = {D, 16, K};
-    jn_net *net = NULL;
-    ck_assert_int_eq(jn_net_create(&net, sizes, 3, JN_ACT_TANH, output), JN_OK);
-    ck_assert_int_eq(jn_net_init(net, seed), JN_OK);
-    return net;
+    return init_net(sizes, 3, JN_ACT_TANH, output, seed);
 }
 
 /* Mean over rows of sum_k (F - t)^2 (MSE) or -sum_k t log F (CE), in double
@@ -159,8 +156,7 @@ START_TEST(mean_loss_matches_reference)
     float *X, *T;
     make_problem(n, 3, &X, &T);
     jn_net *net = new_net(JN_ACT_SIGMOID, 3);
-    jn_objective *obj = NULL;
-    ck_assert_int_eq(jn_objective_create(&obj, JN_LOSS_MSE), JN_OK);
+    jn_objective *obj = loss_objective(JN_LOSS_MSE);
     /* Penalties are set but must not count. */
     ck_assert_int_eq(jn_objective_set_jacobian(obj, 5.0, 0), JN_OK);
     ck_assert_int_eq(jn_objective_set_l2(obj, 1.0), JN_OK);
@@ -186,8 +182,7 @@ START_TEST(mean_loss_matches_reference)
 
     /* Cross-entropy on a softmax network. */
     jn_net *soft = new_net(JN_ACT_SOFTMAX, 4);
-    jn_objective *ce = NULL;
-    ck_assert_int_eq(jn_objective_create(&ce, JN_LOSS_CE), JN_OK);
+    jn_objective *ce = loss_objective(JN_LOSS_CE);
     want = reference_loss(soft, X, onehot, n, JN_LOSS_CE);
     ck_assert_int_eq(jn_net_mean_loss(soft, ce, ds, &got), JN_OK);
     ck_assert_msg(fabs(got - want) <= 1e-6 * want, "CE: %.9g vs %.9g", got, want);
@@ -238,10 +233,7 @@ static int check_score(const jn_epoch_report *r, void *user)
 
 static jn_trainer *new_trainer(unsigned epochs, uint64_t seed)
 {
-    jn_trainer *t = NULL;
-    ck_assert_int_eq(jn_trainer_create(&t), JN_OK);
-    ck_assert_int_eq(jn_trainer_set_epochs(t, epochs), JN_OK);
-    ck_assert_int_eq(jn_trainer_set_batch_size(t, 16), JN_OK);
+    jn_trainer *t = trainer_for(epochs, 16);
     ck_assert_int_eq(jn_trainer_set_seed(t, seed), JN_OK);
     return t;
 }
@@ -255,11 +247,9 @@ START_TEST(trainer_fits_targets)
     ck_assert_int_eq(jn_dataset_create_targets(&tr, X, T, 400, D, K, 0), JN_OK);
     ck_assert_int_eq(jn_dataset_create_targets(&va, Xv, Tv, 200, D, K, 0), JN_OK);
     jn_net *net = new_net(JN_ACT_SIGMOID, 11);
-    jn_objective *obj = NULL;
-    ck_assert_int_eq(jn_objective_create(&obj, JN_LOSS_MSE), JN_OK);
+    jn_objective *obj = loss_objective(JN_LOSS_MSE);
     double before = reference_loss(net, Xv, Tv, 200, JN_LOSS_MSE);
-    jn_optimizer *opt = NULL;
-    ck_assert_int_eq(jn_optimizer_create_sgd(&opt, 0.5, 0.5), JN_OK);
+    jn_optimizer *opt = sgd_optimizer(0.5, 0.5);
     jn_trainer *t = new_trainer(30, 3);
     watch w = {.net = net, .obj = obj, .valid = va};
     ck_assert_int_eq(jn_trainer_set_epoch_callback(t, check_score, &w), JN_OK);
@@ -273,13 +263,8 @@ START_TEST(trainer_fits_targets)
     ck_assert_msg(fabs(after - best) <= 1e-6 * best, "final %.9g, best reported %.9g", after, best);
     /* Fitting happened: the targets' variance is about 0.03 per output. */
     ck_assert_msg(after < 0.4 * before, "validation loss %.5f -> %.5f", before, after);
-    jn_trainer_free(t);
-    jn_optimizer_free(opt);
-    jn_objective_free(obj);
-    jn_net_free(net);
-    jn_dataset_free(va);
-    jn_dataset_free(tr);
-    free(X); free(T); free(Xv); free(Tv);
+    free_run(t, opt, obj, net);
+    jn_dataset_free(va); jn_dataset_free(tr); free(X); free(T); free(Xv); free(Tv);
 }
 END_TEST
 
@@ -300,14 +285,12 @@ START_TEST(onehot_targets_train_like_labels)
     jn_dataset *by_label = NULL, *by_target = NULL;
     ck_assert_int_eq(jn_dataset_create(&by_label, X, labels, n, D, K, 0), JN_OK);
     ck_assert_int_eq(jn_dataset_create_targets(&by_target, X, onehot, n, D, K, 0), JN_OK);
-    jn_objective *obj = NULL;
-    ck_assert_int_eq(jn_objective_create_model(&obj, JN_MODEL_MLP_NJ_BOTH, 0.05, 0.1), JN_OK);
+    jn_objective *obj = model_objective(JN_MODEL_MLP_NJ_BOTH, 0.05, 0.1);
     jn_net *a = new_net(JN_ACT_SIGMOID, 21), *b = new_net(JN_ACT_SIGMOID, 21);
     jn_dataset *sets[2] = {by_label, by_target};
     jn_net *nets[2] = {a, b};
     for (int k = 0; k < 2; k++) {
-        jn_optimizer *opt = NULL;
-        ck_assert_int_eq(jn_optimizer_create_sgd(&opt, 0.3, 0.5), JN_OK);
+        jn_optimizer *opt = sgd_optimizer(0.3, 0.5);
         jn_trainer *t = new_trainer(3, 9);
         ck_assert_int_eq(jn_trainer_run(t, nets[k], obj, opt, sets[k], NULL), JN_OK);
         jn_trainer_free(t);
@@ -342,25 +325,18 @@ START_TEST(autoencoder_penalty_contracts)
     double mean_sq[2];
     double lambdas[2] = {0.0, 0.1};
     for (int k = 0; k < 2; k++) {
-        jn_net *net = NULL;
-        ck_assert_int_eq(jn_net_create(&net, sizes, 3, JN_ACT_SIGMOID, JN_ACT_SIGMOID), JN_OK);
-        ck_assert_int_eq(jn_net_init(net, 5), JN_OK);
-        jn_objective *obj = NULL;
-        ck_assert_int_eq(jn_objective_create(&obj, JN_LOSS_MSE), JN_OK);
+        jn_net *net = init_net(sizes, 3, JN_ACT_SIGMOID, JN_ACT_SIGMOID, 5);
+        jn_objective *obj = loss_objective(JN_LOSS_MSE);
         ck_assert_int_eq(jn_objective_set_jacobian(obj, lambdas[k], 0), JN_OK);
-        jn_optimizer *opt = NULL;
-        ck_assert_int_eq(jn_optimizer_create_sgd(&opt, 0.5, 0.9), JN_OK);
+        jn_optimizer *opt = sgd_optimizer(0.5, 0.9);
         jn_trainer *t = new_trainer(40, 1);
         ck_assert_int_eq(jn_trainer_run(t, net, obj, opt, ds, NULL), JN_OK);
         float *sq = malloc(n * sizeof *sq);
         ck_assert_int_eq(jn_net_jacobian_sqnorm(net, X, n, sq), JN_OK);
         mean_sq[k] = 0.0;
         for (size_t i = 0; i < n; i++) mean_sq[k] += sq[i] / (double)n;
+        free_run(t, opt, obj, net);
         free(sq);
-        jn_trainer_free(t);
-        jn_optimizer_free(opt);
-        jn_objective_free(obj);
-        jn_net_free(net);
     }
     ck_assert_msg(mean_sq[1] < 0.5 * mean_sq[0], "mean ||J||^2: %.4f without, %.4f with the penalty", mean_sq[0],
                   mean_sq[1]);
@@ -384,20 +360,15 @@ START_TEST(checkpoint_knows_the_targets)
         jn_dataset *tr = NULL;
         ck_assert_int_eq(jn_dataset_create_targets(&tr, X, T, 64, D, K, JN_DATASET_BORROW), JN_OK);
         jn_net *net = new_net(JN_ACT_SIGMOID, 2);
-        jn_objective *obj = NULL;
-        jn_optimizer *opt = NULL;
-        ck_assert_int_eq(jn_objective_create(&obj, JN_LOSS_MSE), JN_OK);
-        ck_assert_int_eq(jn_optimizer_create_sgd(&opt, 0.5, 0.0), JN_OK);
+        jn_objective *obj = loss_objective(JN_LOSS_MSE);
+        jn_optimizer *opt = sgd_optimizer(0.5, 0.0);
         jn_trainer *t = new_trainer(1 + (unsigned)other, 3);
         ck_assert_int_eq(jn_trainer_set_checkpoint(t, path, 1), JN_OK);
         jn_status st = jn_trainer_run(t, net, obj, opt, tr, NULL);
         if (!other) ck_assert_int_eq(st, JN_OK);
         else ck_assert_msg(st == JN_ERR_INVALID && strstr(jn_last_error(), "other training data"), "%s: %s",
                            jn_status_str(st), jn_last_error());
-        jn_trainer_free(t);
-        jn_optimizer_free(opt);
-        jn_objective_free(obj);
-        jn_net_free(net);
+        free_run(t, opt, obj, net);
         jn_dataset_free(tr);
     }
     unlink(path);
@@ -409,16 +380,7 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("targets");
-    TCase *tc = tcase_create("targets");
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, create_and_refuse);
-    tcase_add_test(tc, gather_targets);
-    tcase_add_test(tc, mean_loss_matches_reference);
-    tcase_add_test(tc, trainer_fits_targets);
-    tcase_add_test(tc, onehot_targets_train_like_labels);
-    tcase_add_test(tc, autoencoder_penalty_contracts);
-    tcase_add_test(tc, checkpoint_knows_the_targets);
-    suite_add_tcase(s, tc);
-    return run_suite(s);
+    return RUN_TESTS("targets", "targets", 60, create_and_refuse, gather_targets, mean_loss_matches_reference,
+                     trainer_fits_targets, onehot_targets_train_like_labels, autoencoder_penalty_contracts,
+                     checkpoint_knows_the_targets);
 }

@@ -441,13 +441,9 @@ END_TEST
 static Suite *theory_suite(void)
 {
     Suite *s = suite_create("theory");
-    TCase *tc = tcase_create("theory");
-    tcase_set_timeout(tc, 60);
-    tcase_add_loop_test(tc, eq14_second_order_of_input_noise, 0, (int)N_CASES);
-    tcase_add_loop_test(tc, eq17_trace_of_loss_hessian, 0, (int)N_CASES);
-    tcase_add_loop_test(tc, eq19_noise_on_jacobian_input, 0, (int)N_CASES);
-    tcase_add_loop_test(tc, eq20_fourth_order_of_input_noise, 0, (int)N_CASES);
-    suite_add_tcase(s, tc);
+    ADD_CASE(s, "theory", 60, LOOP(eq14_second_order_of_input_noise, (int)N_CASES),
+             LOOP(eq17_trace_of_loss_hessian, (int)N_CASES), LOOP(eq19_noise_on_jacobian_input, (int)N_CASES),
+             LOOP(eq20_fourth_order_of_input_noise, (int)N_CASES));
     return s;
 }
 

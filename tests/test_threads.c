@@ -268,7 +268,7 @@ START_TEST(shared_const_dataset_and_objective)
     ck_assert_int_eq(jn_dataset_create(&train, x, y, ROWS, D, K, 0), JN_OK);
     /* Borrowed arrays may be shared as well: nobody writes them. */
     ck_assert_int_eq(jn_dataset_create(&valid, x + ROWS * D, y + ROWS, VALID_ROWS, D, K, JN_DATASET_BORROW), JN_OK);
-    ck_assert_int_eq(jn_objective_create_model(&obj, JN_MODEL_MLP_NJ_BOTH, 0.1, 0.1), JN_OK);
+    obj = model_objective(JN_MODEL_MLP_NJ_BOTH, 0.1, 0.1);
     job serial[THREADS] = {0}, conc[THREADS] = {0};
     for (int t = 0; t < THREADS; t++) {
         job j = {.id = t, .shared = 1, .train = train, .valid = valid, .obj = obj};
@@ -310,10 +310,7 @@ static void *read_shared_net(void *arg)
 
 START_TEST(shared_const_network)
 {
-    const size_t sizes[] = {5, 8, 2};
-    jn_net *net = NULL;
-    ck_assert_int_eq(jn_net_create(&net, sizes, 3, JN_ACT_TANH, JN_ACT_SIGMOID), JN_OK);
-    ck_assert_int_eq(jn_net_init(net, 3), JN_OK);
+    jn_net *net = tiny_net(5, 8, 2, 3);
     shared_net = net;
     shared_count = jn_net_param_count(net);
     shared_want = malloc(shared_count * sizeof(float));
@@ -413,28 +410,14 @@ END_TEST
 
 int main(void)
 {
-    tmp = make_temp_dir();
-    if (!tmp) {
-        fprintf(stderr, "cannot create a temporary directory\n");
-        return 1;
-    }
+    if (!(tmp = make_temp_dir())) return 1;
     /* One BLAS thread: the same sums serially and concurrently. */
     if (jn_set_threads(1) != JN_OK) {
         fprintf(stderr, "jn_set_threads(1): %s\n", jn_last_error());
         return 1;
     }
-    Suite *s = suite_create("threads");
-    TCase *tc = tcase_create("threads");
-    tcase_set_timeout(tc, 300);
-    tcase_add_test(tc, distinct_handles);
-    tcase_add_test(tc, shared_const_dataset_and_objective);
-    tcase_add_test(tc, shared_const_network);
-    tcase_add_test(tc, last_error_per_thread);
-    suite_add_tcase(s, tc);
-    int rc = run_suite(s);
-    char cmd[4200];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmp);
-    free(tmp);
+    int rc = RUN_TESTS("threads", "threads", 300, distinct_handles, shared_const_dataset_and_objective,
+                       shared_const_network, last_error_per_thread);
+    remove_temp_dir(tmp);
     return rc;
 }

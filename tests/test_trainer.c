@@ -13,20 +13,12 @@ static jn_dataset *blobs(size_t n, unsigned seed)
     int32_t *y = malloc(n * sizeof *y);
     fill_uniform(X, n * 4, seed, -1.0f, 1.0f);
     for (size_t i = 0; i < n; i++) y[i] = X[i * 4] + X[i * 4 + 1] > 0.0f;
-    jn_dataset *ds = NULL;
-    ck_assert_int_eq(jn_dataset_create(&ds, X, y, n, 4, 2, 0), JN_OK);
-    free(X);
-    free(y);
-    return ds;
+    return dataset_from(X, y, n, 4, 2);
 }
 
 static jn_net *small_net(void)
 {
-    const size_t sizes[] = {4, 8, 2};
-    jn_net *net = NULL;
-    ck_assert_int_eq(jn_net_create(&net, sizes, 3, JN_ACT_TANH, JN_ACT_SIGMOID), JN_OK);
-    ck_assert_int_eq(jn_net_init(net, 7), JN_OK);
-    return net;
+    return tiny_net(4, 8, 2, 7);
 }
 
 typedef struct log { unsigned epochs; double valid[64]; int stop_after; } log_t;
@@ -46,12 +38,8 @@ static jn_net *train(const jn_objective *obj, uint64_t seed, unsigned epochs, lo
 {
     jn_dataset *tr = blobs(400, 1), *va = blobs(200, 2);
     jn_net *net = small_net();
-    jn_optimizer *opt = NULL;
-    jn_trainer *t = NULL;
-    ck_assert_int_eq(jn_optimizer_create_sgd(&opt, 0.5, 0.5), JN_OK);
-    ck_assert_int_eq(jn_trainer_create(&t), JN_OK);
-    ck_assert_int_eq(jn_trainer_set_epochs(t, epochs), JN_OK);
-    ck_assert_int_eq(jn_trainer_set_batch_size(t, 16), JN_OK);
+    jn_optimizer *opt = sgd_optimizer(0.5, 0.5);
+    jn_trainer *t = trainer_for(epochs, 16);
     ck_assert_int_eq(jn_trainer_set_seed(t, seed), JN_OK);
     if (lg) ck_assert_int_eq(jn_trainer_set_epoch_callback(t, record, lg), JN_OK);
     *st = jn_trainer_run(t, net, obj, opt, tr, va);
@@ -64,8 +52,7 @@ static jn_net *train(const jn_objective *obj, uint64_t seed, unsigned epochs, lo
 
 START_TEST(learns_the_problem)
 {
-    jn_objective *obj = NULL;
-    ck_assert_int_eq(jn_objective_create_model(&obj, JN_MODEL_MLP_NJ, 0.01, 0.1), JN_OK);
+    jn_objective *obj = model_objective(JN_MODEL_MLP_NJ, 0.01, 0.1);
     log_t lg = {0};
     jn_status st;
     jn_net *net = train(obj, 3, 20, &lg, &st);
@@ -83,8 +70,7 @@ END_TEST
 
 START_TEST(same_seed_same_result)
 {
-    jn_objective *obj = NULL;
-    ck_assert_int_eq(jn_objective_create_model(&obj, JN_MODEL_MLP_NJ_BOTH, 0.05, 0.1), JN_OK);
+    jn_objective *obj = model_objective(JN_MODEL_MLP_NJ_BOTH, 0.05, 0.1);
     ck_assert_int_eq(jn_objective_set_jacobian(obj, 0.05, 1), JN_OK); /* projections use per-step seeds */
     jn_status st1, st2, st3;
     jn_net *a = train(obj, 11, 3, NULL, &st1), *b = train(obj, 11, 3, NULL, &st2), *c = train(obj, 12, 3, NULL, &st3);
@@ -101,8 +87,7 @@ END_TEST
 
 START_TEST(keeps_the_best_parameters)
 {
-    jn_objective *obj = NULL;
-    ck_assert_int_eq(jn_objective_create(&obj, JN_LOSS_MSE), JN_OK);
+    jn_objective *obj = loss_objective(JN_LOSS_MSE);
     log_t lg = {0};
     jn_status st;
     jn_net *net = train(obj, 5, 12, &lg, &st);
@@ -120,8 +105,7 @@ END_TEST
 
 START_TEST(callback_stops)
 {
-    jn_objective *obj = NULL;
-    ck_assert_int_eq(jn_objective_create(&obj, JN_LOSS_MSE), JN_OK);
+    jn_objective *obj = loss_objective(JN_LOSS_MSE);
     log_t lg = {.stop_after = 2};
     jn_status st;
     jn_net *net = train(obj, 5, 10, &lg, &st);
@@ -137,12 +121,11 @@ START_TEST(divergence_keeps_finite_parameters)
 {
     jn_dataset *tr = blobs(100, 1);
     jn_net *net = small_net();
-    jn_objective *obj = NULL;
+    jn_objective *obj = loss_objective(JN_LOSS_MSE);
     jn_optimizer *opt = NULL;
     jn_trainer *t = NULL;
-    ck_assert_int_eq(jn_objective_create(&obj, JN_LOSS_MSE), JN_OK);
     ck_assert_int_eq(jn_objective_set_jacobian(obj, 1e30, 0), JN_OK); /* overflows float */
-    ck_assert_int_eq(jn_optimizer_create_sgd(&opt, 1e30, 0.0), JN_OK);
+    opt = sgd_optimizer(1e30, 0.0);
     ck_assert_int_eq(jn_trainer_create(&t), JN_OK);
     jn_status st = jn_trainer_run(t, net, obj, opt, tr, NULL);
     ck_assert_int_eq(st, JN_ERR_DIVERGED);
@@ -152,15 +135,15 @@ START_TEST(divergence_keeps_finite_parameters)
      * reported by the trainer as divergence, parameters untouched */
     ck_assert_int_eq(jn_objective_set_jacobian(obj, 0.0, 0), JN_OK);
     jn_optimizer_free(opt);
-    ck_assert_int_eq(jn_optimizer_create_sgd(&opt, 1e300, 0.0), JN_OK); /* lr * g beyond FLT_MAX */
+    opt = sgd_optimizer(1e300, 0.0); /* lr * g beyond FLT_MAX */
     float *before = malloc(jn_net_param_count(net) * sizeof *before);
     memcpy(before, p, jn_net_param_count(net) * sizeof *before);
     st = jn_trainer_run(t, net, obj, opt, tr, NULL);
     ck_assert_int_eq(st, JN_ERR_DIVERGED);
     ck_assert(strstr(jn_last_error(), "step 0") != NULL);
     ck_assert(memcmp(before, p, jn_net_param_count(net) * sizeof *before) == 0);
-    free(before);
-    jn_trainer_free(t); jn_optimizer_free(opt); jn_objective_free(obj); jn_net_free(net); jn_dataset_free(tr);
+    free_run(t, opt, obj, net);
+    free(before); jn_dataset_free(tr);
 }
 END_TEST
 
@@ -168,11 +151,9 @@ START_TEST(bad_arguments)
 {
     jn_dataset *tr = blobs(50, 1);
     jn_net *net = small_net();
-    jn_objective *obj = NULL;
-    jn_optimizer *opt = NULL;
+    jn_objective *obj = loss_objective(JN_LOSS_MSE);
+    jn_optimizer *opt = sgd_optimizer(0.1, 0.0);
     jn_trainer *t = NULL;
-    ck_assert_int_eq(jn_objective_create(&obj, JN_LOSS_MSE), JN_OK);
-    ck_assert_int_eq(jn_optimizer_create_sgd(&opt, 0.1, 0.0), JN_OK);
     ck_assert_int_eq(jn_trainer_create(&t), JN_OK);
     ck_assert_int_eq(jn_trainer_run(NULL, net, obj, opt, tr, NULL), JN_ERR_INVALID);
     ck_assert_int_eq(jn_trainer_run(t, NULL, obj, opt, tr, NULL), JN_ERR_INVALID);
@@ -220,13 +201,12 @@ START_TEST(batch_callback_and_penalty_every)
 {
     jn_dataset *tr = blobs(50, 1);
     jn_net *net = small_net();
-    jn_objective *obj = NULL;
+    jn_objective *obj = model_objective(JN_MODEL_MLP_JACOB, 0.1, 0.0);
     jn_optimizer *opt = NULL;
     jn_trainer *t = NULL;
-    ck_assert_int_eq(jn_objective_create_model(&obj, JN_MODEL_MLP_JACOB, 0.1, 0.0), JN_OK);
     ck_assert_int_eq(jn_objective_set_penalty_every(obj, 3), JN_OK);
     ck_assert_int_eq(jn_objective_set_penalty_every(obj, 0), JN_ERR_INVALID);
-    ck_assert_int_eq(jn_optimizer_create_adam(&opt, 0.01, 0.9, 0.999, 1e-8), JN_OK);
+    opt = adam_optimizer(0.01);
     ck_assert_int_eq(jn_trainer_create(&t), JN_OK);
     ck_assert_int_eq(jn_trainer_set_epochs(t, 2), JN_OK);
     ck_assert_int_eq(jn_trainer_set_batch_size(t, 16), JN_OK);
@@ -240,22 +220,14 @@ START_TEST(batch_callback_and_penalty_every)
     ck_assert_int_eq(jn_trainer_run(t, net, obj, opt, tr, NULL), JN_ERR_STOPPED);
     ck_assert_int_eq(seen, 6);
     ck_assert(strstr(jn_last_error(), "epoch 2 after minibatch 2") != NULL);
-    jn_trainer_free(t); jn_optimizer_free(opt); jn_objective_free(obj); jn_net_free(net); jn_dataset_free(tr);
+    free_run(t, opt, obj, net);
+    jn_dataset_free(tr);
 }
 END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("trainer");
-    TCase *tc = tcase_create("trainer");
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, learns_the_problem);
-    tcase_add_test(tc, same_seed_same_result);
-    tcase_add_test(tc, keeps_the_best_parameters);
-    tcase_add_test(tc, callback_stops);
-    tcase_add_test(tc, divergence_keeps_finite_parameters);
-    tcase_add_test(tc, bad_arguments);
-    tcase_add_test(tc, batch_callback_and_penalty_every);
-    suite_add_tcase(s, tc);
-    return run_suite(s);
+    return RUN_TESTS("trainer", "trainer", 60, learns_the_problem, same_seed_same_result, keeps_the_best_parameters,
+                     callback_stops, divergence_keeps_finite_parameters, bad_arguments,
+                     batch_callback_and_penalty_every);
 }

@@ -89,15 +89,7 @@ START_TEST(null_trainer_reads_zero)
 }
 END_TEST
 
-static Suite *trainer_get_suite(void)
+int main(void)
 {
-    Suite *s = suite_create("trainer_get");
-    TCase *tc = tcase_create("trainer_get");
-    tcase_add_test(tc, defaults_read_back);
-    tcase_add_test(tc, setters_read_back);
-    tcase_add_test(tc, null_trainer_reads_zero);
-    suite_add_tcase(s, tc);
-    return s;
+    return RUN_TESTS("trainer_get", "trainer_get", 0, defaults_read_back, setters_read_back, null_trainer_reads_zero);
 }
-
-int main(void) { return run_suite(trainer_get_suite()); }

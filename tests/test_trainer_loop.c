@@ -75,34 +75,23 @@ static jn_dataset *make_data(size_t n, unsigned seed)
         y[i] = s > 0.3f ? 2 : s > -0.3f ? 1 : 0;
         if (i % 7 == 3) y[i] = (y[i] + 1) % K;
     }
-    jn_dataset *ds = NULL;
-    ck_assert_int_eq(jn_dataset_create(&ds, X, y, n, D, K, 0), JN_OK);
-    free(X);
-    free(y);
-    return ds;
+    return dataset_from(X, y, n, D, K);
 }
 
 static jn_net *make_net(void)
 {
-    const size_t sizes[] = {D, H, K};
-    jn_net *net = NULL;
-    ck_assert_int_eq(jn_net_create(&net, sizes, 3, JN_ACT_TANH, JN_ACT_SIGMOID), JN_OK);
-    ck_assert_int_eq(jn_net_init(net, 17), JN_OK);
-    return net;
+    return tiny_net(D, H, K, 17);
 }
 
 static jn_optimizer *make_opt(void)
 {
-    jn_optimizer *opt = NULL;
-    ck_assert_int_eq(jn_optimizer_create_sgd(&opt, 0.4, 0.5), JN_OK);
-    return opt;
+    return sgd_optimizer(0.4, 0.5);
 }
 
 /* The objective the trainer gets, from the public setters. */
 static jn_objective *objective_of(const recipe *r)
 {
-    jn_objective *obj = NULL;
-    ck_assert_int_eq(jn_objective_create(&obj, JN_LOSS_MSE), JN_OK);
+    jn_objective *obj = loss_objective(JN_LOSS_MSE);
     ck_assert_int_eq(jn_objective_set_jacobian(obj, r->lambda, r->projections), JN_OK);
     ck_assert_int_eq(jn_objective_set_noise(obj, r->noise, r->input_std, r->jacobian_std), JN_OK);
     ck_assert_int_eq(jn_objective_set_penalty_every(obj, r->every ? r->every : 1), JN_OK);
@@ -160,8 +149,7 @@ static void hand_run(const recipe *r, const schedule *sc, const jn_dataset *trai
             }
             /* this step's objective: weight every * lambda on every every-th
              * step, the step's projection seed */
-            jn_objective *step = NULL;
-            ck_assert_int_eq(jn_objective_create(&step, JN_LOSS_MSE), JN_OK);
+            jn_objective *step = loss_objective(JN_LOSS_MSE);
             double weight = t % every == 0 ? r->lambda * every : 0.0;
             ck_assert_int_eq(jn_objective_set_jacobian(step, weight, r->projections), JN_OK);
             ck_assert_int_eq(jn_objective_set_l2(step, r->l2), JN_OK);
@@ -227,10 +215,7 @@ static void trainer_run(const jn_objective *obj, const schedule *sc, const jn_da
     memset(out, 0, sizeof *out);
     jn_net *net = make_net();
     jn_optimizer *opt = make_opt();
-    jn_trainer *tr = NULL;
-    ck_assert_int_eq(jn_trainer_create(&tr), JN_OK);
-    ck_assert_int_eq(jn_trainer_set_epochs(tr, sc->epochs), JN_OK);
-    ck_assert_int_eq(jn_trainer_set_batch_size(tr, sc->batch), JN_OK);
+    jn_trainer *tr = trainer_for(sc->epochs, sc->batch);
     ck_assert_int_eq(jn_trainer_set_seed(tr, sc->seed), JN_OK);
     ck_assert_int_eq(jn_trainer_set_patience(tr, sc->patience), JN_OK);
     recorder rc = {out, sc->stop_after};
@@ -239,9 +224,7 @@ static void trainer_run(const jn_objective *obj, const schedule *sc, const jn_da
     out->P = jn_net_param_count(net);
     out->params = malloc(out->P * sizeof *out->params);
     memcpy(out->params, jn_net_params(net), out->P * sizeof *out->params);
-    jn_trainer_free(tr);
-    jn_optimizer_free(opt);
-    jn_net_free(net);
+    free_run(tr, opt, NULL, net);
 }
 
 static int same_params(const outcome *a, const outcome *b)
@@ -384,8 +367,7 @@ START_TEST(presets_place_their_noise)
         {"MLP_NJ_BOTH", G, std, std, lambda, 0, 1, 0.0, OUT, AUTO},
     };
     jn_dataset *train = make_data(53, 1);
-    jn_objective *obj = NULL;
-    ck_assert_int_eq(jn_objective_create_model(&obj, models[_i], lambda, std), JN_OK);
+    jn_objective *obj = model_objective(models[_i], lambda, std);
     outcome lib, hand;
     trainer_run(obj, &three_epochs, train, NULL, &lib);
     hand_run(&want[_i], &three_epochs, train, NULL, &hand);

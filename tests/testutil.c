@@ -1,6 +1,7 @@
 /* testutil.c - oracle reader and small helpers for the tests. */
 #include "testutil.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -142,6 +143,7 @@ char *make_temp_dir(void)
     char tmpl[1024];
     snprintf(tmpl, sizeof tmpl, "%s/jacnet-test-XXXXXX", base && *base ? base : "/tmp");
     char *d = mkdtemp(tmpl);
+    if (!d) fprintf(stderr, "cannot create a temporary directory %s: %s\n", tmpl, strerror(errno));
     return d ? strdup(d) : NULL;
 }
 
@@ -164,77 +166,6 @@ int verbose(void)
 }
 
 const char *const act_names[5] = {"tanh", "sigmoid", "relu", "linear", "softmax"};
-
-jn_rng *seeded_rng(uint64_t seed)
-{
-    jn_rng *rng = NULL;
-    ck_assert_int_eq(jn_rng_create(&rng, seed), JN_OK);
-    return rng;
-}
-
-jn_net *init_net(const size_t *sizes, size_t n_sizes, jn_act hidden, jn_act output, uint64_t seed)
-{
-    jn_net *net = NULL;
-    ck_assert_int_eq(jn_net_create(&net, sizes, n_sizes, hidden, output), JN_OK);
-    ck_assert_int_eq(jn_net_init(net, seed), JN_OK);
-    return net;
-}
-
-jn_net *biased_net(const size_t *sizes, size_t n_sizes, jn_act hidden, jn_act output, unsigned seed,
-                   float weight_gain)
-{
-    jn_net *net = init_net(sizes, n_sizes, hidden, output, seed);
-    float *p = jn_net_params(net);
-    size_t off = 0;
-    for (size_t l = 1; l < n_sizes; l++) {
-        for (size_t j = 0; j < sizes[l] * sizes[l - 1]; j++) p[off + j] *= weight_gain;
-        off += sizes[l] * sizes[l - 1];
-        fill_uniform(p + off, sizes[l], seed * 31 + (unsigned)l, -0.5f, 0.5f);
-        off += sizes[l];
-    }
-    ck_assert_uint_eq(off, jn_net_param_count(net));
-    return net;
-}
-
-jn_trainer *trainer_for(unsigned epochs, size_t batch)
-{
-    jn_trainer *t = NULL;
-    ck_assert_int_eq(jn_trainer_create(&t), JN_OK);
-    ck_assert_int_eq(jn_trainer_set_epochs(t, epochs), JN_OK);
-    ck_assert_int_eq(jn_trainer_set_batch_size(t, batch), JN_OK);
-    return t;
-}
-
-jn_status train_one_epoch(jn_net *net, const jn_dataset *train, const jn_dataset *valid)
-{
-    jn_objective *obj = NULL;
-    jn_optimizer *opt = NULL;
-    jn_trainer *t = NULL;
-    ck_assert_int_eq(jn_objective_create(&obj, JN_LOSS_MSE), JN_OK);
-    ck_assert_int_eq(jn_optimizer_create_sgd(&opt, 0.1, 0.0), JN_OK);
-    ck_assert_int_eq(jn_trainer_create(&t), JN_OK);
-    ck_assert_int_eq(jn_trainer_set_epochs(t, 1), JN_OK);
-    jn_status st = jn_trainer_run(t, net, obj, opt, train, valid);
-    jn_trainer_free(t);
-    jn_optimizer_free(opt);
-    jn_objective_free(obj);
-    return st;
-}
-
-sample_moments moments_of(const float *v, size_t start, size_t stride, size_t count)
-{
-    double s = 0.0, s2 = 0.0, s4 = 0.0, d2 = 0.0;
-    for (size_t k = 0; k < count; k++) {
-        double x = v[start + k * stride];
-        s += x;
-        s2 += x * x;
-        s4 += x * x * x * x;
-    }
-    sample_moments m = {.mean = s / count, .m2 = s2 / count, .m4 = s4 / count};
-    for (size_t k = 0; k < count; k++) d2 += (v[start + k * stride] - m.mean) * (v[start + k * stride] - m.mean);
-    m.var = d2 / (count - 1);
-    return m;
-}
 
 int run_suite(Suite *s)
 {

@@ -18,26 +18,20 @@ _Static_assert(sizeof(float) == 4 && FLT_MANT_DIG == 24 && FLT_MAX_EXP == 128,
 _Static_assert(sizeof(double) == 8 && DBL_MANT_DIG == 53 && DBL_MAX_EXP == 1024,
                "binary files need IEEE-754 binary64 doubles");
 
-void jn__put_u32(unsigned char *p, uint32_t v)
+void jn__put_le(unsigned char *p, uint64_t v, size_t width)
 {
-    for (int i = 0; i < 4; i++) p[i] = (unsigned char)(v >> (8 * i));
+    for (size_t i = 0; i < width; i++) p[i] = (unsigned char)(v >> (8 * i));
 }
-void jn__put_u64(unsigned char *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++) p[i] = (unsigned char)(v >> (8 * i));
-}
-uint32_t jn__get_u32(const unsigned char *p)
-{
-    uint32_t v = 0;
-    for (int i = 0; i < 4; i++) v |= (uint32_t)p[i] << (8 * i);
-    return v;
-}
-uint64_t jn__get_u64(const unsigned char *p)
+uint64_t jn__get_le(const unsigned char *p, size_t width)
 {
     uint64_t v = 0;
-    for (int i = 0; i < 8; i++) v |= (uint64_t)p[i] << (8 * i);
+    for (size_t i = 0; i < width; i++) v |= (uint64_t)p[i] << (8 * i);
     return v;
 }
+void jn__put_u32(unsigned char *p, uint32_t v) { jn__put_le(p, v, 4); }
+void jn__put_u64(unsigned char *p, uint64_t v) { jn__put_le(p, v, 8); }
+uint32_t jn__get_u32(const unsigned char *p) { return (uint32_t)jn__get_le(p, 4); }
+uint64_t jn__get_u64(const unsigned char *p) { return jn__get_le(p, 8); }
 
 unsigned long jn__crc(unsigned long crc, const void *data, size_t n)
 {
@@ -76,19 +70,15 @@ void jn__sink_write(jn__sink *s, const void *data, size_t n)
     s->pos += n;
 }
 
-void jn__sink_u32(jn__sink *s, uint32_t v)
-{
-    unsigned char b[4];
-    jn__put_u32(b, v);
-    jn__sink_write(s, b, 4);
-}
-
-void jn__sink_u64(jn__sink *s, uint64_t v)
+void jn__sink_le(jn__sink *s, uint64_t v, size_t width)
 {
     unsigned char b[8];
-    jn__put_u64(b, v);
-    jn__sink_write(s, b, 8);
+    jn__put_le(b, v, width);
+    jn__sink_write(s, b, width);
 }
+
+void jn__sink_u32(jn__sink *s, uint32_t v) { jn__sink_le(s, v, 4); }
+void jn__sink_u64(jn__sink *s, uint64_t v) { jn__sink_le(s, v, 8); }
 
 void jn__sink_f64(jn__sink *s, double v)
 {
@@ -101,26 +91,22 @@ void jn__sink_f64(jn__sink *s, double v)
  * back; the float arrays go through these, whatever the element type. */
 static void word_to_le(unsigned char *le, const unsigned char *host, size_t width)
 {
+    uint64_t bits;
     if (width == 4) {
-        uint32_t bits;
-        memcpy(&bits, host, 4);
-        jn__put_u32(le, bits);
+        uint32_t b32;
+        memcpy(&b32, host, 4);
+        bits = b32;
     } else {
-        uint64_t bits;
         memcpy(&bits, host, 8);
-        jn__put_u64(le, bits);
     }
+    jn__put_le(le, bits, width);
 }
 
 static void word_from_le(unsigned char *host, const unsigned char *le, size_t width)
 {
-    if (width == 4) {
-        uint32_t bits = jn__get_u32(le);
-        memcpy(host, &bits, 4);
-    } else {
-        uint64_t bits = jn__get_u64(le);
-        memcpy(host, &bits, 8);
-    }
+    uint64_t b64 = jn__get_le(le, width);
+    uint32_t b32 = (uint32_t)b64;
+    memcpy(host, width == 4 ? (const void *)&b32 : (const void *)&b64, width);
 }
 
 /* n words of `width` bytes, through a buffer of whole words. */
@@ -278,21 +264,23 @@ jn_status jn__src_read(jn__source *s, unsigned char *dst, size_t n, const char *
     return JN_OK;
 }
 
-jn_status jn__src_u32(jn__source *s, uint32_t *v, const char *what)
+jn_status jn__src_le(jn__source *s, uint64_t *v, size_t width, const char *what)
 {
-    unsigned char b[4];
-    jn_status st = jn__src_read(s, b, 4, what);
-    if (st == JN_OK) *v = jn__get_u32(b);
+    unsigned char b[8];
+    jn_status st = jn__src_read(s, b, width, what);
+    if (st == JN_OK) *v = jn__get_le(b, width);
     return st;
 }
 
-jn_status jn__src_u64(jn__source *s, uint64_t *v, const char *what)
+jn_status jn__src_u32(jn__source *s, uint32_t *v, const char *what)
 {
-    unsigned char b[8];
-    jn_status st = jn__src_read(s, b, 8, what);
-    if (st == JN_OK) *v = jn__get_u64(b);
+    uint64_t w;
+    jn_status st = jn__src_le(s, &w, 4, what);
+    if (st == JN_OK) *v = (uint32_t)w;
     return st;
 }
+
+jn_status jn__src_u64(jn__source *s, uint64_t *v, const char *what) { return jn__src_le(s, v, 8, what); }
 
 jn_status jn__src_f64(jn__source *s, double *v, const char *what)
 {

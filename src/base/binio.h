@@ -11,7 +11,10 @@
 #include <stdio.h>
 
 /* Every multi-byte field is written and read byte by byte, least
- * significant first, whatever the host's byte order. */
+ * significant first, whatever the host's byte order: an unsigned integer
+ * of `width` bytes (1 to 8); the typed names are the 4- and 8-byte ones. */
+void jn__put_le(unsigned char *p, uint64_t v, size_t width);
+uint64_t jn__get_le(const unsigned char *p, size_t width);
 void jn__put_u32(unsigned char *p, uint32_t v);
 void jn__put_u64(unsigned char *p, uint64_t v);
 uint32_t jn__get_u32(const unsigned char *p);
@@ -34,6 +37,7 @@ typedef struct jn__sink {
 } jn__sink;
 
 void jn__sink_write(jn__sink *s, const void *p, size_t n);
+void jn__sink_le(jn__sink *s, uint64_t v, size_t width);
 void jn__sink_u32(jn__sink *s, uint32_t v);
 void jn__sink_u64(jn__sink *s, uint64_t v);
 void jn__sink_f64(jn__sink *s, double v);
@@ -67,7 +71,9 @@ typedef struct jn__source {
  * the message (JN_ERR_FORMAT "file ends inside the <what> (truncated)") if
  * the input ends first; JN_ERR_IO for read errors. */
 jn_status jn__src_read(jn__source *s, unsigned char *dst, size_t n, const char *what);
-/* One field; on failure *v is untouched. */
+/* One field (jn__src_le: an unsigned integer of `width` bytes, 1 to 8); on
+ * failure *v is untouched. */
+jn_status jn__src_le(jn__source *s, uint64_t *v, size_t width, const char *what);
 jn_status jn__src_u32(jn__source *s, uint32_t *v, const char *what);
 jn_status jn__src_u64(jn__source *s, uint64_t *v, const char *what);
 jn_status jn__src_f64(jn__source *s, double *v, const char *what);

@@ -77,8 +77,9 @@ uint32_t jn__dataset_crc(const jn_dataset *ds)
  * they cannot drift apart. In memory a field is an unsigned integer of 4
  * or 8 bytes (unsigned, an enum, uint32_t, uint64_t, size_t), a double or
  * a jn_rng; in the file a u32 or u64 (an f64 is its bits as a u64; a
- * stream is its four state words as u64s). */
-typedef enum { U32, U64, F64, RNG } field_type;
+ * stream is its four state words as u64s; a CRC is a u32 that a mismatch
+ * names as other data). */
+typedef enum { U32, U64, F64, RNG, CRC } field_type;
 
 typedef struct field {
     size_t offset, size; /* of the member */
@@ -89,7 +90,26 @@ typedef struct field {
 #define FIELD(type, member, file_type, name) {offsetof(type, member), sizeof(((type *)0)->member), file_type, name}
 #define COUNT(table) (sizeof(table) / sizeof(table)[0])
 
-/* What must match for a run to resume (docs/FORMAT.md, offsets 68-123). */
+/* The run's data and trainer settings, gathered from the run's arguments
+ * (the validation fields are 0 without a validation set). */
+typedef struct identity {
+    uint64_t seed, batch, count, dim, classes, valid_count;
+    uint32_t train_crc, valid_crc;
+} identity;
+
+/* What must match for a run to resume (docs/FORMAT.md, offsets 12-67). */
+static const field IDENTITY[] = {
+    FIELD(identity, seed, U64, "trainer seed"),
+    FIELD(identity, batch, U64, "batch size"),
+    FIELD(identity, count, U64, "training examples"),
+    FIELD(identity, dim, U64, "features"),
+    FIELD(identity, classes, U64, "classes"),
+    FIELD(identity, train_crc, CRC, "training data"),
+    FIELD(identity, valid_count, U64, "validation examples"),
+    FIELD(identity, valid_crc, CRC, "validation data"),
+};
+
+/* Offsets 68-123. */
 static const field OBJECTIVE[] = {
     FIELD(jn_objective, loss, U32, "objective loss"),
     FIELD(jn_objective, l2, F64, "objective l2"),
@@ -146,6 +166,27 @@ static const field COUNTERS[] = {
     FIELD(jn__run, recoveries_total, U64, "recoveries in the run"),
 };
 
+/* The head of an optimizer state (its vectors follow it). */
+static const field OPT_STATE[] = {
+    FIELD(jn__opt_state, lr, F64, "optimizer state lr"),
+    FIELD(jn__opt_state, t, U64, "optimizer state steps"),
+    FIELD(jn__opt_state, n, U64, "optimizer state parameters"),
+    FIELD(jn__opt_state, vectors, U32, "optimizer state vectors"),
+};
+
+static identity identity_of(const jn__run_args *a, const jn__run *run)
+{
+    identity id = {.seed = a->tr->seed,
+                   .batch = a->tr->batch,
+                   .count = a->train->count,
+                   .dim = a->train->dim,
+                   .classes = a->train->classes,
+                   .valid_count = a->valid ? a->valid->count : 0,
+                   .train_crc = run->train_crc,
+                   .valid_crc = a->valid ? run->valid_crc : 0};
+    return id;
+}
+
 /* An integer member of 4 or 8 bytes (or a double's bits), widened. */
 static uint64_t get_bits(const void *base, const field *f)
 {
@@ -159,6 +200,9 @@ static uint64_t get_bits(const void *base, const field *f)
     memcpy(&v, p, 8);
     return v;
 }
+
+/* Bytes of a field other than a stream in the file. */
+static size_t file_width(const field *f) { return f->type == U32 || f->type == CRC ? 4 : 8; }
 
 /* 0 when v does not fit the member (a u64 in a 4-byte size_t). */
 static int set_bits(void *base, const field *f, uint64_t v)
@@ -185,27 +229,22 @@ typedef struct ckpt_out {
     int with_snapshot;
 } ckpt_out;
 
-static void put_opt_state(jn__sink *s, const jn__opt_state *st)
-{
-    jn__sink_f64(s, st->lr);
-    jn__sink_u64(s, st->t);
-    jn__sink_u64(s, st->n);
-    jn__sink_u32(s, st->vectors);
-    for (unsigned k = 0; k < st->vectors && st->n > 0; k++) jn__sink_f64s(s, st->s[k], st->n);
-}
-
 static void put_fields(jn__sink *s, const void *base, const field *t, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         if (t[i].type == RNG) {
             const jn_rng *r = (const jn_rng *)((const unsigned char *)base + t[i].offset);
             for (int k = 0; k < 4; k++) jn__sink_u64(s, r->s[k]);
-        } else if (t[i].type == U32) {
-            jn__sink_u32(s, (uint32_t)get_bits(base, &t[i]));
         } else {
-            jn__sink_u64(s, get_bits(base, &t[i]));
+            jn__sink_le(s, get_bits(base, &t[i]), file_width(&t[i]));
         }
     }
+}
+
+static void put_opt_state(jn__sink *s, const jn__opt_state *st)
+{
+    put_fields(s, st, OPT_STATE, COUNT(OPT_STATE));
+    for (unsigned k = 0; k < st->vectors && st->n > 0; k++) jn__sink_f64s(s, st->s[k], st->n);
 }
 
 static void encode(const void *ctx, jn__sink *s)
@@ -217,15 +256,8 @@ static void encode(const void *ctx, jn__sink *s)
     memcpy(head, MAGIC, 8);
     jn__put_u32(head + 8, CHECKPOINT_VERSION);
     jn__sink_write(s, head, 12);
-    /* identity */
-    jn__sink_u64(s, a->tr->seed);
-    jn__sink_u64(s, a->tr->batch);
-    jn__sink_u64(s, a->train->count);
-    jn__sink_u64(s, a->train->dim);
-    jn__sink_u64(s, a->train->classes);
-    jn__sink_u32(s, run->train_crc);
-    jn__sink_u64(s, a->valid ? a->valid->count : 0);
-    jn__sink_u32(s, a->valid ? run->valid_crc : 0);
+    identity id = identity_of(a, run);
+    put_fields(s, &id, IDENTITY, COUNT(IDENTITY));
     put_fields(s, a->obj, OBJECTIVE, COUNT(OBJECTIVE));
     jn__opt_config cfg;
     jn__optimizer_config(a->opt, &cfg);
@@ -295,6 +327,10 @@ static jn_status same_fields(const jn__run_args *a, const field *t, size_t n, co
         /* Bit equality for doubles: the run must be the same one, not a
          * close one. */
         if (f == m) continue;
+        if (t[i].type == CRC)
+            return jn__fail(JN_ERR_INVALID,
+                            "jn_trainer_run: checkpoint %s was written for other %s (CRC-32 0x%08x, this run's 0x%08x)",
+                            a->tr->checkpoint, t[i].name, (unsigned)f, (unsigned)m);
         if (t[i].type != F64) return same_u64(a, t[i].name, f, m);
         double fv, mv;
         memcpy(&fv, &f, 8);
@@ -308,7 +344,6 @@ static jn_status same_fields(const jn__run_args *a, const field *t, size_t n, co
 
 static jn_status read_u32(jn__source *s, uint32_t *v) { return jn__src_u32(s, v, "checkpoint fields"); }
 static jn_status read_u64(jn__source *s, uint64_t *v) { return jn__src_u64(s, v, "checkpoint fields"); }
-static jn_status read_f64(jn__source *s, double *v) { return jn__src_f64(s, v, "checkpoint fields"); }
 
 static jn_status read_rng(jn__source *s, jn_rng *r)
 {
@@ -321,19 +356,12 @@ static jn_status read_fields(jn__source *s, void *base, const field *t, size_t n
 {
     for (size_t i = 0; i < n; i++) {
         uint64_t at = s->pos, v;
-        uint32_t v32;
         jn_status st;
         if (t[i].type == RNG) {
             if ((st = read_rng(s, (jn_rng *)((unsigned char *)base + t[i].offset))) != JN_OK) return st;
             continue;
         }
-        if (t[i].type == U32) {
-            st = read_u32(s, &v32);
-            v = v32;
-        } else {
-            st = read_u64(s, &v);
-        }
-        if (st != JN_OK) return st;
+        if ((st = jn__src_le(s, &v, file_width(&t[i]), "checkpoint fields")) != JN_OK) return st;
         if (!set_bits(base, &t[i], v))
             return jn__src_error(s, at, "%s %llu does not fit this machine", t[i].name, (unsigned long long)v);
     }
@@ -343,31 +371,13 @@ static jn_status read_fields(jn__source *s, void *base, const field *t, size_t n
 /* The run's identity, field by field against this run. */
 static jn_status check_identity(const jn__run_args *a, jn__source *s, const jn__run *run)
 {
-    uint64_t u[5];
-    uint32_t crc;
-    jn_status st = JN_OK;
-    for (int k = 0; k < 5 && st == JN_OK; k++) st = read_u64(s, &u[k]);
-    if (st == JN_OK) st = read_u32(s, &crc);
+    identity file_id, my_id = identity_of(a, run);
+    jn_status st = read_fields(s, &file_id, IDENTITY, COUNT(IDENTITY));
     if (st != JN_OK) return st;
-    if ((st = same_u64(a, "trainer seed", u[0], a->tr->seed)) != JN_OK) return st;
-    if ((st = same_u64(a, "batch size", u[1], a->tr->batch)) != JN_OK) return st;
-    if ((st = same_u64(a, "training examples", u[2], a->train->count)) != JN_OK) return st;
-    if ((st = same_u64(a, "features", u[3], a->train->dim)) != JN_OK) return st;
-    if ((st = same_u64(a, "classes", u[4], a->train->classes)) != JN_OK) return st;
-    if (crc != run->train_crc)
-        return jn__fail(JN_ERR_INVALID,
-                        "jn_trainer_run: checkpoint %s was written for other training data (CRC-32 0x%08x, "
-                        "this run's 0x%08x)",
-                        a->tr->checkpoint, (unsigned)crc, (unsigned)run->train_crc);
-    uint64_t valid_count;
-    if ((st = read_u64(s, &valid_count)) != JN_OK || (st = read_u32(s, &crc)) != JN_OK) return st;
-    if ((st = same_u64(a, "validation examples", valid_count, a->valid ? a->valid->count : 0)) != JN_OK)
-        return st;
-    if (a->valid && crc != run->valid_crc)
-        return jn__fail(JN_ERR_INVALID,
-                        "jn_trainer_run: checkpoint %s was written for other validation data (CRC-32 0x%08x, "
-                        "this run's 0x%08x)",
-                        a->tr->checkpoint, (unsigned)crc, (unsigned)run->valid_crc);
+    /* Without a validation set the file's validation CRC is not looked at
+     * (its count, 0, is). */
+    if (!a->valid) my_id.valid_crc = file_id.valid_crc;
+    if ((st = same_fields(a, IDENTITY, COUNT(IDENTITY), &file_id, &my_id)) != JN_OK) return st;
 
     jn_objective obj = {0};
     if ((st = read_fields(s, &obj, OBJECTIVE, COUNT(OBJECTIVE))) != JN_OK ||
@@ -388,23 +398,19 @@ static jn_status check_identity(const jn__run_args *a, jn__source *s, const jn__
  * NULL. */
 static jn_status read_opt_state(jn__source *s, size_t P, unsigned vectors, jn__opt_state *st, double *const *dst)
 {
-    uint64_t t, n;
-    uint32_t v;
-    double lr;
+    jn__opt_state h = {0};
     uint64_t at = s->pos;
-    jn_status status;
-    if ((status = read_f64(s, &lr)) || (status = read_u64(s, &t)) || (status = read_u64(s, &n)) ||
-        (status = read_u32(s, &v)))
-        return status;
-    if (v != vectors || (n != 0 && n != P) || !(isfinite(lr) && lr > 0.0))
-        return jn__src_error(s, at, "optimizer state (lr %g, %llu parameters, %u vectors) does not fit "
+    jn_status status = read_fields(s, &h, OPT_STATE, COUNT(OPT_STATE));
+    if (status != JN_OK) return status;
+    if (h.vectors != vectors || (h.n != 0 && h.n != P) || !(isfinite(h.lr) && h.lr > 0.0))
+        return jn__src_error(s, at, "optimizer state (lr %g, %zu parameters, %u vectors) does not fit "
                              "this optimizer (%zu parameters, %u vectors)",
-                             lr, (unsigned long long)n, (unsigned)v, P, vectors);
-    st->lr = lr;
-    st->t = t;
-    st->n = (size_t)n;
-    st->vectors = v;
-    for (unsigned k = 0; k < v && n > 0; k++) {
+                             h.lr, h.n, h.vectors, P, vectors);
+    st->lr = h.lr;
+    st->t = h.t;
+    st->n = h.n;
+    st->vectors = h.vectors;
+    for (unsigned k = 0; k < h.vectors && h.n > 0; k++) {
         if (dst) {
             if ((status = jn__src_f64s(s, dst[k], P, "optimizer state")) != JN_OK) return status;
         } else {

@@ -146,19 +146,6 @@ static void write_file(const char *path, const void *data, size_t len, int gz)
     fclose(f);
 }
 
-static unsigned char *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    ck_assert(f != NULL);
-    fseek(f, 0, SEEK_END);
-    *len = (size_t)ftell(f);
-    rewind(f);
-    unsigned char *b = malloc(*len + 1);
-    ck_assert_uint_eq(fread(b, 1, *len, f), *len);
-    fclose(f);
-    return b;
-}
-
 static void put32(unsigned char *p, uint32_t v)
 {
     for (int i = 0; i < 4; i++) p[i] = (unsigned char)(v >> (24 - 8 * i));
@@ -694,7 +681,7 @@ static void setup_save(void)
     ck_assert_int_eq(jn_net_save(prev, path_in("model.jnm")), JN_OK);
     jn_net_free(prev);
     free(prev_bytes);
-    prev_bytes = read_file(path_in("model.jnm"), &prev_len);
+    prev_bytes = read_all(path_in("model.jnm"), &prev_len);
     entries_before = count_entries(dir);
 }
 static jn_status call_save(void) { return jn_net_save(base, path_in("model.jnm")); }
@@ -708,7 +695,7 @@ static void ok_save(void)
 static void failed_save(void)
 {
     size_t len;
-    unsigned char *now = read_file(path_in("model.jnm"), &len);
+    unsigned char *now = read_all(path_in("model.jnm"), &len);
     ck_assert_msg(len == prev_len && memcmp(now, prev_bytes, len) == 0, "a failed save changed the previous file");
     free(now);
     ck_assert_int_eq(count_entries(dir), entries_before); /* no temporary file left */
