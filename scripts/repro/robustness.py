@@ -271,6 +271,9 @@ def cmd_run(argv):
 
 
 def cmd_table(outdir, out=sys.stdout):
+    """Markdown: every record; with several seeds of a model, their mean and
+    sd; then the MLP's error minus each model's, paired by seed."""
+    import statistics
     recs = load_records(outdir)
     if not recs:
         sys.exit("robustness.py: no records in %s" % outdir)
@@ -281,24 +284,48 @@ def cmd_table(outdir, out=sys.stdout):
     def err(res, key, v):
         return next(100 * r["error"] for r in res if r[key] == v)
 
-    head = (["model", "seed", "clean"] + ["FGSM %g" % e for e in eps] + ["PGD-%d %g" % (steps, e) for e in eps]
+    cols = (["clean"] + ["FGSM %g" % e for e in eps] + ["PGD-%d %g" % (steps, e) for e in eps]
             + ["noise σ %g" % s for s in stds])
-    out.write("| " + " | ".join(head) + " |\n|" + "---|" * len(head) + "\n")
+
+    def header(first):
+        head = first + cols
+        out.write("| " + " | ".join(head) + " |\n|" + "---|" * len(head) + "\n")
+
+    def mean_sd(xs, signed=False):
+        f = "%+.2f" if signed else "%.2f"
+        if len(xs) == 1:
+            return f % xs[0]
+        return (f + " ± %.2f") % (statistics.mean(xs), statistics.stdev(xs))
+
     vals = {}
+    header(["model", "seed"])
     for r in recs:
+        if r["pgd"][0]["steps"] != steps or [x["eps"] for x in r["fgsm"]["results"]] != eps:
+            sys.exit("robustness.py: %s-seed%d was run with other settings" % (r["model"], r["seed"]))
         v = ([r["clean_error"] * 100] + [err(r["fgsm"]["results"], "eps", e) for e in eps]
              + [err(r["pgd"][0]["results"], "eps", e) for e in eps]
              + [err(r["noise"]["results"], "std", s) for s in stds])
         vals[(r["model"], r["seed"])] = v
         out.write("| %s | %d | %s |\n" % (r["label"], r["seed"], " | ".join("%.2f" % x for x in v)))
+    models = [m for m in MODELS if any(k[0] == m for k in vals)]
+    seeds = {m: sorted(s for k, s in vals if k == m) for m in models}
+    if any(len(s) > 1 for s in seeds.values()):
+        out.write("\nMean ± sd over seeds:\n\n")
+        header(["model", "seeds"])
+        for m in models:
+            cells = [mean_sd([vals[(m, s)][i] for s in seeds[m]]) for i in range(len(cols))]
+            out.write("| %s | %s | %s |\n" % (LABELS[m], ",".join(map(str, seeds[m])), " | ".join(cells)))
     # Points of error the regularized models save against the MLP of the same seed.
-    rows = [(k, v) for k, v in vals.items() if k[0] != "mlp" and ("mlp", k[1]) in vals]
-    if rows:
-        out.write("\nError of the MLP minus the model's (points; > 0: the model is more robust):\n\n")
-        out.write("| " + " | ".join(head) + " |\n|" + "---|" * len(head) + "\n")
-        for (m, s), v in rows:
-            base = vals[("mlp", s)]
-            out.write("| %s | %d | %s |\n" % (LABELS[m], s, " | ".join("%+.2f" % (b - x) for b, x in zip(base, v))))
+    paired = {m: [s for s in seeds[m] if s in seeds.get("mlp", [])] for m in models if m != "mlp"}
+    paired = {m: s for m, s in paired.items() if s}
+    if paired:
+        out.write("\nError of the MLP minus the model's, same seed (points; > 0: the model is more robust%s):\n\n"
+                  % ("; mean ± sd over seeds" if any(len(s) > 1 for s in paired.values()) else ""))
+        header(["model", "seeds"])
+        for m, ss in paired.items():
+            cells = [mean_sd([vals[("mlp", s)][i] - vals[(m, s)][i] for s in ss], signed=True)
+                     for i in range(len(cols))]
+            out.write("| %s | %s | %s |\n" % (LABELS[m], ",".join(map(str, ss)), " | ".join(cells)))
     return 0
 
 
@@ -321,17 +348,29 @@ def cmd_plot(outdir, png):
     panels = [("fgsm", "", "FGSM", "eps (L-infinity radius)"),
               ("pgd", pgd_steps, "PGD, %s steps" % pgd_steps, "eps (L-infinity radius)"),
               ("noise", "", "Gaussian noise (Figure 2)", "std of Gaussian noise added to the test inputs")]
+    import statistics
     for ax, (kind, steps, title, xlabel) in zip(axes, panels):
         for m in MODELS:
-            for s in sorted(seeds.get(m, ()), key=int):
-                clean = [float(r["error_percent"]) for r in rows
-                         if r["model"] == m and r["seed"] == s and r["kind"] == "noise" and float(r["magnitude"]) == 0]
-                pts = [(float(r["magnitude"]), float(r["error_percent"])) for r in rows
-                       if r["model"] == m and r["seed"] == s and r["kind"] == kind and r["steps"] == steps]
+            ss = sorted(seeds.get(m, ()), key=int)
+            if not ss:
+                continue
+            curves = []
+            for s in ss:
+                clean = next(float(r["error_percent"]) for r in rows if r["model"] == m and r["seed"] == s
+                             and r["kind"] == "noise" and float(r["magnitude"]) == 0)
+                pts = {float(r["magnitude"]): float(r["error_percent"]) for r in rows
+                       if r["model"] == m and r["seed"] == s and r["kind"] == kind and r["steps"] == steps}
                 if kind != "noise":
-                    pts = [(0.0, clean[0])] + pts
-                label = LABELS[m] + ("" if len(seeds[m]) == 1 and s == "1" else " (seed %s)" % s)
-                ax.plot(*zip(*sorted(pts)), marker="o", ms=3, label=label)
+                    pts[0.0] = clean
+                curves.append(pts)
+            xs = sorted(set.intersection(*(set(c) for c in curves)))
+            ys = [statistics.mean(c[x] for c in curves) for x in xs]
+            if len(ss) > 1:
+                sd = [statistics.stdev(c[x] for c in curves) for x in xs]
+                ax.errorbar(xs, ys, yerr=sd, marker="o", ms=3, capsize=2,
+                            label="%s (mean ± sd, seeds %s)" % (LABELS[m], ",".join(ss)))
+            else:
+                ax.plot(xs, ys, marker="o", ms=3, label=LABELS[m] + ("" if ss == ["1"] else " (seed %s)" % ss[0]))
         ax.set_xlabel(xlabel)
         ax.set_ylabel("test error (%)")
         ax.set_title(title)
