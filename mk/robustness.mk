@@ -10,6 +10,9 @@
 #        docs/figures/robustness_$(ROBUST_DATASET).png
 #        (scripts/repro/robustness.py; data from $JACNET_DATA).
 #   make robustness-plot [ROBUST_DATASET=usps]   the figure from the committed CSV
+# ROBUST_ARGS defaults to --pgd-steps 10,100 (PGD with 100 steps too, the check
+# that 10 suffice: a minute a USPS model); on MNIST pass ROBUST_ARGS= (100 steps
+# cost about 20 minutes a model there).
 ROBUST_DATASET ?= usps
 ROBUST_MODELS ?= docs/results/$(ROBUST_DATASET)/final/models
 ROBUST_OUT = docs/results/$(ROBUST_DATASET)/robustness
