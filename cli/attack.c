@@ -46,9 +46,9 @@ int attack_parse(const char *kind, const char *eps, const char *steps, const cha
     return 0;
 }
 
-void attack_range(const jn_dataset *ds, int named_dataset, attack_spec *a)
+void attack_range(const jn_dataset *ds, int named_dataset, int pm1, attack_spec *a)
 {
-    a->lo = 0.0f;
+    a->lo = pm1 ? -1.0f : 0.0f;
     a->hi = 1.0f;
     if (named_dataset) return;
     const float *x = jn_dataset_features(ds);

@@ -205,9 +205,11 @@ typedef struct attack_spec {
  * --seed into a; 0, or EXIT_USAGE with the one-line message printed. */
 int attack_parse(const char *kind, const char *eps, const char *steps, const char *step_size, uint64_t seed,
                  attack_spec *a);
-/* The range the inputs are clipped to: [0, 1] for the report's data sets
- * (named_dataset: the loaders' scale), else the features' min and max. */
-void attack_range(const jn_dataset *ds, int named_dataset, attack_spec *a);
+/* The range the inputs are clipped to, in the units the model reads: for
+ * the report's data sets (named_dataset) the loaders' [0, 1], or [-1, 1]
+ * under --input-scale pm1 (pm1); else the features' min and max (a file
+ * under pm1 is already mapped when this reads it). */
+void attack_range(const jn_dataset *ds, int named_dataset, int pm1, attack_spec *a);
 /* The PGD step used at eps. */
 double attack_step(const attack_spec *a, double eps);
 /* Error and mean squared-error loss of net on ds (labelled, fitting the

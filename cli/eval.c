@@ -146,7 +146,8 @@ int cmd_eval(int argc, char **argv)
         if (st != JN_OK) { fprintf(stderr, "jacnet eval: %s\n", cli_plain_error(jn_last_error())); goto done; }
         printf("noise std %-6g error %.2f%%\n", stds[s], 100.0 * errors[s]);
     }
-    if (atk.kind) attack_range(ds, data.dataset != NULL, &atk);
+    if (atk.kind)
+        attack_range(ds, data.dataset != NULL, data.input_scale && !strcmp(data.input_scale, "pm1"), &atk);
     for (int e = 0; atk.kind && e < atk.n_eps; e++) {
         if (attack_eval(net, ds, &atk, atk.eps[e], &atk_error[e], &atk_loss[e])) goto done;
         char step[64] = "";

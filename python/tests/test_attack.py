@@ -167,3 +167,26 @@ def test_bad_attack_options_exit_2_with_one_line(trained, args):
     assert r.returncode == 2, (args, r.stderr)
     assert r.stderr.startswith("jacnet eval: ") and r.stderr.count("\n") == 1, r.stderr
     assert r.stdout == ""
+
+
+def test_pm1_model_is_attacked_in_its_own_range(tmp_path):
+    """A model trained at --input-scale pm1 reads [-1, 1]: the attack clips
+    there, so eps 0 gives the clean error (clipping to [0, 1] moved every
+    background pixel from -1 to 0 and raised the error at eps 0)."""
+    data = os.environ.get("JACNET_DATA")
+    if not data or not os.path.isdir(os.path.join(data, "usps")):
+        if os.environ.get("JACNET_REQUIRE_DATA") == "1":
+            pytest.fail("JACNET_DATA has no usps/ and JACNET_REQUIRE_DATA=1")
+        pytest.skip("needs $JACNET_DATA/usps")
+    r = run("train", "--dataset", "usps", "--model", "mlp", "--hidden", 50, "--epochs", 3, "--no-test",
+            "--input-scale", "pm1", "--save", tmp_path / "p.jn", "--quiet")
+    assert r.returncode == 0, r.stderr
+    rec = tmp_path / "p.json"
+    r = run("eval", tmp_path / "p.jn", "--dataset", "usps", "--input-scale", "pm1", "--attack", "fgsm",
+            "--eps", "0,0.1", "--json", rec)
+    assert r.returncode == 0, r.stderr
+    out = json.load(open(rec))
+    a = out["attack"]
+    assert a["clip_min"] == -1 and a["clip_max"] == 1
+    assert a["results"][0]["error"] == out["results"][0]["error"]
+    assert a["results"][1]["error"] > a["results"][0]["error"]
