@@ -129,18 +129,19 @@ def evaluate(args, name, seed, model, mach_info, command):
     records_dir = args.records or os.path.join(os.path.dirname(os.path.abspath(model)), "..")
     rpath, trec = training_record(records_dir, name, seed)
     input_scale = ((trec or {}).get("config") or {}).get("input_scale") or "01"
-    if input_scale != "01":
-        # eval --attack clips to [0, 1] on a named data set whatever the scale.
-        sys.exit("robustness.py: %s was trained at --input-scale %s; the attacks' clip range assumes [0, 1]"
-                 % (model, input_scale))
-    evals = [run_eval(args, model, ["--noise-std", ",".join(map(fmt, args.noise_std)),
-                                    "--attack", "fgsm", "--eps", ",".join(map(fmt, args.eps))], input_scale)]
+    # Radii and stds are given in the units of the [0, 1] data for every
+    # model, so that the rows compare: a model trained at [-1, 1] reads
+    # inputs twice as spread (eval clips it to [-1, 1]), so it is attacked
+    # with twice the numbers, and its record gives them back in [0, 1] units.
+    u = 2.0 if input_scale == "pm1" else 1.0
+    eps = ",".join(fmt(u * e) for e in args.eps)
+    evals = [run_eval(args, model, ["--noise-std", ",".join(fmt(u * x) for x in args.noise_std),
+                                    "--attack", "fgsm", "--eps", eps], input_scale)]
     for steps in args.pgd_steps:
-        evals.append(run_eval(args, model, ["--attack", "pgd", "--eps", ",".join(map(fmt, args.eps)),
-                                            "--steps", str(steps)], input_scale))
+        evals.append(run_eval(args, model, ["--attack", "pgd", "--eps", eps, "--steps", str(steps)], input_scale))
     first = evals[0]["output"]
     n = first["examples"]
-    noise = [{"std": r["noise_std"], "error": r["error"]} for r in first["results"]]
+    noise = [{"std": r["noise_std"] / u, "error": r["error"]} for r in first["results"]]
     clean = next(r["error"] for r in noise if r["std"] == 0)
     for e in evals[1:]:
         if e["output"]["results"][0]["error"] != clean:
@@ -166,14 +167,17 @@ def evaluate(args, name, seed, model, mach_info, command):
         "model_sha256": sha256(model),
         "check": check,
         "input_scale": input_scale,
+        "units": "eps, step sizes and noise stds in units of the [0, 1] data" + (
+            " (the model reads [-1, 1]: it was attacked with twice these)" if u != 1 else ""),
         "examples": n,
         "settings": settings(args),
         "clean_error": clean,
         "noise": {"seed": first["seed"], "results": noise},
         "fgsm": {"loss": fgsm["loss"], "clip": [fgsm["clip_min"], fgsm["clip_max"]],
-                 "results": [{"eps": r["eps"], "error": r["error"], "loss": r["loss"]} for r in fgsm["results"]]},
+                 "results": [{"eps": r["eps"] / u, "error": r["error"], "loss": r["loss"]} for r in fgsm["results"]]},
         "pgd": [{"steps": e["output"]["attack"]["steps"], "seed": e["output"]["attack"]["seed"],
-                 "results": [{"eps": r["eps"], "step_size": r["step_size"], "error": r["error"], "loss": r["loss"]}
+                 "results": [{"eps": r["eps"] / u, "step_size": r["step_size"] / u, "error": r["error"],
+                              "loss": r["loss"]}
                              for r in e["output"]["attack"]["results"]]} for e in evals[1:]],
         "evals": evals,
         "machine": mach_info,
