@@ -396,6 +396,9 @@ static int spawn(const char *self, const char *name, int threads, double block, 
          * sgemmbf16 row calls oneDNN directly, without the library's
          * omp_set_num_threads; left alone it ran on every core). */
         setenv("OMP_NUM_THREADS", t, 1);
+        /* oneDNN's idle threads sleep, as the jacnet tool and the Python
+         * binding have them do (cli/wait_policy.c), unless the caller chose. */
+        setenv("OMP_WAIT_POLICY", "passive", 0);
         snprintf(s, sizeof s, "%g", block);
         snprintf(w, sizeof w, "%zu", H);
         snprintf(d, sizeof d, "%zu", o->depth);
@@ -459,6 +462,8 @@ static void print_cpu(void)
                            : isa == dnnl_cpu_isa_avx2             ? "avx2"
                                                                   : "other";
     printf("oneDNN ISA: %s (0x%x)\n", isa_name, (unsigned)isa);
+    const char *policy = getenv("OMP_WAIT_POLICY");
+    printf("OpenMP wait policy: %s\n", policy ? policy : "passive (the tool's and the binding's default)");
 #endif
 }
 

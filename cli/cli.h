@@ -219,6 +219,10 @@ int attack_eval(jn_net *net, const jn_dataset *ds, const attack_spec *a, double 
 void attack_record(json_out *j, const attack_spec *a, const double *error, const double *loss);
 
 /* ---- subcommands ---- */
+/* With --precision bf16|auto, libgomp loaded and no OMP_WAIT_POLICY set:
+ * run this command again with OMP_WAIT_POLICY=passive (wait_policy.c);
+ * returns only when there is nothing to do or the exec failed. */
+void cli_openmp_passive(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_sweep(int argc, char **argv);

@@ -297,7 +297,10 @@ JN_API jn_status jn_objective_set_penalty_form(jn_objective *obj, jn_penalty_for
  * environment takes bfloat16 wherever oneDNN can without measuring (for
  * tests), JACNET_FORCE_BF16=0 never. AUTO: the same choice as BF16, under
  * the name that says either may run. Returns JN_ERR_INVALID for an unknown
- * value. */
+ * value. At more than one thread, start the program with
+ * OMP_WAIT_POLICY=passive in its environment: oneDNN's OpenMP threads
+ * otherwise spin between products on the cores the library needs (the
+ * jacnet tool and the Python binding set it themselves; docs/PERFORMANCE.md). */
 typedef enum { JN_PRECISION_FP32, JN_PRECISION_BF16, JN_PRECISION_AUTO } jn_precision;
 JN_API jn_status jn_objective_set_precision(jn_objective *obj, jn_precision precision);
 /* The precision the penalty's products run in with obj in this process:

@@ -291,15 +291,29 @@ def _candidates() -> List[Tuple[str, str]]:
 
 
 def _load() -> Tuple[ctypes.CDLL, str]:
+    # oneDNN's OpenMP threads (libgomp) spin after each bfloat16 product
+    # unless OMP_WAIT_POLICY=passive, and at 2 threads they then take the
+    # cores the library's own pool needs (a bfloat16 step ran 1.3-1.45 times
+    # slower: docs/PERFORMANCE.md). libgomp reads the variable once, when it
+    # is loaded, which is now unless the process loaded it before. A value
+    # the user set is kept; ours is removed again once the library is
+    # loaded, so that programs started from Python do not inherit it.
+    ours = "OMP_WAIT_POLICY" not in os.environ
+    if ours:
+        os.environ["OMP_WAIT_POLICY"] = "passive"
     tried = []
-    for path, how in _candidates():
-        if os.sep in path and not os.path.exists(path):
-            tried.append(("%s [%s]" % (path, how), "no such file"))
-            continue
-        try:
-            return ctypes.CDLL(path), path
-        except OSError as e:
-            tried.append(("%s [%s]" % (path, how), str(e)))
+    try:
+        for path, how in _candidates():
+            if os.sep in path and not os.path.exists(path):
+                tried.append(("%s [%s]" % (path, how), "no such file"))
+                continue
+            try:
+                return ctypes.CDLL(path), path
+            except OSError as e:
+                tried.append(("%s [%s]" % (path, how), str(e)))
+    finally:
+        if ours:
+            del os.environ["OMP_WAIT_POLICY"]
     raise LibraryNotFound(tried)
 
 
