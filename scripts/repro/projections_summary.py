@@ -1,0 +1,141 @@
+#!/usr/bin/env python3
+"""Issue 25: the exact Jacobian penalty against its k-projection estimate on
+USPS, from the committed records alone: the exact runs are
+docs/results/usps/final/MODEL-seedS.json (Table 1), the projected ones
+docs/results/usps/projections/MODEL-kK-seedS.json (scripts/repro/
+projections.sh). Prints a markdown table (model, k, seeds, test error mean
+± sd, validation error, best epoch, seconds per epoch, total seconds;
+with docs/results/usps/projections/cost.json, the CPU seconds per epoch
+measured by projection_cost.py and the run's epochs times that) and the
+runs not finished yet, and draws test error against total time per run,
+one marker per k (--plot PNG).
+
+  projections_summary.py [--plot docs/figures/projections_usps.png]
+"""
+import argparse
+import glob
+import json
+import os
+import re
+import statistics
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+FINAL = os.path.join(ROOT, "docs", "results", "usps", "final")
+PROJ = os.path.join(ROOT, "docs", "results", "usps", "projections")
+MODELS = ("jacobian", "nj")
+KS = (1, 2, 4, 0)  # 0: exact
+MARKERS = {1: "v", 2: "s", 4: "D", 0: "o"}
+
+
+def load_runs():
+    runs = []
+    for model in MODELS:
+        for path in sorted(glob.glob(os.path.join(FINAL, "%s-seed*.json" % model))):
+            runs.append((model, 0, path))
+        for path in sorted(glob.glob(os.path.join(PROJ, "%s-k*-seed*.json" % model))):
+            k = int(re.search(r"-k(\d+)-seed", path).group(1))
+            runs.append((model, k, path))
+    out = []
+    for model, k, path in runs:
+        with open(path) as f:
+            r = json.load(f)
+        if r["config"].get("projections", 0) != k or r["config"]["model"] != model:
+            raise SystemExit("%s: its config says model %s, projections %s" % (path, r["config"]["model"],
+                                                                              r["config"].get("projections")))
+        out.append({"model": model, "k": k, "seed": r["seed"], "path": os.path.relpath(path, ROOT),
+                    "complete": r.get("complete") == 1 and r.get("test_error") is not None,
+                    "status": r.get("status"), "test": r.get("test_error"), "valid": r["best_valid_error"],
+                    "best_epoch": r["best_epoch"], "epochs_run": r["epochs_run"],
+                    "seconds": r["total_seconds"]})
+    return out
+
+
+def load_cost():
+    path = os.path.join(PROJ, "cost.json")
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return json.load(f)["per_setting"]
+
+
+def ms(xs, fmt="%.2f", scale=1.0):
+    xs = [scale * x for x in xs]
+    if len(xs) == 1:
+        return fmt % xs[0]
+    return (fmt + " ± " + fmt) % (statistics.mean(xs), statistics.stdev(xs))
+
+
+def table(runs, cost):
+    head = ("| model | k | seeds | test error % | validation error % | best epoch | epochs run | "
+            "wall s / epoch | wall s total |")
+    sep = "|---|---|---|---|---|---|---|---|---|"
+    if cost:
+        head += " CPU s / epoch (measured) | CPU s total (epochs x that) |"
+        sep += "---|---|"
+    lines = [head, sep]
+    for model in MODELS:
+        for k in KS:
+            rs = [r for r in runs if r["model"] == model and r["k"] == k and r["complete"]]
+            if not rs:
+                continue
+            c = cost.get("%s-k%d" % (model, k)) if cost else None
+            row = "| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                model, "exact" if k == 0 else k, ",".join(str(r["seed"]) for r in rs),
+                ms([r["test"] for r in rs], scale=100), ms([r["valid"] for r in rs], scale=100),
+                ",".join(str(r["best_epoch"]) for r in rs), ",".join(str(r["epochs_run"]) for r in rs),
+                ms([r["seconds"] / r["epochs_run"] for r in rs], "%.1f"), ms([r["seconds"] for r in rs], "%.0f"))
+            if cost:
+                row += " %s | %s |" % (("%.2f" % c["cpu_per_epoch"], ms([r["epochs_run"] * c["cpu_per_epoch"]
+                                                                          for r in rs], "%.0f"))
+                                       if c else ("", ""))
+            lines.append(row)
+    return "\n".join(lines)
+
+
+def plot(runs, cost, out):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    panels = [("wall-clock seconds (recorded; shared machine)", lambda r: r["seconds"])]
+    if cost:
+        panels.append(("CPU seconds (epochs run x measured CPU s / epoch)",
+                       lambda r: r["epochs_run"] * cost["%s-k%d" % (r["model"], r["k"])]["cpu_per_epoch"]))
+    fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4.5), squeeze=False)
+    colors = {"jacobian": "tab:blue", "nj": "tab:red"}
+    for ax, (label, xf) in zip(axes[0], panels):
+        for model in MODELS:
+            for k in KS:
+                rs = [r for r in runs if r["model"] == model and r["k"] == k and r["complete"]]
+                if not rs:
+                    continue
+                ax.scatter([xf(r) for r in rs], [100 * r["test"] for r in rs], marker=MARKERS[k],
+                           color=colors[model], s=45, alpha=0.8,
+                           label="%s, %s" % (model, "exact" if k == 0 else "k = %d" % k))
+        ax.set_xscale("log")
+        ax.set_xlabel(label + " per run")
+        ax.set_ylabel("test error %")
+        ax.grid(alpha=0.3)
+    axes[0][-1].legend(fontsize=8)
+    fig.suptitle("USPS 256-1000-10, lambda 0.3: exact penalty against k projections (one marker per run)")
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--plot")
+    a = ap.parse_args()
+    runs = load_runs()
+    cost = load_cost()
+    print(table(runs, cost))
+    pending = [r for r in runs if not r["complete"]]
+    if pending:
+        print("\nNot finished: " + ", ".join("%s (%s, epoch %d)" % (r["path"], r["status"], r["epochs_run"])
+                                             for r in pending))
+    if a.plot:
+        plot(runs, cost, a.plot)
+
+
+if __name__ == "__main__":
+    main()
