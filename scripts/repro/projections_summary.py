@@ -10,7 +10,8 @@ measured by projection_cost.py and the run's epochs times that) and the
 runs not finished yet, and draws test error against total time per run,
 one marker per k (--plot PNG).
 
-  projections_summary.py [--plot docs/figures/projections_usps.png]
+  projections_summary.py [--dataset usps|mnist] [--plot docs/figures/projections_usps.png]
+(mnist: the N+J cell, 784-1000-1000-10, from docs/results/mnist/{final,projections}/)
 """
 import argparse
 import glob
@@ -24,6 +25,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 FINAL = os.path.join(ROOT, "docs", "results", "usps", "final")
 PROJ = os.path.join(ROOT, "docs", "results", "usps", "projections")
 MODELS = ("jacobian", "nj")
+TITLE = "USPS 256-1000-10"
 KS = (1, 2, 4, 0)  # 0: exact
 MARKERS = {1: "v", 2: "s", 4: "D", 0: "o"}
 
@@ -34,7 +36,7 @@ def load_runs():
         for path in sorted(glob.glob(os.path.join(FINAL, "%s-seed*.json" % model))):
             runs.append((model, 0, path))
         for path in sorted(glob.glob(os.path.join(PROJ, "%s-k*-seed*.json" % model))):
-            k = int(re.search(r"-k(\d+)-seed", path).group(1))
+            k = int(re.search(r"-k(\d+)(-l[^-]+)?-seed", os.path.basename(path)).group(1))
             runs.append((model, k, path))
     out = []
     for model, k, path in runs:
@@ -43,7 +45,7 @@ def load_runs():
         if r["config"].get("projections", 0) != k or r["config"]["model"] != model:
             raise SystemExit("%s: its config says model %s, projections %s" % (path, r["config"]["model"],
                                                                               r["config"].get("projections")))
-        out.append({"model": model, "k": k, "seed": r["seed"], "path": os.path.relpath(path, ROOT),
+        out.append({"model": model, "k": k, "lambda": r["config"]["lambda"], "seed": r["seed"], "path": os.path.relpath(path, ROOT),
                     "complete": r.get("complete") == 1 and r.get("test_error") is not None,
                     "status": r.get("status"), "test": r.get("test_error"), "valid": r["best_valid_error"],
                     "best_epoch": r["best_epoch"], "epochs_run": r["epochs_run"],
@@ -67,21 +69,22 @@ def ms(xs, fmt="%.2f", scale=1.0):
 
 
 def table(runs, cost):
-    head = ("| model | k | seeds | test error % | validation error % | best epoch | epochs run | "
+    head = ("| model | k | lambda | seeds | test error % | validation error % | best epoch | epochs run | "
             "wall s / epoch | wall s total |")
-    sep = "|---|---|---|---|---|---|---|---|---|"
+    sep = "|---|---|---|---|---|---|---|---|---|---|"
     if cost:
         head += " CPU s / epoch (measured) | CPU s total (epochs x that) |"
         sep += "---|---|"
     lines = [head, sep]
     for model in MODELS:
-        for k in KS:
-            rs = [r for r in runs if r["model"] == model and r["k"] == k and r["complete"]]
+        for k, lam in sorted({(r["k"], r["lambda"]) for r in runs if r["model"] == model},
+                             key=lambda t: (KS.index(t[0]), t[1])):
+            rs = [r for r in runs if r["model"] == model and r["k"] == k and r["lambda"] == lam and r["complete"]]
             if not rs:
                 continue
-            c = cost.get("%s-k%d" % (model, k)) if cost else None
-            row = "| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
-                model, "exact" if k == 0 else k, ",".join(str(r["seed"]) for r in rs),
+            c = cost.get("%s-k%d" % (model, k)) if cost else None  # lambda does not change the cost
+            row = "| %s | %s | %g | %s | %s | %s | %s | %s | %s | %s |" % (
+                model, "exact" if k == 0 else k, lam, ",".join(str(r["seed"]) for r in rs),
                 ms([r["test"] for r in rs], scale=100), ms([r["valid"] for r in rs], scale=100),
                 ",".join(str(r["best_epoch"]) for r in rs), ",".join(str(r["epochs_run"]) for r in rs),
                 ms([r["seconds"] / r["epochs_run"] for r in rs], "%.1f"), ms([r["seconds"] for r in rs], "%.0f"))
@@ -106,7 +109,8 @@ def plot(runs, cost, out):
     for ax, (label, xf) in zip(axes[0], panels):
         for model in MODELS:
             for k in KS:
-                rs = [r for r in runs if r["model"] == model and r["k"] == k and r["complete"]]
+                rs = [r for r in runs if r["model"] == model and r["k"] == k and r["complete"]
+                      and r["lambda"] == 0.3]
                 if not rs:
                     continue
                 ax.scatter([xf(r) for r in rs], [100 * r["test"] for r in rs], marker=MARKERS[k],
@@ -117,7 +121,7 @@ def plot(runs, cost, out):
         ax.set_ylabel("test error %")
         ax.grid(alpha=0.3)
     axes[0][-1].legend(fontsize=8)
-    fig.suptitle("USPS 256-1000-10, lambda 0.3: exact penalty against k projections (one marker per run)")
+    fig.suptitle(TITLE + ", lambda 0.3: exact penalty against k projections (one marker per run)")
     fig.tight_layout()
     fig.savefig(out, dpi=110)
 
@@ -125,7 +129,13 @@ def plot(runs, cost, out):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--plot")
+    ap.add_argument("--dataset", default="usps", choices=("usps", "mnist"))
     a = ap.parse_args()
+    global FINAL, PROJ, MODELS, TITLE
+    FINAL = os.path.join(ROOT, "docs", "results", a.dataset, "final")
+    PROJ = os.path.join(ROOT, "docs", "results", a.dataset, "projections")
+    if a.dataset == "mnist":
+        MODELS, TITLE = ("nj",), "MNIST 784-1000-1000-10"
     runs = load_runs()
     cost = load_cost()
     print(table(runs, cost))
