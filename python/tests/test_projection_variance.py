@@ -50,8 +50,10 @@ def test_projection_mean_and_variance(setting, k):
     net, X, Y = setting
     n, K = X.shape[0], net.n_outputs
     with jacnet.Objective(jacobian=0.0) as o0, jacnet.Objective(jacobian=1.0) as oe:
-        loss, _ = net.objective(o0, X, Y)
-        exact = net.objective(oe, X, Y)[0] - loss
+        loss, gloss = net.objective(o0, X, Y)
+        exact, gexact = net.objective(oe, X, Y)
+        exact -= loss
+        gexact = gexact.astype(np.float64) - gloss
     J = net.jacobian(X).astype(np.float64)
     assert exact == pytest.approx(np.mean(np.sum(J ** 2, axis=(1, 2))), rel=1e-4)
     A = np.einsum("ikd,ild->ikl", J, J)
@@ -60,13 +62,23 @@ def test_projection_mean_and_variance(setting, k):
     formula = np.sum(2.0 * (K * tr2 - tr ** 2) / (k * (K + 2))) / n ** 2
     gaussian = np.sum(2.0 * tr2 / k) / n ** 2          # v ~ N(0, I/K), not normalised
     vals = np.empty(SEEDS)
+    grads = np.empty((SEEDS, net.param_count))
     with jacnet.Objective(jacobian=1.0, projections=k) as base:
         for s in range(SEEDS):
             with base.clone(seed=s + 1) as ok:
-                vals[s] = net.objective(ok, X, Y)[0] - loss
+                v, g = net.objective(ok, X, Y)
+            vals[s] = v - loss
+            grads[s] = g - gloss
     m, se_m, var, se_var = _moments(vals)
     assert abs(m - exact) < Z * se_m, "mean %g, exact %g, se %g" % (m, exact, se_m)
     assert abs(var - formula) < Z * se_var, "sample variance %g, formula %g, se %g" % (var, formula, se_var)
+    # The gradient's estimate is unbiased too: every coordinate's mean within
+    # a few standard errors of the exact gradient's (Z + 0.5 for the many coordinates).
+    gm, gse = grads.mean(axis=0), grads.std(axis=0, ddof=1) / math.sqrt(SEEDS)
+    moving = gse > 1e-6 * np.max(np.abs(gexact))
+    assert np.all(np.abs(gm - gexact)[~moving] < 1e-5 * np.max(np.abs(gexact)))
+    zg = np.abs(gm - gexact)[moving] / gse[moving]
+    assert zg.max() < Z + 0.5, "gradient coordinate %d off by %.1f standard errors" % (np.argmax(zg), zg.max())
     # The test's power: the alternatives are far outside the tolerance.
     Abar = A.mean(axis=0)  # one vector set shared by the batch: K v^T Abar v
     shared = 2.0 * (K * np.trace(Abar @ Abar) - np.trace(Abar) ** 2) / (k * (K + 2))

@@ -22,7 +22,7 @@ On a trained model and minibatches of real inputs, for each batch:
     minibatch-sampling noise of the exact step gradient, E||G_B - G||^2
     over the batches, G the gradient over all --pool examples.
 
-  projection_variance.py MODEL.jn [MODEL.jn ...] [--split train] [--batch 20]
+  projection_variance.py MODEL.jn|init:256-1000-10 [...] [--split train] [--batch 20]
       [--batches 5] [--seeds 2000] [--ks 1,2,4] [--lambda 0.3]
       [--noise-std 0] [--json OUT.json]
 
@@ -103,6 +103,10 @@ def measure_batch(net, X, Y, Xj, ks, seeds, lam):
             "grad_rel_var": gm / gn2, "grad_rel_var_se": gse / gn2,
             # projection noise of the step gradient: lambda^2 E||g_k - g||^2
             "step_proj_noise": lam ** 2 * gm,
+            # the tails (a single large step is what an SGD run feels)
+            "value_max_over_exact": float(vals.max() / P),
+            "grad_rel_err_p99": float(np.percentile(gerr, 99) / gn2),
+            "grad_rel_err_max": float(gerr.max() / gn2),
         }
     return out
 
@@ -131,7 +135,11 @@ def main():
         name = os.path.basename(path).rsplit(".", 1)[0]
         std = a.noise_std if a.noise_std is not None else (0.1 if name.startswith("nj") else 0.0)
         t0 = time.time()
-        with jacnet.Net.load(path) as net:
+        if path.startswith("init:"):  # an untrained network, Glorot from seed 1: where training starts
+            net = jacnet.Net([int(v) for v in path[5:].split("-")], "tanh", "sigmoid", seed=1)
+        else:
+            net = jacnet.Net.load(path)
+        with net:
             K = net.n_outputs
             pool = rs.choice(X.shape[0], size=min(a.pool, X.shape[0]), replace=False)
             Xp = X[pool]
@@ -165,6 +173,8 @@ def main():
                     "rel_sd_value": float(np.mean([r["rel_sd_value"] for r in rk])),
                     "grad_rel_var": float(np.mean([r["grad_rel_var"] for r in rk])),
                     "proj_over_sampling": float(np.mean([r["step_proj_noise"] for r in rk])) / samp,
+                    "grad_rel_err_p99": float(np.mean([r.get("grad_rel_err_p99", np.nan) for r in rk])),
+                    "grad_rel_err_max": float(np.max([r.get("grad_rel_err_max", np.nan) for r in rk])),
                 }
             results["models"][name] = {"path": path, "noise_std": std, "K": K, "sizes": list(net.sizes),
                                        "sampling_noise": samp, "Gpool_norm2": float(Gpool @ Gpool),
@@ -182,14 +192,14 @@ def print_table(name, r, ks):
     print("%s (Jacobian-input noise std %g, %d batches of %d, exact penalty %.4g on the first):"
           % (name, r["noise_std"], len(r["batches"]), b0["n"], b0["exact_penalty"]))
     print("| k | measured Var / formula (mean over batches) | z of Var vs formula, per batch | z of mean vs exact |"
-          " sd/penalty | E||g_k-g||^2/||g||^2 | step: projection / sampling noise |")
-    print("|---|---|---|---|---|---|---|")
+          " sd/penalty | E||g_k-g||^2/||g||^2 | its 99th percentile / max | step: projection / sampling noise |")
+    print("|---|---|---|---|---|---|---|---|")
     for k in ks:
         s = r["summary"][str(k)]
-        print("| %d | %.3f | %s | %s | %.3f | %.3f | %.4f |" % (
+        print("| %d | %.3f | %s | %s | %.3f | %.3f | %.2f / %.2f | %.4f |" % (
             k, s["var_over_formula"], " ".join("%+.1f" % z for z in s["z_var"]),
             " ".join("%+.1f" % z for z in s["z_mean"]), s["rel_sd_value"], s["grad_rel_var"],
-            s["proj_over_sampling"]))
+            s["grad_rel_err_p99"], s["grad_rel_err_max"], s["proj_over_sampling"]))
     sys.stdout.flush()
 
 
