@@ -96,6 +96,27 @@ def table(runs, cost):
     return "\n".join(lines)
 
 
+def by_seed(runs):
+    """Test (validation) error % per seed and k at lambda 0.3: the runs share a seed's initial
+    weights, shuffling and noise, so the columns of one row differ by the penalty's estimate alone."""
+    lines = ["| model | seed | " + " | ".join("exact" if k == 0 else "k = %d" % k for k in KS) + " |",
+             "|---|---|" + "---|" * len(KS)]
+    for model in MODELS:
+        for seed in sorted({r["seed"] for r in runs if r["model"] == model}):
+            cells = []
+            for k in KS:
+                rs = [r for r in runs if r["model"] == model and r["k"] == k and r["seed"] == seed
+                      and r["lambda"] == 0.3]
+                if not rs:
+                    cells.append("")
+                elif not rs[0]["complete"]:
+                    cells.append("running (epoch %d)" % rs[0]["epochs_run"])
+                else:
+                    cells.append("%.2f (%.2f)" % (100 * rs[0]["test"], 100 * rs[0]["valid"]))
+            lines.append("| %s | %d | %s |" % (model, seed, " | ".join(cells)))
+    return "\n".join(lines)
+
+
 def plot(runs, cost, out):
     import matplotlib
     matplotlib.use("Agg")
@@ -139,6 +160,8 @@ def main():
     runs = load_runs()
     cost = load_cost()
     print(table(runs, cost))
+    print()
+    print(by_seed(runs))
     pending = [r for r in runs if not r["complete"]]
     if pending:
         print("\nNot finished: " + ", ".join("%s (%s, epoch %d)" % (r["path"], r["status"], r["epochs_run"])
