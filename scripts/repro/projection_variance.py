@@ -7,7 +7,7 @@ On a trained model and minibatches of real inputs, for each batch:
     lambda 1 minus the loss alone) and its parameter gradient g;
   * for k in --ks, the k-projection estimate P_k and its gradient g_k over
     --seeds projection seeds (jn_objective_set_seed: one seed, one draw of
-    the n * k vectors);
+    the n * k vectors; distinct seeds for each batch and k);
   * the formula. The library draws each example's k vectors independently
     (penalty.c: P_i of K x k columns, each normalised, per example) and
     divides the batch sum by n (objective.c: weight lambda / n), so
@@ -73,7 +73,7 @@ def penalty_and_grad(net, obj, loss_v, loss_g, X, Y, Xj):
     return v - loss_v, g.astype(np.float64) - loss_g
 
 
-def measure_batch(net, X, Y, Xj, ks, seeds, lam):
+def measure_batch(net, X, Y, Xj, ks, seeds, lam, batch_index=0):
     with jacnet.Objective(jacobian=0.0) as o0, jacnet.Objective(jacobian=1.0) as oe:
         lv, lg = net.objective(o0, X, Y, Xj)
         lg = lg.astype(np.float64)
@@ -87,7 +87,8 @@ def measure_batch(net, X, Y, Xj, ks, seeds, lam):
         vals, gerr = np.empty(seeds), np.empty(seeds)
         with jacnet.Objective(jacobian=1.0, projections=k) as base:
             for s in range(seeds):
-                with base.clone(seed=1000003 * k + s + 1) as ok:
+                # distinct seeds for every (k, batch), so that the batches' estimates are independent
+                with base.clone(seed=1000003 * k + 100003 * batch_index + s + 1) as ok:
                     pk, gk = penalty_and_grad(net, ok, lv, lg, X, Y, Xj)
                 vals[s] = pk
                 d = gk - g
@@ -153,7 +154,7 @@ def main():
             batches, sampling = [], []
             for b in range(a.batches):
                 idx = np.arange(b * a.batch, (b + 1) * a.batch)
-                r = measure_batch(net, Xp[idx], Yp[idx], Xjp[idx], ks, a.seeds, a.lam)
+                r = measure_batch(net, Xp[idx], Yp[idx], Xjp[idx], ks, a.seeds, a.lam, b)
                 batches.append(r)
             # minibatch-sampling noise of the exact step gradient, over many batches of the pool
             with jacnet.Objective(jacobian=a.lam) as ol:
