@@ -117,6 +117,31 @@ def by_seed(runs):
     return "\n".join(lines)
 
 
+def variance_table():
+    """The measured variance against the formula, from projection_variance.py's records
+    (variance-train.json: Table 1's seed-1 models; variance-init.json: an untrained network)."""
+    lines = ["| model | k | sample Var / formula (mean of batches) | z, Var against formula (per batch) | "
+             "z, mean against exact (per batch) | sd / penalty | E‖g_k − g‖² / ‖g‖² | its 99th percentile, max | "
+             "projection / sampling noise of the step's gradient |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for name in ("variance-train.json", "variance-init.json"):
+        path = os.path.join(PROJ, name)
+        if not os.path.exists(path):
+            continue
+        with open(path) as f:
+            v = json.load(f)
+        for model, r in v["models"].items():
+            label = "untrained 256-1000-10" if model.startswith("init") else model + " (trained, seed 1)"
+            for k, sm in r["summary"].items():
+                tails = ("%.2f, %.2f" % (sm["grad_rel_err_p99"], sm["grad_rel_err_max"])
+                         if "grad_rel_err_p99" in sm and sm["grad_rel_err_p99"] == sm["grad_rel_err_p99"] else "")
+                lines.append("| %s | %s | %.3f | %s | %s | %.3f | %.2f | %s | %.2g |" % (
+                    label, k, sm["var_over_formula"], " ".join("%+.1f" % z for z in sm["z_var"]),
+                    " ".join("%+.1f" % z for z in sm["z_mean"]), sm["rel_sd_value"], sm["grad_rel_var"], tails,
+                    sm["proj_over_sampling"]))
+    return "\n".join(lines)
+
+
 def plot(runs, cost, out):
     import matplotlib
     matplotlib.use("Agg")
@@ -150,6 +175,7 @@ def plot(runs, cost, out):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--plot")
+    ap.add_argument("--variance", action="store_true", help="print the variance table only")
     ap.add_argument("--dataset", default="usps", choices=("usps", "mnist"))
     a = ap.parse_args()
     global FINAL, PROJ, MODELS, TITLE
@@ -157,6 +183,9 @@ def main():
     PROJ = os.path.join(ROOT, "docs", "results", a.dataset, "projections")
     if a.dataset == "mnist":
         MODELS, TITLE = ("nj",), "MNIST 784-1000-1000-10"
+    if a.variance:
+        print(variance_table())
+        return
     runs = load_runs()
     cost = load_cost()
     print(table(runs, cost))
