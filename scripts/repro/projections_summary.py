@@ -117,6 +117,25 @@ def by_seed(runs):
     return "\n".join(lines)
 
 
+def paired(runs):
+    """Per model and k: the difference from the exact run of the same seed, test and validation
+    error in points, mean (and sd with two seeds or more) over the seeds both have."""
+    lines = ["| model | k | seeds | test − exact (points) | validation − exact (points) |", "|---|---|---|---|---|"]
+    for model in MODELS:
+        exact = {r["seed"]: r for r in runs if r["model"] == model and r["k"] == 0 and r["complete"]}
+        for k in KS[:-1]:
+            rs = [r for r in runs if r["model"] == model and r["k"] == k and r["lambda"] == 0.3 and r["complete"]
+                  and r["seed"] in exact]
+            if not rs:
+                continue
+            dt = [100 * (r["test"] - exact[r["seed"]]["test"]) for r in rs]
+            dv = [100 * (r["valid"] - exact[r["seed"]]["valid"]) for r in rs]
+            f = lambda xs: ("%+.2f" % xs[0]) if len(xs) == 1 else "%+.2f ± %.2f" % (statistics.mean(xs),
+                                                                                   statistics.stdev(xs))
+            lines.append("| %s | %d | %s | %s | %s |" % (model, k, ",".join(str(r["seed"]) for r in rs), f(dt), f(dv)))
+    return "\n".join(lines)
+
+
 def variance_table():
     """The measured variance against the formula, from projection_variance.py's records
     (variance-train.json: Table 1's seed-1 models; variance-init.json: an untrained network)."""
@@ -191,6 +210,8 @@ def main():
     print(table(runs, cost))
     print()
     print(by_seed(runs))
+    print()
+    print(paired(runs))
     pending = [r for r in runs if not r["complete"]]
     if pending:
         print("\nNot finished: " + ", ".join("%s (%s, epoch %d)" % (r["path"], r["status"], r["epochs_run"])
