@@ -49,7 +49,10 @@ def load_runs():
                     "complete": r.get("complete") == 1 and r.get("test_error") is not None,
                     "status": r.get("status"), "test": r.get("test_error"), "valid": r["best_valid_error"],
                     "best_epoch": r["best_epoch"], "epochs_run": r["epochs_run"],
-                    "seconds": r["total_seconds"]})
+                    "seconds": r["total_seconds"],
+                    # the largest epoch-to-epoch rise of the mean training objective (a blow-up: > 1.3)
+                    "jump": max([b["train_objective"] / a["train_objective"]
+                                 for a, b in zip(r["epochs"], r["epochs"][1:])] or [1.0])})
     return out
 
 
@@ -70,8 +73,8 @@ def ms(xs, fmt="%.2f", scale=1.0):
 
 def table(runs, cost):
     head = ("| model | k | lambda | seeds | test error % | validation error % | best epoch | epochs run | "
-            "wall s / epoch | wall s total |")
-    sep = "|---|---|---|---|---|---|---|---|---|---|"
+            "largest rise of the training objective (x) | wall s / epoch | wall s total |")
+    sep = "|---|---|---|---|---|---|---|---|---|---|---|"
     if cost:
         head += " CPU s / epoch (measured) | CPU s total (epochs x that) |"
         sep += "---|---|"
@@ -83,10 +86,11 @@ def table(runs, cost):
             if not rs:
                 continue
             c = cost.get("%s-k%d" % (model, k)) if cost else None  # lambda does not change the cost
-            row = "| %s | %s | %g | %s | %s | %s | %s | %s | %s | %s |" % (
+            row = "| %s | %s | %g | %s | %s | %s | %s | %s | %s | %s | %s |" % (
                 model, "exact" if k == 0 else k, lam, ",".join(str(r["seed"]) for r in rs),
                 ms([r["test"] for r in rs], scale=100), ms([r["valid"] for r in rs], scale=100),
                 ",".join(str(r["best_epoch"]) for r in rs), ",".join(str(r["epochs_run"]) for r in rs),
+                ", ".join("%.2f" % r["jump"] for r in rs),
                 ms([r["seconds"] / r["epochs_run"] for r in rs], "%.1f"), ms([r["seconds"] for r in rs], "%.0f"))
             if cost:
                 row += " %s | %s |" % (("%.2f" % c["cpu_per_epoch"], ms([r["epochs_run"] * c["cpu_per_epoch"]
