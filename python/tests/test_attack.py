@@ -118,12 +118,17 @@ def test_pgd_start_is_seeded(trained):
     assert a["attack"]["steps"] == 10 and a["attack"]["results"][0]["step_size"] == pytest.approx(0.025)
 
 
-def test_pgd_at_least_as_strong_as_fgsm_on_a_trained_usps_model(tmp_path):
+def need_usps():
+    """Skip without $JACNET_DATA/usps, or fail where CI requires the data."""
     data = os.environ.get("JACNET_DATA")
     if not data or not os.path.isdir(os.path.join(data, "usps")):
         if os.environ.get("JACNET_REQUIRE_DATA") == "1":
             pytest.fail("JACNET_DATA has no usps/ and JACNET_REQUIRE_DATA=1")
         pytest.skip("needs $JACNET_DATA/usps")
+
+
+def test_pgd_at_least_as_strong_as_fgsm_on_a_trained_usps_model(tmp_path):
+    need_usps()
     r = run("train", "--dataset", "usps", "--model", "mlp", "--hidden", 100, "--epochs", 8, "--no-test",
             "--save", tmp_path / "u.jn", "--quiet")
     assert r.returncode == 0, r.stderr
@@ -173,11 +178,7 @@ def test_pm1_model_is_attacked_in_its_own_range(tmp_path):
     """A model trained at --input-scale pm1 reads [-1, 1]: the attack clips
     there, so eps 0 gives the clean error (clipping to [0, 1] moved every
     background pixel from -1 to 0 and raised the error at eps 0)."""
-    data = os.environ.get("JACNET_DATA")
-    if not data or not os.path.isdir(os.path.join(data, "usps")):
-        if os.environ.get("JACNET_REQUIRE_DATA") == "1":
-            pytest.fail("JACNET_DATA has no usps/ and JACNET_REQUIRE_DATA=1")
-        pytest.skip("needs $JACNET_DATA/usps")
+    need_usps()
     r = run("train", "--dataset", "usps", "--model", "mlp", "--hidden", 50, "--epochs", 3, "--no-test",
             "--input-scale", "pm1", "--save", tmp_path / "p.jn", "--quiet")
     assert r.returncode == 0, r.stderr
