@@ -11,6 +11,12 @@ list of commands.
       weight decay x0.1 and x10, its grid's step since usps-sweep.sh). The
       centre is already a record, so the sweep skips it.
 
+  protocol_stages.py edge MODEL [DIR]
+      After stage 3: where MODEL's selection sits at the largest or the
+      smallest penalty weight or noise std run at its architecture and
+      scale, the sweep options of one more step beyond it (same factors);
+      nothing when the selection is inside its grid.
+
   protocol_stages.py all7291 [--jacnet J] [--data-dir D] DIR OUT
       The common variant of the protocol that the report may have used: each
       model's selected settings (from DIR/final/selection.json) retrained on
@@ -20,6 +26,7 @@ list of commands.
       Not a selection criterion: a row of its own beside the selected one.
 """
 import argparse
+import glob
 import json
 import os
 import subprocess
@@ -57,6 +64,35 @@ def fine(model, sweep_dir):
     return opts
 
 
+def edge(model, sweep_dir):
+    rec, _ = selected(sweep_dir)[model]
+    cfg = rec["config"]
+    same = []
+    for path in glob.glob(os.path.join(sweep_dir, "*.json")):
+        r = json.load(open(path))
+        c = r.get("config", {})
+        if r.get("complete") and c.get("model") == cfg["model"] and c.get("hidden") == cfg["hidden"] \
+                and c.get("input_scale", "01") == cfg.get("input_scale", "01") and c.get("lr") == cfg["lr"]:
+            same.append(c)
+    opts = []
+    keys = (["lambda"] if cfg["model"] in ("l2", "jacobian", "nj", "nj-both") else []) + \
+        (["noise_std"] if cfg["model"] in ("noise", "nj", "nj-both") else [])
+    for k in keys:
+        steps = L2_STEPS if cfg["model"] == "l2" else STEPS[k]
+        values = [c[k] for c in same if k in c]
+        if cfg[k] >= max(values):
+            beyond = cfg[k] * steps[1]
+        elif cfg[k] <= min(values):
+            beyond = cfg[k] * steps[0]
+        else:
+            continue
+        other = [x for x in keys if x != k]
+        opts.append(["--model", cfg["model"], "--hidden", cfg["hidden"], "--lr", "%g" % cfg["lr"],
+                     "--input-scale", cfg.get("input_scale", "01"), "--" + k.replace("_", "-"), plain(beyond)]
+                    + sum((["--" + x.replace("_", "-"), plain(cfg[x])] for x in other), []))
+    return opts
+
+
 def all7291(args):
     selection = json.load(open(os.path.join(args.dir, "final", "selection.json")))
     data = os.path.join(args.data_dir, "usps")
@@ -86,6 +122,9 @@ def all7291(args):
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="stage", required=True)
+    e = sub.add_parser("edge")
+    e.add_argument("model")
+    e.add_argument("dir", nargs="?", default="docs/results/usps/protocol")
     f = sub.add_parser("fine")
     f.add_argument("model")
     f.add_argument("dir", nargs="?", default="docs/results/usps/protocol")
@@ -97,6 +136,9 @@ def main():
     args = p.parse_args()
     if args.stage == "fine":
         print(" ".join(fine(args.model, args.dir)))
+    elif args.stage == "edge":
+        for opts in edge(args.model, args.dir):
+            print(" ".join(opts))
     else:
         all7291(args)
 

@@ -24,6 +24,8 @@
 # (its architecture and scale), the penalty weight and noise std one step
 # either side (x0.5, x2; weight decay x0.1, x10): protocol_stages.py fine.
 # The MLP has nothing left to refine (lr 0.1, the report's largest, won).
+# Where a selection then sits at the edge of its weights or stds, one more
+# step beyond it (protocol_stages.py edge), so no selection is an edge.
 #
 # Stage 4: the selected point of each model (final.py: lowest validation
 # error, ties to fewer parameters) with seeds 1, 2, 3, the test set read
@@ -61,6 +63,9 @@ done
 py=${PYTHON:-python3}
 for m in nj jacobian noise l2; do
     $J sweep $common $($py "$(dirname "$0")/protocol_stages.py" fine $m "$R") "$@"
+done
+for m in nj jacobian noise l2; do
+    $py "$(dirname "$0")/protocol_stages.py" edge $m "$R" | while read -r opts; do $J sweep $common $opts "$@"; done
 done
 # Stage 4
 $py "$(dirname "$0")/final.py" --dataset usps --sweep "$R" --out "$R/final" --seeds 1,2,3 --jacnet "$J"
