@@ -71,6 +71,7 @@ typedef struct run_state {
     unsigned progress_epoch, patience;          /* the epoch timed; patience when validating, else 0 */
     size_t epoch_first;                         /* batches done when the epoch's timing began */
     jn_epoch_report *reports;
+    const jn_objective *obj; /* asked what precision ran, for every record written */
     const char *precision_used;
     double precision_ratio; /* measured float32 / bfloat16 time; 0: not measured */
     unsigned threads_used;  /* the count set for the run; 0: $JACNET_THREADS's */
@@ -144,6 +145,15 @@ static int join_earlier_record(const train_config *c, run_state *r);
 static int write_record(const train_config *c, const run_state *r, const size_t *sizes, size_t n_sizes,
                         const char *status, double test_error, double total_seconds);
 
+/* What ran so far: the library knows it from the first step on, so a
+ * record written mid-run says it too (it said "fp32" until the end). */
+static void note_precision(run_state *r)
+{
+    if (!r->obj) return;
+    r->precision_used = jn_objective_precision_used(r->obj) == JN_PRECISION_BF16 ? "bf16" : "fp32";
+    r->precision_ratio = jn_objective_precision_ratio(r->obj);
+}
+
 static int on_epoch(const jn_epoch_report *rep, void *user)
 {
     run_state *r = user;
@@ -161,6 +171,7 @@ static int on_epoch(const jn_epoch_report *rep, void *user)
      * resumed run joins the earlier record first, before overwriting it. */
     if (r->epoch_records) {
         if (join_earlier_record(r->c, r) != 0) { r->out_of_memory = 1; return 1; }
+        note_precision(r);
         if (write_record(r->c, r, r->sizes, r->n_sizes, "running", NAN, r->earlier_seconds + now_seconds() - r->t0))
             r->epoch_records = 0; /* said once; the final write reports it again */
     }
@@ -422,7 +433,8 @@ int train_run(const train_config *c, double *valid_error, double *test_error)
         TRY(jn_objective_set_jacobian(obj, c->lambda, c->projections));
     if (!strcmp(c->precision, "bf16")) TRY(jn_objective_set_precision(obj, JN_PRECISION_BF16));
     if (!strcmp(c->precision, "auto")) TRY(jn_objective_set_precision(obj, JN_PRECISION_AUTO));
-    r.precision_used = "fp32"; /* what ran is known after the run: the library measures it */
+    r.precision_used = "fp32"; /* until the first step: the library measures what runs */
+    r.obj = obj;
     TRY(jn_optimizer_create_sgd(&opt, c->lr, c->momentum));
     size_t n_train = jn_dataset_count(data.train);
     unsigned long batches = (unsigned long)((n_train + c->batch - 1) / c->batch);
@@ -501,8 +513,7 @@ int train_run(const train_config *c, double *valid_error, double *test_error)
     rc = st == JN_OK ? 0 : EXIT_RUN;
 done:
     if (obj) {
-        r.precision_used = jn_objective_precision_used(obj) == JN_PRECISION_BF16 ? "bf16" : "fp32";
-        r.precision_ratio = jn_objective_precision_ratio(obj);
+        note_precision(&r);
         if (strcmp(c->precision, "fp32") && !c->quiet && r.precision_ratio > 0)
             printf("precision: %s asked, %s ran (bfloat16 measured %.2fx as fast as float32)\n", c->precision,
                    r.precision_used, r.precision_ratio);

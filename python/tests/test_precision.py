@@ -100,3 +100,43 @@ def test_measured_choice(monkeypatch, precision, ratio):
         else:
             assert v == v32
             np.testing.assert_array_equal(g, g32)
+
+
+def test_cli_record_says_bf16_while_the_run_is_going(tmp_path, monkeypatch):
+    """A record written mid-run (after every epoch) names the precision that
+    ran, not a placeholder: a run stopped hard keeps the truth."""
+    import json
+    import os
+    import signal
+    import subprocess
+    import time
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    cli = os.environ.get("JACNET_CLI") or os.path.join(repo, "build", "bin", "jacnet")
+    if not os.path.exists(cli):
+        pytest.skip("jacnet not built (make)")
+    want = "bf16" if _bf16_available(monkeypatch) else "fp32"  # no oneDNN bfloat16: the run fell back
+    train, rec = tmp_path / "t.csv", tmp_path / "r.json"
+    rng = np.random.default_rng(3)
+    x = rng.uniform(0, 1, size=(400, 20))
+    y = (x[:, 0] > 0.5).astype(int)
+    with open(train, "w") as f:
+        for xi, yi in zip(x, y):
+            f.write("%d,%s\n" % (yi, ",".join("%.4f" % v for v in xi)))
+    env = dict(os.environ, JACNET_FORCE_BF16="1")
+    p = subprocess.Popen([cli, "train", "--train", str(train), "--model", "jacobian", "--lambda", "0.1",
+                          "--hidden", "30", "--epochs", "100000", "--patience", "0", "--precision", "bf16",
+                          "--threads", "1", "--quiet", "--no-test", "--json", str(rec)],
+                         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(600):
+            if rec.exists() and json.load(open(rec)).get("epochs"):
+                break
+            time.sleep(0.05)
+        else:
+            pytest.fail("no record after the first epoch")
+    finally:
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+    r = json.load(open(rec))
+    assert r["status"] == "running"
+    assert r["precision_used"] == want
