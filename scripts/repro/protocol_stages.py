@@ -17,12 +17,13 @@ list of commands.
       scale, the sweep options of one more step beyond it (same factors);
       nothing when the selection is inside its grid.
 
-  protocol_stages.py all7291 [--jacnet J] [--data-dir D] DIR OUT
+  protocol_stages.py all7291 [--jacnet J] [--data-dir D] [--seeds 1,2,3] DIR OUT
       The common variant of the protocol that the report may have used: each
       model's selected settings (from DIR/final/selection.json) retrained on
       all 7291 training digits, no validation split and no early stopping,
       for the number of epochs that the selected run stopped at (its best
-      epoch), then tested once. One record per model, OUT/MODEL-seed1.json.
+      epoch), then tested once. One record per model and seed,
+      OUT/MODEL-seedS.json (seed 1 unless --seeds says).
       Not a selection criterion: a row of its own beside the selected one.
 """
 import argparse
@@ -97,8 +98,8 @@ def all7291(args):
     selection = json.load(open(os.path.join(args.dir, "final", "selection.json")))
     data = os.path.join(args.data_dir, "usps")
     os.makedirs(os.path.join(args.out, "models"), exist_ok=True)
-    for model in MODELS:
-        out = os.path.join(args.out, "%s-seed1.json" % model)
+    for seed, model in [(s, m) for s in (int(x) for x in args.seeds.split(",")) for m in MODELS]:
+        out = os.path.join(args.out, "%s-seed%d.json" % (model, seed))
         if os.path.exists(out) and json.load(open(out)).get("complete"):
             print("%s: done before" % out)
             continue
@@ -108,13 +109,13 @@ def all7291(args):
         a = ["train", "--train", os.path.join(data, "zip.train.gz"), "--test", os.path.join(data, "zip.test.gz"),
              "--model", cfg["model"], "--hidden", cfg["hidden"], "--lr", repr(cfg["lr"]),
              "--momentum", repr(cfg["momentum"]), "--batch", str(cfg["batch"]), "--epochs", str(epochs),
-             "--patience", "0", "--seed", "1", "--threads", "1"]
+             "--patience", "0", "--seed", str(seed), "--threads", "1"]
         if cfg["model"] not in ("mlp", "noise"):
             a += ["--lambda", repr(cfg["lambda"])]
         if cfg["model"] in ("noise", "nj", "nj-both"):
             a += ["--noise-std", repr(cfg["noise_std"])]
         a += arch_args(cfg)
-        a += ["--save", os.path.join(args.out, "models", model + "-seed1.jn"), "--json", out, "--quiet"]
+        a += ["--save", os.path.join(args.out, "models", "%s-seed%d.jn" % (model, seed)), "--json", out, "--quiet"]
         print("jacnet " + " ".join(a), flush=True)
         subprocess.run([args.jacnet] + a, check=True)
 
@@ -131,6 +132,7 @@ def main():
     a = sub.add_parser("all7291")
     a.add_argument("--jacnet", default=os.environ.get("JACNET", "build/bin/jacnet"))
     a.add_argument("--data-dir", default=os.environ.get("JACNET_DATA", "data"))
+    a.add_argument("--seeds", default="1")
     a.add_argument("dir")
     a.add_argument("out")
     args = p.parse_args()

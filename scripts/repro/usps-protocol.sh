@@ -70,4 +70,4 @@ done
 # Stage 4
 $py "$(dirname "$0")/final.py" --dataset usps --sweep "$R" --out "$R/final" --seeds 1,2,3 --jacnet "$J"
 # Stage 5
-$py "$(dirname "$0")/protocol_stages.py" all7291 --jacnet "$J" "$R" "$R/all7291"
+$py "$(dirname "$0")/protocol_stages.py" all7291 --jacnet "$J" --seeds 1,2,3 "$R" "$R/all7291"
