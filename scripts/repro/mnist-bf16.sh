@@ -4,7 +4,7 @@
 # 0.1) trained with the penalty's products in bfloat16, to compare with the
 # float32 record of the same seed. JACNET_FORCE_BF16=1 takes bfloat16
 # whatever the library's measurement would choose: at this batch (20) the
-# measurement chose float32 on Zen 5 (a first run with --precision bf16 ran
+# measurement chose float32 on a loaded Zen 5 (a first run with --precision auto ran
 # float32 and retraced the float32 record for the 17 epochs it ran; it was stopped
 # and its record not kept), and the question
 # here is bfloat16's accuracy, not its speed. The record's "precision_used"
