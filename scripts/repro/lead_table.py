@@ -26,19 +26,29 @@ NAMES = {"mlp": "MLP", "l2": "MLP + L2", "noise": "MLP + Noise", "jacobian": "ML
          "nj": "MLP + Noise + Jacobian"}
 
 
+def seeds_note(recs):
+    """'3 seeds', or '3 seeds, 2 in bf16' where some runs took the
+    penalty's products in bfloat16 (their records' precision_used)."""
+    n = len(recs)
+    bf16 = sum(1 for r in recs if r.get("precision_used") == "bf16")
+    note = "%d seed%s" % (n, "" if n == 1 else "s")
+    return note + (", %d in bf16" % bf16 if bf16 else "")
+
+
 def cell(final_dir, model, report):
     """'here' and 'difference' cells: mean +- sd (n seeds); (here - report) / sd."""
-    errs = [100 * r["test_error"] for r in records(final_dir, model)]
+    recs = list(records(final_dir, model))
+    errs = [100 * r["test_error"] for r in recs]
     if not errs:
         return "not run", ""
     mean = statistics.mean(errs)
     if len(errs) == 1:
-        return "%.2f (1 seed)" % mean, "%+.2f pt, no sd" % (mean - report)
+        return "%.2f (%s)" % (mean, seeds_note(recs)), "%+.2f pt, no sd" % (mean - report)
     sd = statistics.stdev(errs)
     diff = "%+.2f pt" % (mean - report)
     if sd > 0:
         diff += " = %+.1f sd" % ((mean - report) / sd)
-    return "%.2f ± %.2f (%d seeds)" % (mean, sd, len(errs)), diff
+    return "%.2f ± %.2f (%s)" % (mean, sd, seeds_note(recs)), diff
 
 
 def main():

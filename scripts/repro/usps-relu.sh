@@ -13,6 +13,9 @@
 # Stage R2: + Jacobian, + Noise and N+J at the ReLU MLP's selected
 # architecture and rate, the penalty weight {0.3, 1.2, 4.8} and noise std
 # {0.1, 0.2, 0.4} (units of the [-1, 1] inputs), around tanh's selections.
+# Edge: where a selection sits at the largest or smallest weight or std of
+# its grid, one more step beyond it (protocol_stages.py edge), as the tanh
+# protocol did, so no selection is an edge.
 # Stage R3: each model's selected point with seeds 1, 2, 3, tested once
 # (final.py), in DIR/final/.
 # Resumable (sweep --checkpoints; final.py skips finished records):
@@ -33,5 +36,9 @@ arch="$3 $4 $5 $6"   # --hidden H --lr LR
 $J sweep $common $arch --model jacobian --lambda 0.3,1.2,4.8
 $J sweep $common $arch --model noise --noise-std 0.1,0.2,0.4
 $J sweep $common $arch --model nj --lambda 0.3,1.2,4.8 --noise-std 0.1,0.2,0.4
+# Edge
+for m in jacobian noise nj; do
+    $py "$here/protocol_stages.py" edge $m "$R" | while read -r opts; do $J sweep $common $opts; done
+done
 # Stage R3
 $py "$here/final.py" --dataset usps --sweep "$R" --out "$R/final" --seeds 1,2,3 --models mlp,noise,jacobian,nj --jacnet "$J"
