@@ -10,7 +10,9 @@ an interruption and finished cells are skipped, stopped ones resume. The
 precision is a choice (--precision auto: bfloat16 where the library measures
 it faster, docs/PERFORMANCE.md); the check is then that each error lies
 within the committed seeds' range widened by one standard deviation, or
-within 0.1 points of a one-seed cell.
+within 0.1 points of a one-seed cell. The wall time is summed over every
+invocation (OUT/wall.json), so an interrupted run resumed later, even in
+another session, reports its whole total.
 
   table1_retrain.py [--out build/table1-retrain] [--jobs 2] [--precision fp32|bf16|auto]
 """
@@ -43,6 +45,27 @@ def committed(dataset, model):
     return json.load(open(os.path.join(final, model + "-seed1.json"))), errors
 
 
+class Ledger:
+    """The wall time of every invocation that trained (OUT/wall.json), so
+    that a run interrupted and resumed, possibly in another session, still
+    reports its total: the sum of the invocations' times."""
+
+    def __init__(self, path):
+        self.path = path
+        self.entries = json.load(open(path))["invocations"] if os.path.exists(path) else []
+
+    def add(self, seconds, jobs):
+        self.entries.append({"ended": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                             "seconds": round(seconds, 1), "jobs": jobs})
+        os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
+        with open(self.path + ".tmp", "w") as f:
+            json.dump({"invocations": self.entries}, f, indent=1)
+        os.replace(self.path + ".tmp", self.path)
+
+    def total(self):
+        return sum(e["seconds"] for e in self.entries)
+
+
 def run_cell(args, rec, dataset, model):
     out = os.path.join(args.out, dataset)
     os.makedirs(os.path.join(out, "models"), exist_ok=True)
@@ -68,12 +91,17 @@ def main():
     cells = [(d, m) for d in DATASETS for m in MODELS]
     records = {c: committed(*c) for c in cells}
     t0 = time.time()
+    ledger = Ledger(os.path.join(args.out, "wall.json"))
     # Longest cells first (MNIST's regularized ones take an hour or more),
     # so the two slots end close together.
     order = sorted(cells, key=lambda c: -(records[c][0].get("total_seconds") or 0))
-    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        for dataset, model, how in pool.map(lambda c: run_cell(args, records[c][0], *c), order):
-            print("%-13s %-9s %s" % (dataset, model, how), flush=True)
+    try:
+        with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+            for dataset, model, how in pool.map(lambda c: run_cell(args, records[c][0], *c), order):
+                print("%-13s %-9s %s" % (dataset, model, how), flush=True)
+    finally:
+        # Kept even when interrupted, so a run resumed later adds up.
+        ledger.add(time.time() - t0, args.jobs)
     print("\n%-13s %-9s %9s %11s %15s %5s %10s" % ("dataset", "model", "test %", "committed", "committed seeds",
                                                   "ok", "precision"))
     failed = []
@@ -95,9 +123,9 @@ def main():
             failed.append("%s %s" % (dataset, model))
         print("%-13s %-9s %9.2f %11.2f %15s %5s %10s" % (dataset, model, e, errors[0], "%.2f-%.2f (%d)" % (
             min(errors), max(errors), len(errors)), "yes" if ok else "NO", now.get("precision_used", "?")))
-    # This invocation's time: after an interruption, add the earlier ones'.
-    print("wall time of this invocation %.0f s (%.2f h), %d runs at a time" % (
-        time.time() - t0, (time.time() - t0) / 3600, args.jobs))
+    total = ledger.total()
+    print("wall time: this invocation %.0f s; all %d invocations %.0f s (%.2f h), %d runs at a time (%s)" % (
+        ledger.entries[-1]["seconds"], len(ledger.entries), total, total / 3600, args.jobs, ledger.path))
     if failed:
         sys.exit("table1-retrain: outside the committed spread or missing: " + ", ".join(failed))
 

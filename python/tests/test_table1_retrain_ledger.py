@@ -1,0 +1,31 @@
+"""scripts/repro/table1_retrain.py: the wall time is kept per invocation in
+OUT/wall.json, so a retraining interrupted and resumed reports the sum."""
+import importlib.util
+import json
+import os
+import sys
+
+from conftest import REPO
+
+
+def load():
+    sys.path.insert(0, os.path.join(REPO, "scripts", "repro"))
+    spec = importlib.util.spec_from_file_location("table1_retrain",
+                                                  os.path.join(REPO, "scripts", "repro", "table1_retrain.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_ledger_adds_up_across_invocations(tmp_path):
+    t1 = load()
+    path = str(tmp_path / "out" / "wall.json")
+    first = t1.Ledger(path)
+    assert first.total() == 0
+    first.add(3600.5, 2)
+    second = t1.Ledger(path)  # a later invocation reads what the first kept
+    second.add(1800.0, 2)
+    assert t1.Ledger(path).total() == 5400.5
+    entries = json.load(open(path))["invocations"]
+    assert [e["seconds"] for e in entries] == [3600.5, 1800.0]
+    assert all(e["jobs"] == 2 for e in entries)
