@@ -15,7 +15,8 @@
 # {0.1, 0.2, 0.4} (units of the [-1, 1] inputs), around tanh's selections.
 # Edge: where a selection sits at the largest or smallest weight or std of
 # its grid, one more step beyond it (protocol_stages.py edge), as the tanh
-# protocol did, so no selection is an edge.
+# protocol did; repeated while the new point wins again (at most 3 steps),
+# so no selection is left at an edge.
 # Stage R3: each model's selected point with seeds 1, 2, 3, tested once
 # (final.py), in DIR/final/.
 # Resumable (sweep --checkpoints; final.py skips finished records):
@@ -38,7 +39,11 @@ $J sweep $common $arch --model noise --noise-std 0.1,0.2,0.4
 $J sweep $common $arch --model nj --lambda 0.3,1.2,4.8 --noise-std 0.1,0.2,0.4
 # Edge
 for m in jacobian noise nj; do
-    $py "$here/protocol_stages.py" edge $m "$R" | while read -r opts; do $J sweep $common $opts; done
+    for step in 1 2 3; do
+        beyond=$($py "$here/protocol_stages.py" edge $m "$R")
+        [ -n "$beyond" ] || break
+        echo "$beyond" | while read -r opts; do $J sweep $common $opts; done
+    done
 done
 # Stage R3
 $py "$here/final.py" --dataset usps --sweep "$R" --out "$R/final" --seeds 1,2,3 --models mlp,noise,jacobian,nj --jacnet "$J"
