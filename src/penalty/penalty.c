@@ -340,7 +340,8 @@ jn_status jn__penalty(jn_net *net, const jn_objective *obj, const jn__step *step
     for (size_t m = 1; m < L; m++) {
         size_t width = net->sizes[m], above = net->sizes[m + 1];
         float *Tb = w->Tbar[m];
-        /* T_m_bar becomes V_m_bar in place (and in the copy) in the sweep. */
+        /* T_m_bar becomes V_m_bar in the sweep: in place, or only in the
+         * bfloat16 copy where the products read that. */
         jn__operand V_bar = jn__adjoint_operand(net, products, Tb, width);
         through_job job = {Tb, w->zbar[m], w->V[m], pass->d1[m], pass->d2[m], r, width, V_bar.bf16};
         jn__parallel_for(n, 1, 4 * r * width, through_range, &job);
