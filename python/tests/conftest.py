@@ -1,10 +1,25 @@
-"""Shared helpers for the binding's tests: the oracle cases and data paths."""
+"""Shared helpers for the binding's tests: the oracle cases, data paths and
+the result scripts under scripts/repro/."""
+import importlib.util
 import os
+import sys
 
 import numpy as np
 import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def load_script(name):
+    """scripts/repro/NAME.py as a module, with its folder on the path so that
+    its own imports of sibling scripts (final, table1) resolve."""
+    here = os.path.join(REPO, "scripts", "repro")
+    if here not in sys.path:
+        sys.path.insert(0, here)
+    spec = importlib.util.spec_from_file_location(name, os.path.join(here, name + ".py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
 
 
 def oracle_dir():

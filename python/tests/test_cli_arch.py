@@ -9,6 +9,7 @@ import os
 import numpy as np
 import pytest
 
+from conftest import load_script
 from test_cli import CLI, REPO, blobs, run, write_csv, write_usps
 
 pytestmark = pytest.mark.skipif(not os.path.exists(CLI), reason="jacnet not built (make)")
@@ -186,16 +187,8 @@ def test_help_lists_the_options():
             assert opt + " " in r.stdout, (cmd, opt)
 
 
-def load_final():
-    import importlib.util
-    spec = importlib.util.spec_from_file_location("final", os.path.join(REPO, "scripts", "repro", "final.py"))
-    final = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(final)
-    return final
-
-
 def test_final_py_breaks_ties_toward_the_smaller_net(tmp_path):
-    final = load_final()
+    final = load_script("final")
 
     def rec(name, valid, sizes):
         with open(tmp_path / (name + ".json"), "w") as f:
@@ -213,7 +206,7 @@ def test_final_py_passes_the_settings_on():
     # final.py retrains and evaluates a selected sweep run from its record's
     # config: a run selected at pm1 (or with ReLU units) must be retrained
     # and tested as such, and older records (no such keys) as before.
-    final = load_final()
+    final = load_script("final")
     cfg = {"model": "mlp", "hidden": "400", "lr": 0.1, "batch": 20, "epochs": 200, "patience": 15, "lr_decay": 0,
            "momentum": 0, "activation": "relu", "output": "softmax", "loss": "ce", "input_scale": "pm1"}
     a = final.train_args(cfg, "usps", 2, "/tmp/o", "mlp")

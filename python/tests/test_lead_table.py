@@ -1,21 +1,10 @@
 """scripts/repro/lead_table.py: a cell is the mean +- sd of its complete
 records, says how many seeds it has and how many of them ran the penalty's
 products in bfloat16, and gives the difference from the report in our sd."""
-import importlib.util
 import json
 import os
-import sys
 
-from conftest import REPO
-
-
-def load_lead_table():
-    sys.path.insert(0, os.path.join(REPO, "scripts", "repro"))
-    spec = importlib.util.spec_from_file_location("lead_table",
-                                                  os.path.join(REPO, "scripts", "repro", "lead_table.py"))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+from conftest import load_script
 
 
 def record(d, model, seed, test_error, precision="fp32", complete=1):
@@ -25,7 +14,7 @@ def record(d, model, seed, test_error, precision="fp32", complete=1):
 
 
 def test_cell_counts_seeds_and_bf16_runs(tmp_path):
-    lt = load_lead_table()
+    lt = load_script("lead_table")
     d = str(tmp_path)
     record(d, "nj", 1, 0.0125)
     record(d, "nj", 2, 0.0121, precision="bf16")
@@ -37,7 +26,7 @@ def test_cell_counts_seeds_and_bf16_runs(tmp_path):
 
 
 def test_one_seed_has_no_sd(tmp_path):
-    lt = load_lead_table()
+    lt = load_script("lead_table")
     d = str(tmp_path)
     record(d, "mlp", 1, 0.0166)
     assert lt.cell(d, "mlp", 1.82) == ("1.66 (1 seed)", "-0.16 pt, no sd")

@@ -1,21 +1,10 @@
 """scripts/repro/protocol_stages.py: the fine grid of the USPS protocol's
 stage 3 is built around the selection and names its values as the earlier
 stages did (a run is found by its value's text)."""
-import importlib.util
 import json
 import os
-import sys
 
-from conftest import REPO
-
-
-def load_stages():
-    sys.path.insert(0, os.path.join(REPO, "scripts", "repro"))
-    spec = importlib.util.spec_from_file_location("protocol_stages",
-                                                  os.path.join(REPO, "scripts", "repro", "protocol_stages.py"))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+from conftest import load_script
 
 
 def record(d, name, model, hidden, valid, scale="01", lam=None, noise=None):
@@ -31,7 +20,7 @@ def record(d, name, model, hidden, valid, scale="01", lam=None, noise=None):
 
 
 def test_fine_grid_is_around_the_selection(tmp_path):
-    st = load_stages()
+    st = load_script("protocol_stages")
     d = str(tmp_path)
     record(d, "nj_a", "nj", "1000", 0.02, lam=0.3, noise=0.1)
     record(d, "nj_b", "nj", "400x400", 0.014, scale="pm1", lam=1.2, noise=0.2)
@@ -45,7 +34,7 @@ def test_fine_grid_is_around_the_selection(tmp_path):
 
 
 def test_edge_steps_beyond_a_selection_at_the_end_of_its_grid(tmp_path):
-    st = load_stages()
+    st = load_script("protocol_stages")
     d = str(tmp_path)
     # jacobian: selected at the largest weight run -> one step up.
     for lam, valid in ((0.6, 0.02), (1.2, 0.0195), (2.4, 0.0185)):

@@ -1,20 +1,10 @@
 """scripts/repro/relu_table.py: each activation's column reads its final
 runs' selection and test records, and a regularizer's gain is the
 activation's MLP mean test error minus its own."""
-import importlib.util
 import json
 import os
-import sys
 
-from conftest import REPO
-
-
-def load():
-    sys.path.insert(0, os.path.join(REPO, "scripts", "repro"))
-    spec = importlib.util.spec_from_file_location("relu_table", os.path.join(REPO, "scripts", "repro", "relu_table.py"))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+from conftest import load_script
 
 
 def make_run(d, tests, activation):
@@ -33,7 +23,7 @@ def make_run(d, tests, activation):
 
 
 def test_gains_and_missing_models(tmp_path):
-    rt = load()
+    rt = load_script("relu_table")
     tanh, relu = str(tmp_path / "tanh"), str(tmp_path / "relu")
     make_run(tanh, {"mlp": [0.07, 0.07], "noise": [0.05, 0.0525]}, "tanh")
     make_run(relu, {"mlp": [0.06], "jacobian": [0.048]}, "relu")

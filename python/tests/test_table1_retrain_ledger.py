@@ -1,24 +1,13 @@
 """scripts/repro/table1_retrain.py: the wall time is kept per invocation in
 OUT/wall.json, so a retraining interrupted and resumed reports the sum."""
-import importlib.util
 import json
 import os
-import sys
 
-from conftest import REPO
-
-
-def load():
-    sys.path.insert(0, os.path.join(REPO, "scripts", "repro"))
-    spec = importlib.util.spec_from_file_location("table1_retrain",
-                                                  os.path.join(REPO, "scripts", "repro", "table1_retrain.py"))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+from conftest import load_script
 
 
 def test_ledger_adds_up_across_invocations(tmp_path):
-    t1 = load()
+    t1 = load_script("table1_retrain")
     path = str(tmp_path / "out" / "wall.json")
     first = t1.Ledger(path)
     assert first.total() == 0

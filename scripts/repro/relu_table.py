@@ -11,10 +11,13 @@ column, and each with tanh's.
   relu_table.py [--tanh docs/results/usps/protocol] [--relu docs/results/usps/relu]
 """
 import argparse
-import glob
 import json
 import os
 import statistics
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from table1 import records  # noqa: E402  (the same rule for a complete, tested record)
 
 MODELS = ["mlp", "noise", "jacobian", "nj"]
 NAMES = {"mlp": "MLP", "noise": "+ Noise", "jacobian": "+ Jacobian", "nj": "+ Noise + Jacobian"}
@@ -23,12 +26,7 @@ REPO = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), 
 
 def test_errors(final_dir, model):
     """Test errors % of the complete final records of one model, by seed."""
-    out = []
-    for path in sorted(glob.glob(os.path.join(final_dir, model + "-seed*.json"))):
-        rec = json.load(open(path))
-        if rec.get("complete") and rec.get("test_error") is not None:
-            out.append(100 * rec["test_error"])
-    return out
+    return [100 * r["test_error"] for r in records(final_dir, model)]
 
 
 def setting(cfg):
@@ -64,10 +62,13 @@ def mean_sd(errs):
 
 
 def gain(col, model):
-    """Points the model gains over the same activation's MLP (mean test)."""
-    if model == "mlp" or not col.get("mlp", (0, 0, []))[2] or not col.get(model, (0, 0, []))[2]:
+    """Points the model gains over the same activation's MLP (mean test);
+    empty for the MLP itself or where either has no test error."""
+    mlp = col["mlp"][2] if "mlp" in col else []
+    own = col[model][2] if model in col else []
+    if model == "mlp" or not mlp or not own:
         return ""
-    return "%+.2f" % (statistics.mean(col["mlp"][2]) - statistics.mean(col[model][2]))
+    return "%+.2f" % (statistics.mean(mlp) - statistics.mean(own))
 
 
 def table(tanh, relu):
