@@ -5,16 +5,18 @@
 # kernels are JIT code, counted under "[JIT]") and by the top functions.
 # Shares of one process's samples, so a loaded machine changes them less
 # than it changes the rate; the RESULT line (examples/s) is the rate.
-#   bench/profile_step.sh [BATCH] > docs/results/perf/profile-step.txt
+#   [DEPTH=2] bench/profile_step.sh [BATCH] > docs/results/perf/profile-step.txt
+# DEPTH (default 1) is the number of hidden layers of width 1000.
 set -eu
 B=${BENCH:-build/bench/bench}
 batch=${1:-100}
+depth=${DEPTH:-1}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 sh scripts/repro/machine.sh build/bin/jacnet 2>/dev/null || true
 for p in fp32 bf16; do
-    echo "== B2 batch $batch, 1 thread, --precision $p"
-    OMP_NUM_THREADS=1 perf record -q -o "$tmp/$p.data" "$B" --child B2 --threads 1 --time 4 --batch "$batch" \
+    echo "== B2 batch $batch, depth $depth, 1 thread, --precision $p"
+    OMP_NUM_THREADS=1 perf record -q -o "$tmp/$p.data" "$B" --child B2 --threads 1 --time 4 --batch "$batch" --depth "$depth" \
         --precision "$p" | grep RESULT
     echo "-- by library"
     perf report -q -i "$tmp/$p.data" --no-children --sort dso 2>/dev/null |
