@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Issue 25: the CPU cost of an USPS training epoch, exact penalty against
-k projections, measured so that a shared machine does not decide it.
+"""Issue 25: the CPU cost of a training epoch, exact penalty against k
+projections, measured so that a shared machine does not decide it.
 
 The runs' records hold wall-clock seconds, which on this machine (two cores
 shared with long background jobs) vary by a factor of 5 between seeds of one
@@ -8,10 +8,13 @@ setting (docs/RESULTS.md, "Cost on 2 cores"). Here each setting trains a few
 epochs with `jacnet train` (the Table 1 USPS selection, one thread) and the
 child's CPU time (user + system, from wait4) is divided by its epochs; the
 settings are interleaved over --rounds rounds and the smallest per-epoch
-time of each kept (contention only adds time). Written to --json and printed.
+time of each kept (contention only adds time). Written to --json with the
+machine (scripts/repro/machine.sh: CPU, BLAS kernel, commit) and printed.
 
-  projection_cost.py [--ks 0,1,2,4] [--models jacobian,nj] [--epochs 3] [--rounds 2] [--json OUT]
-(k = 0 is the exact penalty). Needs JACNET_DATA.
+  projection_cost.py [--dataset usps|mnist] [--ks 0,1,2,4] [--models jacobian,nj] [--epochs 3] [--rounds 2] [--json OUT]
+(k = 0 is the exact penalty). Needs JACNET_DATA. --dataset mnist trains the
+MNIST N+J selection's network (784-1000-1000-10, docs/results/mnist/final/
+nj-seed1.json); its epoch is 50 000 examples, so use --epochs 1 --models nj.
 """
 import argparse
 import json
@@ -25,9 +28,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 
 
-def one(jacnet, model, k, epochs, tmp):
+HIDDEN = {"usps": "1000", "mnist": "1000x1000"}
+
+
+def one(jacnet, dataset, model, k, epochs, tmp):
     rec = os.path.join(tmp, "r.json")
-    cmd = [jacnet, "train", "--dataset", "usps", "--model", model, "--hidden", "1000", "--lr", "0.1",
+    cmd = [jacnet, "train", "--dataset", dataset, "--model", model, "--hidden", HIDDEN[dataset], "--lr", "0.1",
            "--momentum", "0", "--batch", "20", "--epochs", str(epochs), "--patience", "0", "--seed", "1",
            "--threads", "1", "--lambda", "0.3", "--noise-std", "0.1", "--projections", str(k),
            "--json", rec, "--quiet"]
@@ -41,11 +47,19 @@ def one(jacnet, model, k, epochs, tmp):
         r = json.load(f)
     ep = r["epochs_run"]
     return {"cpu_per_epoch": (ru.ru_utime + ru.ru_stime) / ep, "wall_per_epoch": wall / ep, "epochs": ep,
-            "command": " ".join(["jacnet"] + cmd[1:])}
+            "command": " ".join(["jacnet"] + cmd[1:]), "blas_kernel": r.get("blas_kernel")}
+
+
+def machine(jacnet):
+    """machine.sh's lines (CPU, vector flags, BLAS library and kernel, commit)."""
+    out = subprocess.run(["sh", os.path.join(HERE, "machine.sh"), jacnet], capture_output=True, text=True,
+                         cwd=ROOT, check=True).stdout
+    return out.splitlines()
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--dataset", default="usps", choices=sorted(HIDDEN))
     ap.add_argument("--ks", default="0,1,2,4")
     ap.add_argument("--models", default="jacobian,nj")
     ap.add_argument("--epochs", type=int, default=3)
@@ -60,7 +74,7 @@ def main():
         for rnd in range(a.rounds):
             for model in models:
                 for k in ks:
-                    r = one(a.jacnet, model, k, a.epochs, tmp)
+                    r = one(a.jacnet, a.dataset, model, k, a.epochs, tmp)
                     key = "%s-k%d" % (model, k)
                     print("round %d %s: %.2f s CPU / epoch (%.2f s wall)" % (rnd + 1, key, r["cpu_per_epoch"],
                                                                            r["wall_per_epoch"]), flush=True)
@@ -75,7 +89,8 @@ def main():
             rel = "%.2f" % (r["cpu_per_epoch"] / ex["cpu_per_epoch"]) if ex else ""
             print("| %s | %s | %.2f | %s |" % (model, "exact" if k == 0 else k, r["cpu_per_epoch"], rel))
     if a.json:
-        out = {"epochs": a.epochs, "rounds": a.rounds, "per_setting": best,
+        out = {"dataset": a.dataset, "epochs": a.epochs, "rounds": a.rounds, "per_setting": best,
+               "machine": machine(a.jacnet),
                "note": "CPU seconds (user + system) per epoch of jacnet train at one thread, the smallest over "
                        "the rounds; an epoch includes the validation pass"}
         with open(a.json + ".tmp", "w") as f:

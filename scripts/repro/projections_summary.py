@@ -49,6 +49,8 @@ def load_runs():
                     "complete": r.get("complete") == 1 and r.get("test_error") is not None,
                     "status": r.get("status"), "test": r.get("test_error"), "valid": r["best_valid_error"],
                     "best_epoch": r["best_epoch"], "epochs_run": r["epochs_run"],
+                    # records from before bfloat16 existed have no precision_used: they ran float32
+                    "precision": r.get("precision_used", "fp32"),
                     "seconds": r["total_seconds"],
                     # the largest epoch-to-epoch rise of the mean training objective (a blow-up: > 1.3)
                     "jump": max([b["train_objective"] / a["train_objective"]
@@ -72,9 +74,9 @@ def ms(xs, fmt="%.2f", scale=1.0):
 
 
 def table(runs, cost):
-    head = ("| model | k | lambda | seeds | test error % | validation error % | best epoch | epochs run | "
+    head = ("| model | k | lambda | seeds | precision | test error % | validation error % | best epoch | epochs run | "
             "largest rise of the training objective (x) | wall s / epoch | wall s total |")
-    sep = "|---|---|---|---|---|---|---|---|---|---|---|"
+    sep = "|---|---|---|---|---|---|---|---|---|---|---|---|"
     if cost:
         head += " CPU s / epoch (measured) | CPU s total (epochs x that) |"
         sep += "---|---|"
@@ -86,8 +88,10 @@ def table(runs, cost):
             if not rs:
                 continue
             c = cost.get("%s-k%d" % (model, k)) if cost else None  # lambda does not change the cost
-            row = "| %s | %s | %g | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            precisions = [r["precision"] for r in rs]
+            row = "| %s | %s | %g | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
                 model, "exact" if k == 0 else k, lam, ",".join(str(r["seed"]) for r in rs),
+                precisions[0] if len(set(precisions)) == 1 else ",".join(precisions),
                 ms([r["test"] for r in rs], scale=100), ms([r["valid"] for r in rs], scale=100),
                 ",".join(str(r["best_epoch"]) for r in rs), ",".join(str(r["epochs_run"]) for r in rs),
                 ", ".join("%.2f" % r["jump"] for r in rs),
@@ -116,7 +120,8 @@ def by_seed(runs):
                 elif not rs[0]["complete"]:
                     cells.append("running (epoch %d)" % rs[0]["epochs_run"])
                 else:
-                    cells.append("%.2f (%.2f)" % (100 * rs[0]["test"], 100 * rs[0]["valid"]))
+                    cells.append("%.2f (%.2f)%s" % (100 * rs[0]["test"], 100 * rs[0]["valid"],
+                                                    " bf16" if rs[0]["precision"] == "bf16" else ""))
             lines.append("| %s | %d | %s |" % (model, seed, " | ".join(cells)))
     return "\n".join(lines)
 

@@ -1,0 +1,61 @@
+"""scripts/repro/projections_summary.py: the exact runs come from final/,
+the projected ones from projections/ (k read from the file name and checked
+against the record's config), a run's precision is shown (float32 when the
+record predates bfloat16), and the paired table subtracts the exact run of
+the same seed."""
+import json
+import os
+
+import pytest
+
+from conftest import load_script
+
+
+def record(path, model, k, seed, test, valid, objectives, precision=None, complete=True):
+    r = {"config": {"model": model, "projections": k, "lambda": 0.3}, "seed": seed,
+         "complete": 1 if complete else 0, "status": "complete" if complete else "running",
+         "test_error": test if complete else None, "best_valid_error": valid, "best_epoch": len(objectives) - 1,
+         "epochs_run": len(objectives), "total_seconds": 10.0 * len(objectives),
+         "epochs": [{"train_objective": o} for o in objectives]}
+    if precision:
+        r["precision_used"] = precision
+    with open(path, "w") as f:
+        json.dump(r, f)
+
+
+@pytest.fixture
+def summary(tmp_path):
+    ps = load_script("projections_summary")
+    final, proj = tmp_path / "final", tmp_path / "projections"
+    final.mkdir()
+    proj.mkdir()
+    ps.FINAL, ps.PROJ, ps.MODELS = str(final), str(proj), ("nj",)
+    record(final / "nj-seed1.json", "nj", 0, 1, 0.0125, 0.0123, [0.3, 0.2, 0.1])
+    record(final / "nj-seed2.json", "nj", 0, 2, 0.0133, 0.0118, [0.3, 0.2], precision="bf16")
+    # k = 1, seed 1: the objective triples at the third epoch (a blow-up)
+    record(proj / "nj-k1-seed1.json", "nj", 1, 1, 0.0150, 0.0172, [0.3, 0.1, 0.3])
+    record(proj / "nj-k2-seed1.json", "nj", 2, 1, None, 0.02, [0.3], complete=False)
+    return ps
+
+
+def test_rows_precision_and_jump(summary):
+    runs = summary.load_runs()
+    text = summary.table(runs, None)
+    assert "| nj | 1 | 0.3 | 1 | fp32 | 1.50 | 1.72 | 2 | 3 | 3.00 |" in text
+    # mixed precisions are listed per seed; an old record without the field counts as float32
+    assert "| nj | exact | 0.3 | 1,2 | fp32,bf16 | 1.29 ± 0.06 |" in text
+    assert "| nj | 2 |" not in text  # not finished: no row
+
+
+def test_by_seed_and_paired(summary):
+    runs = summary.load_runs()
+    seeds = summary.by_seed(runs)
+    assert "| nj | 1 | 1.50 (1.72) | running (epoch 1) |  | 1.25 (1.23) |" in seeds
+    assert "| nj | 2 |  |  |  | 1.33 (1.18) bf16 |" in seeds
+    assert "| nj | 1 | 1 | +0.25 | +0.49 |" in summary.paired(runs)
+
+
+def test_config_must_match_the_file_name(summary):
+    record(os.path.join(summary.PROJ, "nj-k4-seed1.json"), "nj", 2, 1, 0.01, 0.01, [0.3])
+    with pytest.raises(SystemExit, match="projections 2"):
+        summary.load_runs()
