@@ -14,7 +14,7 @@ import statistics
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from table1 import DATASETS, MODELS, ROOT, records  # noqa: E402
+from table1 import DATASETS, MODELS, ROOT, mean_sd, records  # noqa: E402
 
 # TR 1359, Table 1 (test error %).
 REPORT = {
@@ -42,13 +42,12 @@ def cell(final_dir, model, report):
     if not errs:
         return "not run", ""
     mean = statistics.mean(errs)
-    if len(errs) == 1:
-        return "%.2f (%s)" % (mean, seeds_note(recs)), "%+.2f pt, no sd" % (mean - report)
-    sd = statistics.stdev(errs)
     diff = "%+.2f pt" % (mean - report)
-    if sd > 0:
-        diff += " = %+.1f sd" % ((mean - report) / sd)
-    return "%.2f ± %.2f (%s)" % (mean, sd, seeds_note(recs)), diff
+    if len(errs) == 1:
+        diff += ", no sd"
+    elif statistics.stdev(errs) > 0:
+        diff += " = %+.1f sd" % ((mean - report) / statistics.stdev(errs))
+    return mean_sd(errs, seeds_note(recs)), diff
 
 
 def main():

@@ -17,7 +17,7 @@ import statistics
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from table1 import records  # noqa: E402  (the same rule for a complete, tested record)
+from table1 import mean_sd, records  # noqa: E402  (the same rule for a complete, tested record)
 
 MODELS = ["mlp", "noise", "jacobian", "nj"]
 NAMES = {"mlp": "MLP", "noise": "+ Noise", "jacobian": "+ Jacobian", "nj": "+ Noise + Jacobian"}
@@ -53,14 +53,6 @@ def column(run_dir):
     return col
 
 
-def mean_sd(errs):
-    if not errs:
-        return "not run"
-    if len(errs) == 1:
-        return "%.2f (1 seed)" % errs[0]
-    return "%.2f ± %.2f (%d seeds)" % (statistics.mean(errs), statistics.stdev(errs), len(errs))
-
-
 def gain(col, model):
     """Points the model gains over the same activation's MLP (mean test);
     empty for the MLP itself or where either has no test error."""
@@ -79,7 +71,8 @@ def table(tanh, relu):
         for col in (tanh, relu):
             if m in col:
                 s, v, t = col[m]
-                cells += [s, "%.2f" % v, mean_sd(t), gain(col, m)]
+                test = mean_sd(t, "%d seed%s" % (len(t), "" if len(t) == 1 else "s")) if t else "not run"
+                cells += [s, "%.2f" % v, test, gain(col, m)]
             else:
                 cells += ["not selected yet", "", "", ""]
         lines.append("| %s | %s |" % (NAMES[m], " | ".join(cells)))

@@ -25,6 +25,14 @@ def records(final_dir, model):
     return [r for r in recs if r.get("complete") and r.get("test_error") is not None]
 
 
+def mean_sd(errs, note):
+    """'1.27 ± 0.06 (NOTE)', or '1.25 (NOTE)' for one value: the cell format
+    of the lead table and the ReLU table (errs in %)."""
+    if len(errs) == 1:
+        return "%.2f (%s)" % (errs[0], note)
+    return "%.2f ± %.2f (%s)" % (statistics.mean(errs), statistics.stdev(errs), note)
+
+
 def main():
     rows, missing = [], []
     for ds, sub_dir in [(d, os.path.join(d, "final")) for d in DATASETS] + EXTRA:
