@@ -11,8 +11,8 @@ import pytest
 from conftest import load_script
 
 
-def record(path, model, k, seed, test, valid, objectives, precision=None, complete=True):
-    r = {"config": {"model": model, "projections": k, "lambda": 0.3}, "seed": seed,
+def record(path, model, k, seed, test, valid, objectives, precision=None, complete=True, recovery=0):
+    r = {"config": {"model": model, "projections": k, "lambda": 0.3, "recovery": recovery}, "seed": seed,
          "complete": 1 if complete else 0, "status": "complete" if complete else "running",
          "test_error": test if complete else None, "best_valid_error": valid, "best_epoch": len(objectives) - 1,
          "epochs_run": len(objectives), "total_seconds": 10.0 * len(objectives),
@@ -35,6 +35,7 @@ def summary(tmp_path):
     # k = 1, seed 1: the objective triples at the third epoch (a blow-up)
     record(proj / "nj-k1-seed1.json", "nj", 1, 1, 0.0150, 0.0172, [0.3, 0.1, 0.3])
     record(proj / "nj-k2-seed1.json", "nj", 2, 1, None, 0.02, [0.3], complete=False)
+    record(proj / "nj-k1-rec-seed1.json", "nj", 1, 1, 0.0130, 0.0125, [0.3, 0.1, 0.09], recovery=1)
     return ps
 
 
@@ -45,6 +46,7 @@ def test_rows_precision_and_jump(summary):
     # mixed precisions are listed per seed; an old record without the field counts as float32
     assert "| nj | exact | 0.3 | 1,2 | fp32,bf16 | 1.29 ± 0.06 |" in text
     assert "| nj | 2 |" not in text  # not finished: no row
+    assert "| nj | 1 + recovery | 0.3 | 1 | fp32 | 1.30 |" in text
 
 
 def test_by_seed_and_paired(summary):
@@ -52,10 +54,18 @@ def test_by_seed_and_paired(summary):
     seeds = summary.by_seed(runs)
     assert "| nj | 1 | 1.50 (1.72) | running (epoch 1) |  | 1.25 (1.23) |" in seeds
     assert "| nj | 2 |  |  |  | 1.33 (1.18) bf16 |" in seeds
-    assert "| nj | 1 | 1 | +0.25 | +0.49 |" in summary.paired(runs)
+    paired = summary.paired(runs)
+    assert "| nj | 1 | 1 | +0.25 | +0.49 |" in paired
+    assert "| nj | 1 + recovery | 1 | +0.05 | +0.02 |" in paired  # its own row, not mixed into k = 1's
 
 
 def test_config_must_match_the_file_name(summary):
     record(os.path.join(summary.PROJ, "nj-k4-seed1.json"), "nj", 2, 1, 0.01, 0.01, [0.3])
     with pytest.raises(SystemExit, match="projections 2"):
+        summary.load_runs()
+
+
+def test_recovery_must_match_the_file_name(summary):
+    record(os.path.join(summary.PROJ, "nj-k2-rec-seed1.json"), "nj", 2, 1, 0.01, 0.01, [0.3], recovery=0)
+    with pytest.raises(SystemExit, match="recovery 0"):
         summary.load_runs()

@@ -17,8 +17,11 @@
 # scripts/repro/projections_summary.py builds the table and the plot.
 # LAMBDA=L (default 0.3, the selection's) trains at another penalty weight,
 # for re-selecting lambda on validation for an estimator; its records are
-# named MODEL-kK-lL-seedS.json.
-#   [SEEDS="1 2 3"] [KS="1 2 4"] [MODELS="jacobian nj"] [LAMBDA=0.3] scripts/repro/projections.sh [usps|mnist]
+# named MODEL-kK-lL-seedS.json. RECOVERY=1 adds --recovery (on a blow-up of
+# the training objective, back to the best epoch's parameters at half the
+# learning rate: docs/API.md, "Blow-up recovery"); its records are named
+# MODEL-kK[-lL]-rec-seedS.json.
+#   [SEEDS="1 2 3"] [KS="1 2 4"] [MODELS="jacobian nj"] [LAMBDA=0.3] [RECOVERY=1] scripts/repro/projections.sh [usps|mnist]
 set -eu
 J=${JACNET:-build/bin/jacnet}
 ds=${1:-usps}
@@ -28,8 +31,9 @@ mnist) hidden=1000x1000 epochs=300 seeds=${SEEDS:-1} models=${MODELS:-nj} ;;
 *) echo "usage: $0 [usps|mnist]" >&2; exit 2 ;;
 esac
 lambda=${LAMBDA:-0.3}
-suffix=
+suffix= recovery=
 [ "$lambda" = 0.3 ] || suffix=-l$lambda
+if [ "${RECOVERY:-0}" = 1 ]; then suffix=$suffix-rec recovery=--recovery; fi
 out=docs/results/$ds/projections
 mkdir -p "$out/models"
 for seed in $seeds; do
@@ -41,7 +45,7 @@ for seed in $seeds; do
             echo "$name: training"
             $J train --dataset "$ds" --model "$model" --hidden $hidden --lr 0.1 --momentum 0 --batch 20 \
                 --epochs $epochs --patience 15 --seed "$seed" --threads 1 --lambda "$lambda" --noise-std 0.1 \
-                --projections "$k" --checkpoint "$out/$name.jnc" --save "$out/models/$name.jn" \
+                --projections "$k" $recovery --checkpoint "$out/$name.jnc" --save "$out/models/$name.jn" \
                 --json "$rec" --quiet
         done
     done

@@ -36,16 +36,20 @@ def load_runs():
         for path in sorted(glob.glob(os.path.join(FINAL, "%s-seed*.json" % model))):
             runs.append((model, 0, path))
         for path in sorted(glob.glob(os.path.join(PROJ, "%s-k*-seed*.json" % model))):
-            k = int(re.search(r"-k(\d+)(-l[^-]+)?-seed", os.path.basename(path)).group(1))
-            runs.append((model, k, path))
+            m = re.search(r"-k(\d+)(-l[^-]+)?(-rec)?-seed", os.path.basename(path))
+            runs.append((model, int(m.group(1)), path, m.group(3) is not None))
     out = []
-    for model, k, path in runs:
+    for model, k, path, *rec in runs:
+        recovery = bool(rec and rec[0])
         with open(path) as f:
             r = json.load(f)
-        if r["config"].get("projections", 0) != k or r["config"]["model"] != model:
-            raise SystemExit("%s: its config says model %s, projections %s" % (path, r["config"]["model"],
-                                                                              r["config"].get("projections")))
-        out.append({"model": model, "k": k, "lambda": r["config"]["lambda"], "seed": r["seed"], "path": os.path.relpath(path, ROOT),
+        cfg = r["config"]
+        if cfg.get("projections", 0) != k or cfg["model"] != model or (rec and bool(cfg.get("recovery")) != recovery):
+            raise SystemExit("%s: its config says model %s, projections %s, recovery %s" % (
+                path, cfg["model"], cfg.get("projections"), cfg.get("recovery", 0)))
+        out.append({"model": model, "k": k, "lambda": cfg["lambda"], "seed": r["seed"], "path": os.path.relpath(path, ROOT),
+                    # --recovery (scripts/repro/projections.sh RECOVERY=1, records MODEL-kK-rec-seedS.json)
+                    "recovery": bool(cfg.get("recovery")),
                     "complete": r.get("complete") == 1 and r.get("test_error") is not None,
                     "status": r.get("status"), "test": r.get("test_error"), "valid": r["best_valid_error"],
                     "best_epoch": r["best_epoch"], "epochs_run": r["epochs_run"],
@@ -73,6 +77,10 @@ def ms(xs, fmt="%.2f", scale=1.0):
     return (fmt + " ± " + fmt) % (statistics.mean(xs), statistics.stdev(xs))
 
 
+def label(k, recovery):
+    return ("exact" if k == 0 else str(k)) + (" + recovery" if recovery else "")
+
+
 def table(runs, cost):
     head = ("| model | k | lambda | seeds | precision | test error % | validation error % | best epoch | epochs run | "
             "largest rise of the training objective (x) | wall s / epoch | wall s total |")
@@ -82,15 +90,16 @@ def table(runs, cost):
         sep += "---|---|"
     lines = [head, sep]
     for model in MODELS:
-        for k, lam in sorted({(r["k"], r["lambda"]) for r in runs if r["model"] == model},
-                             key=lambda t: (KS.index(t[0]), t[1])):
-            rs = [r for r in runs if r["model"] == model and r["k"] == k and r["lambda"] == lam and r["complete"]]
+        for k, rec, lam in sorted({(r["k"], r["recovery"], r["lambda"]) for r in runs if r["model"] == model},
+                                  key=lambda t: (KS.index(t[0]), t[1], t[2])):
+            rs = [r for r in runs if r["model"] == model and r["k"] == k and r["lambda"] == lam and r["complete"]
+                  and r["recovery"] == rec]
             if not rs:
                 continue
             c = cost.get("%s-k%d" % (model, k)) if cost else None  # lambda does not change the cost
             precisions = [r["precision"] for r in rs]
             row = "| %s | %s | %g | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
-                model, "exact" if k == 0 else k, lam, ",".join(str(r["seed"]) for r in rs),
+                model, label(k, rec), lam, ",".join(str(r["seed"]) for r in rs),
                 precisions[0] if len(set(precisions)) == 1 else ",".join(precisions),
                 ms([r["test"] for r in rs], scale=100), ms([r["valid"] for r in rs], scale=100),
                 ",".join(str(r["best_epoch"]) for r in rs), ",".join(str(r["epochs_run"]) for r in rs),
@@ -114,7 +123,7 @@ def by_seed(runs):
             cells = []
             for k in KS:
                 rs = [r for r in runs if r["model"] == model and r["k"] == k and r["seed"] == seed
-                      and r["lambda"] == 0.3]
+                      and r["lambda"] == 0.3 and not r["recovery"]]
                 if not rs:
                     cells.append("")
                 elif not rs[0]["complete"]:
@@ -132,16 +141,17 @@ def paired(runs):
     lines = ["| model | k | seeds | test − exact (points) | validation − exact (points) |", "|---|---|---|---|---|"]
     for model in MODELS:
         exact = {r["seed"]: r for r in runs if r["model"] == model and r["k"] == 0 and r["complete"]}
-        for k in KS[:-1]:
+        for k, rec in [(k, rec) for rec in (False, True) for k in KS[:-1]]:
             rs = [r for r in runs if r["model"] == model and r["k"] == k and r["lambda"] == 0.3 and r["complete"]
-                  and r["seed"] in exact]
+                  and r["seed"] in exact and r["recovery"] == rec]
             if not rs:
                 continue
             dt = [100 * (r["test"] - exact[r["seed"]]["test"]) for r in rs]
             dv = [100 * (r["valid"] - exact[r["seed"]]["valid"]) for r in rs]
             f = lambda xs: ("%+.2f" % xs[0]) if len(xs) == 1 else "%+.2f ± %.2f" % (statistics.mean(xs),
                                                                                    statistics.stdev(xs))
-            lines.append("| %s | %d | %s | %s | %s |" % (model, k, ",".join(str(r["seed"]) for r in rs), f(dt), f(dv)))
+            lines.append("| %s | %s | %s | %s | %s |" % (model, label(k, rec), ",".join(str(r["seed"]) for r in rs),
+                                                         f(dt), f(dv)))
     return "\n".join(lines)
 
 
@@ -182,14 +192,15 @@ def plot(runs, cost, out):
     colors = {"jacobian": "tab:blue", "nj": "tab:red"}
     for ax, (label, xf) in zip(axes[0], panels):
         for model in MODELS:
-            for k in KS:
+            for k, rec in [(k, rec) for k in KS for rec in (False, True)]:
                 rs = [r for r in runs if r["model"] == model and r["k"] == k and r["complete"]
-                      and r["lambda"] == 0.3]
+                      and r["lambda"] == 0.3 and r["recovery"] == rec]
                 if not rs:
                     continue
+                # a run with --recovery: the same marker, hollow
                 ax.scatter([xf(r) for r in rs], [100 * r["test"] for r in rs], marker=MARKERS[k],
-                           color=colors[model], s=45, alpha=0.8,
-                           label="%s, %s" % (model, "exact" if k == 0 else "k = %d" % k))
+                           facecolors="none" if rec else colors[model], edgecolors=colors[model], s=45, alpha=0.8,
+                           label="%s, %s" % (model, "exact" if k == 0 else "k = " + label(k, rec)))
         ax.set_xscale("log")
         ax.set_xlabel(label + " per run")
         ax.set_ylabel("test error %")
