@@ -22,13 +22,14 @@ On a trained model and minibatches of real inputs, for each batch:
     minibatch-sampling noise of the exact step gradient, E||G_B - G||^2
     over the batches, G the gradient over all --pool examples.
 
-  projection_variance.py MODEL.jn|init:256-1000-10 [...] [--split train] [--batch 20]
+  projection_variance.py MODEL.jn|init:256-1000-10 [...] [--dataset usps|mnist] [--split train] [--batch 20]
       [--batches 5] [--seeds 2000] [--ks 1,2,4] [--lambda 0.3]
       [--noise-std 0] [--json OUT.json]
 
 For an nj model pass --noise-std 0.1: the Jacobian term's inputs are then
 x + N(0, 0.1^2), one fixed draw per batch (as in training, where the noise
-is drawn per minibatch). Needs JACNET_DATA (USPS) and PYTHONPATH=python.
+is drawn per minibatch). Needs JACNET_DATA (USPS, or MNIST with --dataset
+mnist) and PYTHONPATH=python.
 """
 import argparse
 import json
@@ -115,6 +116,7 @@ def measure_batch(net, X, Y, Xj, ks, seeds, lam, batch_index=0):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("models", nargs="+")
+    ap.add_argument("--dataset", default="usps", choices=("usps", "mnist"))
     ap.add_argument("--split", default="train", choices=("train", "valid", "test"))
     ap.add_argument("--batch", type=int, default=20)
     ap.add_argument("--batches", type=int, default=5)
@@ -129,9 +131,9 @@ def main():
     a = ap.parse_args()
     ks = [int(v) for v in a.ks.split(",")]
     jacnet.set_threads(1)
-    X, y = jacnet.usps_splits()[a.split]
+    X, y = (jacnet.usps_splits() if a.dataset == "usps" else jacnet.mnist_splits())[a.split]
     rs = np.random.default_rng(a.data_seed)
-    results = {"split": a.split, "batch": a.batch, "seeds": a.seeds, "lambda": a.lam, "models": {}}
+    results = {"dataset": a.dataset, "split": a.split, "batch": a.batch, "seeds": a.seeds, "lambda": a.lam, "models": {}}
     for path in a.models:
         name = os.path.basename(path).rsplit(".", 1)[0]
         std = a.noise_std if a.noise_std is not None else (0.1 if name.startswith("nj") else 0.0)

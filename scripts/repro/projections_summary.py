@@ -169,7 +169,8 @@ def variance_table():
         with open(path) as f:
             v = json.load(f)
         for model, r in v["models"].items():
-            label = "untrained 256-1000-10" if model.startswith("init") else model.split("-seed")[0] + " (Table 1, seed 1)"
+            label = ("untrained " + model[len("init:"):] if model.startswith("init")
+                     else model.split("-seed")[0] + " (Table 1, seed 1)")
             for k, sm in r["summary"].items():
                 tails = ("%.2f, %.2f" % (sm["grad_rel_err_p99"], sm["grad_rel_err_max"])
                          if "grad_rel_err_p99" in sm and sm["grad_rel_err_p99"] == sm["grad_rel_err_p99"] else "")
