@@ -69,3 +69,11 @@ def test_recovery_must_match_the_file_name(summary):
     record(os.path.join(summary.PROJ, "nj-k2-rec-seed1.json"), "nj", 2, 1, 0.01, 0.01, [0.3], recovery=0)
     with pytest.raises(SystemExit, match="recovery 0"):
         summary.load_runs()
+
+
+def test_plot_draws_every_kind_of_run(summary, tmp_path):
+    pytest.importorskip("matplotlib")
+    cost = {"nj-k%d" % k: {"cpu_per_epoch": 1.0 + k} for k in (0, 1, 2, 4)}
+    out = tmp_path / "p.png"
+    summary.plot(summary.load_runs(), cost, str(out))
+    assert out.stat().st_size > 1000

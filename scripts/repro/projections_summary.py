@@ -191,7 +191,7 @@ def plot(runs, cost, out):
                        lambda r: r["epochs_run"] * cost["%s-k%d" % (r["model"], r["k"])]["cpu_per_epoch"]))
     fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4.5), squeeze=False)
     colors = {"jacobian": "tab:blue", "nj": "tab:red"}
-    for ax, (label, xf) in zip(axes[0], panels):
+    for ax, (xlabel, xf) in zip(axes[0], panels):
         for model in MODELS:
             for k, rec in [(k, rec) for k in KS for rec in (False, True)]:
                 rs = [r for r in runs if r["model"] == model and r["k"] == k and r["complete"]
@@ -203,7 +203,7 @@ def plot(runs, cost, out):
                            facecolors="none" if rec else colors[model], edgecolors=colors[model], s=45, alpha=0.8,
                            label="%s, %s" % (model, "exact" if k == 0 else "k = " + label(k, rec)))
         ax.set_xscale("log")
-        ax.set_xlabel(label + " per run")
+        ax.set_xlabel(xlabel + " per run")
         ax.set_ylabel("test error %")
         ax.grid(alpha=0.3)
     axes[0][-1].legend(fontsize=8)
