@@ -49,6 +49,14 @@ def test_rows_precision_and_jump(summary):
     assert "| nj | 1 + recovery | 0.3 | 1 | fp32 | 1.30 |" in text
 
 
+def test_cpu_totals_only_at_the_measured_precision(summary):
+    cost = {"nj-k0": {"cpu_per_epoch": 2.0}, "nj-k1": {"cpu_per_epoch": 1.0, "precision_used": "fp32"}}
+    text = summary.table(summary.load_runs(), cost)
+    # exact: seed 1 ran float32 (3 epochs x 2 s), seed 2 bfloat16, whose cost was not measured
+    assert "| 2.00 | 6 (seed 1: fp32 only) |" in text
+    assert "| 1.00 | 3 |" in text
+
+
 def test_by_seed_and_paired(summary):
     runs = summary.load_runs()
     seeds = summary.by_seed(runs)

@@ -47,7 +47,8 @@ def one(jacnet, dataset, model, k, epochs, tmp):
         r = json.load(f)
     ep = r["epochs_run"]
     return {"cpu_per_epoch": (ru.ru_utime + ru.ru_stime) / ep, "wall_per_epoch": wall / ep, "epochs": ep,
-            "command": " ".join(["jacnet"] + cmd[1:]), "blas_kernel": r.get("blas_kernel")}
+            "command": " ".join(["jacnet"] + cmd[1:]), "blas_kernel": r.get("blas_kernel"),
+            "precision_used": r.get("precision_used", "fp32")}
 
 
 def machine(jacnet):

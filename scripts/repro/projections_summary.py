@@ -106,9 +106,13 @@ def table(runs, cost):
                 ", ".join("%.2f" % r["jump"] for r in rs),
                 ms([r["seconds"] / r["epochs_run"] for r in rs], "%.1f"), ms([r["seconds"] for r in rs], "%.0f"))
             if cost:
-                row += " %s | %s |" % (("%.2f" % c["cpu_per_epoch"], ms([r["epochs_run"] * c["cpu_per_epoch"]
-                                                                          for r in rs], "%.0f"))
-                                       if c else ("", ""))
+                # the cost was measured at one precision: runs at another have no CPU total
+                same = [r for r in rs if r["precision"] == c.get("precision_used", "fp32")] if c else []
+                total = ms([r["epochs_run"] * c["cpu_per_epoch"] for r in same], "%.0f") if same else ""
+                if same and len(same) < len(rs):
+                    total += " (seed%s %s: %s only)" % ("s" if len(same) > 1 else "",
+                                                        ",".join(str(r["seed"]) for r in same), same[0]["precision"])
+                row += " %s | %s |" % ("%.2f" % c["cpu_per_epoch"] if c else "", total)
             lines.append(row)
     return "\n".join(lines)
 
@@ -187,26 +191,32 @@ def plot(runs, cost, out):
     import matplotlib.pyplot as plt
     panels = [("wall-clock seconds (recorded; shared machine)", lambda r: r["seconds"])]
     if cost:
-        panels.append(("CPU seconds (epochs run x measured CPU s / epoch)",
-                       lambda r: r["epochs_run"] * cost["%s-k%d" % (r["model"], r["k"])]["cpu_per_epoch"]))
+        def cpu(r):  # None where the cost was measured at another precision than the run's
+            c = cost["%s-k%d" % (r["model"], r["k"])]
+            return r["epochs_run"] * c["cpu_per_epoch"] if r["precision"] == c.get("precision_used", "fp32") else None
+        panels.append(("CPU seconds (epochs run x measured CPU s / epoch)", cpu))
     fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4.5), squeeze=False)
     colors = {"jacobian": "tab:blue", "nj": "tab:red"}
     for ax, (xlabel, xf) in zip(axes[0], panels):
         for model in MODELS:
-            for k, rec in [(k, rec) for k in KS for rec in (False, True)]:
+            for k, rec, bf16 in [(k, rec, bf16) for k in KS for rec in (False, True) for bf16 in (False, True)]:
                 rs = [r for r in runs if r["model"] == model and r["k"] == k and r["complete"]
-                      and r["lambda"] == 0.3 and r["recovery"] == rec]
+                      and r["lambda"] == 0.3 and r["recovery"] == rec and (r["precision"] == "bf16") == bf16
+                      and xf(r) is not None]
                 if not rs:
                     continue
-                # a run with --recovery: the same marker, hollow
-                ax.scatter([xf(r) for r in rs], [100 * r["test"] for r in rs], marker=MARKERS[k],
-                           facecolors="none" if rec else colors[model], edgecolors=colors[model], s=45, alpha=0.8,
-                           label="%s, %s" % (model, "exact" if k == 0 else "k = " + label(k, rec)))
+                # a run with --recovery: the same marker, hollow; a bfloat16 run: a star
+                ax.scatter([xf(r) for r in rs], [100 * r["test"] for r in rs], marker="*" if bf16 else MARKERS[k],
+                           facecolors="none" if rec else colors[model], edgecolors=colors[model],
+                           s=80 if bf16 else 45, alpha=0.8,
+                           label="%s, %s%s" % (model, "exact" if k == 0 else "k = " + label(k, rec),
+                                               " in bf16" if bf16 else ""))
         ax.set_xscale("log")
         ax.set_xlabel(xlabel + " per run")
         ax.set_ylabel("test error %")
         ax.grid(alpha=0.3)
-    axes[0][-1].legend(fontsize=8)
+    for ax in axes[0]:  # each panel its own: a panel may lack runs whose cost was not measured
+        ax.legend(fontsize=8)
     fig.suptitle(TITLE + ", lambda 0.3: exact penalty against k projections (one marker per run)")
     fig.tight_layout()
     fig.savefig(out, dpi=110)
