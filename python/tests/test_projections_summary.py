@@ -36,6 +36,7 @@ def summary(tmp_path):
     record(proj / "nj-k1-seed1.json", "nj", 1, 1, 0.0150, 0.0172, [0.3, 0.1, 0.3])
     record(proj / "nj-k2-seed1.json", "nj", 2, 1, None, 0.02, [0.3], complete=False)
     record(proj / "nj-k1-rec-seed1.json", "nj", 1, 1, 0.0130, 0.0125, [0.3, 0.1, 0.09], recovery=1)
+    record(proj / "nj-k0-bf16-rec-seed1.json", "nj", 0, 1, 0.0120, 0.0120, [0.3, 0.1], precision="bf16", recovery=1)
     return ps
 
 
@@ -65,6 +66,8 @@ def test_by_seed_and_paired(summary):
     paired = summary.paired(runs)
     assert "| nj | 1 | 1 | +0.25 | +0.49 |" in paired
     assert "| nj | 1 + recovery | 1 | +0.05 | +0.02 |" in paired  # its own row, not mixed into k = 1's
+    assert "| nj | exact + recovery | 1 | -0.05 | -0.03 |" in paired
+    assert "| nj | exact + recovery | 0.3 | 1 | bf16 | 1.20 |" in summary.table(runs, None)
 
 
 def test_config_must_match_the_file_name(summary):

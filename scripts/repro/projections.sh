@@ -20,8 +20,12 @@
 # named MODEL-kK-lL-seedS.json. RECOVERY=1 adds --recovery (on a blow-up of
 # the training objective, back to the best epoch's parameters at half the
 # learning rate: docs/API.md, "Blow-up recovery"); its records are named
-# MODEL-kK[-lL]-rec-seedS.json.
-#   [SEEDS="1 2 3"] [KS="1 2 4"] [MODELS="jacobian nj"] [LAMBDA=0.3] [RECOVERY=1] scripts/repro/projections.sh [usps|mnist]
+# MODEL-kK[-lL]-rec-seedS.json; with KS=0 it is the exact penalty with
+# --recovery, to compare with. PRECISION=bf16 runs the penalty's products in
+# bfloat16, forced (JACNET_FORCE_BF16=1, as scripts/repro/mnist.sh), records
+# MODEL-kK[-lL]-bf16[-rec]-seedS.json.
+#   [SEEDS="1 2 3"] [KS="1 2 4"] [MODELS="jacobian nj"] [LAMBDA=0.3] [RECOVERY=1] [PRECISION=bf16]
+#   scripts/repro/projections.sh [usps|mnist]
 set -eu
 J=${JACNET:-build/bin/jacnet}
 ds=${1:-usps}
@@ -33,6 +37,12 @@ esac
 lambda=${LAMBDA:-0.3}
 suffix= recovery=
 [ "$lambda" = 0.3 ] || suffix=-l$lambda
+precision=${PRECISION:-fp32}
+case $precision in
+fp32) ;;
+bf16) suffix=$suffix-bf16; export JACNET_FORCE_BF16=1 ;;
+*) echo "PRECISION: fp32 or bf16" >&2; exit 2 ;;
+esac
 if [ "${RECOVERY:-0}" = 1 ]; then suffix=$suffix-rec recovery=--recovery; fi
 out=docs/results/$ds/projections
 mkdir -p "$out/models"
@@ -45,7 +55,7 @@ for seed in $seeds; do
             echo "$name: training"
             $J train --dataset "$ds" --model "$model" --hidden $hidden --lr 0.1 --momentum 0 --batch 20 \
                 --epochs $epochs --patience 15 --seed "$seed" --threads 1 --lambda "$lambda" --noise-std 0.1 \
-                --projections "$k" $recovery --checkpoint "$out/$name.jnc" --save "$out/models/$name.jn" \
+                --projections "$k" --precision "$precision" $recovery --checkpoint "$out/$name.jnc" --save "$out/models/$name.jn" \
                 --json "$rec" --quiet
         done
     done

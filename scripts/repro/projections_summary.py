@@ -36,8 +36,8 @@ def load_runs():
         for path in sorted(glob.glob(os.path.join(FINAL, "%s-seed*.json" % model))):
             runs.append((model, 0, path))
         for path in sorted(glob.glob(os.path.join(PROJ, "%s-k*-seed*.json" % model))):
-            m = re.search(r"-k(\d+)(-l[^-]+)?(-rec)?-seed", os.path.basename(path))
-            runs.append((model, int(m.group(1)), path, m.group(3) is not None))
+            m = re.search(r"-k(\d+)(-l[^-]+)?(-bf16)?(-rec)?-seed", os.path.basename(path))
+            runs.append((model, int(m.group(1)), path, m.group(4) is not None))
     out = []
     for model, k, path, *rec in runs:
         recovery = bool(rec and rec[0])
@@ -144,8 +144,9 @@ def paired(runs):
     error in points, mean (and sd with two seeds or more) over the seeds both have."""
     lines = ["| model | k | seeds | test − exact (points) | validation − exact (points) |", "|---|---|---|---|---|"]
     for model in MODELS:
-        exact = {r["seed"]: r for r in runs if r["model"] == model and r["k"] == 0 and r["complete"]}
-        for k, rec in [(k, rec) for rec in (False, True) for k in KS[:-1]]:
+        exact = {r["seed"]: r for r in runs if r["model"] == model and r["k"] == 0 and r["complete"]
+                 and not r["recovery"]}
+        for k, rec in [(k, False) for k in KS[:-1]] + [(k, True) for k in KS]:  # exact + recovery too
             rs = [r for r in runs if r["model"] == model and r["k"] == k and r["lambda"] == 0.3 and r["complete"]
                   and r["seed"] in exact and r["recovery"] == rec]
             if not rs:
