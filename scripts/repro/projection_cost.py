@@ -11,10 +11,13 @@ settings are interleaved over --rounds rounds and the smallest per-epoch
 time of each kept (contention only adds time). Written to --json with the
 machine (scripts/repro/machine.sh: CPU, BLAS kernel, commit) and printed.
 
-  projection_cost.py [--dataset usps|mnist] [--ks 0,1,2,4] [--models jacobian,nj] [--epochs 3] [--rounds 2] [--json OUT]
+  projection_cost.py [--dataset usps|mnist] [--ks 0,1,2,4] [--models jacobian,nj] [--epochs 3] [--rounds 2]
+                     [--precision fp32|bf16|auto] [--json OUT]
 (k = 0 is the exact penalty). Needs JACNET_DATA. --dataset mnist trains the
 MNIST N+J selection's network (784-1000-1000-10, docs/results/mnist/final/
 nj-seed1.json); its epoch is 50 000 examples, so use --epochs 1 --models nj.
+--precision is passed to `jacnet train` (bf16: the library's calibration
+decides, as for a user; each setting records the precision_used).
 """
 import argparse
 import json
@@ -31,11 +34,12 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 HIDDEN = {"usps": "1000", "mnist": "1000x1000"}
 
 
-def one(jacnet, dataset, model, k, epochs, tmp):
+def one(jacnet, dataset, model, k, epochs, precision, tmp):
     rec = os.path.join(tmp, "r.json")
     cmd = [jacnet, "train", "--dataset", dataset, "--model", model, "--hidden", HIDDEN[dataset], "--lr", "0.1",
            "--momentum", "0", "--batch", "20", "--epochs", str(epochs), "--patience", "0", "--seed", "1",
            "--threads", "1", "--lambda", "0.3", "--noise-std", "0.1", "--projections", str(k),
+           "--precision", precision,
            "--json", rec, "--quiet"]
     t0 = time.time()
     p = subprocess.Popen(cmd, cwd=ROOT)
@@ -62,6 +66,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dataset", default="usps", choices=sorted(HIDDEN))
     ap.add_argument("--ks", default="0,1,2,4")
+    ap.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "auto"))
     ap.add_argument("--models", default="jacobian,nj")
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--rounds", type=int, default=2)
@@ -75,7 +80,7 @@ def main():
         for rnd in range(a.rounds):
             for model in models:
                 for k in ks:
-                    r = one(a.jacnet, a.dataset, model, k, a.epochs, tmp)
+                    r = one(a.jacnet, a.dataset, model, k, a.epochs, a.precision, tmp)
                     key = "%s-k%d" % (model, k)
                     print("round %d %s: %.2f s CPU / epoch (%.2f s wall)" % (rnd + 1, key, r["cpu_per_epoch"],
                                                                            r["wall_per_epoch"]), flush=True)
@@ -90,7 +95,7 @@ def main():
             rel = "%.2f" % (r["cpu_per_epoch"] / ex["cpu_per_epoch"]) if ex else ""
             print("| %s | %s | %.2f | %s |" % (model, "exact" if k == 0 else k, r["cpu_per_epoch"], rel))
     if a.json:
-        out = {"dataset": a.dataset, "epochs": a.epochs, "rounds": a.rounds, "per_setting": best,
+        out = {"dataset": a.dataset, "precision": a.precision, "epochs": a.epochs, "rounds": a.rounds, "per_setting": best,
                "machine": machine(a.jacnet),
                "note": "CPU seconds (user + system) per epoch of jacnet train at one thread, the smallest over "
                        "the rounds; an epoch includes the validation pass"}
