@@ -56,6 +56,8 @@ def test_cpu_totals_only_at_the_measured_precision(summary):
     # exact: seed 1 ran float32 (3 epochs x 2 s), seed 2 bfloat16, whose cost was not measured
     assert "| 2.00 | 6 (seed 1: fp32 only) |" in text
     assert "| 1.00 | 3 |" in text
+    # the bf16 exact run with recovery: no float32 run in its row, so no cost at all
+    assert text.splitlines()[-1].endswith("|  |  |") and "exact + recovery" in text.splitlines()[-1]
 
 
 def test_by_seed_and_paired(summary):

@@ -112,7 +112,7 @@ def table(runs, cost):
                 if same and len(same) < len(rs):
                     total += " (seed%s %s: %s only)" % ("s" if len(same) > 1 else "",
                                                         ",".join(str(r["seed"]) for r in same), same[0]["precision"])
-                row += " %s | %s |" % ("%.2f" % c["cpu_per_epoch"] if c else "", total)
+                row += " %s | %s |" % ("%.2f" % c["cpu_per_epoch"] if same else "", total)
             lines.append(row)
     return "\n".join(lines)
 
@@ -210,7 +210,7 @@ def plot(runs, cost, out):
                 ax.scatter([xf(r) for r in rs], [100 * r["test"] for r in rs], marker="*" if bf16 else MARKERS[k],
                            facecolors="none" if rec else colors[model], edgecolors=colors[model],
                            s=80 if bf16 else 45, alpha=0.8,
-                           label="%s, %s%s" % (model, "exact" if k == 0 else "k = " + label(k, rec),
+                           label="%s, %s%s" % (model, label(k, rec) if k == 0 else "k = " + label(k, rec),
                                                " in bf16" if bf16 else ""))
         ax.set_xscale("log")
         ax.set_xlabel(xlabel + " per run")
