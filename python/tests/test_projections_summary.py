@@ -12,7 +12,8 @@ from conftest import load_script
 
 
 def record(path, model, k, seed, test, valid, objectives, precision=None, complete=True, recovery=0):
-    r = {"config": {"model": model, "projections": k, "lambda": 0.3, "recovery": recovery}, "seed": seed,
+    r = {"config": {"model": model, "projections": k, "lambda": 0.3, "recovery": recovery,
+                    "precision": precision or "fp32"}, "seed": seed,
          "complete": 1 if complete else 0, "status": "complete" if complete else "running",
          "test_error": test if complete else None, "best_valid_error": valid, "best_epoch": len(objectives) - 1,
          "epochs_run": len(objectives), "total_seconds": 10.0 * len(objectives),
@@ -90,3 +91,9 @@ def test_plot_draws_every_kind_of_run(summary, tmp_path):
     out = tmp_path / "p.png"
     summary.plot(summary.load_runs(), cost, str(out))
     assert out.stat().st_size > 1000
+
+
+def test_bf16_must_match_the_file_name(summary):
+    record(os.path.join(summary.PROJ, "nj-k2-bf16-seed1.json"), "nj", 2, 1, 0.01, 0.01, [0.3])
+    with pytest.raises(SystemExit, match="precision fp32"):
+        summary.load_runs()

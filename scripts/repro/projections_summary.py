@@ -37,16 +37,17 @@ def load_runs():
             runs.append((model, 0, path))
         for path in sorted(glob.glob(os.path.join(PROJ, "%s-k*-seed*.json" % model))):
             m = re.search(r"-k(\d+)(-l[^-]+)?(-bf16)?(-rec)?-seed", os.path.basename(path))
-            runs.append((model, int(m.group(1)), path, m.group(4) is not None))
+            runs.append((model, int(m.group(1)), path, (m.group(3) is not None, m.group(4) is not None)))
     out = []
-    for model, k, path, *rec in runs:
-        recovery = bool(rec and rec[0])
+    for model, k, path, *named in runs:  # named: (bf16, recovery) from a projection run's file name
         with open(path) as f:
             r = json.load(f)
         cfg = r["config"]
-        if cfg.get("projections", 0) != k or cfg["model"] != model or (rec and bool(cfg.get("recovery")) != recovery):
-            raise SystemExit("%s: its config says model %s, projections %s, recovery %s" % (
-                path, cfg["model"], cfg.get("projections"), cfg.get("recovery", 0)))
+        asked_bf16, recovery = cfg.get("precision", "fp32") == "bf16", bool(cfg.get("recovery"))
+        if (cfg.get("projections", 0) != k or cfg["model"] != model
+                or (named and named[0] != (asked_bf16, recovery))):
+            raise SystemExit("%s: its config says model %s, projections %s, recovery %s, precision %s" % (
+                path, cfg["model"], cfg.get("projections"), cfg.get("recovery", 0), cfg.get("precision", "fp32")))
         out.append({"model": model, "k": k, "lambda": cfg["lambda"], "seed": r["seed"], "path": os.path.relpath(path, ROOT),
                     # --recovery (scripts/repro/projections.sh RECOVERY=1, records MODEL-kK-rec-seedS.json)
                     "recovery": bool(cfg.get("recovery")),
@@ -174,13 +175,13 @@ def variance_table():
         with open(path) as f:
             v = json.load(f)
         for model, r in v["models"].items():
-            label = ("untrained " + model[len("init:"):] if model.startswith("init")
-                     else model.split("-seed")[0] + " (Table 1, seed 1)")
+            name = ("untrained " + model[len("init:"):] if model.startswith("init")
+                    else model.split("-seed")[0] + " (Table 1, seed 1)")
             for k, sm in r["summary"].items():
                 tails = ("%.2f, %.2f" % (sm["grad_rel_err_p99"], sm["grad_rel_err_max"])
                          if "grad_rel_err_p99" in sm and sm["grad_rel_err_p99"] == sm["grad_rel_err_p99"] else "")
                 lines.append("| %s | %s | %.3f | %s | %s | %.3f | %.2f | %s | %.2g |" % (
-                    label, k, sm["var_over_formula"], " ".join("%+.1f" % z for z in sm["z_var"]),
+                    name, k, sm["var_over_formula"], " ".join("%+.1f" % z for z in sm["z_var"]),
                     " ".join("%+.1f" % z for z in sm["z_mean"]), sm["rel_sd_value"], sm["grad_rel_var"], tails,
                     sm["proj_over_sampling"]))
     return "\n".join(lines)
