@@ -14,7 +14,7 @@ import statistics
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from table1 import DATASETS, MODELS, ROOT, mean_sd, records  # noqa: E402
+from table1 import DATASETS, MODELS, ROOT, mean_sd, records, seed_count  # noqa: E402
 
 # TR 1359, Table 1 (test error %).
 REPORT = {
@@ -29,10 +29,8 @@ NAMES = {"mlp": "MLP", "l2": "MLP + L2", "noise": "MLP + Noise", "jacobian": "ML
 def seeds_note(recs):
     """'3 seeds', or '3 seeds, 2 in bf16' where some runs took the
     penalty's products in bfloat16 (their records' precision_used)."""
-    n = len(recs)
     bf16 = sum(1 for r in recs if r.get("precision_used") == "bf16")
-    note = "%d seed%s" % (n, "" if n == 1 else "s")
-    return note + (", %d in bf16" % bf16 if bf16 else "")
+    return seed_count(len(recs)) + (", %d in bf16" % bf16 if bf16 else "")
 
 
 def cell(final_dir, model, report):

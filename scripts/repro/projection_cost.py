@@ -29,6 +29,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+from robustness import machine  # noqa: E402  (runs scripts/repro/machine.sh)
 
 
 HIDDEN = {"usps": "1000", "mnist": "1000x1000"}
@@ -53,13 +55,6 @@ def one(jacnet, dataset, model, k, epochs, precision, tmp):
     return {"cpu_per_epoch": (ru.ru_utime + ru.ru_stime) / ep, "wall_per_epoch": wall / ep, "epochs": ep,
             "command": " ".join(["jacnet"] + cmd[1:]), "blas_kernel": r.get("blas_kernel"),
             "precision_used": r.get("precision_used", "fp32")}
-
-
-def machine(jacnet):
-    """machine.sh's lines (CPU, vector flags, BLAS library and kernel, commit)."""
-    out = subprocess.run(["sh", os.path.join(HERE, "machine.sh"), jacnet], capture_output=True, text=True,
-                         cwd=ROOT, check=True).stdout
-    return out.splitlines()
 
 
 def main():
@@ -96,7 +91,7 @@ def main():
             print("| %s | %s | %.2f | %s |" % (model, "exact" if k == 0 else k, r["cpu_per_epoch"], rel))
     if a.json:
         out = {"dataset": a.dataset, "precision": a.precision, "epochs": a.epochs, "rounds": a.rounds, "per_setting": best,
-               "machine": machine(a.jacnet),
+               "machine": machine(a.jacnet)[0].splitlines(),  # machine.sh's lines: CPU, BLAS kernel, commit
                "note": "CPU seconds (user + system) per epoch of jacnet train at one thread, the smallest over "
                        "the rounds; an epoch includes the validation pass"}
         with open(a.json + ".tmp", "w") as f:

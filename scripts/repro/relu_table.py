@@ -71,7 +71,7 @@ def table(tanh, relu):
         for col in (tanh, relu):
             if m in col:
                 s, v, t = col[m]
-                test = mean_sd(t, "%d seed%s" % (len(t), "" if len(t) == 1 else "s")) if t else "not run"
+                test = mean_sd(t) if t else "not run"
                 cells += [s, "%.2f" % v, test, gain(col, m)]
             else:
                 cells += ["not selected yet", "", "", ""]

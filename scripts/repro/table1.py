@@ -25,9 +25,16 @@ def records(final_dir, model):
     return [r for r in recs if r.get("complete") and r.get("test_error") is not None]
 
 
-def mean_sd(errs, note):
+def seed_count(n):
+    return "%d seed%s" % (n, "" if n == 1 else "s")
+
+
+def mean_sd(errs, note=None):
     """'1.27 ± 0.06 (NOTE)', or '1.25 (NOTE)' for one value: the cell format
-    of the lead table and the ReLU table (errs in %)."""
+    of the lead table and the ReLU table (errs in %). NOTE defaults to the
+    seed count ('1 seed', '3 seeds')."""
+    if note is None:
+        note = seed_count(len(errs))
     if len(errs) == 1:
         return "%.2f (%s)" % (errs[0], note)
     return "%.2f ± %.2f (%s)" % (statistics.mean(errs), statistics.stdev(errs), note)
