@@ -17,7 +17,7 @@ def record(path, model, k, seed, test, valid, objectives, precision=None, comple
          "complete": 1 if complete else 0, "status": "complete" if complete else "running",
          "test_error": test if complete else None, "best_valid_error": valid, "best_epoch": len(objectives) - 1,
          "epochs_run": len(objectives), "total_seconds": 10.0 * len(objectives),
-         "epochs": [{"train_objective": o} for o in objectives]}
+         "epochs": [{"epoch": i, "train_objective": o} for i, o in enumerate(objectives)]}
     if precision:
         r["precision_used"] = precision
     with open(path, "w") as f:
@@ -51,14 +51,30 @@ def test_rows_precision_and_jump(summary):
     assert "| nj | 1 + recovery | 0.3 | 1 | fp32 | 1.30 |" in text
 
 
-def test_cpu_totals_only_at_the_measured_precision(summary):
-    cost = {"nj-k0": {"cpu_per_epoch": 2.0}, "nj-k1": {"cpu_per_epoch": 1.0, "precision_used": "fp32"}}
-    text = summary.table(summary.load_runs(), cost)
-    # exact: seed 1 ran float32 (3 epochs x 2 s), seed 2 bfloat16, whose cost was not measured
-    assert "| 2.00 | 6 (seed 1: fp32 only) |" in text
-    assert "| 1.00 | 3 |" in text
-    # the bf16 exact run with recovery: no float32 run in its row, so no cost at all
+def write_cost(summary, name, per_setting):
+    with open(os.path.join(summary.PROJ, name), "w") as f:
+        json.dump({"per_setting": per_setting}, f)
+
+
+def test_cpu_totals_at_each_runs_precision(summary):
+    write_cost(summary, "cost.json", {"nj-k0": {"cpu_per_epoch": 2.0}, "nj-k1": {"cpu_per_epoch": 1.0}})
+    text = summary.table(summary.load_runs(), summary.load_cost())
+    # exact: seed 1 ran float32 (3 epochs x 2 s); seed 2 bfloat16, not measured yet
+    assert "| 2.00 fp32 | 6 (seed 1 only) |" in text
+    assert "| 1.00 fp32 | 3 |" in text
+    # the bf16 exact run with recovery: nothing measured at its precision, so no cost at all
     assert text.splitlines()[-1].endswith("|  |  |") and "exact + recovery" in text.splitlines()[-1]
+    write_cost(summary, "cost-bf16.json", {"nj-k0": {"cpu_per_epoch": 1.0, "precision_used": "bf16"}})
+    text = summary.table(summary.load_runs(), summary.load_cost())
+    # both precisions measured: per-run totals, listed rather than averaged across precisions
+    assert "| 1.00 bf16, 2.00 fp32 | 6, 2 |" in text
+    assert text.splitlines()[-1].endswith("| 1.00 bf16 | 2 |")
+
+
+def test_blowup_epoch_and_objective_at_best(summary):
+    text = summary.table(summary.load_runs(), None)
+    # k = 1 seed 1: objectives 0.3, 0.1, 0.3 -> epoch index 2 is above twice the lowest (0.1); best epoch 2
+    assert "| 3.00 | 2 | 0.3000 |" in text
 
 
 def test_by_seed_and_paired(summary):
@@ -87,9 +103,9 @@ def test_recovery_must_match_the_file_name(summary):
 
 def test_plot_draws_every_kind_of_run(summary, tmp_path):
     pytest.importorskip("matplotlib")
-    cost = {"nj-k%d" % k: {"cpu_per_epoch": 1.0 + k} for k in (0, 1, 2, 4)}
+    write_cost(summary, "cost.json", {"nj-k%d" % k: {"cpu_per_epoch": 1.0 + k} for k in (0, 1, 2, 4)})
     out = tmp_path / "p.png"
-    summary.plot(summary.load_runs(), cost, str(out))
+    summary.plot(summary.load_runs(), summary.load_cost(), str(out))
     assert out.stat().st_size > 1000
 
 

@@ -59,16 +59,38 @@ def load_runs():
                     "seconds": r["total_seconds"],
                     # the largest epoch-to-epoch rise of the mean training objective (a blow-up: > 1.3)
                     "jump": max([b["train_objective"] / a["train_objective"]
-                                 for a, b in zip(r["epochs"], r["epochs"][1:])] or [1.0])})
+                                 for a, b in zip(r["epochs"], r["epochs"][1:])] or [1.0]),
+                    "blowup": blowup_epoch(r["epochs"]),
+                    "objective_at_best": next((e["train_objective"] for e in r["epochs"]
+                                               if e.get("epoch") == r["best_epoch"]), None)})
     return out
 
 
+def blowup_epoch(epochs):
+    """The first epoch whose mean training objective is more than twice the lowest before it, or None."""
+    low = float("inf")
+    for e in epochs:
+        if e["train_objective"] > 2 * low:
+            return e["epoch"]
+        low = min(low, e["train_objective"])
+    return None
+
+
 def load_cost():
-    path = os.path.join(PROJ, "cost.json")
-    if not os.path.exists(path):
-        return None
-    with open(path) as f:
-        return json.load(f)["per_setting"]
+    """CPU seconds per epoch from projection_cost.py's files in PROJ (cost.json,
+    cost-bf16.json, ...), keyed by (setting, precision): a run is costed only at
+    the precision it ran."""
+    cost = {}
+    for path in sorted(glob.glob(os.path.join(PROJ, "cost*.json"))):
+        with open(path) as f:
+            for key, c in json.load(f)["per_setting"].items():
+                cost[(key, c.get("precision_used", "fp32"))] = c["cpu_per_epoch"]
+    return cost or None
+
+
+def cpu_per_epoch(cost, r):
+    """The measured CPU s per epoch of r's setting at r's precision (lambda does not change it); None if not measured."""
+    return cost.get(("%s-k%d" % (r["model"], r["k"]), r["precision"])) if cost else None
 
 
 def ms(xs, fmt="%.2f", scale=1.0):
@@ -84,8 +106,9 @@ def label(k, recovery):
 
 def table(runs, cost):
     head = ("| model | k | lambda | seeds | precision | test error % | validation error % | best epoch | epochs run | "
-            "largest rise of the training objective (x) | wall s / epoch | wall s total |")
-    sep = "|---|---|---|---|---|---|---|---|---|---|---|---|"
+            "largest rise of the training objective (x) | blow-up epoch (objective > 2x its lowest) | "
+            "training objective at the best epoch | wall s / epoch | wall s total |")
+    sep = "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
     if cost:
         head += " CPU s / epoch (measured) | CPU s total (epochs x that) |"
         sep += "---|---|"
@@ -97,23 +120,27 @@ def table(runs, cost):
                   and r["recovery"] == rec]
             if not rs:
                 continue
-            c = cost.get("%s-k%d" % (model, k)) if cost else None  # lambda does not change the cost
             precisions = [r["precision"] for r in rs]
-            row = "| %s | %s | %g | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            row = "| %s | %s | %g | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
                 model, label(k, rec), lam, ",".join(str(r["seed"]) for r in rs),
                 precisions[0] if len(set(precisions)) == 1 else ",".join(precisions),
                 ms([r["test"] for r in rs], scale=100), ms([r["valid"] for r in rs], scale=100),
                 ",".join(str(r["best_epoch"]) for r in rs), ",".join(str(r["epochs_run"]) for r in rs),
                 ", ".join("%.2f" % r["jump"] for r in rs),
+                ", ".join(str(r["blowup"]) if r["blowup"] else "none" for r in rs),
+                ", ".join("%.4f" % r["objective_at_best"] if r["objective_at_best"] is not None else "?" for r in rs),
                 ms([r["seconds"] / r["epochs_run"] for r in rs], "%.1f"), ms([r["seconds"] for r in rs], "%.0f"))
             if cost:
-                # the cost was measured at one precision: runs at another have no CPU total
-                same = [r for r in rs if r["precision"] == c.get("precision_used", "fp32")] if c else []
-                total = ms([r["epochs_run"] * c["cpu_per_epoch"] for r in same], "%.0f") if same else ""
-                if same and len(same) < len(rs):
-                    total += " (seed%s %s: %s only)" % ("s" if len(same) > 1 else "",
-                                                        ",".join(str(r["seed"]) for r in same), same[0]["precision"])
-                row += " %s | %s |" % ("%.2f" % c["cpu_per_epoch"] if same else "", total)
+                costed = [(r, cpu_per_epoch(cost, r)) for r in rs if cpu_per_epoch(cost, r) is not None]
+                per_epoch = ", ".join(sorted({"%.2f %s" % (c, r["precision"]) for r, c in costed}))
+                totals = [r["epochs_run"] * c for r, c in costed]
+                # a mean over runs at different precisions would mean nothing: list them then
+                total = (", ".join("%.0f" % t for t in totals) if len({r["precision"] for r, _ in costed}) > 1
+                         else ms(totals, "%.0f") if totals else "")
+                if costed and len(costed) < len(rs):
+                    total += " (seed%s %s only)" % ("s" if len(costed) > 1 else "",
+                                                    ",".join(str(r["seed"]) for r, _ in costed))
+                row += " %s | %s |" % (per_epoch, total)
             lines.append(row)
     return "\n".join(lines)
 
@@ -193,9 +220,9 @@ def plot(runs, cost, out):
     import matplotlib.pyplot as plt
     panels = [("wall-clock seconds (recorded; shared machine)", lambda r: r["seconds"])]
     if cost:
-        def cpu(r):  # None where the cost was measured at another precision than the run's
-            c = cost["%s-k%d" % (r["model"], r["k"])]
-            return r["epochs_run"] * c["cpu_per_epoch"] if r["precision"] == c.get("precision_used", "fp32") else None
+        def cpu(r):  # None where r's setting was not measured at r's precision
+            c = cpu_per_epoch(cost, r)
+            return None if c is None else r["epochs_run"] * c
         panels.append(("CPU seconds (epochs run x measured CPU s / epoch)", cpu))
     fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4.5), squeeze=False)
     colors = {"jacobian": "tab:blue", "nj": "tab:red"}
